@@ -1,0 +1,276 @@
+/* main.c: command line (Go flag syntax, as the upstream agent and its DaemonSets use it), verb
+ * dispatch and exit codes. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/args.h"
+#include "cmd/log.h"
+#include "cmd/verbs.h"
+#include "ima-version.h"
+
+const char *arg_config_path = IMA_CONFIG_DEFAULT_PATH;
+struct ima_config_options arg_config_opts;
+struct ima_model_options arg_model_opts;
+const char *arg_masq_chain = "IP-MASQ-AGENT";
+static bool arg_help;
+static bool arg_version;
+static bool arg_logtostderr = true;
+static bool arg_alsologtostderr;
+
+enum flag_type {
+        FLAG_BOOL,
+        FLAG_STRING,
+        FLAG_CUSTOM,
+};
+
+struct flag {
+        const char *name;
+        enum flag_type type;
+        void *ptr;                        /* bool * / const char ** */
+        int (*parse)(const char *value);  /* FLAG_CUSTOM: 0 or -EINVAL (message printed) */
+        const char *help;
+};
+
+static int parse_verbosity(const char *value)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || errno || v < 0 || v > INT_MAX) {
+                fprintf(stderr, "invalid value \"%s\" for flag -v: expected a non-negative integer\n", value);
+                return -EINVAL;
+        }
+        log_set_verbosity((int)v);
+        return 0;
+}
+
+static int parse_to_ports(const char *value)
+{
+        const char *reason = "";
+
+        if (*value == '\0') { /* upstream's default: no port restriction */
+                arg_model_opts.n_to_ports = 0;
+                return 0;
+        }
+        if (ima_port_ranges_parse(value, arg_model_opts.to_ports, IMA_MAX_PORT_RANGES,
+                                  &arg_model_opts.n_to_ports, &reason) < 0) {
+                fprintf(stderr, "invalid value \"%s\" for flag -to-ports: %s\n", value, reason);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_priority(const char *value)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (strcmp(value, "srcnat") == 0) {
+                v = IMA_DEFAULT_PRIORITY;
+        } else if (*value == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX) {
+                fprintf(stderr, "invalid value \"%s\" for flag -priority: expected an integer or srcnat\n", value);
+                return -EINVAL;
+        }
+        arg_model_opts.priority = (int32_t)v;
+        return 0;
+}
+
+static const struct flag flags[] = {
+        { "config", FLAG_STRING, &arg_config_path, NULL,
+          "configuration file, YAML or JSON (default " IMA_CONFIG_DEFAULT_PATH ")" },
+        { "enable-ipv6", FLAG_BOOL, &arg_config_opts.enable_ipv6, NULL,
+          "also manage table ip6 ip-masq-agent and accept IPv6 CIDRs" },
+        { "nomasq-all-reserved-ranges", FLAG_BOOL, &arg_config_opts.nomasq_all_reserved_ranges, NULL,
+          "default NonMasqueradeCIDRs: all 11 reserved IPv4 ranges, not only RFC 1918" },
+        { "random-fully", FLAG_BOOL, &arg_model_opts.random_fully, NULL,
+          "masquerade with fully randomized source ports (default true)" },
+        { "to-ports", FLAG_CUSTOM, NULL, parse_to_ports,
+          "masquerade tcp, udp and sctp to these source port ranges, e.g. 1024-29999,32768-65535" },
+        { "priority", FLAG_CUSTOM, NULL, parse_priority,
+          "priority of the nat postrouting chain (default 100, srcnat)" },
+        { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
+          "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
+        { "v", FLAG_CUSTOM, NULL, parse_verbosity, "log verbosity (klog levels)" },
+        { "logtostderr", FLAG_BOOL, &arg_logtostderr, NULL, "accepted for klog compatibility; logs always go to stderr" },
+        { "alsologtostderr", FLAG_BOOL, &arg_alsologtostderr, NULL, "accepted for klog compatibility" },
+        { "version", FLAG_BOOL, &arg_version, NULL, "print the version and exit" },
+        { "help", FLAG_BOOL, &arg_help, NULL, "show this help" },
+        { "h", FLAG_BOOL, &arg_help, NULL, NULL },
+};
+
+struct verb {
+        const char *name;
+        int (*run)(void);
+        const char *help;
+};
+
+static int verb_version(void)
+{
+        printf("ip-masq-agent %s (nftables)\n", IMA_VERSION);
+        return EXIT_OK;
+}
+
+static const struct verb verbs[] = {
+        { "run", verb_run, "apply the configuration and keep it applied (default)" },
+        { "apply", verb_apply, "apply the configuration once and exit" },
+        { "render", verb_render, "print the nft script of the desired state (no privileges needed)" },
+        { "validate", verb_validate, "check the configuration and print the effective settings as JSON" },
+        { "cleanup", verb_cleanup, "delete the agent's tables" },
+        { "version", verb_version, "print the version" },
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: ip-masq-agent [COMMAND] [FLAGS]\n\nCommands:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].help);
+        fprintf(out, "\nFlags (-flag, --flag, --flag=value, --flag value; before or after the command):\n");
+        for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+                if (flags[i].help)
+                        fprintf(out, "  --%-28s %s\n", flags[i].name, flags[i].help);
+        fprintf(out, "\nExit codes: 0 ok, 1 runtime or kernel failure, 2 usage error or invalid configuration\n");
+}
+
+/* Go's strconv.ParseBool. */
+static int parse_go_bool(const char *s, bool *ret)
+{
+        static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+        static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (strcmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static const struct flag *find_flag(const char *name, size_t len)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+                if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
+                        return &flags[i];
+        return NULL;
+}
+
+static int set_flag(const struct flag *f, const char *value, bool has_value)
+{
+        switch (f->type) {
+        case FLAG_BOOL:
+                if (!has_value) {
+                        *(bool *)f->ptr = true;
+                        return 0;
+                }
+                if (parse_go_bool(value, (bool *)f->ptr) < 0) {
+                        fprintf(stderr, "invalid boolean value \"%s\" for flag -%s\n", value, f->name);
+                        return -EINVAL;
+                }
+                return 0;
+        case FLAG_STRING:
+                *(const char **)f->ptr = value;
+                return 0;
+        case FLAG_CUSTOM:
+                return f->parse(value);
+        }
+        return -EINVAL;
+}
+
+/* One argument that starts with '-'; may consume the next one as its value. Returns the number
+ * of arguments used, or -EINVAL. */
+static int parse_flag(int argc, char **argv, int i)
+{
+        const char *name = argv[i] + 1;
+        const char *eq;
+        const struct flag *f;
+        size_t len;
+
+        if (*name == '-')
+                name++;
+        if (*name == '\0' || *name == '-' || *name == '=') {
+                fprintf(stderr, "bad flag syntax: %s\n", argv[i]);
+                return -EINVAL;
+        }
+        eq = strchr(name, '=');
+        len = eq ? (size_t)(eq - name) : strlen(name);
+        f = find_flag(name, len);
+        if (!f) {
+                fprintf(stderr, "flag provided but not defined: -%.*s\nRun 'ip-masq-agent --help' for usage.\n",
+                        (int)len, name);
+                return -EINVAL;
+        }
+        if (eq)
+                return set_flag(f, eq + 1, true) < 0 ? -EINVAL : 1;
+        if (f->type == FLAG_BOOL) /* Go: a bool flag never takes the next argument */
+                return set_flag(f, NULL, false) < 0 ? -EINVAL : 1;
+        if (i + 1 >= argc) {
+                fprintf(stderr, "flag needs an argument: -%s\n", f->name);
+                return -EINVAL;
+        }
+        return set_flag(f, argv[i + 1], true) < 0 ? -EINVAL : 2;
+}
+
+static int parse_args(int argc, char **argv, const struct verb **ret)
+{
+        const char *verb_name = NULL;
+        bool flags_done = false;
+
+        for (int i = 1; i < argc;) {
+                const char *a = argv[i];
+
+                if (!flags_done && strcmp(a, "--") == 0) {
+                        flags_done = true;
+                        i++;
+                } else if (!flags_done && a[0] == '-' && a[1] != '\0') {
+                        int used = parse_flag(argc, argv, i);
+
+                        if (used < 0)
+                                return -EINVAL;
+                        i += used;
+                } else if (!verb_name) {
+                        verb_name = a;
+                        i++;
+                } else {
+                        fprintf(stderr, "unexpected argument \"%s\" after command \"%s\"\n", a, verb_name);
+                        return -EINVAL;
+                }
+        }
+        *ret = &verbs[0];
+        if (!verb_name)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (strcmp(verbs[i].name, verb_name) == 0) {
+                        *ret = &verbs[i];
+                        return 0;
+                }
+        fprintf(stderr, "unknown command \"%s\"\nRun 'ip-masq-agent --help' for usage.\n", verb_name);
+        return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+        const struct verb *verb;
+
+        ima_model_options_init(&arg_model_opts);
+        if (parse_args(argc, argv, &verb) < 0)
+                return EXIT_USAGE;
+        if (arg_help) {
+                usage(stdout);
+                return EXIT_OK;
+        }
+        if (arg_version)
+                return verb_version();
+        arg_model_opts.enable_ipv6 = arg_config_opts.enable_ipv6;
+        return verb->run();
+}

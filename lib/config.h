@@ -1,0 +1,64 @@
+/* config.h: the agent's configuration file (YAML or JSON, the upstream/TKE keys) into a fully
+ * validated struct ima_config, with defaults for what the file leaves out. Every problem is
+ * recorded in a struct ima_diag with its line, key and value; the kernel is not this module's
+ * business. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "diag.h"
+#include "macro.h"
+
+/* Files above this size are refused: 100,000 IPv6 CIDRs in block style take about 5 MiB. */
+#define IMA_CONFIG_MAX_BYTES (16u << 20)
+#define IMA_CONFIG_DEFAULT_PATH "/etc/config/ip-masq-agent"
+#define IMA_CONFIG_DEFAULT_CIDR_LIMIT 64
+#define IMA_CONFIG_DEFAULT_RESYNC_NSEC (60 * INT64_C(1000000000))
+
+/* Command-line flags that change how a file is read. */
+struct ima_config_options {
+        bool enable_ipv6;                /* --enable-ipv6: IPv6 CIDRs allowed */
+        bool nomasq_all_reserved_ranges; /* --nomasq-all-reserved-ranges: bigger default list */
+};
+
+enum ima_config_source {
+        IMA_CONFIG_SOURCE_DEFAULTS, /* no file: built-in defaults */
+        IMA_CONFIG_SOURCE_FILE,
+};
+
+struct ima_config {
+        enum ima_config_source source;
+        struct ima_cidr *nomasq_dst;     /* NonMasqueradeCIDRs, as written (validated, aligned) */
+        size_t n_nomasq_dst;
+        struct ima_cidr *nomasq_src;     /* NonMasqueradeSrcCIDRs, as written */
+        size_t n_nomasq_src;
+        bool masq_link_local;            /* MasqLinkLocal */
+        bool masq_link_local_ipv6;       /* MasqLinkLocalIPv6 */
+        int64_t resync_interval_nsec;    /* ResyncInterval, > 0 */
+        int64_t cidr_limit;              /* CidrLimit */
+};
+
+struct ima_config *ima_config_free(struct ima_config *c);
+DEFINE_FREEP(struct ima_config, ima_config_free)
+
+/* The configuration used when there is no file. -ENOMEM. */
+int ima_config_new_defaults(const struct ima_config_options *o, struct ima_config **ret);
+
+/* Parses a document held in memory. Returns 0 and a config, -EINVAL with every problem recorded
+ * in diag (warnings may be recorded on success too), or -ENOMEM. */
+int ima_config_parse(const char *buf, size_t len, const struct ima_config_options *o,
+                     struct ima_diag *diag, struct ima_config **ret);
+
+/* Reads and parses path. A missing file (ENOENT, also a dangling ConfigMap symlink) yields the
+ * defaults with source IMA_CONFIG_SOURCE_DEFAULTS. Unreadable, oversized or non-regular files are
+ * errors recorded in diag (-EINVAL), as are parse errors. */
+int ima_config_load(const char *path, const struct ima_config_options *o, struct ima_diag *diag,
+                    struct ima_config **ret);
+
+/* The effective configuration as JSON text with upstream's camelCase keys (nonMasqueradeCIDRs,
+ * ..., resyncInterval as Go's Duration.String()), keys in a fixed order, newline-terminated.
+ * Returns a malloc'd string or NULL on ENOMEM. */
+char *ima_config_to_json(const struct ima_config *c);

@@ -1,0 +1,141 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+int ima_diag_new(const char *file, struct ima_diag **ret)
+{
+        struct ima_diag *d = calloc(1, sizeof(*d));
+
+        if (!d)
+                return -ENOMEM;
+        d->file = strdup(file ? file : "-");
+        if (!d->file) {
+                free(d);
+                return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+struct ima_diag *ima_diag_free(struct ima_diag *d)
+{
+        if (!d)
+                return NULL;
+        for (size_t i = 0; i < d->n_entries; i++) {
+                free(d->entries[i].key);
+                free(d->entries[i].value);
+                free(d->entries[i].message);
+        }
+        free(d->entries);
+        free(d->file);
+        free(d);
+        return NULL;
+}
+
+static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+                     const char *key, const char *value, const char *fmt, va_list ap)
+{
+        struct ima_diag_entry *v, *e;
+
+        v = realloc(d->entries, (d->n_entries + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        d->entries = v;
+        e = &v[d->n_entries];
+        *e = (struct ima_diag_entry){ .level = level, .pos = pos };
+        if (vasprintf(&e->message, fmt, ap) < 0) {
+                e->message = NULL;
+                return -ENOMEM;
+        }
+        e->key = key ? strdup(key) : NULL;
+        e->value = value ? strdup(value) : NULL;
+        if ((key && !e->key) || (value && !e->value)) {
+                free(e->key);
+                free(e->value);
+                free(e->message);
+                return -ENOMEM;
+        }
+        d->n_entries++;
+        if (level == IMA_DIAG_ERROR)
+                d->n_errors++;
+        return 0;
+}
+
+int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
+                   const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = diag_addv(d, IMA_DIAG_ERROR, pos, key, value, fmt, ap);
+        va_end(ap);
+        return r < 0 ? r : -EINVAL;
+}
+
+int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
+                  const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = diag_addv(d, IMA_DIAG_WARNING, pos, key, value, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */
+static void quote_value(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        fputs(d->file, f);
+        if (e->pos.line > 0) {
+                fprintf(f, ":%u", e->pos.line);
+                if (e->pos.col > 0)
+                        fprintf(f, ":%u", e->pos.col);
+        }
+        fputs(": ", f);
+        if (e->level == IMA_DIAG_WARNING)
+                fputs("warning: ", f);
+        if (e->key)
+                fprintf(f, "%s: ", e->key);
+        fputs(e->message, f);
+        if (e->value) {
+                fputs(" (value ", f);
+                quote_value(f, e->value);
+                fputc(')', f);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

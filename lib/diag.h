@@ -1,0 +1,50 @@
+/* diag.h: problems found in user input (config file, flags): where, which key, which value, what is
+ * wrong. Collects all of them so one run can report every mistake. Formats, never prints. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+struct ima_pos {
+        unsigned line; /* 1-based; 0 = unknown */
+        unsigned col;  /* 1-based; 0 = unknown */
+};
+
+enum ima_diag_level {
+        IMA_DIAG_ERROR,
+        IMA_DIAG_WARNING,
+};
+
+struct ima_diag_entry {
+        enum ima_diag_level level;
+        struct ima_pos pos;
+        char *key;     /* "NonMasqueradeCIDRs[2]", or NULL */
+        char *value;   /* the offending value as written, or NULL */
+        char *message;
+};
+
+struct ima_diag {
+        char *file; /* shown in every formatted entry */
+        struct ima_diag_entry *entries;
+        size_t n_entries;
+        size_t n_errors;
+};
+
+/* Returns a diag for messages about FILE (copied). -ENOMEM. */
+int ima_diag_new(const char *file, struct ima_diag **ret);
+struct ima_diag *ima_diag_free(struct ima_diag *d);
+DEFINE_FREEP(struct ima_diag, ima_diag_free)
+
+/* Records an error. Returns -EINVAL so callers can "return ima_diag_error(...)"; -ENOMEM if
+ * it could not be recorded. key and value may be NULL. */
+int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
+                   const char *fmt, ...) _printf_(5, 6);
+/* Records a warning. Returns 0, or -ENOMEM. */
+int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
+                  const char *fmt, ...) _printf_(5, 6);
+
+/* "FILE:LINE:COL: KEY: message (value "…")"; parts that are unknown are left out; the value is
+ * quoted with control and non-ASCII bytes escaped. Returns a malloc'd string or NULL (ENOMEM). */
+char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e);

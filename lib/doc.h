@@ -1,0 +1,68 @@
+/* doc.h: the generic document tree both config syntaxes are read into, holding what the upstream
+ * agent's decoder would see after its YAML->JSON step: null, bool, number (as JSON literal text),
+ * string, sequence, mapping (keys in file order, repeats kept). Every node remembers where it was
+ * written. The tree knows nothing of ip-masq-agent keys; lib/config.c gives it meaning. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "macro.h"
+
+enum ima_doc_type {
+        IMA_DOC_NULL,
+        IMA_DOC_BOOL,
+        IMA_DOC_NUMBER,
+        IMA_DOC_STRING,
+        IMA_DOC_SEQ,
+        IMA_DOC_MAP,
+};
+
+struct ima_doc_node;
+
+struct ima_doc_entry {
+        char *key;              /* decoded key text, NUL-terminated (may hold NULs: see key_len) */
+        size_t key_len;
+        struct ima_pos key_pos;
+        struct ima_doc_node *value;
+};
+
+struct ima_doc_node {
+        enum ima_doc_type type;
+        struct ima_pos pos;
+        char *text;             /* STRING: decoded value; NUMBER: JSON literal; else NULL */
+        size_t text_len;        /* strings may hold NUL bytes */
+        bool boolean;
+        struct ima_doc_node **items;    /* SEQ */
+        struct ima_doc_entry *entries;  /* MAP */
+        size_t n;                       /* items or entries */
+};
+
+/* Bound on nodes one document may expand to (aliases included): a "billion laughs" file must
+ * fail cleanly rather than exhaust memory. Far above what 100,000 CIDRs need. */
+#define IMA_DOC_MAX_NODES 4000000
+
+/* Reads buf (len bytes) into a tree. A buffer whose first non-blank byte is '{' is JSON (as the
+ * upstream agent decides); anything else is YAML 1.1. An empty or comment-only document yields
+ * *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
+int ima_doc_parse(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
+int ima_doc_parse_json(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
+int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
+
+struct ima_doc_node *ima_doc_free(struct ima_doc_node *n);
+DEFINE_FREEP(struct ima_doc_node, ima_doc_free)
+
+/* Allocation helpers shared by the two readers. */
+struct ima_doc_node *ima_doc_node_new(enum ima_doc_type type, struct ima_pos pos);
+int ima_doc_set_text(struct ima_doc_node *n, const char *text, size_t len);
+/* Appends; the container takes ownership of item even on failure. */
+int ima_doc_seq_append(struct ima_doc_node *seq, struct ima_doc_node *item);
+int ima_doc_map_append(struct ima_doc_node *map, const char *key, size_t key_len,
+                       struct ima_pos key_pos, struct ima_doc_node *value);
+/* Deep copy (YAML aliases are expanded by copying). NULL on ENOMEM. */
+struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n);
+/* Number of nodes in the subtree. */
+size_t ima_doc_count(const struct ima_doc_node *n);
+/* "string", "number", ...: for "expected a list, got a string" messages. */
+const char *ima_doc_type_name(enum ima_doc_type t);

@@ -1,0 +1,96 @@
+/* model.h: the nftables state the agent wants (or found): per family a table "ip-masq-agent"
+ * with interval sets nomasq-dst and nomasq-src and a base chain "postrouting" whose rules follow
+ * from a few options. Names, comments and the rule list are defined here once; lib/render.c and
+ * nft/build.c both translate the same struct ima_rule, so text and netlink cannot drift apart. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "config.h"
+#include "ipset.h"
+#include "macro.h"
+
+#define IMA_TABLE_NAME "ip-masq-agent"
+#define IMA_CHAIN_NAME "postrouting"
+/* NF_IP_PRI_NAT_SRC: where iptables' nat POSTROUTING (and so upstream's chain) runs. */
+#define IMA_DEFAULT_PRIORITY 100
+#define IMA_MAX_PORT_RANGES 16
+
+enum ima_set_id {
+        IMA_SET_DST,
+        IMA_SET_SRC,
+};
+#define IMA_SET_COUNT 2
+
+enum ima_rule_kind {
+        IMA_RULE_LOCAL_RETURN, /* fib daddr type local return */
+        IMA_RULE_SRC_RETURN,   /* ip saddr @nomasq-src counter return */
+        IMA_RULE_DST_RETURN,   /* ip daddr @nomasq-dst counter return */
+        IMA_RULE_MASQ,         /* [meta l4proto P [numgen random mod M < B]] counter masquerade [to :a-b] [fully-random] */
+};
+
+struct ima_port_range {
+        uint16_t first;
+        uint16_t last;
+};
+
+struct ima_rule {
+        enum ima_rule_kind kind;
+        uint8_t l4proto;           /* IMA_RULE_MASQ with ports: IPPROTO_TCP/UDP/SCTP; else 0 */
+        uint32_t numgen_mod;       /* 0: no random split */
+        uint32_t numgen_below;     /* matches when numgen random mod numgen_mod < numgen_below */
+        struct ima_port_range ports; /* {0,0}: any port */
+        bool random_fully;
+        char comment[128];
+};
+
+/* Options from the command line that shape the kernel objects. */
+struct ima_model_options {
+        bool enable_ipv6;
+        bool random_fully;                      /* --random-fully, default true */
+        struct ima_port_range to_ports[IMA_MAX_PORT_RANGES]; /* --to-ports */
+        size_t n_to_ports;
+        int32_t priority;                       /* chain priority, default IMA_DEFAULT_PRIORITY */
+        uint32_t table_flags;                   /* NFT_TABLE_F_* the tables should carry */
+};
+
+struct ima_model_table {
+        bool present;
+        uint32_t flags;
+        struct ima_ipset *sets[IMA_SET_COUNT];
+};
+
+struct ima_model {
+        struct ima_model_table tables[IMA_FAMILY_COUNT];
+        int32_t priority;
+        bool random_fully;
+        struct ima_port_range to_ports[IMA_MAX_PORT_RANGES];
+        size_t n_to_ports;
+};
+
+void ima_model_options_init(struct ima_model_options *o);
+
+/* Desired state for a validated config: NonMasqueradeCIDRs (+ link-local unless MasqLinkLocal*)
+ * into nomasq-dst, NonMasqueradeSrcCIDRs into nomasq-src, normalized per family. The ip6 table is
+ * present only with enable_ipv6. -ENOMEM. */
+int ima_model_build(const struct ima_config *c, const struct ima_model_options *o, struct ima_model **ret);
+struct ima_model *ima_model_free(struct ima_model *m);
+DEFINE_FREEP(struct ima_model, ima_model_free)
+
+const char *ima_set_name(enum ima_set_id s);
+/* What the set, table and chain say about themselves in "nft list" (comments). */
+const char *ima_set_comment(enum ima_set_id s);
+const char *ima_table_comment(void);
+const char *ima_chain_comment(void);
+
+/* The chain's rules for a family, in order. Returns a malloc'd array and its length in *ret_n,
+ * or -ENOMEM. */
+int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n);
+
+/* Parses "--to-ports" text ("1024-29999,32768-65535", single ports allowed) as upstream does,
+ * and rejects what upstream would silently misuse (port 0, overlaps). -EINVAL with reason. */
+int ima_port_ranges_parse(const char *s, struct ima_port_range *out, size_t max, size_t *ret_n,
+                          const char **reason);

@@ -1,0 +1,217 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "render.h"
+
+int ima_plan_new(struct ima_plan **ret)
+{
+        struct ima_plan *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+struct ima_plan *ima_plan_free(struct ima_plan *p)
+{
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_ops; i++)
+                ima_ipset_free(p->ops[i].elems);
+        free(p->ops);
+        free(p);
+        return NULL;
+}
+
+int ima_plan_add(struct ima_plan *p, const struct ima_op *op)
+{
+        if (p->n_ops == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 16;
+                struct ima_op *v = realloc(p->ops, cap * sizeof(*v));
+
+                if (!v) {
+                        ima_ipset_free(op->elems);
+                        return -ENOMEM;
+                }
+                p->ops = v;
+                p->cap = cap;
+        }
+        p->ops[p->n_ops++] = *op;
+        return 0;
+}
+
+static int add_simple(struct ima_plan *p, enum ima_op_kind kind, enum ima_family f)
+{
+        return ima_plan_add(p, &(struct ima_op){ .kind = kind, .family = f });
+}
+
+int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f)
+{
+        const struct ima_model_table *t = &m->tables[f];
+        _cleanup_free_ struct ima_rule *rules = NULL;
+        size_t n_rules;
+        int r;
+
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .family = f, .table_flags = t->flags });
+        if (r < 0)
+                return r;
+        for (int s = 0; s < IMA_SET_COUNT; s++) {
+                struct ima_ipset *elems = NULL;
+
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_SET, .family = f, .set = s });
+                if (r < 0)
+                        return r;
+                if (t->sets[s]->n == 0)
+                        continue;
+                r = ima_ipset_dup(t->sets[s], &elems);
+                if (r < 0)
+                        return r;
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .family = f, .set = s, .elems = elems });
+                if (r < 0)
+                        return r;
+        }
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .family = f, .priority = m->priority });
+        if (r < 0)
+                return r;
+        r = ima_model_rules(m, f, &rules, &n_rules);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_rules; i++) {
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_RULE, .family = f, .rule = rules[i] });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ima_plan_full(const struct ima_model *m, struct ima_plan **ret)
+{
+        _cleanup_(ima_plan_freep) struct ima_plan *p = NULL;
+        int r;
+
+        r = ima_plan_new(&p);
+        if (r < 0)
+                return r;
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                /* creating an existing table with the same flags is a no-op, so the delete that
+                 * follows always finds its table */
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .family = f, .if_missing = true });
+                if (r < 0)
+                        return r;
+                r = add_simple(p, IMA_OP_DEL_TABLE, f);
+                if (r < 0)
+                        return r;
+                if (m->tables[f].present) {
+                        r = ima_plan_add_create_table(p, m, f);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+size_t ima_plan_count_intervals(const struct ima_plan *p)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].elems)
+                        n += p->ops[i].elems->n;
+        return n;
+}
+
+void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
+{
+        const char *fam = ima_family_nft_name(op->family);
+        char rule[512];
+
+        switch (op->kind) {
+        case IMA_OP_ADD_TABLE:
+                snprintf(buf, size, "add table %s %s", fam, IMA_TABLE_NAME);
+                return;
+        case IMA_OP_DEL_TABLE:
+                snprintf(buf, size, "delete table %s %s", fam, IMA_TABLE_NAME);
+                return;
+        case IMA_OP_ADD_SET:
+                snprintf(buf, size, "add set %s %s %s", fam, IMA_TABLE_NAME, ima_set_name(op->set));
+                return;
+        case IMA_OP_DEL_SET:
+                snprintf(buf, size, "delete set %s %s %s", fam, IMA_TABLE_NAME, ima_set_name(op->set));
+                return;
+        case IMA_OP_ADD_CHAIN:
+                snprintf(buf, size, "add chain %s %s %s", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                return;
+        case IMA_OP_DEL_CHAIN:
+                snprintf(buf, size, "delete chain %s %s %s", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                return;
+        case IMA_OP_FLUSH_CHAIN:
+                snprintf(buf, size, "flush chain %s %s %s", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                return;
+        case IMA_OP_ADD_RULE:
+                ima_render_rule(op->family, &op->rule, rule, sizeof(rule));
+                snprintf(buf, size, "add rule %s %s %s %s", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, rule);
+                return;
+        case IMA_OP_DEL_ELEMS:
+        case IMA_OP_ADD_ELEMS:
+                snprintf(buf, size, "%s %zu interval%s %s %s %s %s",
+                         op->kind == IMA_OP_ADD_ELEMS ? "add" : "delete", op->elems->n,
+                         op->elems->n == 1 ? "" : "s", op->kind == IMA_OP_ADD_ELEMS ? "to" : "from",
+                         fam, IMA_TABLE_NAME, ima_set_name(op->set));
+                return;
+        }
+        snprintf(buf, size, "?");
+}
+
+static void print_op(const struct ima_op *op, FILE *out)
+{
+        const char *fam = ima_family_nft_name(op->family);
+        char prio[32], rule[512];
+
+        switch (op->kind) {
+        case IMA_OP_ADD_TABLE:
+                fprintf(out, "+ table %s %s%s\n", fam, IMA_TABLE_NAME, op->if_missing ? " (if missing)" : "");
+                return;
+        case IMA_OP_DEL_TABLE:
+                fprintf(out, "- table %s %s\n", fam, IMA_TABLE_NAME);
+                return;
+        case IMA_OP_ADD_SET:
+        case IMA_OP_DEL_SET:
+                fprintf(out, "%c set %s %s %s { type %s; flags interval; }\n",
+                        op->kind == IMA_OP_ADD_SET ? '+' : '-', fam, IMA_TABLE_NAME, ima_set_name(op->set),
+                        op->family == IMA_FAMILY_IPV4 ? "ipv4_addr" : "ipv6_addr");
+                return;
+        case IMA_OP_ADD_CHAIN:
+                ima_render_priority(op->priority, prio, sizeof(prio));
+                fprintf(out, "+ chain %s %s %s { type nat hook postrouting priority %s; policy accept; }\n",
+                        fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, prio);
+                return;
+        case IMA_OP_DEL_CHAIN:
+                fprintf(out, "- chain %s %s %s\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                return;
+        case IMA_OP_FLUSH_CHAIN:
+                fprintf(out, "- rules %s %s %s (all)\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                return;
+        case IMA_OP_ADD_RULE:
+                ima_render_rule(op->family, &op->rule, rule, sizeof(rule));
+                fprintf(out, "+ rule %s %s %s %s\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, rule);
+                return;
+        case IMA_OP_DEL_ELEMS:
+        case IMA_OP_ADD_ELEMS:
+                fprintf(out, "%c element %s %s %s { ", op->kind == IMA_OP_ADD_ELEMS ? '+' : '-', fam,
+                        IMA_TABLE_NAME, ima_set_name(op->set));
+                ima_render_elements(op->elems, "    ", out);
+                fputs(" }\n", out);
+                return;
+        }
+}
+
+int ima_plan_print(const struct ima_plan *p, FILE *out)
+{
+        for (size_t i = 0; i < p->n_ops; i++)
+                print_op(&p->ops[i], out);
+        return ferror(out) ? -EIO : 0;
+}

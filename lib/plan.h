@@ -1,0 +1,69 @@
+/* plan.h: an ordered list of changes to the agent's nftables objects, to be sent as ONE
+ * transaction. Built by lib/diff.c (or as a full re-creation), sent by nft/, printed by the diff
+ * command. Operations name model objects, never netlink structures. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ipset.h"
+#include "macro.h"
+#include "model.h"
+
+enum ima_op_kind {
+        IMA_OP_ADD_TABLE,   /* create the table (flags, comment) */
+        IMA_OP_DEL_TABLE,   /* delete the table and everything in it */
+        IMA_OP_ADD_SET,     /* create one of the two interval sets, empty */
+        IMA_OP_DEL_SET,
+        IMA_OP_ADD_CHAIN,   /* create the base chain (hook, priority, policy, comment) */
+        IMA_OP_DEL_CHAIN,
+        IMA_OP_FLUSH_CHAIN, /* delete every rule of the chain */
+        IMA_OP_ADD_RULE,    /* append one rule */
+        IMA_OP_DEL_ELEMS,   /* delete intervals (start and end elements together) */
+        IMA_OP_ADD_ELEMS,   /* add intervals */
+};
+
+struct ima_op {
+        enum ima_op_kind kind;
+        enum ima_family family;
+        enum ima_set_id set;     /* *_SET, *_ELEMS */
+        uint32_t table_flags;    /* ADD_TABLE */
+        bool if_missing;         /* ADD_TABLE: only make sure it exists; an existing table is left
+                                  * exactly as it is (no flags, no comment sent) */
+        int32_t priority;        /* ADD_CHAIN */
+        struct ima_rule rule;    /* ADD_RULE */
+        struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
+};
+
+struct ima_plan {
+        struct ima_op *ops;
+        size_t n_ops;
+        size_t cap;
+};
+
+int ima_plan_new(struct ima_plan **ret);
+struct ima_plan *ima_plan_free(struct ima_plan *p);
+DEFINE_FREEP(struct ima_plan, ima_plan_free)
+
+/* Appends op; the plan takes ownership of op->elems, even on failure. -ENOMEM. */
+int ima_plan_add(struct ima_plan *p, const struct ima_op *op);
+
+/* Appends the operations that create family f's table exactly as m describes it, assuming no
+ * such table exists at that point of the transaction. -ENOMEM. */
+int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f);
+
+/* A plan that re-creates every table of m from scratch in one transaction: tables that may exist
+ * are first created-if-missing and deleted (so the delete cannot fail), families that m leaves
+ * out are deleted the same way. -ENOMEM. */
+int ima_plan_full(const struct ima_model *m, struct ima_plan **ret);
+
+/* Number of interval elements in all ELEMS ops (what a plan costs the kernel). */
+size_t ima_plan_count_intervals(const struct ima_plan *p);
+
+/* Human-readable, nft-like lines: "+ element ip ip-masq-agent nomasq-dst { 10.0.0.0/12 }",
+ * "- table ip ip-masq-agent", one per op (long element lists are wrapped). */
+int ima_plan_print(const struct ima_plan *p, FILE *out);
+/* One-line description of an op, e.g. "add 3 intervals to ip nomasq-dst", for errors and logs. */
+void ima_op_describe(const struct ima_op *op, char *buf, size_t size);

@@ -1,0 +1,231 @@
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "nft/sock.h"
+
+/* Large enough for any single netlink message the kernel sends us in a dump. */
+#define NL_RECV_BUFSIZE (64 * 1024)
+
+struct ima_nl {
+        struct mnl_socket *sock;
+        uint32_t portid;
+        uint32_t next_seq;
+        size_t sndbuf;
+        size_t rcvbuf;
+        char *recv_buf;
+};
+
+int ima_nl_open(struct ima_nl **ret)
+{
+        _cleanup_(ima_nl_freep) struct ima_nl *nl = calloc(1, sizeof(*nl));
+        int one = 1;
+
+        if (!nl)
+                return -ENOMEM;
+        nl->recv_buf = malloc(NL_RECV_BUFSIZE);
+        if (!nl->recv_buf)
+                return -ENOMEM;
+        nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        if (!nl->sock)
+                return -errno;
+        if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        /* both are best effort: without EXT_ACK errors lose their text, without CAP_ACK every
+         * error echoes the whole request back */
+        (void)mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+        (void)mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+        nl->portid = mnl_socket_get_portid(nl->sock);
+        /* seq starts from the clock, like nft, so replies to a previous process are never
+         * mistaken for ours */
+        nl->next_seq = (uint32_t)time(NULL);
+        *ret = TAKE_PTR(nl);
+        return 0;
+}
+
+struct ima_nl *ima_nl_free(struct ima_nl *nl)
+{
+        if (!nl)
+                return NULL;
+        if (nl->sock)
+                mnl_socket_close(nl->sock);
+        free(nl->recv_buf);
+        free(nl);
+        return NULL;
+}
+
+uint32_t ima_nl_portid(const struct ima_nl *nl)
+{
+        return nl->portid;
+}
+
+int ima_nl_fd(const struct ima_nl *nl)
+{
+        return mnl_socket_get_fd(nl->sock);
+}
+
+uint32_t ima_nl_seq_reserve(struct ima_nl *nl, uint32_t n)
+{
+        uint32_t first = nl->next_seq;
+
+        nl->next_seq += n;
+        return first;
+}
+
+static void grow_buffer(int fd, int force_opt, int opt, size_t want)
+{
+        int v = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
+
+        if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+int ima_nl_reserve_buffers(struct ima_nl *nl, size_t snd, size_t rcv)
+{
+        int fd = ima_nl_fd(nl);
+
+        if (snd > nl->sndbuf) {
+                grow_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, snd);
+                nl->sndbuf = snd;
+        }
+        if (rcv > nl->rcvbuf) {
+                grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcv);
+                nl->rcvbuf = rcv;
+        }
+        return 0;
+}
+
+int ima_nl_sendv(struct ima_nl *nl, const struct iovec *iov, size_t n_iov)
+{
+        struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+        struct msghdr msg = {
+                .msg_name = &snl,
+                .msg_namelen = sizeof(snl),
+                .msg_iov = (struct iovec *)iov,
+                .msg_iovlen = n_iov,
+        };
+
+        for (;;) {
+                if (sendmsg(ima_nl_fd(nl), &msg, 0) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size, bool wait)
+{
+        for (;;) {
+                ssize_t n = recv(ima_nl_fd(nl), buf, size, wait ? 0 : MSG_DONTWAIT);
+
+                if (n >= 0)
+                        return (int)n;
+                if (errno == EINTR)
+                        continue;
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        }
+}
+
+void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_seq, const char **ret_msg)
+{
+        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+        const char *msg = NULL;
+
+        *ret_err = e->error;
+        *ret_seq = e->msg.nlmsg_seq;
+        if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+                /* with NETLINK_CAP_ACK only the request's header is echoed, then the TLVs */
+                size_t off = sizeof(*e);
+                const struct nlattr *a;
+                int left;
+
+                if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+                        off += mnl_nlmsg_get_payload_len(&e->msg);
+                a = (const struct nlattr *)((const char *)e + off);
+                left = (int)mnl_nlmsg_get_payload_len(nlh) - (int)off;
+                for (; mnl_attr_ok(a, left); left -= (int)MNL_ALIGN(a->nla_len), a = mnl_attr_next(a))
+                        if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+                            mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+                                msg = mnl_attr_get_str(a);
+        }
+        if (ret_msg)
+                *ret_msg = msg;
+}
+
+int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata)
+{
+        bool interrupted = false;
+        int r;
+
+        if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
+                return -errno;
+        for (;;) {
+                int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE, true);
+
+                if (n < 0)
+                        return n;
+                for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->recv_buf; mnl_nlmsg_ok(h, n);
+                     h = mnl_nlmsg_next(h, &n)) {
+                        int err;
+                        uint32_t seq;
+
+                        if (h->nlmsg_seq != req->nlmsg_seq || h->nlmsg_pid != nl->portid)
+                                continue; /* a stale answer to an earlier, abandoned request */
+                        if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+                                interrupted = true;
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return interrupted ? -EINTR : 0;
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                ima_nl_parse_error(h, &err, &seq, NULL);
+                                if (err < 0)
+                                        return err;
+                                /* a zero error is the ACK; for dumps DONE follows */
+                                if (!(req->nlmsg_flags & NLM_F_DUMP))
+                                        return interrupted ? -EINTR : 0;
+                                continue;
+                        }
+                        if (h->nlmsg_type < NLMSG_MIN_TYPE)
+                                continue;
+                        if (!interrupted && cb) {
+                                r = cb(h, userdata);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+        struct nftnl_gen *gen = nftnl_gen_alloc();
+        uint32_t *genid = userdata;
+
+        if (!gen)
+                return -ENOMEM;
+        if (nftnl_gen_nlmsg_parse(nlh, gen) < 0) {
+                nftnl_gen_free(gen);
+                return -EPROTO;
+        }
+        *genid = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+        nftnl_gen_free(gen);
+        return 0;
+}
+
+int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret)
+{
+        char buf[8192];
+        struct nlmsghdr *nlh;
+
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        return ima_nl_request(nl, nlh, gen_cb, ret);
+}

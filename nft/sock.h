@@ -1,0 +1,53 @@
+/* sock.h: one netfilter netlink socket (libmnl) for requests and batches: sequence numbers,
+ * buffer sizing, request/response loops with dump-interruption detection, and decoding of
+ * (extended) ACKs. Knows nothing about tables or sets. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "lib/macro.h"
+
+struct nlmsghdr;
+struct ima_nl;
+
+/* Opens and binds a NETLINK_NETFILTER socket with NETLINK_EXT_ACK and NETLINK_CAP_ACK.
+ * Returns 0 or -errno (-EPERM without CAP_NET_ADMIN is reported at the first request). */
+int ima_nl_open(struct ima_nl **ret);
+struct ima_nl *ima_nl_free(struct ima_nl *nl);
+DEFINE_FREEP(struct ima_nl, ima_nl_free)
+
+uint32_t ima_nl_portid(const struct ima_nl *nl);
+int ima_nl_fd(const struct ima_nl *nl);
+/* Reserves n consecutive sequence numbers and returns the first. */
+uint32_t ima_nl_seq_reserve(struct ima_nl *nl, uint32_t n);
+
+/* Grows SO_SNDBUF/SO_RCVBUF to at least the given sizes, with the *FORCE variants when privileged
+ * and the plain ones (capped by net.core.[rw]mem_max) otherwise. Returns 0; a size that could not
+ * be reached is detected by the kernel later (EMSGSIZE / ENOBUFS). */
+int ima_nl_reserve_buffers(struct ima_nl *nl, size_t snd, size_t rcv);
+
+/* Sends the iovecs as one datagram (a batch must be one sendmsg). 0 or -errno. */
+int ima_nl_sendv(struct ima_nl *nl, const struct iovec *iov, size_t n_iov);
+
+/* Receives one datagram into buf. With wait=false returns -EAGAIN when nothing is queued.
+ * Returns the length or -errno (-ENOBUFS: the kernel dropped messages for us). */
+int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size, bool wait);
+
+/* Callback for each data message of a request's answer; returns 0 to go on or -errno to fail. */
+typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
+
+/* Sends one request (built in buf by the caller, with its own seq) and feeds every answer
+ * message to cb until the kernel's ACK or NLMSG_DONE. Returns 0, the kernel's -errno (e.g.
+ * -ENOENT), or -EINTR when a dump was interrupted by a concurrent change (the answer was read to
+ * its end; the caller should retry). */
+int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
+
+/* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */
+int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret);
+
+/* For an NLMSG_ERROR message: the (negative or zero) error code, the seq it answers, and the
+ * kernel's extended-ACK text when present (pointer into nlh, or NULL). */
+void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_seq, const char **ret_msg);
