@@ -1,0 +1,142 @@
+#include "lib/ipset.h"
+#include "tests.h"
+
+static struct ima_ipset *set_of(enum ima_family f, const char *const *cidrs, size_t n)
+{
+        struct ima_ipset *s = NULL;
+
+        if (ima_ipset_new(f, &s) < 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                struct ima_cidr c;
+
+                if (ima_cidr_parse(cidrs[i], strlen(cidrs[i]), &c, NULL) < 0 || ima_ipset_add_cidr(s, &c) < 0)
+                        return ima_ipset_free(s);
+        }
+        ima_ipset_normalize(s);
+        return s;
+}
+
+/* "a, b, c" as nft lists the elements */
+static const char *text_of(const struct ima_ipset *s)
+{
+        static char buf[4096];
+        size_t off = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < s->n; i++) {
+                char t[IMA_RANGE_STRLEN];
+
+                ima_interval_format(s->family, &s->v[i], t);
+                off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "", t);
+        }
+        return buf;
+}
+
+#define SET(f, ...) set_of(f, (const char *const[]){ __VA_ARGS__ }, sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *))
+
+static void test_normalize(void)
+{
+        static const struct {
+                const char *const in[4];
+                size_t n;
+                const char *out;
+        } cases[] = {
+                { { "10.0.0.0/8", "10.0.0.0/12" }, 2, "10.0.0.0/8" },                   /* nested */
+                { { "10.0.0.0/12", "10.0.0.0/8" }, 2, "10.0.0.0/8" },                   /* nested, other order */
+                { { "10.0.0.0/9", "10.128.0.0/9" }, 2, "10.0.0.0/8" },                  /* adjacent halves */
+                { { "10.0.0.0/8", "11.0.0.0/8" }, 2, "10.0.0.0/7" },                    /* adjacent, merge to prefix */
+                { { "11.0.0.0/8", "12.0.0.0/8" }, 2, "11.0.0.0-12.255.255.255" },       /* adjacent, not a prefix */
+                { { "10.0.0.0/8", "10.0.0.0/8" }, 2, "10.0.0.0/8" },                    /* duplicate */
+                { { "0.0.0.0/0", "10.0.0.0/8" }, 2, "0.0.0.0/0" },                      /* /0 swallows all */
+                { { "255.255.255.255/32", "255.255.255.254/32" }, 2, "255.255.255.254/31" },
+                { { "255.255.255.255/32" }, 1, "255.255.255.255" },
+                { { "192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12" }, 3, "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16" },
+                { { "10.0.0.1/32", "10.0.0.3/32" }, 2, "10.0.0.1, 10.0.0.3" },           /* gap of one: kept apart */
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct ima_ipset *s = set_of(IMA_FAMILY_IPV4, cases[i].in, cases[i].n);
+
+                CHECK(s != NULL);
+                if (s)
+                        CHECK_STR(text_of(s), cases[i].out);
+                ima_ipset_free(s);
+        }
+}
+
+static void test_ipv6_edges(void)
+{
+        struct ima_ipset *s = SET(IMA_FAMILY_IPV6, "ffff::/16", "fd00::/8", "::/128");
+
+        CHECK_STR(text_of(s), "::, fd00::/8, ffff::/16");
+        CHECK(ima_ipset_contains(s, ~(ima_u128)0));
+        CHECK(!ima_ipset_contains(s, (ima_u128)0xfe << 120));
+        ima_ipset_free(s);
+        s = SET(IMA_FAMILY_IPV6, "::/0", "::/1");
+        CHECK_STR(text_of(s), "::/0");
+        CHECK(ima_ipset_size(s) == ~(ima_u128)0); /* saturates */
+        ima_ipset_free(s);
+}
+
+static void test_contains(void)
+{
+        struct ima_ipset *s = SET(IMA_FAMILY_IPV4, "10.0.0.0/8", "192.168.0.0/16");
+
+        CHECK(!ima_ipset_contains(s, 0x09ffffff));
+        CHECK(ima_ipset_contains(s, 0x0a000000));
+        CHECK(ima_ipset_contains(s, 0x0affffff));
+        CHECK(!ima_ipset_contains(s, 0x0b000000));
+        CHECK(ima_ipset_contains(s, 0xc0a80101));
+        CHECK(ima_ipset_size(s) == (ima_u128)(1u << 24) + (1u << 16));
+        ima_ipset_free(s);
+}
+
+static void test_diff(void)
+{
+        struct ima_ipset *have = SET(IMA_FAMILY_IPV4, "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16");
+        struct ima_ipset *want = SET(IMA_FAMILY_IPV4, "10.0.0.0/9", "10.192.0.0/10", "172.16.0.0/12", "100.64.0.0/10");
+        struct ima_ipset *del = NULL, *add = NULL;
+
+        CHECK_INT(ima_ipset_diff(have, want, &del, &add), 0);
+        CHECK_STR(text_of(del), "10.0.0.0/8, 192.168.0.0/16");
+        CHECK_STR(text_of(add), "10.0.0.0/9, 10.192.0.0/10, 100.64.0.0/10");
+        ima_ipset_free(del);
+        ima_ipset_free(add);
+        CHECK_INT(ima_ipset_diff(have, have, &del, &add), 0);
+        CHECK_INT(del->n, 0);
+        CHECK_INT(add->n, 0);
+        CHECK(ima_ipset_equal(have, have));
+        CHECK(!ima_ipset_equal(have, want));
+        ima_ipset_free(del);
+        ima_ipset_free(add);
+        ima_ipset_free(have);
+        ima_ipset_free(want);
+}
+
+static void test_prefix_detection(void)
+{
+        struct ima_interval iv = { 0, 0xffffffff };
+        unsigned len = 99;
+
+        CHECK(ima_interval_prefix_len(IMA_FAMILY_IPV4, &iv, &len));
+        CHECK_INT(len, 0);
+        iv = (struct ima_interval){ 0, ~(ima_u128)0 };
+        CHECK(ima_interval_prefix_len(IMA_FAMILY_IPV6, &iv, &len));
+        CHECK_INT(len, 0);
+        iv = (struct ima_interval){ 0x0a000001, 0x0a000002 }; /* two addresses, unaligned */
+        CHECK(!ima_interval_prefix_len(IMA_FAMILY_IPV4, &iv, &len));
+        iv = (struct ima_interval){ 0x0a000002, 0x0a000003 };
+        CHECK(ima_interval_prefix_len(IMA_FAMILY_IPV4, &iv, &len));
+        CHECK_INT(len, 31);
+}
+
+int main(void)
+{
+        TEST_RUN(test_normalize);
+        TEST_RUN(test_ipv6_edges);
+        TEST_RUN(test_contains);
+        TEST_RUN(test_diff);
+        TEST_RUN(test_prefix_detection);
+        TEST_EXIT();
+}
