@@ -1,0 +1,96 @@
+/* udp-probe: the datapath tests' traffic tool.
+ *
+ *   udp-probe recv PORT COUNT TIMEOUT_MS   print "SOURCE PAYLOAD" for each datagram received,
+ *                                          until COUNT arrived or TIMEOUT_MS passed (exit 1 then)
+ *   udp-probe send ADDR PORT PAYLOAD       send one datagram
+ *
+ * IPv4 and IPv6 (recv listens on both). Bounded in count and time by construction. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int do_recv(const char *port, int count, int timeout_ms)
+{
+        struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
+        int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0, got = 0;
+        long long deadline = now_ms() + timeout_ms;
+
+        if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
+            bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                perror("udp-probe recv");
+                return 2;
+        }
+        printf("ready\n");
+        fflush(stdout);
+        while (got < count) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                struct sockaddr_in6 from;
+                socklen_t from_len = sizeof(from);
+                char buf[512], addr[INET6_ADDRSTRLEN];
+                long long left = deadline - now_ms();
+                ssize_t n;
+
+                if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+                        break;
+                n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &from_len);
+                if (n < 0)
+                        continue;
+                buf[n] = '\0';
+                if (IN6_IS_ADDR_V4MAPPED(&from.sin6_addr))
+                        inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], addr, sizeof(addr));
+                else
+                        inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
+                printf("%s %s\n", addr, buf);
+                fflush(stdout);
+                got++;
+        }
+        close(fd);
+        return got == count ? 0 : 1;
+}
+
+static int do_send(const char *addr, const char *port, const char *payload)
+{
+        struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+        struct addrinfo *ai;
+        int fd, r;
+
+        r = getaddrinfo(addr, port, &hints, &ai);
+        if (r != 0) {
+                fprintf(stderr, "udp-probe send: %s\n", gai_strerror(r));
+                return 2;
+        }
+        fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+        if (fd < 0 || sendto(fd, payload, strlen(payload), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
+                perror("udp-probe send");
+                freeaddrinfo(ai);
+                return 2;
+        }
+        close(fd);
+        freeaddrinfo(ai);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc == 5 && strcmp(argv[1], "recv") == 0)
+                return do_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
+        if (argc == 5 && strcmp(argv[1], "send") == 0)
+                return do_send(argv[2], argv[3], argv[4]);
+        fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD\n");
+        return 2;
+}

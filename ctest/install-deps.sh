@@ -1,0 +1,19 @@
+#!/bin/bash
+# Installs the Debian 12 packages needed to build and test, if any is missing. Needs root.
+set -euo pipefail
+packages=(
+        gcc clang meson ninja-build pkg-config
+        libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev
+        nftables iproute2 util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+        apt-get update >&2
+        apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi

@@ -1,0 +1,141 @@
+# lib.sh: sourced by every kernel test (bash).
+#
+# A kernel test runs inside a private user + network + mount namespace that it creates itself
+# (ima_enter_sandbox). Nothing it does can reach the machine's own netfilter, addresses or routes,
+# and everything it made vanishes with its process tree, also when it fails or is killed.
+# Named namespaces ("ip netns add") live in a private tmpfs /run, so they never show up in the
+# machine's "ip netns list" either.
+#
+# Environment (set by ctest/meson.build): IMA_BIN (the agent), IMA_HELPERS (nft-readback,
+# udp-probe), IMA_SRCDIR (the ctest/ source directory).
+
+set -euo pipefail
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+note() {
+        echo "# $*" >&2
+}
+
+ima_enter_sandbox() {
+        : "${IMA_BIN:?}" "${IMA_HELPERS:?}" "${IMA_SRCDIR:?}"
+        if [ "${IMA_SANDBOX:-}" != 1 ]; then
+                command -v unshare >/dev/null || fail "unshare (util-linux) is not installed"
+                command -v nft >/dev/null || fail "nft (package nftables) is not installed"
+                command -v ip >/dev/null || fail "ip (package iproute2) is not installed"
+                # --kill-child: a timeout that kills unshare takes the whole test with it
+                if unshare --user --map-root-user --net --mount true 2>/dev/null; then
+                        exec unshare --user --map-root-user --net --mount --fork --kill-child \
+                                env IMA_SANDBOX=1 bash "$0" "$@"
+                elif [ "$(id -u)" = 0 ] && unshare --net --mount true 2>/dev/null; then
+                        note "user namespaces unavailable: using a root-owned private network namespace"
+                        exec unshare --net --mount --fork --kill-child env IMA_SANDBOX=1 bash "$0" "$@"
+                fi
+                fail "cannot create a private network namespace (need user namespaces or root)"
+        fi
+        mount -t tmpfs ima-run /run || fail "cannot mount a private /run"
+        mkdir -p /run/netns
+        ip link set lo up
+        nft list ruleset >/dev/null || fail "nftables is not usable in a network namespace on this kernel"
+        WORK=$(mktemp -d)
+        trap 'rm -rf "$WORK"' EXIT
+}
+
+# Runs the agent (in the current namespace, or in netns NS with "in_ns NS agent ...").
+agent() {
+        "$IMA_BIN" "$@"
+}
+
+readback() {
+        "$IMA_HELPERS/nft-readback" "$@"
+}
+
+in_ns() {
+        local ns=$1
+        shift
+        ip netns exec "$ns" "$@"
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+        if [ "$2" != "$3" ]; then
+                echo "FAIL: $1" >&2
+                diff -u <(printf '%s\n' "$2") <(printf '%s\n' "$3") >&2 || true
+                exit 1
+        fi
+}
+
+# assert_file_eq WHAT EXPECTED_FILE ACTUAL_FILE (IMA_REGEN=1 rewrites the expected file)
+assert_file_eq() {
+        if [ "${IMA_REGEN:-}" = 1 ]; then
+                cp "$3" "$2"
+                note "regenerated $2"
+                return 0
+        fi
+        [ -f "$2" ] || fail "$1: missing golden file $2 (run with IMA_REGEN=1 to create it)"
+        if ! diff -u "$2" "$3" >&2; then
+                fail "$1: differs from $2"
+        fi
+}
+
+# ---- topology: netns hosts joined by veth pairs -------------------------------------------------
+# Grown by later tests (IPv6, live updates, benchmarks); keep it generic.
+
+# topo_host NAME: a new namespace with loopback up and forwarding on (it may route).
+topo_host() {
+        ip netns add "$1"
+        in_ns "$1" ip link set lo up
+        in_ns "$1" sysctl -qw net.ipv4.ip_forward=1
+        in_ns "$1" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
+# topo_link A IFA ADDR_A B IFB ADDR_B: a veth pair A:IFA <-> B:IFB with the given addresses
+# (CIDR form, IPv4 or IPv6; "-" for none), both ends up.
+topo_link() {
+        local a=$1 ifa=$2 addr_a=$3 b=$4 ifb=$5 addr_b=$6
+        ip link add "tmp-$ifa" netns "$a" type veth peer name "tmp-$ifb" netns "$b"
+        in_ns "$a" ip link set "tmp-$ifa" name "$ifa"
+        in_ns "$b" ip link set "tmp-$ifb" name "$ifb"
+        [ "$addr_a" = - ] || topo_addr "$a" "$ifa" "$addr_a"
+        [ "$addr_b" = - ] || topo_addr "$b" "$ifb" "$addr_b"
+        in_ns "$a" ip link set "$ifa" up
+        in_ns "$b" ip link set "$ifb" up
+}
+
+# topo_route NS DEST VIA
+topo_route() {
+        in_ns "$1" ip route add "$2" via "$3"
+}
+
+# topo_addr NS DEV ADDR: an address, e.g. an extra "internet" host on ext's loopback. IPv6
+# addresses skip duplicate address detection so they are usable at once.
+topo_addr() {
+        case $3 in
+        *:*) in_ns "$1" ip addr add "$3" dev "$2" nodad ;;
+        *) in_ns "$1" ip addr add "$3" dev "$2" ;;
+        esac
+}
+
+# probe_matrix NS_RECV PORT "POD DEST" ...: starts a receiver in NS_RECV, sends one datagram
+# from each POD namespace to DEST (payload "POD->DEST"), and prints "POD->DEST SOURCE" lines,
+# sorted: the source address the receiver saw for each flow. Bounded: 5 s, one datagram each.
+probe_matrix() {
+        local recv_ns=$1 port=$2 out="$WORK/probe.$$" pair pod dest
+        shift 2
+        in_ns "$recv_ns" "$IMA_HELPERS/udp-probe" recv "$port" "$#" 5000 >"$out" &
+        local pid=$!
+        for _ in $(seq 50); do
+                grep -q '^ready$' "$out" 2>/dev/null && break
+                sleep 0.1
+        done
+        for pair in "$@"; do
+                pod=${pair% *}
+                dest=${pair#* }
+                in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod->$dest"
+        done
+        wait "$pid" || true
+        grep -v '^ready$' "$out" | awk '{ print $2, $1 }' | sort
+}

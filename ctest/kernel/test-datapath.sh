@@ -1,0 +1,60 @@
+#!/bin/bash
+# Real packets: pods -> node (the agent) -> ext through veth pairs. For the TKE mixed-mode
+# scenario, the source address ext sees for each (pod, destination) pair is exactly what the
+# configuration promises.
+#
+#   pod-gr  10.1.0.2 ---- 10.1.0.1   node   198.51.100.1 ---- 198.51.100.2  ext
+#   pod-vpc 172.16.0.2 -- 172.16.0.1                                        + 203.0.113.2  ("internet")
+#                                                                           + 192.168.50.2 (private)
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+topo_host node
+topo_host ext
+topo_host pod-gr
+topo_host pod-vpc
+topo_link pod-gr eth0 10.1.0.2/24 node gr0 10.1.0.1/24
+topo_link pod-vpc eth0 172.16.0.2/24 node vpc0 172.16.0.1/24
+topo_link node eth0 198.51.100.1/24 ext eth0 198.51.100.2/24
+topo_addr ext lo 203.0.113.2/32
+topo_addr ext lo 192.168.50.2/32
+topo_route pod-gr default 10.1.0.1
+topo_route pod-vpc default 172.16.0.1
+topo_route node 203.0.113.0/24 198.51.100.2
+topo_route node 192.168.50.0/24 198.51.100.2
+topo_route ext 10.1.0.0/24 198.51.100.1
+topo_route ext 172.16.0.0/24 198.51.100.1
+
+cat >"$WORK/config" <<'CFG'
+NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
+NonMasqueradeSrcCIDRs: [172.16.0.0/16, 10.16.0.0/16]
+CFG
+in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply failed in node"
+
+got=$(probe_matrix ext 7000 \
+        "pod-gr 203.0.113.2" "pod-gr 192.168.50.2" "pod-vpc 203.0.113.2" "pod-vpc 192.168.50.2")
+expected="pod-gr->192.168.50.2 10.1.0.2
+pod-gr->203.0.113.2 198.51.100.1
+pod-vpc->192.168.50.2 172.16.0.2
+pod-vpc->203.0.113.2 172.16.0.2"
+assert_eq "source addresses seen by ext (mixed mode)" "$expected" "$got"
+
+# the chain's counters saw the same: 2 source exemptions, 1 destination exemption, 1 masquerade
+counters=$(in_ns node "$IMA_HELPERS/nft-readback" ip --counters |
+        sed -n 's/^rule comment "\([^"]*\)".*"counter":{"bytes":[0-9]*,"packets":\([0-9]*\)}.*/\2 \1/p')
+assert_eq "rule counters" "2 source in @nomasq-src: not masqueraded
+1 destination in @nomasq-dst: not masqueraded
+1 everything else is masqueraded (must be last)" "$counters"
+
+# VPC-CNI scenario on the same topology: nothing is masqueraded any more
+printf 'NonMasqueradeCIDRs: [0.0.0.0/0]\n' >"$WORK/config"
+in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply failed in node"
+got=$(probe_matrix ext 7001 "pod-gr 203.0.113.2" "pod-vpc 203.0.113.2")
+assert_eq "source addresses seen by ext (VPC-CNI)" "pod-gr->203.0.113.2 10.1.0.2
+pod-vpc->203.0.113.2 172.16.0.2" "$got"
+
+# cleanup: the node no longer masquerades (and nothing else does)
+in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
+got=$(probe_matrix ext 7002 "pod-gr 203.0.113.2")
+assert_eq "no SNAT after cleanup" "pod-gr->203.0.113.2 10.1.0.2" "$got"
+echo "ok: datapath matches the configuration"

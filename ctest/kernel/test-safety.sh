@@ -1,0 +1,61 @@
+#!/bin/bash
+# The agent touches only its own tables, and an invalid configuration touches nothing.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+# what iptables-nft and kube-proxy (nftables mode) would have created
+nft -f - <<'NFT'
+table ip nat {
+        chain POSTROUTING {
+                type nat hook postrouting priority srcnat; policy accept;
+                oifname "eth9" counter masquerade
+        }
+}
+table ip kube-proxy {
+        set cluster-ips { type ipv4_addr; elements = { 10.96.0.1 } }
+        chain nat-postrouting { type nat hook postrouting priority srcnat; policy accept; }
+}
+table inet filter {
+        chain forward { type filter hook forward priority filter; policy accept; }
+}
+NFT
+nft list table ip nat >"$WORK/nat.before"
+nft list table ip kube-proxy >"$WORK/kp.before"
+nft list table inet filter >"$WORK/filter.before"
+
+cleanup_rc=0
+agent cleanup 2>/dev/null || cleanup_rc=$?
+assert_eq "cleanup with nothing to clean exits 0" 0 "$cleanup_rc"
+
+agent apply --config "$WORK/none" --enable-ipv6 2>/dev/null || fail "apply failed"
+readback ip >"$WORK/good.ip"
+readback ip6 >"$WORK/good.ip6"
+[ "$(head -n 1 "$WORK/good.ip")" = "table ip ip-masq-agent" ] || fail "ip table missing after apply"
+
+# invalid configurations: exit 2, kernel untouched
+printf 'NonMasqueradeCIDRs:\n  - 10.0.0.1/8\n' >"$WORK/bad.yaml"
+printf '{"NonMasqueradeCIDRs": ["10.0.0.0/8",]}\n' >"$WORK/bad.json"
+printf 'NonMasqueradeCIDRs: [fd00::/8]\n' >"$WORK/bad-v6.yaml"
+for bad in bad.yaml bad.json bad-v6.yaml; do
+        rc=0
+        agent apply --config "$WORK/$bad" 2>"$WORK/err" || rc=$?
+        assert_eq "apply of invalid $bad exits 2" 2 "$rc"
+        grep -q "$bad" "$WORK/err" || fail "the error for $bad does not name the file: $(cat "$WORK/err")"
+        readback ip >"$WORK/now.ip"
+        readback ip6 >"$WORK/now.ip6"
+        diff -u "$WORK/good.ip" "$WORK/now.ip" >&2 || fail "invalid $bad changed table ip"
+        diff -u "$WORK/good.ip6" "$WORK/now.ip6" >&2 || fail "invalid $bad changed table ip6"
+done
+
+agent cleanup 2>/dev/null || fail "cleanup failed"
+assert_eq "ip table removed by cleanup" absent "$(readback ip)"
+assert_eq "ip6 table removed by cleanup" absent "$(readback ip6)"
+
+# foreign tables are exactly as before
+nft list table ip nat >"$WORK/nat.after"
+nft list table ip kube-proxy >"$WORK/kp.after"
+nft list table inet filter >"$WORK/filter.after"
+for t in nat kp filter; do
+        diff -u "$WORK/$t.before" "$WORK/$t.after" >&2 || fail "foreign table $t was changed"
+done
+echo "ok: only our tables are touched; invalid config changes nothing; cleanup is idempotent"

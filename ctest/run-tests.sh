@@ -1,0 +1,56 @@
+#!/bin/bash
+# Sets everything up and runs the test suite: installs missing packages, builds with meson, runs
+# "meson test", and ends with the line "N passed, N failed".
+#
+#   bash ctest/run-tests.sh                      # everything, in ./build
+#   bash ctest/run-tests.sh --sanitize --suite lib --suite golden   # ASan+UBSan build in ./build-asan
+#
+# Kernel tests create their own user+network namespaces; they need root or unprivileged user
+# namespaces, and fail (never skip) when the kernel lacks what they need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build
+setup=()
+suites=()
+while [ $# -gt 0 ]; do
+        case $1 in
+        --sanitize)
+                build=build-asan
+                setup+=(-Db_sanitize=address,undefined -Db_lundef=false)
+                ;;
+        --suite)
+                suites+=(--suite "$2")
+                shift
+                ;;
+        *)
+                echo "usage: run-tests.sh [--sanitize] [--suite NAME]..." >&2
+                exit 2
+                ;;
+        esac
+        shift
+done
+
+bash ctest/install-deps.sh
+if [ ! -f "$build/build.ninja" ]; then
+        meson setup "$build" "${setup[@]}" >&2
+fi
+ninja -C "$build" >&2
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+# ASan's leak checker needs ptrace-like access that namespaces and some sandboxes deny; UBSan
+# must abort so a finding fails the test.
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        meson test -C "$build" --print-errorlogs "${suites[@]}" 2>&1 | tee "$log" >&2 || rc=$?
+count() {
+        awk -v key="$1" '$1 == key":" { n = $2 } $1" "$2 == key":" { n = $3 } END { print n + 0 }' "$log"
+}
+passed=$(( $(count Ok) + $(count "Expected Fail") ))
+failed=$(( $(count Fail) + $(count Timeout) + $(count "Unexpected Pass") + $(count Skipped) ))
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1 # meson itself failed (e.g. a build error inside the test step)
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
