@@ -61,6 +61,24 @@ struct ima_model *ima_model_free(struct ima_model *m)
         return NULL;
 }
 
+int ima_model_new_empty(struct ima_model **ret)
+{
+        _cleanup_(ima_model_freep) struct ima_model *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->priority = IMA_DEFAULT_PRIORITY;
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                for (int s = 0; s < IMA_SET_COUNT; s++) {
+                        r = ima_ipset_new((enum ima_family)f, &m->tables[f].sets[s]);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 static int add_cidrs(struct ima_model *m, enum ima_set_id set, const struct ima_cidr *v, size_t n)
 {
         for (size_t i = 0; i < n; i++) {

@@ -77,6 +77,8 @@ void ima_model_options_init(struct ima_model_options *o);
  * into nomasq-dst, NonMasqueradeSrcCIDRs into nomasq-src, normalized per family. The ip6 table is
  * present only with enable_ipv6. -ENOMEM. */
 int ima_model_build(const struct ima_config *c, const struct ima_model_options *o, struct ima_model **ret);
+/* A model with no tables at all: reconciling to it removes the agent's tables (cleanup). */
+int ima_model_new_empty(struct ima_model **ret);
 struct ima_model *ima_model_free(struct ima_model *m);
 DEFINE_FREEP(struct ima_model, ima_model_free)
 

@@ -48,20 +48,39 @@ static int add_simple(struct ima_plan *p, enum ima_op_kind kind, enum ima_family
         return ima_plan_add(p, &(struct ima_op){ .kind = kind, .family = f });
 }
 
-int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f)
+int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                       enum ima_op_reason reason)
 {
-        const struct ima_model_table *t = &m->tables[f];
         _cleanup_free_ struct ima_rule *rules = NULL;
         size_t n_rules;
         int r;
 
-        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .family = f, .table_flags = t->flags });
+        r = ima_model_rules(m, f, &rules, &n_rules);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_rules; i++) {
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_RULE, .reason = reason, .family = f,
+                                                      .rule = rules[i] });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                              enum ima_op_reason reason)
+{
+        const struct ima_model_table *t = &m->tables[f];
+        int r;
+
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = reason, .family = f,
+                                              .table_flags = t->flags });
         if (r < 0)
                 return r;
         for (int s = 0; s < IMA_SET_COUNT; s++) {
                 struct ima_ipset *elems = NULL;
 
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_SET, .family = f, .set = s });
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_SET, .reason = reason, .family = f, .set = s });
                 if (r < 0)
                         return r;
                 if (t->sets[s]->n == 0)
@@ -69,22 +88,16 @@ int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enu
                 r = ima_ipset_dup(t->sets[s], &elems);
                 if (r < 0)
                         return r;
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .family = f, .set = s, .elems = elems });
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = reason, .family = f,
+                                                      .set = s, .elems = elems });
                 if (r < 0)
                         return r;
         }
-        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .family = f, .priority = m->priority });
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = reason, .family = f,
+                                              .priority = m->priority });
         if (r < 0)
                 return r;
-        r = ima_model_rules(m, f, &rules, &n_rules);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_rules; i++) {
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_RULE, .family = f, .rule = rules[i] });
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return ima_plan_add_rules(p, m, f, reason);
 }
 
 int ima_plan_full(const struct ima_model *m, struct ima_plan **ret)
@@ -105,7 +118,7 @@ int ima_plan_full(const struct ima_model *m, struct ima_plan **ret)
                 if (r < 0)
                         return r;
                 if (m->tables[f].present) {
-                        r = ima_plan_add_create_table(p, m, f);
+                        r = ima_plan_add_create_table(p, m, f, IMA_REASON_CONFIG);
                         if (r < 0)
                                 return r;
                 }
@@ -122,6 +135,25 @@ size_t ima_plan_count_intervals(const struct ima_plan *p)
                 if (p->ops[i].elems)
                         n += p->ops[i].elems->n;
         return n;
+}
+
+const char *ima_op_reason_name(enum ima_op_reason r)
+{
+        static const char *const names[IMA_REASON_COUNT] = {
+                [IMA_REASON_CONFIG] = "config",
+                [IMA_REASON_TABLE_MISSING] = "table_missing",
+                [IMA_REASON_TABLE_UNWANTED] = "table_unwanted",
+                [IMA_REASON_TABLE_FLAGS] = "table_flags",
+                [IMA_REASON_TABLE_FOREIGN] = "table_foreign_objects",
+                [IMA_REASON_SET_MISSING] = "set_missing",
+                [IMA_REASON_SET_INCOMPATIBLE] = "set_incompatible",
+                [IMA_REASON_SET_MALFORMED] = "set_malformed",
+                [IMA_REASON_ELEMENTS] = "elements",
+                [IMA_REASON_CHAIN_MISSING] = "chain_missing",
+                [IMA_REASON_CHAIN_INCOMPATIBLE] = "chain_incompatible",
+                [IMA_REASON_RULES] = "rules",
+        };
+        return names[r];
 }
 
 void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
@@ -154,6 +186,9 @@ void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
         case IMA_OP_ADD_RULE:
                 ima_render_rule(op->family, &op->rule, rule, sizeof(rule));
                 snprintf(buf, size, "add rule %s %s %s %s", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, rule);
+                return;
+        case IMA_OP_FLUSH_SET:
+                snprintf(buf, size, "flush set %s %s %s", fam, IMA_TABLE_NAME, ima_set_name(op->set));
                 return;
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:
@@ -198,6 +233,9 @@ static void print_op(const struct ima_op *op, FILE *out)
         case IMA_OP_ADD_RULE:
                 ima_render_rule(op->family, &op->rule, rule, sizeof(rule));
                 fprintf(out, "+ rule %s %s %s %s\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, rule);
+                return;
+        case IMA_OP_FLUSH_SET:
+                fprintf(out, "- elements %s %s %s (all)\n", fam, IMA_TABLE_NAME, ima_set_name(op->set));
                 return;
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:

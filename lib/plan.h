@@ -21,12 +21,31 @@ enum ima_op_kind {
         IMA_OP_DEL_CHAIN,
         IMA_OP_FLUSH_CHAIN, /* delete every rule of the chain */
         IMA_OP_ADD_RULE,    /* append one rule */
+        IMA_OP_FLUSH_SET,   /* delete every element of the set */
         IMA_OP_DEL_ELEMS,   /* delete intervals (start and end elements together) */
         IMA_OP_ADD_ELEMS,   /* add intervals */
 };
 
+/* Why an operation is in the plan: a configuration change, or which kind of drift it repairs. */
+enum ima_op_reason {
+        IMA_REASON_CONFIG,             /* the desired state differs from what was applied */
+        IMA_REASON_TABLE_MISSING,
+        IMA_REASON_TABLE_UNWANTED,     /* e.g. the ip6 table after IPv6 was switched off */
+        IMA_REASON_TABLE_FLAGS,        /* dormant, or ownership differs */
+        IMA_REASON_TABLE_FOREIGN,      /* someone added sets, chains or objects to our table */
+        IMA_REASON_SET_MISSING,
+        IMA_REASON_SET_INCOMPATIBLE,   /* wrong type or flags */
+        IMA_REASON_SET_MALFORMED,      /* elements not in start/end form */
+        IMA_REASON_ELEMENTS,           /* element lists differ */
+        IMA_REASON_CHAIN_MISSING,
+        IMA_REASON_CHAIN_INCOMPATIBLE, /* wrong type, hook, priority or policy */
+        IMA_REASON_RULES,              /* the rule list differs */
+};
+#define IMA_REASON_COUNT (IMA_REASON_RULES + 1)
+
 struct ima_op {
         enum ima_op_kind kind;
+        enum ima_op_reason reason;
         enum ima_family family;
         enum ima_set_id set;     /* *_SET, *_ELEMS */
         uint32_t table_flags;    /* ADD_TABLE */
@@ -52,7 +71,11 @@ int ima_plan_add(struct ima_plan *p, const struct ima_op *op);
 
 /* Appends the operations that create family f's table exactly as m describes it, assuming no
  * such table exists at that point of the transaction. -ENOMEM. */
-int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f);
+int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                              enum ima_op_reason reason);
+/* Appends the chain's rules for family f as m describes them. -ENOMEM. */
+int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                       enum ima_op_reason reason);
 
 /* A plan that re-creates every table of m from scratch in one transaction: tables that may exist
  * are first created-if-missing and deleted (so the delete cannot fail), families that m leaves
@@ -65,5 +88,7 @@ size_t ima_plan_count_intervals(const struct ima_plan *p);
 /* Human-readable, nft-like lines: "+ element ip ip-masq-agent nomasq-dst { 10.0.0.0/12 }",
  * "- table ip ip-masq-agent", one per op (long element lists are wrapped). */
 int ima_plan_print(const struct ima_plan *p, FILE *out);
+/* "rules", "elements", ...: the reason as a metric label / log word. */
+const char *ima_op_reason_name(enum ima_op_reason r);
 /* One-line description of an op, e.g. "add 3 intervals to ip nomasq-dst", for errors and logs. */
 void ima_op_describe(const struct ima_op *op, char *buf, size_t size);

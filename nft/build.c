@@ -15,6 +15,7 @@
 
 #include "nft/batch.h"
 #include "nft/build.h"
+#include "nft/interval.h"
 
 /* nft's datatype ids for ipv4_addr / ipv6_addr; the kernel stores them for nft to print */
 #define NFT_TYPE_IPADDR 7
@@ -381,19 +382,39 @@ static int elem_add(struct nftnl_set *s, enum ima_family f, ima_u128 key, uint32
 struct nftnl_set *ima_build_elems(enum ima_family f, enum ima_set_id set, const struct ima_interval *v, size_t n)
 {
         struct nftnl_set *s = set_alloc(f, set);
+        _cleanup_free_ struct ima_elem *elems = malloc(2 * (n ? n : 1) * sizeof(*elems));
+        size_t n_elems;
 
-        if (!s)
+        if (!s || !elems) {
+                if (s)
+                        nftnl_set_free(s);
                 return NULL;
-        for (size_t i = 0; i < n; i++) {
-                /* [first,last] is a start element at first and an end element just past last;
-                 * an interval that runs to the all-ones address has no end element */
-                if (elem_add(s, f, v[i].first, 0) < 0 ||
-                    (v[i].last != ima_family_max(f) && elem_add(s, f, v[i].last + 1, NFT_SET_ELEM_INTERVAL_END) < 0)) {
+        }
+        ima_interval_encode(f, v, n, elems, &n_elems);
+        for (size_t i = 0; i < n_elems; i++)
+                if (elem_add(s, f, elems[i].key, elems[i].end ? NFT_SET_ELEM_INTERVAL_END : 0) < 0) {
                         nftnl_set_free(s);
                         return NULL;
                 }
-        }
         return s;
+}
+
+/* A DELSETELEM naming only the set flushes it. */
+static int build_flush_set(struct ima_batch *b, const struct ima_op *op)
+{
+        struct nftnl_set *s = set_alloc(op->family, op->set);
+        struct nlmsghdr *nlh;
+
+        if (!s)
+                return -ENOMEM;
+        nlh = begin_msg(b, NFT_MSG_DELSETELEM, op->family, 0, op);
+        if (!nlh) {
+                nftnl_set_free(s);
+                return -ENOMEM;
+        }
+        nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        return ima_batch_msg_done(b);
 }
 
 static int build_elems_op(struct ima_batch *b, const struct ima_op *op)
@@ -450,6 +471,8 @@ int ima_build_op(struct ima_batch *b, const struct ima_op *op)
         case IMA_OP_FLUSH_CHAIN:
         case IMA_OP_ADD_RULE:
                 return build_rule_op(b, op);
+        case IMA_OP_FLUSH_SET:
+                return build_flush_set(b, op);
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:
                 return build_elems_op(b, op);

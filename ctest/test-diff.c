@@ -1,0 +1,149 @@
+/* lib/diff.c: which plan each difference between desired and observed state produces. */
+#include <linux/netfilter/nf_tables.h>
+#include <stdlib.h>
+
+#include "lib/diff.h"
+#include "tests.h"
+
+static char *sig_storage[2][2] = { { "rule-a", "rule-b" }, { "rule-a", "rule-b" } };
+static struct ima_rule_sigs sigs[IMA_FAMILY_COUNT] = {
+        { sig_storage[0], 2 },
+        { sig_storage[1], 2 },
+};
+
+static struct ima_model *model(void)
+{
+        struct ima_config_options copts = { 0 };
+        struct ima_model_options mopts;
+        struct ima_config *c = NULL;
+        struct ima_model *m = NULL;
+
+        ima_model_options_init(&mopts);
+        if (ima_config_new_defaults(&copts, &c) == 0)
+                ima_model_build(c, &mopts, &m);
+        ima_config_free(c);
+        return m;
+}
+
+/* The observed state carries the same fake rule signatures as sigs[]: the diff compares
+ * strings only, while the rules it would add are the model's four real ones. */
+static struct ima_observed *in_sync(const struct ima_model *m)
+{
+        struct ima_observed *o = NULL;
+
+        ima_observed_from_model(m, sigs, 42, &o);
+        return o;
+}
+
+static const char *kinds(const struct ima_plan *p)
+{
+        static const char letter[] = {
+                [IMA_OP_ADD_TABLE] = 'T', [IMA_OP_DEL_TABLE] = 't', [IMA_OP_ADD_SET] = 'S',
+                [IMA_OP_DEL_SET] = 's', [IMA_OP_ADD_CHAIN] = 'C', [IMA_OP_DEL_CHAIN] = 'c',
+                [IMA_OP_FLUSH_CHAIN] = 'f', [IMA_OP_ADD_RULE] = 'R', [IMA_OP_FLUSH_SET] = 'F',
+                [IMA_OP_DEL_ELEMS] = 'e', [IMA_OP_ADD_ELEMS] = 'E',
+        };
+        static char buf[256];
+        size_t i;
+
+        for (i = 0; i < p->n_ops && i < sizeof(buf) - 1; i++)
+                buf[i] = letter[p->ops[i].kind];
+        buf[i] = '\0';
+        return buf;
+}
+
+static const char *plan_kinds(const struct ima_model *m, const struct ima_observed *o)
+{
+        struct ima_plan *p = NULL;
+        const char *k;
+
+        if (ima_diff(m, sigs, o, &p) < 0)
+                return "error";
+        k = kinds(p);
+        ima_plan_free(p);
+        return k;
+}
+
+static void test_in_sync_is_empty(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+
+        CHECK_STR(plan_kinds(m, o), "");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+static void test_element_delta_deletes_first(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_ipset *dst = o->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST].elems;
+        struct ima_ipset *src = o->tables[IMA_FAMILY_IPV4].sets[IMA_SET_SRC].elems;
+
+        dst->v[0].last = 0x0a7fffff; /* 10/8 shrunk to 10/9 */
+        ima_ipset_add(src, 0x01010101, 0x01010101); /* a stray source */
+        CHECK_STR(plan_kinds(m, o), "eeE"); /* dst -10/9, src -1.1.1.1, then dst +10/8 */
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+static void test_table_states(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+
+        o->tables[IMA_FAMILY_IPV4].flags |= NFT_TABLE_F_DORMANT;
+        CHECK_STR(plan_kinds(m, o), "T");
+        o->tables[IMA_FAMILY_IPV4].flags = 0;
+        o->tables[IMA_FAMILY_IPV4].foreign = true;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        o->tables[IMA_FAMILY_IPV4].foreign = false;
+        o->tables[IMA_FAMILY_IPV4].flags = NFT_TABLE_F_OWNER;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        o->tables[IMA_FAMILY_IPV4].flags = 0;
+        o->tables[IMA_FAMILY_IPV6].present = true; /* IPv6 is off in the model */
+        CHECK_STR(plan_kinds(m, o), "t");
+        ima_observed_free(o);
+        o = NULL;
+        ima_observed_new(&o);
+        CHECK_STR(plan_kinds(m, o), "TSESCRRRR"); /* nothing there: create, one set with elements */
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+static void test_sets_and_chain(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+
+        t->sets[IMA_SET_DST].malformed = true;
+        CHECK_STR(plan_kinds(m, o), "FE");
+        t->sets[IMA_SET_DST].malformed = false;
+        t->sets[IMA_SET_SRC].present = false;
+        CHECK_STR(plan_kinds(m, o), "S"); /* empty source set: created, nothing to add */
+        t->sets[IMA_SET_SRC].present = true;
+        t->sets[IMA_SET_SRC].compatible = false;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        t->sets[IMA_SET_SRC].compatible = true;
+        t->chain.rules[1][0] = 'X';
+        CHECK_STR(plan_kinds(m, o), "fRRRR");
+        t->chain.rules[1][0] = 'r';
+        t->chain.priority = 50;
+        CHECK_STR(plan_kinds(m, o), "cCRRRR");
+        t->chain.priority = m->priority;
+        t->chain.present = false;
+        CHECK_STR(plan_kinds(m, o), "CRRRR");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+int main(void)
+{
+        TEST_RUN(test_in_sync_is_empty);
+        TEST_RUN(test_element_delta_deletes_first);
+        TEST_RUN(test_table_states);
+        TEST_RUN(test_sets_and_chain);
+        TEST_EXIT();
+}

@@ -1,0 +1,182 @@
+#include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <string.h>
+
+#include "diff.h"
+
+/* The dormant bit is the only table flag that can be flipped in place. */
+#define TABLE_FLAG_DORMANT NFT_TABLE_F_DORMANT
+
+static bool rules_equal(const struct ima_observed_chain *c, const struct ima_rule_sigs *want)
+{
+        if (c->n_rules != want->n)
+                return false;
+        for (size_t i = 0; i < want->n; i++)
+                if (strcmp(c->rules[i], want->v[i]) != 0)
+                        return false;
+        return true;
+}
+
+static int add_op(struct ima_plan *p, enum ima_op_kind kind, enum ima_op_reason reason, enum ima_family f)
+{
+        return ima_plan_add(p, &(struct ima_op){ .kind = kind, .reason = reason, .family = f });
+}
+
+static int add_all_elems(struct ima_plan *p, const struct ima_model *want, enum ima_family f,
+                         enum ima_set_id s, enum ima_op_reason reason)
+{
+        struct ima_ipset *elems = NULL;
+        int r;
+
+        if (want->tables[f].sets[s]->n == 0)
+                return 0;
+        r = ima_ipset_dup(want->tables[f].sets[s], &elems);
+        if (r < 0)
+                return r;
+        return ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = reason, .family = f,
+                                                 .set = s, .elems = elems });
+}
+
+/* Why the table cannot be patched and must be re-created, or -1. */
+static int recreate_reason(const struct ima_model_table *w, const struct ima_observed_table *h)
+{
+        if (h->foreign)
+                return IMA_REASON_TABLE_FOREIGN;
+        if ((h->flags & ~TABLE_FLAG_DORMANT) != w->flags)
+                return IMA_REASON_TABLE_FLAGS;
+        for (int s = 0; s < IMA_SET_COUNT; s++)
+                if (h->sets[s].present && !h->sets[s].compatible)
+                        return IMA_REASON_SET_INCOMPATIBLE;
+        return -1;
+}
+
+/* Structure of the sets: missing ones created, malformed ones emptied and refilled. Element
+ * deltas of healthy sets are appended to dels/adds, which the caller places afterwards. */
+static int diff_sets(struct ima_plan *p, struct ima_plan *dels, struct ima_plan *adds, const struct ima_model *want,
+                     enum ima_family f, const struct ima_observed_table *h)
+{
+        for (int s = 0; s < IMA_SET_COUNT; s++) {
+                const struct ima_observed_set *hs = &h->sets[s];
+                struct ima_ipset *del = NULL, *add = NULL;
+                int r;
+
+                if (!hs->present || hs->malformed) {
+                        enum ima_op_reason why = hs->present ? IMA_REASON_SET_MALFORMED : IMA_REASON_SET_MISSING;
+
+                        r = ima_plan_add(p, &(struct ima_op){ .kind = hs->present ? IMA_OP_FLUSH_SET : IMA_OP_ADD_SET,
+                                                              .reason = why, .family = f, .set = s });
+                        if (r < 0)
+                                return r;
+                        r = add_all_elems(adds, want, f, s, why);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = ima_ipset_diff(hs->elems, want->tables[f].sets[s], &del, &add);
+                if (r < 0)
+                        return r;
+                if (del->n > 0)
+                        r = ima_plan_add(dels, &(struct ima_op){ .kind = IMA_OP_DEL_ELEMS, .reason = IMA_REASON_ELEMENTS,
+                                                                  .family = f, .set = s, .elems = TAKE_PTR(del) });
+                if (r >= 0 && add->n > 0)
+                        r = ima_plan_add(adds, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = IMA_REASON_ELEMENTS,
+                                                                  .family = f, .set = s, .elems = TAKE_PTR(add) });
+                ima_ipset_free(del);
+                ima_ipset_free(add);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int diff_chain(struct ima_plan *p, const struct ima_model *want, const struct ima_rule_sigs *want_rules,
+                      enum ima_family f, const struct ima_observed_chain *c)
+{
+        int r;
+
+        if (!c->present || !c->compatible || c->priority != want->priority) {
+                enum ima_op_reason why = c->present ? IMA_REASON_CHAIN_INCOMPATIBLE : IMA_REASON_CHAIN_MISSING;
+
+                if (c->present) {
+                        r = add_op(p, IMA_OP_DEL_CHAIN, why, f);
+                        if (r < 0)
+                                return r;
+                }
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = why, .family = f,
+                                                      .priority = want->priority });
+                if (r < 0)
+                        return r;
+                return ima_plan_add_rules(p, want, f, why);
+        }
+        if (rules_equal(c, want_rules))
+                return 0;
+        r = add_op(p, IMA_OP_FLUSH_CHAIN, IMA_REASON_RULES, f);
+        if (r < 0)
+                return r;
+        return ima_plan_add_rules(p, want, f, IMA_REASON_RULES);
+}
+
+/* Moves every op of src to the end of dst (ownership of element lists included). */
+static int append_plan(struct ima_plan *dst, struct ima_plan *src)
+{
+        for (size_t i = 0; i < src->n_ops; i++) {
+                int r = ima_plan_add(dst, &src->ops[i]);
+
+                src->ops[i].elems = NULL;
+                if (r < 0)
+                        return r;
+        }
+        src->n_ops = 0;
+        return 0;
+}
+
+static int diff_family(struct ima_plan *p, const struct ima_model *want, const struct ima_rule_sigs *want_rules,
+                       enum ima_family f, const struct ima_observed_table *h)
+{
+        _cleanup_(ima_plan_freep) struct ima_plan *dels = NULL, *adds = NULL;
+        const struct ima_model_table *w = &want->tables[f];
+        int why, r;
+
+        if (!w->present)
+                return h->present ? add_op(p, IMA_OP_DEL_TABLE, IMA_REASON_TABLE_UNWANTED, f) : 0;
+        if (!h->present)
+                return ima_plan_add_create_table(p, want, f, IMA_REASON_TABLE_MISSING);
+        why = recreate_reason(w, h);
+        if (why >= 0) {
+                r = add_op(p, IMA_OP_DEL_TABLE, (enum ima_op_reason)why, f);
+                return r < 0 ? r : ima_plan_add_create_table(p, want, f, (enum ima_op_reason)why);
+        }
+        if (h->flags & TABLE_FLAG_DORMANT) {
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = IMA_REASON_TABLE_FLAGS,
+                                                      .family = f, .table_flags = w->flags });
+                if (r < 0)
+                        return r;
+        }
+        if ((r = ima_plan_new(&dels)) < 0 || (r = ima_plan_new(&adds)) < 0)
+                return r;
+        r = diff_sets(p, dels, adds, want, f, h);
+        if (r < 0)
+                return r;
+        /* a kernel interval set rejects an element that overlaps a live one: delete first */
+        if ((r = append_plan(p, dels)) < 0 || (r = append_plan(p, adds)) < 0)
+                return r;
+        return diff_chain(p, want, want_rules, f, &h->chain);
+}
+
+int ima_diff(const struct ima_model *want, const struct ima_rule_sigs want_rules[IMA_FAMILY_COUNT],
+             const struct ima_observed *have, struct ima_plan **ret)
+{
+        _cleanup_(ima_plan_freep) struct ima_plan *p = NULL;
+        int r;
+
+        r = ima_plan_new(&p);
+        if (r < 0)
+                return r;
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                r = diff_family(p, want, &want_rules[f], (enum ima_family)f, &have->tables[f]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}

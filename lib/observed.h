@@ -1,0 +1,60 @@
+/* observed.h: what the kernel holds for the agent's tables, as read back by nft/dump.c (or as
+ * known after the agent's own last commit). Plain data: no netlink types, so lib/diff.c can
+ * compare it with the desired model without any I/O. Rules are held as canonical signature
+ * strings (nft/rule-sig.c computes them for both sides). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "ipset.h"
+#include "macro.h"
+#include "model.h"
+
+struct ima_observed_set {
+        bool present;
+        bool compatible;        /* interval set of the family's address type and nothing more */
+        bool malformed;         /* elements not in the start/end form the agent writes */
+        struct ima_ipset *elems; /* decoded intervals, sorted (NULL when not present) */
+};
+
+struct ima_observed_chain {
+        bool present;
+        bool compatible;        /* nat / postrouting / policy accept */
+        int32_t priority;
+        char **rules;           /* rule signatures in chain order */
+        size_t n_rules;
+};
+
+struct ima_observed_table {
+        bool present;
+        uint32_t flags;         /* NFT_TABLE_F_* */
+        uint32_t owner;         /* portid of the owning socket when NFT_TABLE_F_OWNER */
+        bool foreign;           /* holds objects besides our two sets and one chain */
+        struct ima_observed_set sets[IMA_SET_COUNT];
+        struct ima_observed_chain chain;
+};
+
+struct ima_observed {
+        uint32_t genid;         /* generation the observation is valid for */
+        struct ima_observed_table tables[IMA_FAMILY_COUNT];
+};
+
+/* Rule signatures of the desired chain, one list per family (computed by nft/rule-sig.c). */
+struct ima_rule_sigs {
+        char **v;
+        size_t n;
+};
+
+int ima_observed_new(struct ima_observed **ret);
+struct ima_observed *ima_observed_free(struct ima_observed *o);
+DEFINE_FREEP(struct ima_observed, ima_observed_free)
+
+/* What the kernel holds right after a successful commit of want: the state the agent can trust
+ * until someone else touches its tables. -ENOMEM. */
+int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
+                            uint32_t genid, struct ima_observed **ret);
+
+void ima_rule_sigs_clear(struct ima_rule_sigs *s);

@@ -1,0 +1,398 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft/dump.h"
+#include "nft/interval.h"
+#include "nft/rule-sig.h"
+#include "nft/sock.h"
+
+#define OBSERVE_ATTEMPTS 8
+/* nft's datatype ids for the address types */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+
+struct dump_ctx {
+        struct ima_observed_table *table;
+        enum ima_family family;
+        uint32_t genid;
+        size_t n_objects; /* sets and chains seen, to compare with the table's use count */
+        uint32_t table_use;
+        struct ima_elem *elems; /* GETSETELEM */
+        size_t n_elems;
+        size_t cap_elems;
+};
+
+static uint16_t nfproto(enum ima_family f)
+{
+        return f == IMA_FAMILY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+}
+
+/* Every part of a dump carries the generation it was taken at; a different one means a
+ * commit happened in between (set-element dumps are not flagged as interrupted). */
+static int check_gen(const struct nlmsghdr *nlh, const struct dump_ctx *c)
+{
+        const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+
+        return ntohs(g->res_id) == (c->genid & 0xffff) ? 0 : -EINTR;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_table *t;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        t = nftnl_table_alloc();
+        if (!t)
+                return -ENOMEM;
+        if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+                nftnl_table_free(t);
+                return -EPROTO;
+        }
+        c->table->present = true;
+        c->table->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+        if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
+                c->table->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
+        c->table_use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+        nftnl_table_free(t);
+        return 0;
+}
+
+static int set_index(const char *name)
+{
+        for (int s = 0; s < IMA_SET_COUNT; s++)
+                if (strcmp(name, ima_set_name((enum ima_set_id)s)) == 0)
+                        return s;
+        return -1;
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_set *s;
+        const char *name;
+        int r = check_gen(nlh, c), idx;
+
+        if (r < 0)
+                return r;
+        s = nftnl_set_alloc();
+        if (!s)
+                return -ENOMEM;
+        if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+                nftnl_set_free(s);
+                return -EPROTO;
+        }
+        c->n_objects++;
+        name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+        idx = name ? set_index(name) : -1;
+        if (idx >= 0) {
+                struct ima_observed_set *os = &c->table->sets[idx];
+                bool v4 = c->family == IMA_FAMILY_IPV4;
+
+                os->present = true;
+                os->compatible = nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == NFT_SET_INTERVAL &&
+                                 nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == (v4 ? 4u : 16u) &&
+                                 nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) == (v4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR) &&
+                                 !nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE) && !nftnl_set_is_set(s, NFTNL_SET_TIMEOUT);
+        } else if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
+                /* anonymous sets belong to a rule and go away with it */
+                c->table->foreign = true;
+        }
+        nftnl_set_free(s);
+        return 0;
+}
+
+static int elem_push(struct dump_ctx *c, struct nftnl_set_elem *e)
+{
+        const void *key;
+        uint32_t len = 0;
+        unsigned bytes = ima_family_bits(c->family) / 8;
+
+        if (c->n_elems == c->cap_elems) {
+                size_t cap = c->cap_elems ? c->cap_elems * 2 : 256;
+                struct ima_elem *v = realloc(c->elems, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                c->elems = v;
+                c->cap_elems = cap;
+        }
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+        if (!key || len != bytes)
+                return -EPROTO;
+        c->elems[c->n_elems++] = (struct ima_elem){
+                .key = ima_addr_from_bytes(c->family, key),
+                .end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+                       (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END),
+        };
+        return 0;
+}
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_set_elems_iter *it;
+        struct nftnl_set_elem *e;
+        struct nftnl_set *s;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        /* one set object per message keeps memory to one message's worth of libnftnl objects */
+        s = nftnl_set_alloc();
+        if (!s)
+                return -ENOMEM;
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+                nftnl_set_free(s);
+                return -EPROTO;
+        }
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                nftnl_set_free(s);
+                return -ENOMEM;
+        }
+        /* iter_next returns the current element, then advances */
+        while (r >= 0 && (e = nftnl_set_elems_iter_next(it)))
+                r = elem_push(c, e);
+        nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        return r;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_chain *ch;
+        const char *name, *type;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        ch = nftnl_chain_alloc();
+        if (!ch)
+                return -ENOMEM;
+        if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
+                nftnl_chain_free(ch);
+                return -EPROTO;
+        }
+        c->n_objects++;
+        name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
+        if (name && strcmp(name, IMA_CHAIN_NAME) == 0) {
+                struct ima_observed_chain *oc = &c->table->chain;
+
+                type = nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE);
+                oc->present = true;
+                oc->priority = nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO);
+                oc->compatible = nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) &&
+                                 nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) == NF_INET_POST_ROUTING &&
+                                 type && strcmp(type, "nat") == 0 &&
+                                 nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_ACCEPT &&
+                                 !nftnl_chain_is_set(ch, NFTNL_CHAIN_DEV);
+        } else {
+                c->table->foreign = true;
+        }
+        nftnl_chain_free(ch);
+        return 0;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct ima_observed_chain *oc = &c->table->chain;
+        struct nftnl_rule *rule;
+        char **v, *sig = NULL;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        rule = nftnl_rule_alloc();
+        if (!rule)
+                return -ENOMEM;
+        if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
+                nftnl_rule_free(rule);
+                return -EPROTO;
+        }
+        r = ima_rule_signature(rule, &sig);
+        nftnl_rule_free(rule);
+        if (r < 0)
+                return r;
+        v = realloc(oc->rules, (oc->n_rules + 1) * sizeof(*v));
+        if (!v) {
+                free(sig);
+                return -ENOMEM;
+        }
+        oc->rules = v;
+        oc->rules[oc->n_rules++] = sig;
+        return 0;
+}
+
+/* GETTABLE; an absent table is not an error. */
+static int get_table(struct ima_nl *nl, struct dump_ctx *c)
+{
+        struct nftnl_table *t = nftnl_table_alloc();
+        char buf[4096];
+        struct nlmsghdr *nlh;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(c->family), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        nftnl_table_free(t);
+        r = ima_nl_request(nl, nlh, table_cb, c);
+        return r == -ENOENT ? 0 : r;
+}
+
+static int dump_sets(struct ima_nl *nl, struct dump_ctx *c)
+{
+        struct nftnl_set *s = nftnl_set_alloc();
+        char buf[4096];
+        struct nlmsghdr *nlh;
+
+        if (!s)
+                return -ENOMEM;
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_set_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        return ima_nl_request(nl, nlh, set_cb, c);
+}
+
+static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
+{
+        struct ima_observed_set *os = &c->table->sets[id];
+        struct nftnl_set *s = nftnl_set_alloc();
+        char buf[4096];
+        struct nlmsghdr *nlh;
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, ima_set_name(id));
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        c->n_elems = 0;
+        r = ima_nl_request(nl, nlh, elem_cb, c);
+        if (r < 0)
+                return r;
+        r = ima_ipset_new(c->family, &os->elems);
+        if (r < 0)
+                return r;
+        return ima_interval_decode(c->elems, c->n_elems, os->elems, &os->malformed);
+}
+
+static int dump_chains(struct ima_nl *nl, struct dump_ctx *c)
+{
+        struct nftnl_chain *ch = nftnl_chain_alloc();
+        char buf[4096];
+        struct nlmsghdr *nlh;
+
+        if (!ch)
+                return -ENOMEM;
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_chain_nlmsg_build_payload(nlh, ch);
+        nftnl_chain_free(ch);
+        return ima_nl_request(nl, nlh, chain_cb, c);
+}
+
+static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
+{
+        struct nftnl_rule *rule = nftnl_rule_alloc();
+        char buf[4096];
+        struct nlmsghdr *nlh;
+
+        if (!rule)
+                return -ENOMEM;
+        nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
+        nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_rule_nlmsg_build_payload(nlh, rule);
+        nftnl_rule_free(rule);
+        return ima_nl_request(nl, nlh, rule_cb, c);
+}
+
+static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
+{
+        int r;
+
+        r = get_table(nl, c);
+        if (r < 0 || !c->table->present)
+                return r;
+        r = dump_sets(nl, c);
+        if (r < 0)
+                return r;
+        for (int s = 0; s < IMA_SET_COUNT; s++)
+                if (c->table->sets[s].present && c->table->sets[s].compatible &&
+                    (r = dump_elems(nl, c, (enum ima_set_id)s)) < 0)
+                        return r;
+        r = dump_chains(nl, c);
+        if (r < 0)
+                return r;
+        if (c->table->chain.present && (r = dump_rules(nl, c)) < 0)
+                return r;
+        /* named objects and flowtables count in the table's use but are in neither dump */
+        if (c->table_use > c->n_objects)
+                c->table->foreign = true;
+        return 0;
+}
+
+static int observe_once(struct ima_nl *nl, struct ima_observed **ret)
+{
+        _cleanup_(ima_observed_freep) struct ima_observed *o = NULL;
+        uint32_t gen, gen_after;
+        int r;
+
+        r = ima_observed_new(&o);
+        if (r < 0)
+                return r;
+        r = ima_nl_getgen(nl, &gen);
+        if (r < 0)
+                return r;
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                struct dump_ctx c = { .table = &o->tables[f], .family = (enum ima_family)f, .genid = gen };
+
+                r = observe_table(nl, &c);
+                free(c.elems);
+                if (r < 0)
+                        return r;
+        }
+        r = ima_nl_getgen(nl, &gen_after);
+        if (r < 0)
+                return r;
+        if (gen_after != gen)
+                return -EINTR;
+        o->genid = gen;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)
+{
+        for (int attempt = 0; attempt < OBSERVE_ATTEMPTS; attempt++) {
+                int r = observe_once(nl, ret);
+
+                if (r != -EINTR)
+                        return r;
+        }
+        return -EAGAIN;
+}

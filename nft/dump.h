@@ -1,0 +1,14 @@
+/* dump.h: reads the agent's two tables back from the kernel into a struct ima_observed: table
+ * flags and owner, both sets (type, flags, elements decoded into intervals), the chain (type,
+ * hook, priority, policy) and its rules as signatures, and whether anything else lives in the
+ * table. A read torn by a concurrent commit (dump interrupted, parts from different generations,
+ * generation moved between start and end) is retried. Reads nothing outside the two tables. */
+#pragma once
+
+#include "lib/observed.h"
+
+struct ima_nl;
+
+/* Returns 0 and the observation, -EAGAIN if every attempt was torn by concurrent commits, or
+ * the kernel's -errno (e.g. -EPERM). */
+int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);

@@ -1,0 +1,246 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/diff.h"
+#include "lib/observed.h"
+#include "nft/batch.h"
+#include "nft/build.h"
+#include "nft/dump.h"
+#include "nft/reconcile.h"
+#include "nft/rule-sig.h"
+#include "nft/sock.h"
+
+struct ima_reconciler {
+        struct ima_nl *nl;
+        struct ima_observed *cache; /* the kernel state after our last commit, or NULL */
+};
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int ima_reconciler_new(struct ima_nl *nl, struct ima_reconciler **ret)
+{
+        struct ima_reconciler *rc = calloc(1, sizeof(*rc));
+
+        if (!rc)
+                return -ENOMEM;
+        rc->nl = nl;
+        *ret = rc;
+        return 0;
+}
+
+struct ima_reconciler *ima_reconciler_free(struct ima_reconciler *rc)
+{
+        if (rc) {
+                ima_observed_free(rc->cache);
+                free(rc);
+        }
+        return NULL;
+}
+
+void ima_reconciler_invalidate(struct ima_reconciler *rc)
+{
+        rc->cache = ima_observed_free(rc->cache);
+}
+
+uint32_t ima_reconciler_cached_genid(const struct ima_reconciler *rc)
+{
+        return rc->cache ? rc->cache->genid : 0;
+}
+
+void ima_reconcile_report_clear(struct ima_reconcile_report *report)
+{
+        ima_plan_free(report->plan);
+        for (size_t i = 0; i < report->n_errors; i++)
+                free(report->errors[i]);
+        free(report->errors);
+        *report = (struct ima_reconcile_report){ 0 };
+}
+
+static void add_error(struct ima_reconcile_report *rep, const char *fmt, ...) _printf_(2, 3);
+static void add_error(struct ima_reconcile_report *rep, const char *fmt, ...)
+{
+        char **v = realloc(rep->errors, (rep->n_errors + 1) * sizeof(*v));
+        va_list ap;
+
+        if (!v)
+                return;
+        rep->errors = v;
+        va_start(ap, fmt);
+        if (vasprintf(&v[rep->n_errors], fmt, ap) >= 0)
+                rep->n_errors++;
+        va_end(ap);
+}
+
+/* The state to diff against: the cache when the trust level allows, else a fresh read. The
+ * result is owned by the caller when *ret_owned. */
+static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima_reconcile_report *rep,
+                     const struct ima_observed **ret, struct ima_observed **ret_owned)
+{
+        uint64_t start = now_usec();
+        uint32_t gen;
+        int r;
+
+        if (rc->cache && trust == IMA_TRUST_CACHE) {
+                *ret = rc->cache;
+                return 0;
+        }
+        if (rc->cache && trust == IMA_TRUST_GENID) {
+                r = ima_nl_getgen(rc->nl, &gen);
+                if (r < 0)
+                        return r;
+                if (gen == rc->cache->genid) {
+                        *ret = rc->cache;
+                        rep->observe_usec += now_usec() - start;
+                        return 0;
+                }
+        }
+        r = ima_dump_observe(rc->nl, ret_owned);
+        rep->observe_usec += now_usec() - start;
+        if (r < 0)
+                return r;
+        rep->observed = true;
+        *ret = *ret_owned;
+        return 0;
+}
+
+static void record_batch_errors(const struct ima_batch *b, int r, struct ima_reconcile_report *rep)
+{
+        if (ima_batch_n_errors(b) == 0) {
+                if (r == -EMSGSIZE)
+                        add_error(rep, "transaction of %zu bytes exceeds the socket send buffer (raise "
+                                       "net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace)",
+                                  ima_batch_size(b));
+                else if (r == -ENOBUFS)
+                        add_error(rep, "kernel answers were lost (receive buffer overrun): outcome unknown");
+                else
+                        add_error(rep, "sending the transaction: %s", strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < ima_batch_n_errors(b); i++) {
+                struct ima_batch_error e;
+
+                ima_batch_get_error(b, i, &e);
+                if (e.error == -ERESTART)
+                        add_error(rep, "%s: the ruleset changed after it was read", e.what);
+                else if (e.kernel)
+                        add_error(rep, "%s: %s (kernel: %s)", e.what, strerror(-e.error), e.kernel);
+                else
+                        add_error(rep, "%s: %s", e.what, strerror(-e.error));
+        }
+}
+
+/* Errors a concurrent edit of our tables explains: read again and retry. */
+static bool is_conflict(int r)
+{
+        return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY;
+}
+
+static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uint32_t genid,
+                     struct ima_reconcile_report *rep)
+{
+        _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
+        uint64_t start = now_usec();
+        int r;
+
+        r = ima_batch_new(rc->nl, genid, &b);
+        if (r < 0)
+                return r;
+        r = ima_build_plan(b, plan);
+        if (r < 0)
+                return r;
+        rep->build_usec += now_usec() - start;
+        start = now_usec();
+        r = ima_batch_commit(b, IMA_BATCH_COMMIT);
+        rep->commit_usec += now_usec() - start;
+        rep->attempts++;
+        rep->n_msgs = ima_batch_n_msgs(b);
+        rep->n_bytes = ima_batch_size(b);
+        if (r < 0)
+                record_batch_errors(b, r, rep);
+        return r;
+}
+
+static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                          enum ima_reconcile_mode mode, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
+                          struct ima_reconcile_report *rep)
+{
+        _cleanup_(ima_observed_freep) struct ima_observed *fresh = NULL;
+        const struct ima_observed *have = NULL;
+        struct ima_observed *next = NULL;
+        uint64_t start;
+        uint32_t genid;
+        int r;
+
+        r = get_state(rc, trust, rep, &have, &fresh);
+        if (r < 0) {
+                add_error(rep, "reading the kernel state: %s", r == -EAGAIN ? "the ruleset kept changing" : strerror(-r));
+                return r;
+        }
+        genid = have->genid;
+        start = now_usec();
+        rep->plan = ima_plan_free(rep->plan);
+        r = ima_diff(want, sigs, have, &rep->plan);
+        rep->diff_usec += now_usec() - start;
+        if (r < 0)
+                return r;
+        rep->n_intervals = ima_plan_count_intervals(rep->plan);
+        if (mode == IMA_RECONCILE_DRY_RUN)
+                return 0;
+        if (rep->plan->n_ops > 0) {
+                r = send_plan(rc, rep->plan, genid, rep);
+                if (r < 0) {
+                        /* whatever we knew is in doubt now */
+                        ima_reconciler_invalidate(rc);
+                        return r;
+                }
+                genid++; /* a commit advances the generation by exactly one */
+        } else if (have == rc->cache) {
+                return 0;
+        }
+        /* the kernel now holds exactly want, at generation genid */
+        r = ima_observed_from_model(want, sigs, genid, &next);
+        if (r < 0) {
+                ima_reconciler_invalidate(rc);
+                return r;
+        }
+        ima_observed_free(rc->cache);
+        rc->cache = next;
+        return 0;
+}
+
+int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                  enum ima_reconcile_mode mode, struct ima_reconcile_report *rep)
+{
+        struct ima_rule_sigs sigs[IMA_FAMILY_COUNT] = { 0 };
+        uint64_t start = now_usec();
+        int r;
+
+        r = ima_rule_sigs_from_model(want, sigs);
+        rep->diff_usec += now_usec() - start;
+        if (r >= 0) {
+                r = reconcile_once(rc, want, trust, mode, sigs, rep);
+                if (is_conflict(r)) {
+                        /* someone edited the ruleset between our read and our commit: read it
+                         * again, and keep the first attempt's errors for the report */
+                        r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, sigs, rep);
+                        if (r == 0) {
+                                for (size_t i = 0; i < rep->n_errors; i++)
+                                        free(rep->errors[i]);
+                                rep->n_errors = 0;
+                        }
+                }
+        }
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                ima_rule_sigs_clear(&sigs[f]);
+        return r;
+}

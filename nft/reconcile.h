@@ -1,0 +1,61 @@
+/* reconcile.h: one reconcile = know the kernel state (a fresh dump, or the state left by the
+ * agent's own last commit when that is provably still current) -> diff -> at most ONE
+ * transaction, pinned to the generation that state was read at. If the kernel refuses it because
+ * something changed concurrently (generation moved; ENOENT, EEXIST or EBUSY from a racing edit),
+ * the state is read again and the reconcile retried once. An in-sync kernel gets no write. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/model.h"
+#include "lib/plan.h"
+
+struct ima_nl;
+struct ima_reconciler;
+
+enum ima_trust {
+        IMA_TRUST_NOTHING, /* always read the kernel state */
+        IMA_TRUST_GENID,   /* reuse the state left by our last commit if the kernel's generation
+                            * has not moved since (nobody committed anything) */
+        IMA_TRUST_CACHE,   /* reuse it unconditionally: the caller knows (from nftables events)
+                            * that nobody touched our tables; the transaction is still pinned */
+};
+
+enum ima_reconcile_mode {
+        IMA_RECONCILE_APPLY,
+        IMA_RECONCILE_DRY_RUN, /* compute the plan only */
+};
+
+struct ima_reconcile_report {
+        struct ima_plan *plan;       /* what was (or in dry-run: would be) sent; owned */
+        bool observed;               /* the kernel state was read (not taken from the cache) */
+        unsigned attempts;           /* transactions tried (0: nothing to send) */
+        size_t n_msgs;               /* messages in the last transaction */
+        size_t n_bytes;              /* its size on the wire */
+        size_t n_intervals;          /* intervals added or deleted */
+        uint64_t observe_usec;       /* wall time: reading kernel state */
+        uint64_t diff_usec;          /* wall time: diff and rule signatures */
+        uint64_t build_usec;         /* wall time: building the batch */
+        uint64_t commit_usec;        /* wall time: sendmsg + all ACKs (kernel work) */
+        char **errors;               /* "what: reason (kernel: text)" for each failure */
+        size_t n_errors;
+};
+
+/* nl is borrowed and must outlive the reconciler. -ENOMEM. */
+int ima_reconciler_new(struct ima_nl *nl, struct ima_reconciler **ret);
+struct ima_reconciler *ima_reconciler_free(struct ima_reconciler *rc);
+DEFINE_FREEP(struct ima_reconciler, ima_reconciler_free)
+
+/* Forgets the cached state: the next reconcile reads the kernel. */
+void ima_reconciler_invalidate(struct ima_reconciler *rc);
+/* Generation the cache is valid for (0: no cache). */
+uint32_t ima_reconciler_cached_genid(const struct ima_reconciler *rc);
+
+/* Makes the kernel match want. Returns 0 (report filled; plan empty when in sync) or -errno with
+ * report->errors explaining; -ENOMEM. The caller releases the report with
+ * ima_reconcile_report_clear(). */
+int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                  enum ima_reconcile_mode mode, struct ima_reconcile_report *report);
+void ima_reconcile_report_clear(struct ima_reconcile_report *report);
