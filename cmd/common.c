@@ -6,9 +6,10 @@
 #include "cmd/common.h"
 #include "cmd/log.h"
 #include "lib/diag.h"
-#include "nft/batch.h"
-#include "nft/build.h"
 #include "nft/sock.h"
+
+/* Deltas up to this many intervals per set are logged CIDR by CIDR. */
+#define SUMMARY_LIST_MAX 8
 
 static void print_diag(const struct ima_diag *d, enum diag_style style)
 {
@@ -57,44 +58,129 @@ int open_netlink(struct ima_nl **ret)
         return r;
 }
 
-int send_plan(struct ima_nl *nl, const struct ima_plan *p, uint32_t genid)
+struct set_delta {
+        const struct ima_ipset *add;
+        const struct ima_ipset *del;
+};
+
+static void summarize_set(FILE *f, enum ima_family fam, enum ima_set_id s, const struct set_delta *d, bool *first)
 {
-        _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
+        size_t n_add = d->add ? d->add->n : 0, n_del = d->del ? d->del->n : 0;
+
+        if (n_add + n_del == 0)
+                return;
+        fprintf(f, "%s%s %s", *first ? "" : "; ", ima_family_nft_name(fam), ima_set_name(s));
+        *first = false;
+        if (n_add + n_del > SUMMARY_LIST_MAX) {
+                fprintf(f, " +%zu -%zu intervals", n_add, n_del);
+                return;
+        }
+        for (size_t i = 0; i < n_add; i++) {
+                char t[IMA_RANGE_STRLEN];
+
+                ima_interval_format(fam, &d->add->v[i], t);
+                fprintf(f, " +%s", t);
+        }
+        for (size_t i = 0; i < n_del; i++) {
+                char t[IMA_RANGE_STRLEN];
+
+                ima_interval_format(fam, &d->del->v[i], t);
+                fprintf(f, " -%s", t);
+        }
+}
+
+char *plan_summary(const struct ima_plan *p)
+{
+        struct set_delta deltas[IMA_FAMILY_COUNT][IMA_SET_COUNT] = { 0 };
+        bool first = true, rules[IMA_FAMILY_COUNT] = { 0 };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct ima_op *op = &p->ops[i];
+                const char *fam = ima_family_nft_name(op->family);
+
+                switch (op->kind) {
+                case IMA_OP_ADD_TABLE:
+                        fprintf(f, "%s%s: %s (%s)", first ? "" : "; ", fam,
+                                op->reason == IMA_REASON_TABLE_FLAGS ? "table flags restored" : "table created",
+                                ima_op_reason_name(op->reason));
+                        first = false;
+                        break;
+                case IMA_OP_DEL_TABLE:
+                        fprintf(f, "%s%s: table deleted (%s)", first ? "" : "; ", fam, ima_op_reason_name(op->reason));
+                        first = false;
+                        break;
+                case IMA_OP_ADD_ELEMS:
+                        if (op->reason == IMA_REASON_ELEMENTS)
+                                deltas[op->family][op->set].add = op->elems;
+                        break;
+                case IMA_OP_DEL_ELEMS:
+                        deltas[op->family][op->set].del = op->elems;
+                        break;
+                case IMA_OP_ADD_SET:
+                case IMA_OP_FLUSH_SET:
+                case IMA_OP_DEL_SET:
+                        fprintf(f, "%s%s %s: refilled (%s)", first ? "" : "; ", fam, ima_set_name(op->set),
+                                ima_op_reason_name(op->reason));
+                        first = false;
+                        break;
+                case IMA_OP_ADD_CHAIN:
+                case IMA_OP_DEL_CHAIN:
+                case IMA_OP_FLUSH_CHAIN:
+                        if (!rules[op->family])
+                                fprintf(f, "%s%s %s: rules rebuilt (%s)", first ? "" : "; ", fam, IMA_CHAIN_NAME,
+                                        ima_op_reason_name(op->reason));
+                        rules[op->family] = true;
+                        first = false;
+                        break;
+                case IMA_OP_ADD_RULE:
+                        break;
+                }
+        }
+        for (int fam = 0; fam < IMA_FAMILY_COUNT; fam++)
+                for (int s = 0; s < IMA_SET_COUNT; s++)
+                        summarize_set(f, (enum ima_family)fam, (enum ima_set_id)s, &deltas[fam][s], &first);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                     const char *context, bool *ret_changed)
+{
+        struct ima_reconcile_report rep = { 0 };
+        _cleanup_free_ char *summary = NULL;
         int r;
 
-        r = ima_batch_new(nl, genid, &b);
-        if (r < 0)
-                return r;
-        r = ima_build_plan(b, p);
-        if (r < 0)
-                return r;
-        r = ima_batch_commit(b, IMA_BATCH_COMMIT);
-        if (r == 0)
-                return 0;
-        if (ima_batch_n_errors(b) == 0) {
-                if (r == -EMSGSIZE)
-                        log_error("transaction of %zu bytes is larger than the socket send buffer allows "
-                                  "(raise net.core.wmem_max or run with CAP_NET_ADMIN in the host namespace)",
-                                  ima_batch_size(b));
-                else if (r == -ENOBUFS)
-                        log_error("kernel answers were lost (receive buffer overrun): the outcome is unknown");
-                else if (r == -EPERM)
-                        log_error("sending the transaction failed: %s (CAP_NET_ADMIN is required)", strerror(-r));
-                else
-                        log_error("sending the transaction failed: %s", strerror(-r));
+        r = ima_reconcile(rc, want, trust, IMA_RECONCILE_APPLY, &rep);
+        if (ret_changed)
+                *ret_changed = r == 0 && rep.plan && rep.plan->n_ops > 0;
+        if (r < 0) {
+                for (size_t i = 0; i < rep.n_errors; i++)
+                        log_error("%s: %s", context, rep.errors[i]);
+                if (rep.n_errors == 0)
+                        log_error("%s failed: %s", context, strerror(-r));
+                else if (rep.attempts > 0)
+                        log_error("%s: the kernel rejected the transaction; nothing of it was applied", context);
+                ima_reconcile_report_clear(&rep);
                 return r;
         }
-        for (size_t i = 0; i < ima_batch_n_errors(b); i++) {
-                struct ima_batch_error e;
-
-                ima_batch_get_error(b, i, &e);
-                if (e.error == -ERESTART)
-                        log_error("%s: the ruleset changed while the transaction was prepared", e.what);
-                else if (e.kernel)
-                        log_error("%s: %s (kernel: %s)", e.what, strerror(-e.error), e.kernel);
-                else
-                        log_error("%s: %s", e.what, strerror(-e.error));
+        if (rep.plan->n_ops == 0) {
+                log_v(2, "%s: in sync, nothing sent (%s)", context,
+                      rep.observed ? "kernel state read" : "kernel state known from our last commit");
+        } else {
+                summary = plan_summary(rep.plan);
+                log_info("%s: %s [%zu messages, %zu bytes, %u attempt%s, read %.1f ms, commit %.1f ms]", context,
+                         summary ? summary : "changed", rep.n_msgs, rep.n_bytes, rep.attempts,
+                         rep.attempts == 1 ? "" : "s", (double)rep.observe_usec / 1000.0,
+                         (double)rep.commit_usec / 1000.0);
         }
-        log_error("the kernel rejected the transaction: nothing of it was applied");
-        return r;
+        ima_reconcile_report_clear(&rep);
+        return 0;
 }

@@ -1,5 +1,6 @@
 /* common.h: the pipeline steps every verb shares: config file -> validated config (problems
- * printed once), config -> desired model, plan -> kernel (errors printed per operation). */
+ * printed once), config -> desired model, model -> kernel through the reconciler (one line of
+ * log per change, every error against the operation that caused it). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include "lib/config.h"
 #include "lib/model.h"
 #include "lib/plan.h"
+#include "nft/reconcile.h"
 
 struct ima_nl;
 
@@ -23,9 +25,15 @@ int load_config(enum diag_style style, struct ima_config **ret);
 /* Desired model for the config and the command-line options. */
 int build_model(const struct ima_config *c, struct ima_model **ret);
 
-/* Sends the plan as one transaction (pinned to genid when not 0). Prints each kernel error
- * against the operation that caused it. Returns 0 or the first -errno. */
-int send_plan(struct ima_nl *nl, const struct ima_plan *p, uint32_t genid);
-
 /* Opens the netfilter socket, explaining the usual permission problem. */
 int open_netlink(struct ima_nl **ret);
+
+/* "ip nomasq-dst +10.0.0.0/12 -10.0.0.0/8; ip6: table created": what a plan changes, CIDRs
+ * listed for small deltas, counts for big ones. malloc'd; NULL on ENOMEM. */
+char *plan_summary(const struct ima_plan *p);
+
+/* One reconcile, logged: an info line when something changed (what, messages, time), a v=2 line
+ * when in sync, every error on failure. Returns 0 or -errno; *ret_changed tells whether a
+ * transaction was committed. */
+int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                     const char *context, bool *ret_changed);

@@ -120,6 +120,7 @@ static int verb_version(void)
 static const struct verb verbs[] = {
         { "run", verb_run, "apply the configuration and keep it applied (default)" },
         { "apply", verb_apply, "apply the configuration once and exit" },
+        { "diff", verb_diff, "show what apply would change (exit 0 in sync, 3 on drift)" },
         { "render", verb_render, "print the nft script of the desired state (no privileges needed)" },
         { "validate", verb_validate, "check the configuration and print the effective settings as JSON" },
         { "cleanup", verb_cleanup, "delete the agent's tables" },
@@ -135,7 +136,8 @@ static void usage(FILE *out)
         for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
                 if (flags[i].help)
                         fprintf(out, "  --%-28s %s\n", flags[i].name, flags[i].help);
-        fprintf(out, "\nExit codes: 0 ok, 1 runtime or kernel failure, 2 usage error or invalid configuration\n");
+        fprintf(out, "\nExit codes: 0 ok, 1 runtime or kernel failure, 2 usage error or invalid configuration,\n"
+                     "3 diff found the kernel differs\n");
 }
 
 /* Go's strconv.ParseBool. */

@@ -7,23 +7,17 @@
 
 int verb_cleanup(void)
 {
-        _cleanup_(ima_plan_freep) struct ima_plan *plan = NULL;
+        _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
+        _cleanup_(ima_reconciler_freep) struct ima_reconciler *rc = NULL;
         _cleanup_(ima_nl_freep) struct ima_nl *nl = NULL;
-        int r;
+        bool changed = false;
 
-        r = ima_plan_new(&plan);
-        for (int f = 0; r >= 0 && f < IMA_FAMILY_COUNT; f++) {
-                /* create-if-missing first, so that deleting an absent table is not an error */
-                r = ima_plan_add(plan, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .family = f, .if_missing = true });
-                if (r >= 0)
-                        r = ima_plan_add(plan, &(struct ima_op){ .kind = IMA_OP_DEL_TABLE, .family = f });
-        }
-        if (r < 0) {
-                log_error("cleanup failed: %s", strerror(-r));
+        if (ima_model_new_empty(&nothing) < 0 || open_netlink(&nl) < 0 || ima_reconciler_new(nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
-        }
-        if (open_netlink(&nl) < 0 || send_plan(nl, plan, 0) < 0)
+        /* reconciling to "no tables" deletes what exists and sends nothing when nothing does */
+        if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", &changed) < 0)
                 return EXIT_FAILURE_RUNTIME;
-        log_info("removed tables ip and ip6 ip-masq-agent (where present)");
+        if (!changed)
+                log_info("cleanup: no ip-masq-agent tables present");
         return EXIT_OK;
 }

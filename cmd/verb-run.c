@@ -12,13 +12,12 @@
 #include "lib/duration.h"
 #include "nft/sock.h"
 
-/* One reconcile. A bad configuration keeps the last good model in force (and re-applied);
+/* One resync. A bad configuration keeps the last good model in force (and keeps healing it);
  * *good_model is replaced only by a valid one. */
-static void reconcile(struct ima_nl *nl, struct ima_model **good_model, int64_t *interval)
+static void resync(struct ima_reconciler *rc, struct ima_model **good_model, int64_t *interval)
 {
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
-        _cleanup_(ima_plan_freep) struct ima_plan *plan = NULL;
         int r;
 
         r = load_config(DIAG_AS_LOG, &config);
@@ -31,16 +30,15 @@ static void reconcile(struct ima_nl *nl, struct ima_model **good_model, int64_t 
                 log_error("no valid configuration yet: nothing applied");
                 return;
         }
-        if (ima_plan_full(*good_model, &plan) < 0 || send_plan(nl, plan, 0) < 0) {
-                log_error("reconcile failed; retrying in the next interval");
-                return;
-        }
-        log_v(2, "reconciled");
+        /* trust our own last commit only while nobody has committed anything since */
+        if (reconcile_logged(rc, *good_model, IMA_TRUST_GENID, "resync", NULL) < 0)
+                log_error("resync failed; retrying in the next interval");
 }
 
 int verb_run(void)
 {
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
+        _cleanup_(ima_reconciler_freep) struct ima_reconciler *rc = NULL;
         _cleanup_(ima_nl_freep) struct ima_nl *nl = NULL;
         int64_t interval = IMA_CONFIG_DEFAULT_RESYNC_NSEC;
         char text[IMA_DURATION_STRLEN];
@@ -50,16 +48,16 @@ int verb_run(void)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || open_netlink(&nl) < 0)
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || open_netlink(&nl) < 0 || ima_reconciler_new(nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         for (;;) {
                 struct timespec timeout;
                 siginfo_t info;
                 int sig;
 
-                reconcile(nl, &model, &interval);
+                resync(rc, &model, &interval);
                 ima_duration_format(interval, text);
-                log_v(2, "next resync in %s", text);
+                log_v(4, "next resync in %s", text);
                 timeout.tv_sec = interval / IMA_NSEC_PER_SEC;
                 timeout.tv_nsec = interval % IMA_NSEC_PER_SEC;
                 sig = sigtimedwait(&mask, &info, &timeout);

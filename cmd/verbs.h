@@ -10,6 +10,7 @@ enum exit_code {
 
 int verb_run(void);
 int verb_apply(void);
+int verb_diff(void);
 int verb_render(void);
 int verb_validate(void);
 int verb_cleanup(void);

@@ -8,8 +8,14 @@
  *   rule comment "..." expr [...]
  *
  * Usage: nft-readback FAMILY [--counters]. Counter values are printed as 0 unless --counters.
- * Prints "absent" and exits 0 when the table does not exist; exits 1 on any other failure. */
+ * Prints "absent" and exits 0 when the table does not exist; exits 1 on any other failure.
+ * "nft-readback --genid" prints the ruleset's generation id (it grows by one per transaction). */
 #include <jansson.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,6 +89,38 @@ static void print_rule(json_t *r)
         free(text);
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct nftnl_gen *gen = nftnl_gen_alloc();
+
+        if (!gen || nftnl_gen_nlmsg_parse(nlh, gen) < 0)
+                return MNL_CB_ERROR;
+        *(uint32_t *)data = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+        nftnl_gen_free(gen);
+        return MNL_CB_OK;
+}
+
+static int print_genid(void)
+{
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        char buf[8192];
+        struct nlmsghdr *nlh;
+        uint32_t genid = 0;
+        int n;
+
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                return 1;
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, 1);
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                return 1;
+        n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+        if (n <= 0 || mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), gen_cb, &genid) < 0)
+                return 1;
+        mnl_socket_close(nl);
+        printf("%u\n", genid);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct nft_ctx *ctx;
@@ -93,6 +131,8 @@ int main(int argc, char **argv)
         size_t i;
         int rc;
 
+        if (argc == 2 && strcmp(argv[1], "--genid") == 0)
+                return print_genid();
         if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--counters") != 0)) {
                 fprintf(stderr, "usage: nft-readback ip|ip6 [--counters]\n");
                 return 2;

@@ -1,0 +1,139 @@
+#!/bin/bash
+# The reconcile engine: an in-sync kernel gets no write; a CIDR change is set elements only;
+# every kind of drift is healed; a racing editor cannot leave the table inconsistent; 100,000
+# prefixes go in as one transaction and read back identical.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+golden="$IMA_SRCDIR/golden/apply/default/expected.ip"
+cfg="$WORK/none" # no file: the defaults
+
+# Runs cmd while "nft monitor" records every change; prints the events (no generation lines).
+monitored() {
+        nft monitor >"$WORK/monitor" 2>&1 &
+        local mon=$!
+        sleep 0.3 # let the monitor subscribe before the first event
+        "$@"
+        sleep 0.3
+        kill "$mon"
+        wait "$mon" 2>/dev/null || true
+}
+
+expect_in_sync() {
+        local rc=0
+        agent diff --config "$cfg" "${@}" >"$WORK/diff.out" 2>&1 || rc=$?
+        [ "$rc" = 0 ] || fail "$what: diff after apply exits $rc: $(cat "$WORK/diff.out")"
+}
+
+# --- no-op resync -------------------------------------------------------------------------------
+agent apply --config "$cfg" 2>/dev/null || fail "initial apply failed"
+monitored agent apply --config "$cfg" --v=2 2>"$WORK/apply.log"
+[ ! -s "$WORK/monitor" ] || fail "an in-sync apply wrote to the kernel: $(cat "$WORK/monitor")"
+grep -q "in sync, nothing sent" "$WORK/apply.log" || fail "in-sync apply did not say so: $(cat "$WORK/apply.log")"
+what="no-op" expect_in_sync
+note "ok: in-sync apply sends nothing"
+
+# --- drift: every kind is healed, and diff reports it first -------------------------------------
+drifts=(
+        "nft delete table ip ip-masq-agent"
+        "nft flush ruleset"
+        "nft flush chain ip ip-masq-agent postrouting"
+        "nft add rule ip ip-masq-agent postrouting counter accept"
+        "nft insert rule ip ip-masq-agent postrouting ip daddr 1.1.1.1 accept"
+        "nft delete rule ip ip-masq-agent postrouting handle \$(nft -a list chain ip ip-masq-agent postrouting | sed -n 's/.*masquerade fully-random.*# handle //p')"
+        "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }"
+        "nft delete element ip ip-masq-agent nomasq-dst { 10.0.0.0/8 }"
+        "nft add element ip ip-masq-agent nomasq-dst { 11.0.0.0/8 }"
+        "nft add element ip ip-masq-agent nomasq-src { 10.99.0.0/16 }"
+        "nft flush set ip ip-masq-agent nomasq-dst"
+        "nft add table ip ip-masq-agent { flags dormant\\; }"
+        "nft add chain ip ip-masq-agent extra"
+        "nft add set ip ip-masq-agent extra { type ipv4_addr\\; }"
+        "nft add counter ip ip-masq-agent stray"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
+        "nft 'add chain ip ip-masq-agent postrouting { type nat hook postrouting priority srcnat; policy drop; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src'"
+        "nft add table ip6 ip-masq-agent"
+)
+for d in "${drifts[@]}"; do
+        what="drift [$d]"
+        eval "$d" || fail "$what: could not create the drift"
+        rc=0
+        agent diff --config "$cfg" >"$WORK/diff.out" 2>&1 || rc=$?
+        [ "$rc" = 3 ] || fail "$what: diff exits $rc, expected 3 (drift): $(cat "$WORK/diff.out")"
+        agent apply --config "$cfg" 2>"$WORK/apply.log" || fail "$what: apply failed: $(cat "$WORK/apply.log")"
+        readback ip >"$WORK/got.ip"
+        diff -u "$golden" "$WORK/got.ip" >&2 || fail "$what: not healed"
+        assert_eq "$what: ip6 table" absent "$(readback ip6)"
+        expect_in_sync
+done
+note "ok: ${#drifts[@]} kinds of drift healed"
+
+# --- a CIDR change on a 10,000-prefix set is a set-element delta only ---------------------------
+"$IMA_HELPERS/gen-prefixes" 10000 1 >"$WORK/p10k"
+{
+        echo "CidrLimit: 10001"
+        echo "MasqLinkLocal: true"
+        echo "NonMasqueradeCIDRs:"
+        sed 's/^/  - /' "$WORK/p10k"
+} >"$WORK/big.yaml"
+agent apply --config "$WORK/big.yaml" 2>/dev/null || fail "apply of 10,000 prefixes failed"
+old=$(sed -n 5000p "$WORK/p10k")
+sed -i "5000s|.*|  - 203.0.113.0/24|" "$WORK/big.yaml" # line 5000 of the list is prefix 4997
+old=$(sed -n 4997p "$WORK/p10k")
+monitored agent apply --config "$WORK/big.yaml" 2>"$WORK/apply.log"
+grep -v '^#' "$WORK/monitor" | sort >"$WORK/events"
+printf '%s\n' "add element ip ip-masq-agent nomasq-dst { 203.0.113.0/24 }" \
+        "delete element ip ip-masq-agent nomasq-dst { $old }" | sort >"$WORK/expected.events"
+diff -u "$WORK/expected.events" "$WORK/events" >&2 || fail "a 1-CIDR change did more than one element delete and add"
+grep -q "\[2 messages," "$WORK/apply.log" || fail "a 1-CIDR change took other than 2 messages: $(cat "$WORK/apply.log")"
+cfg="$WORK/big.yaml" what="10k delta" expect_in_sync
+note "ok: 1-CIDR change on 10,000 prefixes = 1 delete + 1 add"
+
+# --- a racing editor ---------------------------------------------------------------------------
+agent apply --config "$WORK/none" 2>/dev/null || fail "apply failed"
+(
+        end=$((SECONDS + 4))
+        i=0
+        while [ $SECONDS -lt $end ] && [ $i -lt 2000 ]; do
+                i=$((i + 1))
+                nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((i % 250)).0/24 }" 2>/dev/null || true
+                nft add rule ip ip-masq-agent postrouting counter 2>/dev/null || true
+                [ $((i % 7)) = 0 ] && nft flush chain ip ip-masq-agent postrouting 2>/dev/null || true
+        done
+) &
+editor=$!
+ok=0 failed=0
+for _ in $(seq 30); do
+        if agent apply --config "$WORK/none" 2>>"$WORK/race.log"; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+done
+wait "$editor"
+note "racing editor: $ok applies succeeded, $failed reported a conflict"
+if [ "$failed" -gt 0 ]; then
+        grep -q "apply: .*:" "$WORK/race.log" || fail "a failed apply did not say what failed: $(tail -5 "$WORK/race.log")"
+fi
+agent apply --config "$WORK/none" 2>/dev/null || fail "apply after the race failed"
+readback ip >"$WORK/got.ip"
+diff -u "$golden" "$WORK/got.ip" >&2 || fail "inconsistent table after the race"
+note "ok: racing editor"
+
+# --- 100,000 prefixes: one transaction, read back identical -------------------------------------
+agent cleanup 2>/dev/null
+"$IMA_HELPERS/gen-prefixes" 100000 7 >"$WORK/p100k"
+{
+        echo '{"CidrLimit": 100000, "MasqLinkLocal": true, "NonMasqueradeCIDRs": ['
+        sed 's/.*/"&",/; $ s/,$//' "$WORK/p100k"
+        echo ']}'
+} >"$WORK/huge.json"
+gen_before=$(readback --genid)
+agent apply --config "$WORK/huge.json" 2>"$WORK/apply.log" || fail "apply of 100,000 prefixes failed: $(cat "$WORK/apply.log")"
+gen_after=$(readback --genid)
+assert_eq "transactions committed for 100,000 prefixes" 1 "$((gen_after - gen_before))"
+grep -q "1 attempt," "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
+readback ip | sed -n 's/^  element //p' | sort >"$WORK/got"
+sort "$WORK/p100k" >"$WORK/want"
+cmp -s "$WORK/want" "$WORK/got" || fail "100,000 prefixes do not read back identical ($(wc -l <"$WORK/got") elements read)"
+note "ok: $(cat "$WORK/apply.log")"
+echo "ok: reconcile engine"
