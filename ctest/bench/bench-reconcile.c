@@ -1,0 +1,397 @@
+/* bench-reconcile: what a full apply, a 1-CIDR delta and an in-sync resync cost the agent, next
+ * to "nft -f" of the same table and "iptables-restore" of the payload the upstream agent writes
+ * (one RETURN rule per CIDR). Runs inside the private namespace bench-reconcile.sh creates.
+ *
+ *   bench-reconcile GEN_PREFIXES N...
+ *
+ * Every figure is the median of several runs. "wall" is elapsed time; "cpu" is CPU time of the
+ * process, kernel work on its behalf included (the commit runs inside sendmsg); for the agent
+ * "commit" is the kernel's part (sendmsg until the last ACK) and "own" everything else (reading
+ * or checking the kernel state, diff, building the batch, bookkeeping). Prints one block per N
+ * and ratios against the agent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/config.h"
+#include "lib/model.h"
+#include "lib/render.h"
+#include "nft/reconcile.h"
+#include "nft/sock.h"
+
+#define MAX_RUNS 64
+
+struct cost {
+        double wall_ms;
+        double cpu_ms;
+        double own_ms;    /* agent only: wall minus commit */
+        double commit_ms; /* agent only: sendmsg + ACKs */
+};
+
+struct sample {
+        struct cost v[MAX_RUNS];
+        size_t n;
+};
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double tv_ms(struct timeval tv)
+{
+        return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+static double cpu_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+static double median_of(const struct sample *s, size_t offset)
+{
+        double v[MAX_RUNS];
+
+        for (size_t i = 0; i < s->n; i++)
+                v[i] = *(const double *)((const char *)&s->v[i] + offset);
+        qsort(v, s->n, sizeof(double), cmp_double);
+        return v[s->n / 2];
+}
+
+static struct cost median(const struct sample *s)
+{
+        return (struct cost){
+                median_of(s, offsetof(struct cost, wall_ms)),
+                median_of(s, offsetof(struct cost, cpu_ms)),
+                median_of(s, offsetof(struct cost, own_ms)),
+                median_of(s, offsetof(struct cost, commit_ms)),
+        };
+}
+
+static void add(struct sample *s, struct cost c)
+{
+        if (s->n < MAX_RUNS)
+                s->v[s->n++] = c;
+}
+
+/* ---- the agent, in process -------------------------------------------------------------------- */
+
+struct meter {
+        double wall;
+        double cpu;
+};
+
+static void meter_start(struct meter *m)
+{
+        m->cpu = cpu_ms();
+        m->wall = now_ms();
+}
+
+static struct cost meter_stop(const struct meter *m)
+{
+        return (struct cost){ .wall_ms = now_ms() - m->wall, .cpu_ms = cpu_ms() - m->cpu };
+}
+
+static struct ima_model *model_from(char **prefixes, size_t n)
+{
+        struct ima_config_options copts = { 0 };
+        struct ima_model_options mopts;
+        struct ima_config *c = NULL;
+        struct ima_model *m = NULL;
+        struct ima_diag *d = NULL;
+        char *yaml = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&yaml, &len);
+
+        fprintf(f, "CidrLimit: %zu\nMasqLinkLocal: false\nNonMasqueradeCIDRs:\n", n);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "  - %s\n", prefixes[i]);
+        fclose(f);
+        ima_model_options_init(&mopts);
+        if (ima_diag_new("bench", &d) < 0 || ima_config_parse(yaml, len, &copts, d, &c) < 0 ||
+            ima_model_build(c, &mopts, &m) < 0) {
+                fprintf(stderr, "bench: config of %zu prefixes rejected\n", n);
+                exit(1);
+        }
+        ima_config_free(c);
+        ima_diag_free(d);
+        free(yaml);
+        return m;
+}
+
+static struct cost reconcile(struct ima_reconciler *rc, const struct ima_model *m, enum ima_trust trust,
+                             size_t *ret_msgs)
+{
+        struct ima_reconcile_report rep = { 0 };
+        struct meter mt;
+        struct cost c;
+
+        meter_start(&mt);
+        if (ima_reconcile(rc, m, trust, IMA_RECONCILE_APPLY, &rep) < 0) {
+                for (size_t i = 0; i < rep.n_errors; i++)
+                        fprintf(stderr, "bench: %s\n", rep.errors[i]);
+                exit(1);
+        }
+        c = meter_stop(&mt);
+        c.commit_ms = (double)rep.commit_usec / 1e3;
+        c.own_ms = c.wall_ms - c.commit_ms;
+        if (ret_msgs)
+                *ret_msgs = rep.n_msgs;
+        ima_reconcile_report_clear(&rep);
+        return c;
+}
+
+static void remove_tables(struct ima_nl *nl)
+{
+        struct ima_reconciler *rc = NULL;
+        struct ima_model *none = NULL;
+
+        ima_model_new_empty(&none);
+        ima_reconciler_new(nl, &rc);
+        reconcile(rc, none, IMA_TRUST_NOTHING, NULL);
+        ima_reconciler_free(rc);
+        ima_model_free(none);
+}
+
+/* ---- other tools, as child processes ------------------------------------------------------------ */
+
+static struct cost run_tool(char *const argv[], const char *input)
+{
+        struct rusage ru;
+        double start = now_ms();
+        int status;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                int fd = open(input, O_RDONLY);
+                int null = open("/dev/null", O_WRONLY);
+
+                dup2(fd, 0);
+                dup2(null, 1);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "bench: %s failed\n", argv[0]);
+                exit(1);
+        }
+        return (struct cost){ .wall_ms = now_ms() - start, .cpu_ms = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime) };
+}
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "w");
+
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+                fprintf(stderr, "bench: cannot write %s\n", path);
+                exit(1);
+        }
+}
+
+static void write_render(const char *path, const struct ima_model *m)
+{
+        FILE *f = fopen(path, "w");
+
+        if (!f || ima_render_model(m, NULL, f) < 0 || fclose(f) != 0)
+                exit(1);
+}
+
+/* The upstream agent's iptables-restore payload: one RETURN per CIDR, link-local first. */
+static void write_upstream_payload(const char *path, char **prefixes, size_t n)
+{
+        FILE *f = fopen(path, "w");
+
+        if (!f)
+                exit(1);
+        fputs("*nat\n:IP-MASQ-AGENT - [0:0]\n", f);
+        fputs("-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: local traffic is not subject to MASQUERADE\" -d 169.254.0.0/16 -j RETURN\n", f);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: local traffic is not subject to MASQUERADE\" -d %s -j RETURN\n",
+                        prefixes[i]);
+        fputs("-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)\" -j MASQUERADE --random-fully\nCOMMIT\n", f);
+        fclose(f);
+}
+
+/* ---- the benchmark -------------------------------------------------------------------------------- */
+
+static char **gen_prefixes(const char *tool, size_t n)
+{
+        char cmd[512], line[128];
+        char **v = calloc(n, sizeof(*v));
+        size_t k = 0;
+        FILE *p;
+
+        snprintf(cmd, sizeof(cmd), "%s %zu %zu", tool, n, n);
+        p = popen(cmd, "r");
+        while (p && k < n && fgets(line, sizeof(line), p)) {
+                line[strcspn(line, "\n")] = '\0';
+                v[k++] = strdup(line);
+        }
+        if (!p || pclose(p) != 0 || k != n) {
+                fprintf(stderr, "bench: %s failed\n", cmd);
+                exit(1);
+        }
+        return v;
+}
+
+/* The same prefix one bit longer: still disjoint from all others, one interval changes. */
+static char *narrowed(const char *prefix)
+{
+        char *out = NULL;
+        const char *slash = strchr(prefix, '/');
+
+        if (asprintf(&out, "%.*s/%d", (int)(slash - prefix), prefix, atoi(slash + 1) + 1) < 0)
+                exit(1);
+        return out;
+}
+
+static void print_cost(const char *what, struct cost c, const char *extra)
+{
+        printf("  %-46s wall %9.3f ms  cpu %9.3f ms", what, c.wall_ms, c.cpu_ms);
+        if (c.own_ms > 0 || c.commit_ms > 0)
+                printf("  (own %7.3f ms, commit %8.3f ms)", c.own_ms, c.commit_ms);
+        printf("%s\n", extra ? extra : "");
+}
+
+static void bench_n(const char *gen_tool, size_t n)
+{
+        char **prefixes = gen_prefixes(gen_tool, n);
+        size_t mid = n / 2, msgs = 0, delta_msgs = 0;
+        char *orig = prefixes[mid], *narrow = narrowed(orig), text[256];
+        struct ima_model *want, *want2;
+        struct sample full = { 0 }, delta_cache = { 0 }, delta_genid = { 0 }, oneshot = { 0 }, insync = { 0 };
+        struct sample nft_full = { 0 }, nft_delta = { 0 }, ipt_full = { 0 }, parse = { 0 };
+        struct ima_reconciler *rc = NULL;
+        struct ima_nl *nl = NULL;
+        struct cost agent_full, agent_delta, c;
+        const int runs = n >= 100000 ? 3 : 5, deltas = 21, resyncs = n >= 10000 ? 200 : 2000;
+        char *nft_argv[] = { "nft", "-f", "-", NULL };
+        char *ipt_argv[] = { "iptables-restore", "--noflush", NULL };
+        struct meter mt;
+
+        for (int i = 0; i < runs; i++) {
+                meter_start(&mt);
+                want = model_from(prefixes, n);
+                add(&parse, meter_stop(&mt));
+                ima_model_free(want);
+        }
+        want = model_from(prefixes, n);
+        prefixes[mid] = narrow;
+        want2 = model_from(prefixes, n);
+        prefixes[mid] = orig;
+        if (ima_nl_open(&nl) < 0)
+                exit(1);
+
+        /* full apply on a clean kernel */
+        for (int i = 0; i < runs; i++) {
+                remove_tables(nl);
+                ima_reconciler_free(rc);
+                ima_reconciler_new(nl, &rc);
+                add(&full, reconcile(rc, want, IMA_TRUST_NOTHING, &msgs));
+        }
+        /* 1-CIDR deltas, back and forth */
+        for (int i = 0; i < deltas; i++)
+                add(&delta_cache, reconcile(rc, i % 2 ? want : want2, IMA_TRUST_CACHE, &delta_msgs));
+        for (int i = 0; i < deltas; i++)
+                add(&delta_genid, reconcile(rc, i % 2 ? want : want2, IMA_TRUST_GENID, NULL));
+        /* what "ip-masq-agent apply" pays for a delta: the kernel state is read first */
+        for (int i = 0; i < runs; i++) {
+                struct ima_reconciler *fresh = NULL;
+
+                ima_reconciler_new(nl, &fresh);
+                add(&oneshot, reconcile(fresh, i % 2 ? want : want2, IMA_TRUST_NOTHING, NULL));
+                ima_reconciler_free(fresh);
+        }
+        reconcile(rc, want, IMA_TRUST_NOTHING, NULL);
+        /* in-sync resyncs: averaged over many, they are too short to time one by one */
+        for (int k = 0; k < 5; k++) {
+                meter_start(&mt);
+                for (int i = 0; i < resyncs; i++)
+                        reconcile(rc, want, IMA_TRUST_GENID, NULL);
+                c = meter_stop(&mt);
+                add(&insync, (struct cost){ .wall_ms = c.wall_ms / resyncs, .cpu_ms = c.cpu_ms / resyncs });
+        }
+
+        /* nft -f of the same table (the render script replaces it atomically) */
+        write_render("/tmp/bench-full.nft", want);
+        for (int i = 0; i < runs; i++) {
+                remove_tables(nl);
+                add(&nft_full, run_tool(nft_argv, "/tmp/bench-full.nft"));
+        }
+        for (int i = 0; i < deltas; i++) {
+                snprintf(text, sizeof(text),
+                         "delete element ip ip-masq-agent nomasq-dst { %s }\nadd element ip ip-masq-agent nomasq-dst { %s }\n",
+                         i % 2 ? narrow : orig, i % 2 ? orig : narrow);
+                write_file("/tmp/bench-delta.nft", text);
+                add(&nft_delta, run_tool(nft_argv, "/tmp/bench-delta.nft"));
+        }
+        remove_tables(nl);
+
+        /* upstream: the whole chain through iptables-restore, for any change */
+        write_upstream_payload("/tmp/bench-upstream.txt", prefixes, n);
+        for (int i = 0; i < (n >= 10000 ? 1 : runs); i++)
+                add(&ipt_full, run_tool(ipt_argv, "/tmp/bench-upstream.txt"));
+        system("iptables -t nat -F IP-MASQ-AGENT && iptables -t nat -X IP-MASQ-AGENT");
+
+        agent_full = median(&full);
+        agent_delta = median(&delta_cache);
+        printf("N = %zu CIDRs\n", n);
+        print_cost("config parse + model (not part of a resync)", median(&parse), NULL);
+        snprintf(text, sizeof(text), "   %zu messages", msgs);
+        print_cost("agent: full apply", agent_full, text);
+        snprintf(text, sizeof(text), "   %zu messages", delta_msgs);
+        print_cost("agent: 1-CIDR delta (daemon, cache)", agent_delta, text);
+        print_cost("agent: 1-CIDR delta (cache checked by GETGEN)", median(&delta_genid), NULL);
+        print_cost("agent: 1-CIDR delta as one-shot apply (reads)", median(&oneshot), NULL);
+        c = median(&insync);
+        printf("  %-46s wall %9.1f us  cpu %9.1f us  (mean of %d)\n",
+               "agent: in-sync resync (GETGEN, nothing sent)", c.wall_ms * 1e3, c.cpu_ms * 1e3, resyncs);
+        print_cost("nft -f: full table", median(&nft_full), NULL);
+        print_cost("nft -f: 1-CIDR delete+add", median(&nft_delta), NULL);
+        print_cost("iptables-restore: upstream payload", median(&ipt_full), "   (any change rewrites it all)");
+        printf("  ratios: full apply nft -f / agent = %.1fx wall; iptables-restore / agent = %.1fx wall\n",
+               median(&nft_full).wall_ms / agent_full.wall_ms, median(&ipt_full).wall_ms / agent_full.wall_ms);
+        printf("          1-CIDR change nft -f / agent = %.1fx wall; iptables-restore / agent = %.1fx wall\n\n",
+               median(&nft_delta).wall_ms / agent_delta.wall_ms, median(&ipt_full).wall_ms / agent_delta.wall_ms);
+        fflush(stdout);
+
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(want);
+        ima_model_free(want2);
+        for (size_t i = 0; i < n; i++)
+                free(prefixes[i]);
+        free(prefixes);
+        free(narrow);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 3) {
+                fprintf(stderr, "usage: bench-reconcile GEN_PREFIXES N...\n");
+                return 2;
+        }
+        for (int i = 2; i < argc; i++)
+                bench_n(argv[1], strtoul(argv[i], NULL, 10));
+        return 0;
+}
