@@ -92,7 +92,7 @@ static void summarize_set(FILE *f, enum ima_family fam, enum ima_set_id s, const
 char *plan_summary(const struct ima_plan *p)
 {
         struct set_delta deltas[IMA_FAMILY_COUNT][IMA_SET_COUNT] = { 0 };
-        bool first = true, rules[IMA_FAMILY_COUNT] = { 0 };
+        bool first = true, created[IMA_FAMILY_COUNT] = { 0 }, rules[IMA_FAMILY_COUNT] = { 0 };
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -102,44 +102,47 @@ char *plan_summary(const struct ima_plan *p)
         for (size_t i = 0; i < p->n_ops; i++) {
                 const struct ima_op *op = &p->ops[i];
                 const char *fam = ima_family_nft_name(op->family);
+                const char *sep = first ? "" : "; ";
 
+                /* a table created from scratch is one fact, not a list of its parts */
+                if (created[op->family] && op->kind != IMA_OP_DEL_TABLE)
+                        continue;
                 switch (op->kind) {
                 case IMA_OP_ADD_TABLE:
-                        fprintf(f, "%s%s: %s (%s)", first ? "" : "; ", fam,
-                                op->reason == IMA_REASON_TABLE_FLAGS ? "table flags restored" : "table created",
-                                ima_op_reason_name(op->reason));
-                        first = false;
+                        if (op->reason == IMA_REASON_TABLE_FLAGS) {
+                                fprintf(f, "%s%s: table flags restored", sep, fam);
+                        } else {
+                                fprintf(f, "%s%s: table created (%s)", sep, fam, ima_op_reason_name(op->reason));
+                                created[op->family] = true;
+                        }
                         break;
                 case IMA_OP_DEL_TABLE:
-                        fprintf(f, "%s%s: table deleted (%s)", first ? "" : "; ", fam, ima_op_reason_name(op->reason));
-                        first = false;
+                        fprintf(f, "%s%s: table deleted (%s)", sep, fam, ima_op_reason_name(op->reason));
                         break;
                 case IMA_OP_ADD_ELEMS:
                         if (op->reason == IMA_REASON_ELEMENTS)
                                 deltas[op->family][op->set].add = op->elems;
-                        break;
+                        continue;
                 case IMA_OP_DEL_ELEMS:
                         deltas[op->family][op->set].del = op->elems;
-                        break;
+                        continue;
                 case IMA_OP_ADD_SET:
                 case IMA_OP_FLUSH_SET:
                 case IMA_OP_DEL_SET:
-                        fprintf(f, "%s%s %s: refilled (%s)", first ? "" : "; ", fam, ima_set_name(op->set),
-                                ima_op_reason_name(op->reason));
-                        first = false;
+                        fprintf(f, "%s%s %s: refilled (%s)", sep, fam, ima_set_name(op->set), ima_op_reason_name(op->reason));
                         break;
                 case IMA_OP_ADD_CHAIN:
                 case IMA_OP_DEL_CHAIN:
                 case IMA_OP_FLUSH_CHAIN:
-                        if (!rules[op->family])
-                                fprintf(f, "%s%s %s: rules rebuilt (%s)", first ? "" : "; ", fam, IMA_CHAIN_NAME,
-                                        ima_op_reason_name(op->reason));
+                        if (rules[op->family])
+                                continue;
+                        fprintf(f, "%s%s %s: rules rebuilt (%s)", sep, fam, IMA_CHAIN_NAME, ima_op_reason_name(op->reason));
                         rules[op->family] = true;
-                        first = false;
                         break;
                 case IMA_OP_ADD_RULE:
-                        break;
+                        continue;
                 }
+                first = false;
         }
         for (int fam = 0; fam < IMA_FAMILY_COUNT; fam++)
                 for (int s = 0; s < IMA_SET_COUNT; s++)
@@ -176,9 +179,9 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
                       rep.observed ? "kernel state read" : "kernel state known from our last commit");
         } else {
                 summary = plan_summary(rep.plan);
-                log_info("%s: %s [%zu messages, %zu bytes, %u attempt%s, read %.1f ms, commit %.1f ms]", context,
-                         summary ? summary : "changed", rep.n_msgs, rep.n_bytes, rep.attempts,
-                         rep.attempts == 1 ? "" : "s", (double)rep.observe_usec / 1000.0,
+                log_info("%s: %s [%zu message%s, %zu bytes, %u attempt%s, read %.1f ms, commit %.1f ms]", context,
+                         summary ? summary : "changed", rep.n_msgs, rep.n_msgs == 1 ? "" : "s", rep.n_bytes,
+                         rep.attempts, rep.attempts == 1 ? "" : "s", (double)rep.observe_usec / 1000.0,
                          (double)rep.commit_usec / 1000.0);
         }
         ima_reconcile_report_clear(&rep);

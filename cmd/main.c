@@ -15,6 +15,8 @@ const char *arg_config_path = IMA_CONFIG_DEFAULT_PATH;
 struct ima_config_options arg_config_opts;
 struct ima_model_options arg_model_opts;
 const char *arg_masq_chain = "IP-MASQ-AGENT";
+enum table_ownership arg_table_ownership = TABLE_OWNERSHIP_AUTO;
+bool arg_cleanup_on_exit;
 static bool arg_help;
 static bool arg_version;
 static bool arg_logtostderr = true;
@@ -82,6 +84,19 @@ static int parse_priority(const char *value)
         return 0;
 }
 
+static int parse_table_ownership(const char *value)
+{
+        if (strcmp(value, "auto") == 0)
+                arg_table_ownership = TABLE_OWNERSHIP_AUTO;
+        else if (strcmp(value, "off") == 0)
+                arg_table_ownership = TABLE_OWNERSHIP_OFF;
+        else {
+                fprintf(stderr, "invalid value \"%s\" for flag -table-ownership: expected auto or off\n", value);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static const struct flag flags[] = {
         { "config", FLAG_STRING, &arg_config_path, NULL,
           "configuration file, YAML or JSON (default " IMA_CONFIG_DEFAULT_PATH ")" },
@@ -95,6 +110,10 @@ static const struct flag flags[] = {
           "masquerade tcp, udp and sctp to these source port ranges, e.g. 1024-29999,32768-65535" },
         { "priority", FLAG_CUSTOM, NULL, parse_priority,
           "priority of the nat postrouting chain (default 100, srcnat)" },
+        { "table-ownership", FLAG_CUSTOM, NULL, parse_table_ownership,
+          "run: auto = own the tables (owner+persist) where the kernel supports it, off = repair from events" },
+        { "cleanup-on-exit", FLAG_BOOL, &arg_cleanup_on_exit, NULL,
+          "run: delete the tables on SIGTERM/SIGINT (standalone use; a DaemonSet keeps them)" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
           "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
         { "v", FLAG_CUSTOM, NULL, parse_verbosity, "log verbosity (klog levels)" },

@@ -1,5 +1,4 @@
 /* lib/diff.c: which plan each difference between desired and observed state produces. */
-#include <linux/netfilter/nf_tables.h>
 #include <stdlib.h>
 
 #include "lib/diff.h"
@@ -93,13 +92,13 @@ static void test_table_states(void)
         struct ima_model *m = model();
         struct ima_observed *o = in_sync(m);
 
-        o->tables[IMA_FAMILY_IPV4].flags |= NFT_TABLE_F_DORMANT;
+        o->tables[IMA_FAMILY_IPV4].flags |= IMA_TABLE_F_DORMANT;
         CHECK_STR(plan_kinds(m, o), "T");
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV4].foreign = true;
         CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
         o->tables[IMA_FAMILY_IPV4].foreign = false;
-        o->tables[IMA_FAMILY_IPV4].flags = NFT_TABLE_F_OWNER;
+        o->tables[IMA_FAMILY_IPV4].flags = IMA_TABLE_F_OWNER;
         CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV6].present = true; /* IPv6 is off in the model */
@@ -108,6 +107,33 @@ static void test_table_states(void)
         o = NULL;
         ima_observed_new(&o);
         CHECK_STR(plan_kinds(m, o), "TSESCRRRR"); /* nothing there: create, one set with elements */
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+static void test_ownership(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o;
+        struct ima_observed_table *t;
+
+        m->tables[IMA_FAMILY_IPV4].flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
+        m->tables[IMA_FAMILY_IPV4].owner = 5;
+        o = in_sync(m);
+        t = &o->tables[IMA_FAMILY_IPV4];
+        CHECK_STR(plan_kinds(m, o), "");
+        t->flags = IMA_TABLE_F_PERSIST; /* orphaned by a previous agent: adopted in place */
+        t->owner = 0;
+        CHECK_STR(plan_kinds(m, o), "T");
+        t->flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST; /* another live agent owns it */
+        t->owner = 7;
+        CHECK_STR(plan_kinds(m, o), "T"); /* the kernel answers EPERM: reported, not hidden */
+        t->flags = 0; /* made without ownership (e.g. by "apply"): persist cannot be added in place */
+        t->owner = 0;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        m->tables[IMA_FAMILY_IPV4].flags = 0; /* ownership off, orphan left behind: re-created */
+        t->flags = IMA_TABLE_F_PERSIST;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
         ima_observed_free(o);
         ima_model_free(m);
 }
@@ -145,5 +171,6 @@ int main(void)
         TEST_RUN(test_element_delta_deletes_first);
         TEST_RUN(test_table_states);
         TEST_RUN(test_sets_and_chain);
+        TEST_RUN(test_ownership);
         TEST_EXIT();
 }

@@ -1,11 +1,7 @@
 #include <errno.h>
-#include <linux/netfilter/nf_tables.h>
 #include <string.h>
 
 #include "diff.h"
-
-/* The dormant bit is the only table flag that can be flipped in place. */
-#define TABLE_FLAG_DORMANT NFT_TABLE_F_DORMANT
 
 static bool rules_equal(const struct ima_observed_chain *c, const struct ima_rule_sigs *want)
 {
@@ -37,17 +33,37 @@ static int add_all_elems(struct ima_plan *p, const struct ima_model *want, enum 
                                                  .set = s, .elems = elems });
 }
 
-/* Why the table cannot be patched and must be re-created, or -1. */
+/* An orphaned persistent table (its owner exited) that we want to own: the kernel lets a new
+ * owner adopt it in place. */
+static bool adoptable(const struct ima_model_table *w, const struct ima_observed_table *h)
+{
+        return w->flags == (IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST) &&
+               (h->flags & ~IMA_TABLE_F_DORMANT) == IMA_TABLE_F_PERSIST;
+}
+
+/* Why the table cannot be patched and must be re-created, or -1. The persist bit cannot be
+ * changed in place; a table owned by another live socket cannot be changed by us at all, and an
+ * update attempt makes the kernel say so (EPERM). */
 static int recreate_reason(const struct ima_model_table *w, const struct ima_observed_table *h)
 {
         if (h->foreign)
                 return IMA_REASON_TABLE_FOREIGN;
-        if ((h->flags & ~TABLE_FLAG_DORMANT) != w->flags)
+        if ((h->flags & ~IMA_TABLE_F_DORMANT) != w->flags && !adoptable(w, h) &&
+            !(h->flags & IMA_TABLE_F_OWNER && w->flags & IMA_TABLE_F_OWNER))
                 return IMA_REASON_TABLE_FLAGS;
         for (int s = 0; s < IMA_SET_COUNT; s++)
                 if (h->sets[s].present && !h->sets[s].compatible)
                         return IMA_REASON_SET_INCOMPATIBLE;
         return -1;
+}
+
+/* The table exists with the right structure but needs a NEWTABLE: woken from dormant, adopted,
+ * or (when owned by someone else) the attempt that surfaces EPERM. */
+static bool needs_table_update(const struct ima_model_table *w, const struct ima_observed_table *h)
+{
+        if (h->flags & IMA_TABLE_F_DORMANT || adoptable(w, h))
+                return true;
+        return w->flags & IMA_TABLE_F_OWNER && h->owner != w->owner;
 }
 
 /* Structure of the sets: missing ones created, malformed ones emptied and refilled. Element
@@ -146,7 +162,7 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
                 r = add_op(p, IMA_OP_DEL_TABLE, (enum ima_op_reason)why, f);
                 return r < 0 ? r : ima_plan_add_create_table(p, want, f, (enum ima_op_reason)why);
         }
-        if (h->flags & TABLE_FLAG_DORMANT) {
+        if (needs_table_update(w, h)) {
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = IMA_REASON_TABLE_FLAGS,
                                                       .family = f, .table_flags = w->flags });
                 if (r < 0)

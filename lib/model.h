@@ -18,6 +18,10 @@
 /* NF_IP_PRI_NAT_SRC: where iptables' nat POSTROUTING (and so upstream's chain) runs. */
 #define IMA_DEFAULT_PRIORITY 100
 #define IMA_MAX_PORT_RANGES 16
+/* Table flags (linux/netfilter/nf_tables.h; PERSIST is newer than Debian 12's headers). */
+#define IMA_TABLE_F_DORMANT 0x1
+#define IMA_TABLE_F_OWNER 0x2
+#define IMA_TABLE_F_PERSIST 0x4
 
 enum ima_set_id {
         IMA_SET_DST,
@@ -54,12 +58,14 @@ struct ima_model_options {
         struct ima_port_range to_ports[IMA_MAX_PORT_RANGES]; /* --to-ports */
         size_t n_to_ports;
         int32_t priority;                       /* chain priority, default IMA_DEFAULT_PRIORITY */
-        uint32_t table_flags;                   /* NFT_TABLE_F_* the tables should carry */
+        uint32_t table_flags;                   /* IMA_TABLE_F_* the tables should carry */
+        uint32_t table_owner;                   /* with IMA_TABLE_F_OWNER: our socket's portid */
 };
 
 struct ima_model_table {
         bool present;
         uint32_t flags;
+        uint32_t owner; /* portid that must own the table when flags has IMA_TABLE_F_OWNER */
         struct ima_ipset *sets[IMA_SET_COUNT];
 };
 

@@ -77,6 +77,7 @@ int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_
                         continue;
                 t->present = true;
                 t->flags = w->flags;
+                t->owner = w->flags & IMA_TABLE_F_OWNER ? w->owner : 0;
                 for (int s = 0; s < IMA_SET_COUNT; s++) {
                         t->sets[s].present = t->sets[s].compatible = true;
                         r = ima_ipset_dup(w->sets[s], &t->sets[s].elems);

@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <stdio.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -395,4 +397,80 @@ int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)
                         return r;
         }
         return -EAGAIN;
+}
+
+struct counters_ctx {
+        struct ima_nat_counters *out;
+        enum ima_family family;
+        int action; /* of the rule being read; -1 until known */
+        uint64_t packets, bytes;
+};
+
+static int counter_expr_cb(struct nftnl_expr *e, void *data)
+{
+        struct counters_ctx *c = data;
+        const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+        const char *set;
+
+        if (!name)
+                return 0;
+        if (strcmp(name, "lookup") == 0 && (set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET)))
+                c->action = strcmp(set, ima_set_name(IMA_SET_SRC)) == 0 ? IMA_NAT_EXEMPT_SOURCE
+                          : strcmp(set, ima_set_name(IMA_SET_DST)) == 0 ? IMA_NAT_EXEMPT_DESTINATION
+                                                                        : c->action;
+        else if (strcmp(name, "masq") == 0)
+                c->action = IMA_NAT_MASQUERADED;
+        else if (strcmp(name, "counter") == 0) {
+                c->packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+                c->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+        }
+        return 0;
+}
+
+static int counters_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct counters_ctx *c = data;
+        struct nftnl_rule *rule = nftnl_rule_alloc();
+
+        if (!rule)
+                return -ENOMEM;
+        if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
+                nftnl_rule_free(rule);
+                return -EPROTO;
+        }
+        c->action = -1;
+        c->packets = c->bytes = 0;
+        nftnl_expr_foreach(rule, counter_expr_cb, c);
+        nftnl_rule_free(rule);
+        if (c->action >= 0) {
+                c->out->packets[c->family][c->action] += c->packets;
+                c->out->bytes[c->family][c->action] += c->bytes;
+        }
+        c->out->present[c->family] = true;
+        return 0;
+}
+
+int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret)
+{
+        *ret = (struct ima_nat_counters){ 0 };
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                struct counters_ctx c = { .out = ret, .family = (enum ima_family)f };
+                struct nftnl_rule *rule = nftnl_rule_alloc();
+                char buf[4096];
+                struct nlmsghdr *nlh;
+                int r;
+
+                if (!rule)
+                        return -ENOMEM;
+                nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
+                nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
+                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto((enum ima_family)f), NLM_F_DUMP | NLM_F_ACK,
+                                            ima_nl_seq_reserve(nl, 1));
+                nftnl_rule_nlmsg_build_payload(nlh, rule);
+                nftnl_rule_free(rule);
+                r = ima_nl_request(nl, nlh, counters_rule_cb, &c);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
 }

@@ -57,6 +57,12 @@ uint32_t ima_reconciler_cached_genid(const struct ima_reconciler *rc)
         return rc->cache ? rc->cache->genid : 0;
 }
 
+void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
+{
+        if (rc->cache && rc->cache->genid + 1 == genid)
+                rc->cache->genid = genid;
+}
+
 void ima_reconcile_report_clear(struct ima_reconcile_report *report)
 {
         ima_plan_free(report->plan);
@@ -170,6 +176,28 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uin
         return r;
 }
 
+/* A table owned by another live socket refuses every change (EPERM, message by message); say
+ * once, and plainly, who is in the way instead of sending a transaction bound to fail. */
+static int check_ownership(struct ima_reconciler *rc, const struct ima_observed *have, struct ima_reconcile_report *rep)
+{
+        int r = 0;
+
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                const struct ima_observed_table *t = &have->tables[f];
+                bool touched = false;
+
+                for (size_t i = 0; i < rep->plan->n_ops; i++)
+                        touched = touched || rep->plan->ops[i].family == (enum ima_family)f;
+                if (!touched || !t->present || !(t->flags & IMA_TABLE_F_OWNER) || t->owner == ima_nl_portid(rc->nl))
+                        continue;
+                add_error(rep, "table %s %s is owned by another process (netlink port %u), most likely a running "
+                               "ip-masq-agent: only it can change the table",
+                          ima_family_nft_name((enum ima_family)f), IMA_TABLE_NAME, t->owner);
+                r = -EPERM;
+        }
+        return r;
+}
+
 static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
                           enum ima_reconcile_mode mode, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
                           struct ima_reconcile_report *rep)
@@ -196,6 +224,9 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         rep->n_intervals = ima_plan_count_intervals(rep->plan);
         if (mode == IMA_RECONCILE_DRY_RUN)
                 return 0;
+        r = check_ownership(rc, have, rep);
+        if (r < 0)
+                return r;
         if (rep->plan->n_ops > 0) {
                 r = send_plan(rc, rep->plan, genid, rep);
                 if (r < 0) {

@@ -144,3 +144,44 @@ probe_matrix() {
         wait "$pid" || true
         grep -v '^ready$' "$out" | awk '{ print $2, $1 }' | sort
 }
+
+# ---- waiting and daemons -------------------------------------------------------------------------
+
+# wait_for SECONDS CMD...: polls CMD every 10 ms until it succeeds; fails after SECONDS.
+wait_for() {
+        local limit=$1 i
+        shift
+        for ((i = 0; i < limit * 100; i++)); do
+                if "$@" >/dev/null 2>&1; then
+                        return 0
+                fi
+                sleep 0.01
+        done
+        return 1
+}
+
+# now_ms: monotonic-enough wall clock in milliseconds, for printed latencies.
+now_ms() {
+        date +%s%3N
+}
+
+# cpu_ms PID: user+system CPU time the process has used, in milliseconds.
+cpu_ms() {
+        local ticks
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+        echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
+
+# kubelet_update DIR FILE CONTENT: replaces FILE of a ConfigMap volume DIR the way kubelet does:
+# a new timestamped directory, a "..data_tmp" symlink renamed over "..data", the old one removed.
+kubelet_update() {
+        local dir=$1 file=$2 content=$3 stamp old
+        stamp="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
+        mkdir "$dir/$stamp"
+        printf '%s\n' "$content" >"$dir/$stamp/$file"
+        old=$(readlink "$dir/..data" 2>/dev/null || true)
+        ln -s "$stamp" "$dir/..data_tmp"
+        mv -T "$dir/..data_tmp" "$dir/..data"
+        [ -e "$dir/$file" ] || ln -s "..data/$file" "$dir/$file"
+        [ -z "$old" ] || rm -rf "${dir:?}/$old"
+}

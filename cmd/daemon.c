@@ -1,0 +1,479 @@
+/* daemon.c: the resident agent's event loop. Everything runs on one thread: inotify (config),
+ * the nf_tables event socket (drift), timerfds (debounce, heal back-off, resync) and signalfd.
+ *
+ * Trust in the reconciler's cached kernel state rests on the generation id: every transaction
+ * is pinned to it, and the event stream moves the cached generation forward over transactions
+ * that did not touch our tables, so other tables' churn costs no dump. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/args.h"
+#include "cmd/common.h"
+#include "cmd/daemon.h"
+#include "cmd/log.h"
+#include "cmd/verbs.h"
+#include "cmd/watch.h"
+#include "lib/diag.h"
+#include "lib/duration.h"
+#include "nft/events.h"
+#include "nft/probe.h"
+#include "nft/reconcile.h"
+#include "nft/sock.h"
+
+/* A config change is read this long after the first inotify event: kubelet's update is a burst
+ * of renames and symlink swaps that completes well within it. */
+#define RELOAD_DEBOUNCE_MS 20
+/* A foreign change of our tables is repaired this long after its event... */
+#define HEAL_FIRST_DELAY_MS 2
+/* ...and, while someone keeps changing them, with a delay that doubles up to this... */
+#define HEAL_MAX_DELAY_MS 10000
+/* ...until nothing needed repair for this long. */
+#define HEAL_QUIET_MS 30000
+/* A repair delay this long means someone is fighting us: say so (once per fight). */
+#define HEAL_FIGHT_MS 1000
+/* Every this many resyncs the kernel state is read in full even if nothing says it changed. */
+#define FULL_CHECK_EVERY 10
+
+enum source {
+        SOURCE_SIGNAL,
+        SOURCE_WATCH,
+        SOURCE_EVENTS,
+        SOURCE_RELOAD_TIMER,
+        SOURCE_HEAL_TIMER,
+        SOURCE_RESYNC_TIMER,
+};
+
+struct daemon {
+        int epfd;
+        int sigfd;
+        int reload_tfd;
+        int heal_tfd;
+        int resync_tfd;
+        struct watch *watch;
+        struct ima_nl *nl;
+        struct ima_reconciler *rc;
+        struct ima_events *events;
+
+        struct ima_model *model;   /* desired state of the last valid configuration */
+        char *config_json;         /* its effective configuration, to tell real changes */
+        char *last_problem;        /* config problems last logged, to log each only once */
+        int64_t interval_nsec;     /* current ResyncInterval */
+        bool config_valid;         /* the file as it is now is valid */
+        bool reconcile_ok;         /* the last reconcile succeeded */
+        unsigned resyncs;
+        uint64_t heal_delay_ms;
+        uint64_t last_heal_ms;
+        bool fight_reported;
+        char culprit[64];          /* who changed our tables last */
+};
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int timer_set(int tfd, int64_t first_nsec, int64_t period_nsec)
+{
+        struct itimerspec its = {
+                .it_value = { first_nsec / IMA_NSEC_PER_SEC, first_nsec % IMA_NSEC_PER_SEC },
+                .it_interval = { period_nsec / IMA_NSEC_PER_SEC, period_nsec % IMA_NSEC_PER_SEC },
+        };
+
+        return timerfd_settime(tfd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static bool timer_armed(int tfd)
+{
+        struct itimerspec its;
+
+        return timerfd_gettime(tfd, &its) == 0 && (its.it_value.tv_sec || its.it_value.tv_nsec);
+}
+
+static void timer_ack(int tfd)
+{
+        uint64_t expirations;
+
+        (void)!read(tfd, &expirations, sizeof(expirations));
+}
+
+static void close_fd(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+static void daemon_free(struct daemon *d)
+{
+        ima_events_free(d->events);
+        ima_reconciler_free(d->rc);
+        ima_nl_free(d->nl);
+        watch_free(d->watch);
+        ima_model_free(d->model);
+        free(d->config_json);
+        free(d->last_problem);
+        close_fd(&d->sigfd);
+        close_fd(&d->reload_tfd);
+        close_fd(&d->heal_tfd);
+        close_fd(&d->resync_tfd);
+        close_fd(&d->epfd);
+}
+
+/* Logs the diag's entries, unless exactly these were logged last time. */
+static void log_problems_once(struct daemon *d, const struct ima_diag *diag, bool invalid)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return;
+        for (size_t i = 0; i < diag->n_entries; i++) {
+                _cleanup_free_ char *line = ima_diag_entry_format(diag, &diag->entries[i]);
+
+                fprintf(f, "%s\n", line ? line : "?");
+        }
+        fclose(f);
+        if (d->last_problem && strcmp(d->last_problem, text) == 0) {
+                free(text);
+                return;
+        }
+        for (size_t i = 0; i < diag->n_entries; i++) {
+                _cleanup_free_ char *line = ima_diag_entry_format(diag, &diag->entries[i]);
+
+                if (diag->entries[i].level == IMA_DIAG_ERROR)
+                        log_error("%s", line ? line : "?");
+                else
+                        log_warning("%s", line ? line : "?");
+        }
+        if (invalid)
+                log_error("%s is invalid: keeping the last valid configuration in force%s", arg_config_path,
+                          d->model ? " (and repairing it)" : "; nothing is applied until it is fixed");
+        free(d->last_problem);
+        d->last_problem = text;
+}
+
+/* One line for the log: the same JSON without indentation. */
+static char *compact_json(const char *text)
+{
+        json_t *v = json_loads(text, 0, NULL);
+        char *out;
+
+        if (!v)
+                return strdup(text);
+        out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(v);
+        return out;
+}
+
+static void set_interval(struct daemon *d, int64_t nsec)
+{
+        char text[IMA_DURATION_STRLEN];
+
+        if (nsec == d->interval_nsec)
+                return;
+        d->interval_nsec = nsec;
+        ima_duration_format(nsec, text);
+        log_info("resync every %s", text);
+        (void)timer_set(d->resync_tfd, nsec, nsec);
+}
+
+/* Reads the configuration. A valid one replaces the desired model when its effective content
+ * differs; an invalid one keeps the last valid model (and is logged once). */
+static void reload_config(struct daemon *d)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *diag = NULL;
+        _cleanup_(ima_config_freep) struct ima_config *config = NULL;
+        _cleanup_(ima_model_freep) struct ima_model *model = NULL;
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        if (ima_diag_new(arg_config_path, &diag) < 0)
+                return;
+        r = ima_config_load(arg_config_path, &arg_config_opts, diag, &config);
+        if (r < 0) {
+                d->config_valid = false;
+                if (r == -EINVAL)
+                        log_problems_once(d, diag, true);
+                else
+                        log_error("%s: %s", arg_config_path, strerror(-r));
+                return;
+        }
+        log_problems_once(d, diag, false); /* warnings, or clears the memory of old problems */
+        d->config_valid = true;
+        json = ima_config_to_json(config);
+        if (!json || build_model(config, &model) < 0) {
+                log_error("out of memory building the desired state");
+                return;
+        }
+        set_interval(d, config->resync_interval_nsec);
+        if (d->config_json && strcmp(d->config_json, json) == 0)
+                return;
+        {
+                _cleanup_free_ char *line = compact_json(json);
+
+                log_info("%s configuration%s: %s", d->model ? "new" : "using",
+                         config->source == IMA_CONFIG_SOURCE_DEFAULTS ? " (no file: defaults)" : "", line ? line : json);
+        }
+        ima_model_free(d->model);
+        d->model = TAKE_PTR(model);
+        free(d->config_json);
+        d->config_json = TAKE_PTR(json);
+}
+
+static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
+{
+        bool changed = false;
+
+        if (!d->model)
+                return;
+        d->reconcile_ok = reconcile_logged(d->rc, d->model, trust, why, &changed) >= 0;
+}
+
+static void schedule_heal(struct daemon *d)
+{
+        if (timer_armed(d->heal_tfd))
+                return;
+        if (now_ms() - d->last_heal_ms > HEAL_QUIET_MS) {
+                d->heal_delay_ms = HEAL_FIRST_DELAY_MS;
+                d->fight_reported = false;
+        }
+        (void)timer_set(d->heal_tfd, (int64_t)d->heal_delay_ms * 1000000, 0);
+}
+
+static void on_heal_timer(struct daemon *d)
+{
+        uint64_t start = now_ms();
+
+        timer_ack(d->heal_tfd);
+        log_v(1, "repairing after a change by %s", d->culprit[0] ? d->culprit : "someone else");
+        reconcile(d, IMA_TRUST_GENID, "repair");
+        d->last_heal_ms = start;
+        d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
+        if (d->heal_delay_ms >= HEAL_FIGHT_MS && !d->fight_reported) {
+                log_warning("%s keeps changing table ip-masq-agent: repairs slow down to at most every %u s "
+                            "until it stops", d->culprit[0] ? d->culprit : "another process", HEAL_MAX_DELAY_MS / 1000);
+                d->fight_reported = true;
+        }
+}
+
+static void on_events(struct daemon *d)
+{
+        struct ima_event_batch batch = { 0 };
+
+        if (ima_events_read(d->events, &batch) < 0) {
+                ima_event_batch_clear(&batch);
+                return;
+        }
+        for (size_t i = 0; i < batch.n_txns; i++) {
+                const struct ima_event_txn *t = &batch.txns[i];
+
+                if (t->own)
+                        continue;
+                if (!t->touched) {
+                        ima_reconciler_skip_generation(d->rc, t->genid);
+                        continue;
+                }
+                snprintf(d->culprit, sizeof(d->culprit), "%s[%" PRIu32 "]", t->comm[0] ? t->comm : "?", t->pid);
+                log_v(2, "generation %" PRIu32 ": %s changed table ip-masq-agent", t->genid, d->culprit);
+                schedule_heal(d);
+        }
+        if (batch.lost) {
+                log_warning("nftables events were lost (receive queue overflow): reading the ruleset again");
+                ima_reconciler_invalidate(d->rc);
+                schedule_heal(d);
+        }
+        ima_event_batch_clear(&batch);
+}
+
+static void on_watch(struct daemon *d)
+{
+        bool changed = false;
+
+        if (watch_read(d->watch, &changed) < 0 || !changed || timer_armed(d->reload_tfd))
+                return;
+        (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
+}
+
+static void on_reload_timer(struct daemon *d)
+{
+        timer_ack(d->reload_tfd);
+        reload_config(d);
+        reconcile(d, IMA_TRUST_GENID, "config change");
+}
+
+static void on_resync_timer(struct daemon *d)
+{
+        timer_ack(d->resync_tfd);
+        if (!watch_active(d->watch) && watch_retry(d->watch) == 0)
+                log_v(2, "watching the configuration directory again");
+        reload_config(d);
+        /* a slow backstop against anything the event stream and generation checks could miss */
+        reconcile(d, ++d->resyncs % FULL_CHECK_EVERY == 0 ? IMA_TRUST_NOTHING : IMA_TRUST_GENID, "resync");
+}
+
+/* Returns true when the loop should end. */
+static bool on_signal(struct daemon *d)
+{
+        struct signalfd_siginfo si;
+
+        if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+                return false;
+        if (si.ssi_signo == SIGHUP) {
+                log_info("SIGHUP: reloading %s", arg_config_path);
+                reload_config(d);
+                reconcile(d, IMA_TRUST_NOTHING, "reload");
+                return false;
+        }
+        log_info("%s: exiting", strsignal((int)si.ssi_signo));
+        return true;
+}
+
+static int add_fd(struct daemon *d, int fd, enum source src)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
+
+        return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void choose_ownership(struct daemon *d)
+{
+        int r;
+
+        if (arg_table_ownership == TABLE_OWNERSHIP_OFF) {
+                log_info("table ownership off: tables are repaired from nftables events");
+                return;
+        }
+        r = ima_features_table_persist(d->nl);
+        if (r <= 0) {
+                log_info("table ownership unavailable (%s): tables are repaired from nftables events",
+                         r == 0 ? "kernel without persistent table ownership, Linux < 6.9" : strerror(-r));
+                return;
+        }
+        /* owner AND persist: an owned table no one else can edit, that outlives this process */
+        arg_model_opts.table_flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
+        arg_model_opts.table_owner = ima_nl_portid(d->nl);
+        log_info("table ownership on: only this agent can change its tables; they stay when it exits");
+}
+
+static int daemon_init(struct daemon *d)
+{
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            (d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+            (d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+            (d->reload_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+            (d->heal_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+            (d->resync_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+                return -errno;
+        r = open_netlink(&d->nl);
+        if (r < 0)
+                return r;
+        r = ima_reconciler_new(d->nl, &d->rc);
+        if (r < 0)
+                return r;
+        /* subscribe before the first reconcile, so no change can slip between the two */
+        r = ima_events_open(ima_nl_portid(d->nl), &d->events);
+        if (r < 0) {
+                log_error("cannot subscribe to nftables events: %s", strerror(-r));
+                return r;
+        }
+        r = watch_new(arg_config_path, &d->watch);
+        if (r < 0) {
+                log_error("cannot watch %s: %s", arg_config_path, strerror(-r));
+                return r;
+        }
+        if (!watch_active(d->watch))
+                log_info("the directory of %s does not exist yet: checking again every resync", arg_config_path);
+        if ((r = add_fd(d, d->sigfd, SOURCE_SIGNAL)) < 0 || (r = add_fd(d, watch_fd(d->watch), SOURCE_WATCH)) < 0 ||
+            (r = add_fd(d, ima_events_fd(d->events), SOURCE_EVENTS)) < 0 ||
+            (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||
+            (r = add_fd(d, d->heal_tfd, SOURCE_HEAL_TIMER)) < 0 ||
+            (r = add_fd(d, d->resync_tfd, SOURCE_RESYNC_TIMER)) < 0)
+                return r;
+        choose_ownership(d);
+        return 0;
+}
+
+static void cleanup_tables(struct daemon *d)
+{
+        _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
+
+        if (ima_model_new_empty(&nothing) < 0)
+                return;
+        (void)reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL);
+}
+
+int daemon_run(void)
+{
+        struct daemon d = { .epfd = -1, .sigfd = -1, .reload_tfd = -1, .heal_tfd = -1, .resync_tfd = -1,
+                            .heal_delay_ms = HEAL_FIRST_DELAY_MS };
+        bool done = false;
+
+        if (daemon_init(&d) < 0) {
+                daemon_free(&d);
+                return EXIT_FAILURE_RUNTIME;
+        }
+        reload_config(&d);
+        reconcile(&d, IMA_TRUST_NOTHING, "start");
+        if (d.interval_nsec == 0)
+                set_interval(&d, IMA_CONFIG_DEFAULT_RESYNC_NSEC);
+        while (!done) {
+                struct epoll_event evs[8];
+                int n = epoll_wait(d.epfd, evs, 8, -1);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        log_error("epoll_wait: %m");
+                        break;
+                }
+                for (int i = 0; i < n && !done; i++) {
+                        switch ((enum source)evs[i].data.u32) {
+                        case SOURCE_SIGNAL:
+                                done = on_signal(&d);
+                                break;
+                        case SOURCE_WATCH:
+                                on_watch(&d);
+                                break;
+                        case SOURCE_EVENTS:
+                                on_events(&d);
+                                break;
+                        case SOURCE_RELOAD_TIMER:
+                                on_reload_timer(&d);
+                                break;
+                        case SOURCE_HEAL_TIMER:
+                                on_heal_timer(&d);
+                                break;
+                        case SOURCE_RESYNC_TIMER:
+                                on_resync_timer(&d);
+                                break;
+                        }
+                }
+        }
+        if (arg_cleanup_on_exit)
+                cleanup_tables(&d);
+        else if (d.model)
+                log_info("leaving the tables in place");
+        daemon_free(&d);
+        return EXIT_OK;
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# The daemon ("run"): ConfigMap updates applied at once, drift repaired at once (event mode) or
+# made impossible (ownership mode), signals, a bad configuration keeping the last good one in
+# force, and a process fighting the agent not making it spin.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+cm="$WORK/configmap"
+mkdir "$cm"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
+
+start_agent() {
+        # the binary itself, not the agent() function: $! must be the agent for kill
+        "$IMA_BIN" run --config "$cm/ip-masq-agent" --v=2 "$@" 2>>"$WORK/agent.log" &
+        AGENT=$!
+        wait_for 5 nft list table ip ip-masq-agent || fail "the agent did not create its table: $(tail "$WORK/agent.log")"
+}
+
+stop_agent() {
+        kill -TERM "$AGENT"
+        local rc=0
+        wait "$AGENT" || rc=$?
+        assert_eq "exit code after SIGTERM" 0 "$rc"
+}
+
+dst_has() {
+        nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+}
+
+dst_lacks() {
+        ! nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+}
+
+# --- event repair mode ----------------------------------------------------------------------------
+start_agent --table-ownership=off
+dst_has "10.0.0.0/8" || fail "initial configuration not applied"
+
+t0=$(now_ms)
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
+wait_for 5 dst_has "192.168.0.0/16" || fail "ConfigMap update not applied"
+note "ConfigMap update applied after $(($(now_ms) - t0)) ms (poll granularity 10 ms)"
+
+for drift in "nft delete table ip ip-masq-agent" "nft flush ruleset" \
+        "nft flush chain ip ip-masq-agent postrouting" "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }"; do
+        t0=$(now_ms)
+        eval "$drift"
+        wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "[$drift] not repaired"
+        note "[$drift] repaired after $(($(now_ms) - t0)) ms"
+done
+
+# a bad configuration: the last good one stays in force, is still repaired, and the error is
+# logged once although the resync keeps reading the file
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]
+ResyncInterval: 1s"
+wait_for 5 grep -q "host bits are set" "$WORK/agent.log" || fail "the invalid configuration was not reported"
+nft delete table ip ip-masq-agent
+wait_for 5 dst_has "192.168.0.0/16" || fail "the last good configuration was not repaired while the file is invalid"
+kill -HUP "$AGENT"
+sleep 0.3
+assert_eq "times the same configuration error was logged" 1 "$(grep -c "host bits are set" "$WORK/agent.log")"
+
+# SIGHUP re-reads a file that inotify cannot see change (written in place behind the symlink)
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
+wait_for 5 dst_lacks "192.168.0.0/16" || fail "fixed configuration not applied"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12]\n' >"$cm/..data/ip-masq-agent"
+kill -HUP "$AGENT"
+wait_for 5 dst_has "172.16.0.0/12" || fail "SIGHUP did not reload"
+
+# the ConfigMap disappears: defaults
+rm "$cm/ip-masq-agent"
+rm -rf "${cm:?}/$(readlink "$cm/..data")" "$cm/..data"
+kill -HUP "$AGENT"
+wait_for 5 dst_has "192.168.0.0/16" || fail "defaults not applied after the file was removed"
+
+# a process fighting the agent: each of its changes is repaired, but with a growing delay
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
+wait_for 5 dst_lacks "192.168.0.0/16"
+repairs_before=$(grep -c "repair:" "$WORK/agent.log" || true)
+cpu_before=$(cpu_ms "$AGENT")
+changes=0
+end=$((SECONDS + 4))
+while [ $SECONDS -lt $end ] && [ $changes -lt 1000 ]; do
+        nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((changes % 250)).8 }" 2>/dev/null || true
+        changes=$((changes + 1))
+done
+repairs=$(($(grep -c "repair:" "$WORK/agent.log") - repairs_before))
+cpu=$(($(cpu_ms "$AGENT") - cpu_before))
+note "fighting writer: $changes changes in 4 s, agent repaired $repairs times using $cpu ms CPU"
+[ "$repairs" -ge 3 ] || fail "the agent stopped repairing while being fought ($repairs repairs)"
+# back-off 2, 4, 8 ... ms capped at 10 s: at most ~13 repairs fit in 4 s, whatever the writer does
+[ "$repairs" -le 20 ] || fail "the agent repaired $repairs times in 4 s: no back-off"
+grep -q "keeps changing table ip-masq-agent" "$WORK/agent.log" || fail "the fight was not reported"
+stop_agent
+nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
+
+# --- --cleanup-on-exit -----------------------------------------------------------------------------
+start_agent --table-ownership=off --cleanup-on-exit
+stop_agent
+assert_eq "table after --cleanup-on-exit" absent "$(readback ip)"
+
+# --- ownership mode (owner+persist, Linux >= 6.9) ----------------------------------------------
+start_agent
+grep -q "table ownership on" "$WORK/agent.log" ||
+        fail "this kernel ($(uname -r)) should support persistent table ownership: $(grep ownership "$WORK/agent.log")"
+nft list table ip ip-masq-agent | grep -q "flags owner" || fail "the table is not owned"
+if nft delete table ip ip-masq-agent 2>/dev/null; then fail "another process could delete the owned table"; fi
+nft flush ruleset
+nft list table ip ip-masq-agent >/dev/null 2>&1 || fail "nft flush ruleset removed the owned table"
+rc=0
+agent apply --config "$cm/ip-masq-agent" 2>"$WORK/apply.err" || rc=$?
+assert_eq "apply while the daemon owns the table" 1 "$rc"
+grep -q "owned by another process" "$WORK/apply.err" || fail "unclear error: $(cat "$WORK/apply.err")"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]"
+wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in ownership mode"
+stop_agent
+nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not outlive the agent"
+# a new agent adopts the orphaned table in place
+start_agent
+wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
+nft list table ip ip-masq-agent | grep -q "flags owner" || fail "the adopted table is not owned: $(nft list table ip ip-masq-agent | head -3; tail -5 "$WORK/agent.log")"
+stop_agent
+echo "ok: daemon"

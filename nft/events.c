@@ -1,0 +1,173 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/model.h"
+#include "nft/events.h"
+
+#define EVENTS_RCVBUF (16 << 20)
+#define EVENTS_READ_BUFSIZE (64 * 1024)
+
+struct ima_events {
+        struct mnl_socket *sock;
+        uint32_t own_portid;
+        char *buf;
+        /* the transaction whose messages are being read */
+        bool txn_touched;
+        bool txn_own;
+};
+
+int ima_events_open(uint32_t own_portid, struct ima_events **ret)
+{
+        _cleanup_(ima_events_freep) struct ima_events *ev = calloc(1, sizeof(*ev));
+        int group = NFNLGRP_NFTABLES, size = EVENTS_RCVBUF;
+
+        if (!ev)
+                return -ENOMEM;
+        ev->own_portid = own_portid;
+        ev->buf = malloc(EVENTS_READ_BUFSIZE);
+        if (!ev->buf)
+                return -ENOMEM;
+        ev->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!ev->sock)
+                return -errno;
+        if (mnl_socket_bind(ev->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        if (mnl_socket_setsockopt(ev->sock, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+                return -errno;
+        if (setsockopt(ima_events_fd(ev), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(ima_events_fd(ev), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        *ret = TAKE_PTR(ev);
+        return 0;
+}
+
+struct ima_events *ima_events_free(struct ima_events *ev)
+{
+        if (!ev)
+                return NULL;
+        if (ev->sock)
+                mnl_socket_close(ev->sock);
+        free(ev->buf);
+        free(ev);
+        return NULL;
+}
+
+int ima_events_fd(const struct ima_events *ev)
+{
+        return mnl_socket_get_fd(ev->sock);
+}
+
+void ima_event_batch_clear(struct ima_event_batch *batch)
+{
+        free(batch->txns);
+        *batch = (struct ima_event_batch){ 0 };
+}
+
+/* Every nf_tables object message names its table in attribute 1 (NFTA_TABLE_NAME,
+ * NFTA_CHAIN_TABLE, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_RULE_TABLE, NFTA_OBJ_TABLE,
+ * NFTA_FLOWTABLE_TABLE). */
+static bool names_our_table(const struct nlmsghdr *nlh)
+{
+        const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *a;
+
+        if (g->nfgen_family != NFPROTO_IPV4 && g->nfgen_family != NFPROTO_IPV6)
+                return false;
+        mnl_attr_for_each(a, nlh, sizeof(*g)) {
+                if (mnl_attr_get_type(a) != 1)
+                        continue;
+                return mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 &&
+                       strcmp(mnl_attr_get_str(a), IMA_TABLE_NAME) == 0;
+        }
+        return false;
+}
+
+static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
+{
+        const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+        struct ima_event_txn *t;
+        const struct nlattr *a;
+
+        if (batch->n_txns == batch->cap) {
+                size_t cap = batch->cap ? batch->cap * 2 : 8;
+                struct ima_event_txn *v = realloc(batch->txns, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                batch->txns = v;
+                batch->cap = cap;
+        }
+        t = &batch->txns[batch->n_txns++];
+        *t = (struct ima_event_txn){
+                .own = ev->txn_own || nlh->nlmsg_pid == ev->own_portid,
+                .touched = ev->txn_touched,
+        };
+        mnl_attr_for_each(a, nlh, sizeof(*g)) {
+                switch (mnl_attr_get_type(a)) {
+                case NFTA_GEN_ID:
+                        if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+                                t->genid = ntohl(mnl_attr_get_u32(a));
+                        break;
+                case NFTA_GEN_PROC_PID:
+                        if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+                                t->pid = ntohl(mnl_attr_get_u32(a));
+                        break;
+                case NFTA_GEN_PROC_NAME:
+                        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+                                snprintf(t->comm, sizeof(t->comm), "%s", mnl_attr_get_str(a));
+                        break;
+                }
+        }
+        ev->txn_touched = ev->txn_own = false;
+        return 0;
+}
+
+static int handle_msg(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
+{
+        if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+            mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg))
+                return 0;
+        if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN)
+                return end_txn(ev, nlh, batch);
+        if (nlh->nlmsg_pid == ev->own_portid)
+                ev->txn_own = true;
+        if (names_our_table(nlh))
+                ev->txn_touched = true;
+        return 0;
+}
+
+int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
+{
+        for (;;) {
+                ssize_t n = recv(ima_events_fd(ev), ev->buf, EVENTS_READ_BUFSIZE, MSG_DONTWAIT);
+                int len;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return 0;
+                if (n < 0 && errno == ENOBUFS) {
+                        /* dropped events may have ended the open transaction: forget it */
+                        batch->lost = true;
+                        ev->txn_touched = ev->txn_own = false;
+                        continue;
+                }
+                if (n < 0)
+                        return -errno;
+                len = (int)n;
+                for (const struct nlmsghdr *h = (const struct nlmsghdr *)ev->buf; mnl_nlmsg_ok(h, len);
+                     h = mnl_nlmsg_next(h, &len)) {
+                        int r = handle_msg(ev, h, batch);
+
+                        if (r < 0)
+                                return r;
+                }
+        }
+}

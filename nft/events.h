@@ -1,0 +1,42 @@
+/* events.h: the nf_tables event stream (multicast group NFNLGRP_NFTABLES), reduced to what the
+ * agent acts on: the transactions committed since the last read, each with its generation, who
+ * committed it, and whether it touched table ip/ip6 ip-masq-agent; and whether events were lost
+ * (then nothing can be assumed). Transactions committed through the agent's own socket are
+ * marked as its own. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/macro.h"
+
+struct ima_events;
+
+struct ima_event_txn {
+        uint32_t genid;          /* the generation this transaction produced */
+        bool own;                /* committed through the socket whose portid was given at open */
+        bool touched;            /* changed one of our tables (or anything inside them) */
+        uint32_t pid;            /* committing process, as the kernel reports it */
+        char comm[32];           /* its name */
+};
+
+struct ima_event_batch {
+        struct ima_event_txn *txns; /* in commit order */
+        size_t n_txns;
+        size_t cap;
+        bool lost;               /* the socket overflowed: events were dropped */
+};
+
+/* Subscribes to nf_tables events. own_portid identifies the agent's batch socket. The receive
+ * buffer is made large (forced when privileged) so that a big transaction's events fit. */
+int ima_events_open(uint32_t own_portid, struct ima_events **ret);
+struct ima_events *ima_events_free(struct ima_events *ev);
+DEFINE_FREEP(struct ima_events, ima_events_free)
+int ima_events_fd(const struct ima_events *ev);
+
+/* Reads everything queued (never blocks) and appends completed transactions to batch. Messages
+ * of a transaction whose NEWGEN has not arrived yet are kept for the next call. Returns 0 or
+ * -errno (-ENOMEM). */
+int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch);
+void ima_event_batch_clear(struct ima_event_batch *batch);

@@ -1,0 +1,39 @@
+#include <errno.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "lib/model.h"
+#include "nft/batch.h"
+#include "nft/probe.h"
+
+int ima_features_table_persist(struct ima_nl *nl)
+{
+        _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
+        struct nftnl_table *t = nftnl_table_alloc();
+        struct nlmsghdr *nlh;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME "-probe");
+        nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST);
+        r = ima_batch_new(nl, 0, &b);
+        if (r >= 0) {
+                nlh = ima_batch_msg(b, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE, "probe table flags owner,persist");
+                if (!nlh)
+                        r = -ENOMEM;
+                else {
+                        nftnl_table_nlmsg_build_payload(nlh, t);
+                        r = ima_batch_msg_done(b);
+                }
+        }
+        nftnl_table_free(t);
+        if (r < 0)
+                return r;
+        r = ima_batch_commit(b, IMA_BATCH_VALIDATE_ONLY);
+        if (r == -EOPNOTSUPP || r == -EINVAL)
+                return 0; /* flags the kernel does not know */
+        return r < 0 ? r : 1;
+}

@@ -1,0 +1,9 @@
+/* probe.h: kernel capabilities the agent adapts to, found out with validate-only transactions
+ * (no BATCH_END: the kernel checks every message, then aborts), so probing changes nothing. */
+#pragma once
+
+struct ima_nl;
+
+/* Whether tables can be owned by a socket AND persist when it closes (NFT_TABLE_F_OWNER |
+ * NFT_TABLE_F_PERSIST, Linux 6.9+). Returns 1, 0, or -errno (e.g. -EPERM without privilege). */
+int ima_features_table_persist(struct ima_nl *nl);
