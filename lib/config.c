@@ -307,8 +307,9 @@ static int check_resync(struct parse_state *s, const struct ima_doc_entry *e)
                                       a_type(v->type), v->type == IMA_DOC_NUMBER ? "; add a unit" : "");
         if (ima_duration_parse(v->text, v->text_len, &nsec, &reason) < 0)
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "invalid duration (%s); write decimal numbers with units ns, us, µs, "
-                                      "ms, s, m or h, such as \"90s\", \"1m30s\" or \"1.5h\"", reason);
+                                      "invalid duration (%s); write decimal numbers each followed by a unit "
+                                      "(ns, us, µs, ms, s, m, h), such as \"90s\", \"1m30s\" or \"1.5h\"",
+                                      reason);
         s->config->resync_interval_nsec = nsec;
         return 0;
 }
