@@ -111,6 +111,11 @@ static int match_key(const struct ima_doc_entry *e)
         return -1;
 }
 
+static char ascii_lower(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 /* Levenshtein distance ignoring ASCII case; 99 for keys too long to be a typo of ours. */
 static unsigned edit_distance(const char *a, const char *b)
 {
@@ -127,7 +132,7 @@ static unsigned edit_distance(const char *a, const char *b)
                 row[0] = (unsigned)i;
                 for (size_t j = 1; j <= lb; j++) {
                         unsigned up = row[j];
-                        unsigned cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
+                        unsigned cost = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1;
                         unsigned best = diag + cost;
 
                         if (up + 1 < best)
@@ -149,9 +154,9 @@ static bool loosely_equal(const char *a, const char *b)
                         a++;
                 while (*b == '_' || *b == '-')
                         b++;
-                if ((*a | 0x20) != (*b | 0x20))
+                if (ascii_lower(*a) != ascii_lower(*b))
                         return false;
-                if (!*a)
+                if (!*a) /* both ended */
                         return true;
                 a++;
                 b++;

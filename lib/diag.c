@@ -36,7 +36,7 @@ struct ima_diag *ima_diag_free(struct ima_diag *d)
         return NULL;
 }
 
-static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+_printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
                      const char *key, const char *value, const char *fmt, va_list ap)
 {
         struct ima_diag_entry *e;
