@@ -107,7 +107,7 @@ run bad-bool 2 validate --enable-ipv6=maybe
 expect bad-bool err "invalid boolean value \"maybe\" for flag -enable-ipv6"
 
 # usage errors: exit 2, naming the problem
-run unknown-flag 2 validate-flag
+run unknown-flag 2 validate --no-such-flag
 expect unknown-flag err "flag provided but not defined: -no-such-flag"
 run unknown-flag-value 2 --masq-chian=X
 expect unknown-flag-value err "flag provided but not defined: -masq-chian"
