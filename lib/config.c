@@ -290,7 +290,7 @@ static int check_cidr_limit(struct parse_state *s, const struct ima_doc_entry *e
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
                                       "expected an integer, got a number with a fraction or exponent%s",
                                       s->json ? " (JSON numbers for CidrLimit must be written as integers)" : "");
-        if (ima_go_parse_int(v->text, 10, &n, &u) != IMA_GO_INT || v->text[0] == '+')
+        if (ima_go_parse_int(v->text, 10, &n, &u) != IMA_GO_INT)
                 return ima_diag_error(s->diag, v->pos, e->key, v->text, "integer out of range");
         s->config->cidr_limit = n;
         return 0;
@@ -441,7 +441,8 @@ static int64_t count_items(const struct parse_state *s, enum config_key k, size_
  * limit on its own. */
 static int check_limits(struct parse_state *s)
 {
-        const struct ima_doc_entry *limit = s->n_seen[KEY_CIDR_LIMIT] ? s->seen[KEY_CIDR_LIMIT][s->n_seen[KEY_CIDR_LIMIT] - 1] : NULL;
+        size_t n_limit = s->n_seen[KEY_CIDR_LIMIT];
+        const struct ima_doc_entry *limit = n_limit ? s->seen[KEY_CIDR_LIMIT][n_limit - 1] : NULL;
         int64_t max = s->config->cidr_limit;
         struct ima_pos nowhere = { 0, 0 };
         int r = 0;
@@ -522,9 +523,11 @@ static int finish(struct parse_state *s)
         struct ima_config *c = s->config;
         int r = 0, q;
 
-        if (s->n_seen[KEY_NOMASQ_DST] && (q = take_cidr_list(s, KEY_NOMASQ_DST, &c->nomasq_dst, &c->n_nomasq_dst)) < 0)
+        if (s->n_seen[KEY_NOMASQ_DST] &&
+            (q = take_cidr_list(s, KEY_NOMASQ_DST, &c->nomasq_dst, &c->n_nomasq_dst)) < 0)
                 r = q;
-        if (s->n_seen[KEY_NOMASQ_SRC] && (q = take_cidr_list(s, KEY_NOMASQ_SRC, &c->nomasq_src, &c->n_nomasq_src)) < 0)
+        if (s->n_seen[KEY_NOMASQ_SRC] &&
+            (q = take_cidr_list(s, KEY_NOMASQ_SRC, &c->nomasq_src, &c->n_nomasq_src)) < 0)
                 r = q;
         if (r == -ENOMEM)
                 return r;

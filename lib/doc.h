@@ -51,13 +51,13 @@ struct ima_doc_node {
 };
 
 /* Bound on the values one document may hold, aliases expanded: a "billion laughs" file must
- * fail cleanly rather than exhaust memory (a value costs about 100 bytes here). Ten times what
- * 100,000 destination plus 100,000 source CIDRs need. */
+ * fail cleanly rather than exhaust memory (a value costs about 100 bytes in the tree). Ten times
+ * what 100,000 destination plus 100,000 source CIDRs need. */
 #define IMA_DOC_MAX_NODES 2000000
 
 /* Reads buf (len bytes) into a tree. A buffer whose first non-space character (Go's
- * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1. An empty or comment-only document yields
- * *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
+ * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1.
+ * An empty or comment-only document yields *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
 int ima_doc_parse(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
 /* The test ima_doc_parse() makes: true if buf is read as JSON. */
 bool ima_doc_is_json(const char *buf, size_t len);

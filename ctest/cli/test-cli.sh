@@ -14,7 +14,7 @@ cd "$tmp"
 run() {
         local name=$1 want=$2
         shift 2
-        "$agent" "$@" > out 2> err
+        $agent "$@" > out 2> err
         local rc=$?
         if [ $rc = "$want" ]; then
                 pass=$((pass + 1))
@@ -127,8 +127,15 @@ expect render-good out "10.0.0.0/12"
 run render-bad 2 render --config bad.yaml
 [ -s out ] && { fail=$((fail + 1)); echo "FAIL render-bad: stdout not empty"; } || pass=$((pass + 1))
 expect render-bad err "host bits are set"
-# apply on an invalid config stops before the kernel: exit 2, and no netlink error
+# apply on an invalid config stops before the kernel: exit 2, and no netlink error. It runs in a
+# network namespace of its own, so that a regression cannot touch this machine's ruleset.
+if ! unshare -rn true 2> /dev/null; then
+        fail=$((fail + 1)); echo "FAIL apply-bad: cannot create a network namespace (unshare -rn) to run apply in"
+fi
+agent_real=$agent
+agent="unshare -rn $agent_real"
 run apply-bad 2 apply --config bad.yaml --masq-chain=IP-MASQ-AGENT
+agent=$agent_real
 expect apply-bad err "nothing was changed"
 expect apply-bad err "--masq-chain=IP-MASQ-AGENT accepted for compatibility: with nftables the rules live in table ip ip-masq-agent, chain postrouting"
 expect_not apply-bad err "netlink"
