@@ -1,8 +1,11 @@
 /* doc-yaml.c: YAML 1.1 (libyaml events) into the document tree, producing what the upstream
- * agent's decoder (go-yaml v2 into interface{}, then JSON) would produce: plain scalars resolved
- * by YAML 1.1 rules, aliases expanded (bounded), merge keys applied, keys turned into JSON
- * strings, repeated keys collapsed to the last, and mapping keys sorted bytewise as Go's JSON
- * encoder orders them. Only the first document is read. */
+ * agent's decoder (go-yaml v2 into interface{}, then sigs.k8s.io/yaml's conversion and
+ * json.Marshal) would produce: scalars resolved by go-yaml's rules and explicit tags, numbers
+ * written as json.Marshal writes them, aliases expanded (bounded), merge keys applied where they
+ * stand, keys turned into JSON strings, repeated keys collapsed to the one set last (a repeat at
+ * the top level is warned about), and mapping keys sorted bytewise as json.Marshal orders a map.
+ * Only the first document is read. libyaml is the C original that go-yaml was ported from, so
+ * both see the same events. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
