@@ -454,6 +454,10 @@ static void test_files(void)
         CHECK(msg && strstr(msg, "not a regular file (a device, socket or FIFO)"));
         msg = (free(msg), NULL);
         CHECK_INT(unlink(path), 0);
+        /* unreadable: root may open anything, but reading /proc/self/mem at offset 0 fails (EIO) */
+        CHECK_INT(load("/proc/self/mem", &o, &msg, &c), -EINVAL);
+        CHECK(msg && strstr(msg, "/proc/self/mem: cannot read the file: Input/output error"));
+        msg = (free(msg), NULL);
         /* too large */
         big = calloc(1, IMA_CONFIG_MAX_BYTES + 1);
         memset(big, '#', IMA_CONFIG_MAX_BYTES);
