@@ -37,6 +37,7 @@ int load_config(enum diag_style style, struct ima_config **ret)
         if (r < 0)
                 return r;
         r = ima_config_load(arg_config_path, &arg_config_opts, diag, ret);
+        ima_diag_sort(diag);
         print_diag(diag, style);
         if (r == -EINVAL && style == DIAG_AS_LOG)
                 log_error("%s: %zu error%s in the configuration; nothing was changed", arg_config_path,

@@ -214,7 +214,7 @@ static void reload_config(struct daemon *d)
         }
         log_problems_once(d, diag, false); /* warnings, or clears the memory of old problems */
         d->config_valid = true;
-        json = ima_config_to_json(config);
+        json = ima_config_to_json(config, NULL);
         if (!json || build_model(config, &model) < 0) {
                 log_error("out of memory building the desired state");
                 return;

@@ -14,7 +14,7 @@
 const char *arg_config_path = IMA_CONFIG_DEFAULT_PATH;
 struct ima_config_options arg_config_opts;
 struct ima_model_options arg_model_opts;
-const char *arg_masq_chain = "IP-MASQ-AGENT";
+const char *arg_masq_chain = NULL; /* upstream's default: IP-MASQ-AGENT */
 enum table_ownership arg_table_ownership = TABLE_OWNERSHIP_AUTO;
 bool arg_cleanup_on_exit;
 static bool arg_help;
@@ -293,5 +293,9 @@ int main(int argc, char **argv)
         if (arg_version)
                 return verb_version();
         arg_model_opts.enable_ipv6 = arg_config_opts.enable_ipv6;
+        if (arg_masq_chain && (verb->run == verb_run || verb->run == verb_apply))
+                log_info("--masq-chain=%s accepted for compatibility: with nftables the rules live in table "
+                         "ip ip-masq-agent, chain postrouting (and table ip6 ip-masq-agent with --enable-ipv6)",
+                         arg_masq_chain);
         return verb->run();
 }

@@ -1,3 +1,5 @@
+/* verb-validate.c: parse and check the configuration, then print what the agent would use: the
+ * effective settings and the sets exactly as "apply" would program them. No kernel access. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,19 +10,24 @@
 int verb_validate(void)
 {
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
+        _cleanup_(ima_model_freep) struct ima_model *model = NULL;
         _cleanup_free_ char *json = NULL;
         int r;
 
         r = load_config(DIAG_AS_PLAIN, &config);
         if (r == -EINVAL)
                 return EXIT_USAGE;
+        if (r >= 0)
+                r = build_model(config, &model);
         if (r < 0) {
                 fprintf(stderr, "validate failed: %s\n", strerror(-r));
                 return EXIT_FAILURE_RUNTIME;
         }
-        json = ima_config_to_json(config);
-        if (!json)
+        json = ima_config_to_json(config, model);
+        if (!json) {
+                fprintf(stderr, "validate failed: %s\n", strerror(ENOMEM));
                 return EXIT_FAILURE_RUNTIME;
+        }
         fputs(json, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_RUNTIME;
 }

@@ -1,3 +1,5 @@
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +13,8 @@
 #include "config.h"
 #include "doc.h"
 #include "duration.h"
+#include "goconv.h"
+#include "model.h"
 
 static const char *const rfc1918[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16" };
 /* what upstream adds for --nomasq-all-reserved-ranges */
@@ -92,6 +96,8 @@ int ima_config_new_defaults(const struct ima_config_options *o, struct ima_confi
 }
 
 /* Go's encoding/json: the exact field name, else an ASCII case-insensitive match. */
+/* Go's encoding/json: the exact field name, else an ASCII case-insensitive match (Go also folds
+ * a few non-ASCII letters such as U+017F; we do not, see README). */
 static int match_key(const struct ima_doc_entry *e)
 {
         if (strlen(e->key) != e->key_len)
@@ -105,6 +111,12 @@ static int match_key(const struct ima_doc_entry *e)
         return -1;
 }
 
+static char ascii_lower(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Levenshtein distance ignoring ASCII case; 99 for keys too long to be a typo of ours. */
 static unsigned edit_distance(const char *a, const char *b)
 {
         size_t la = strlen(a), lb = strlen(b);
@@ -120,7 +132,7 @@ static unsigned edit_distance(const char *a, const char *b)
                 row[0] = (unsigned)i;
                 for (size_t j = 1; j <= lb; j++) {
                         unsigned up = row[j];
-                        unsigned cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
+                        unsigned cost = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1;
                         unsigned best = diag + cost;
 
                         if (up + 1 < best)
@@ -134,7 +146,7 @@ static unsigned edit_distance(const char *a, const char *b)
         return row[lb];
 }
 
-/* Ignores case, '_' and '-': "non_masquerade_cidrs" is then nonMasqueradeCIDRs. */
+/* Equal ignoring case, '_' and '-': "non_masquerade_cidrs" is then nonMasqueradeCIDRs. */
 static bool loosely_equal(const char *a, const char *b)
 {
         for (;;) {
@@ -142,9 +154,9 @@ static bool loosely_equal(const char *a, const char *b)
                         a++;
                 while (*b == '_' || *b == '-')
                         b++;
-                if ((*a | 0x20) != (*b | 0x20))
+                if (ascii_lower(*a) != ascii_lower(*b))
                         return false;
-                if (!*a)
+                if (!*a) /* both ended */
                         return true;
                 a++;
                 b++;
@@ -153,9 +165,17 @@ static bool loosely_equal(const char *a, const char *b)
 
 static int warn_unknown_key(struct ima_diag *diag, const struct ima_doc_entry *e)
 {
+        /* settings people put in the file that are command-line flags of the agent */
+        static const char *const flags[] = { "enable-ipv6", "masq-chain", "to-ports", "random-fully",
+                                             "nomasq-all-reserved-ranges" };
         const char *best = NULL;
         unsigned best_d = 4;
 
+        for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+                if (loosely_equal(e->key, flags[i]))
+                        return ima_diag_warn(diag, e->key_pos, e->key, NULL,
+                                             "unknown key ignored; this is a command-line flag (--%s), not a "
+                                             "configuration key", flags[i]);
         for (int k = 0; k < _KEY_COUNT; k++) {
                 unsigned d = loosely_equal(e->key, key_names[k]) ? 0 : edit_distance(e->key, key_names[k]);
 
@@ -173,67 +193,228 @@ struct parse_state {
         const struct ima_config_options *opts;
         struct ima_diag *diag;
         struct ima_config *config;
+        bool json;
+        /* per key: every occurrence in decoding order (the last one decides, as in Go) */
+        const struct ima_doc_entry **seen[_KEY_COUNT];
+        size_t n_seen[_KEY_COUNT];
 };
 
-static int parse_cidr_item(struct parse_state *s, const char *key, size_t index,
-                           const struct ima_doc_node *item, struct ima_cidr *ret)
+static void parse_state_done(struct parse_state *s)
 {
-        char name[64], aligned[IMA_ADDR_STRLEN + 4];
+        for (int k = 0; k < _KEY_COUNT; k++)
+                free(s->seen[k]);
+}
+
+static const char *a_type(enum ima_doc_type t)
+{
+        static const char *const names[] = {
+                [IMA_DOC_NULL] = "null", [IMA_DOC_BOOL] = "a boolean", [IMA_DOC_NUMBER] = "a number",
+                [IMA_DOC_STRING] = "a string", [IMA_DOC_SEQ] = "a list", [IMA_DOC_MAP] = "a mapping",
+        };
+        return names[t];
+}
+
+static const char *value_text(const struct ima_doc_node *v)
+{
+        if (v->type == IMA_DOC_BOOL)
+                return v->boolean ? "true" : "false";
+        return v->text; /* strings and numbers; NULL for the rest */
+}
+
+/* The checks Go's decoder makes while it decodes one occurrence of a list key: type errors are
+ * errors even when a later occurrence replaces the value. */
+static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e)
+{
+        const struct ima_doc_node *v = e->value;
+        char name[256];
+        int r = 0;
+
+        if (v->type == IMA_DOC_NULL) /* null into a Go slice: empty list */
+                return 0;
+        if (v->type == IMA_DOC_STRING)
+                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                                      "expected a list of CIDR strings, got a single string; write it as a "
+                                      "list: [%s]", v->text);
+        if (v->type != IMA_DOC_SEQ)
+                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
+                                      "expected a list of CIDR strings, got %s", a_type(v->type));
+        for (size_t i = 0; i < v->n; i++) {
+                const struct ima_doc_node *item = v->items[i];
+                int q;
+
+                if (item->type == IMA_DOC_STRING || item->type == IMA_DOC_NULL)
+                        continue;
+                snprintf(name, sizeof(name), "%s[%zu]", e->key, i);
+                q = ima_diag_error(s->diag, item->pos, name, value_text(item),
+                                   "expected a CIDR string, got %s", a_type(item->type));
+                if (q == -ENOMEM)
+                        return q;
+                r = q;
+        }
+        return r;
+}
+
+static int check_bool(struct parse_state *s, const struct ima_doc_entry *e, bool *ret)
+{
+        const struct ima_doc_node *v = e->value;
+
+        if (v->type == IMA_DOC_NULL)
+                return 0; /* Go leaves a bool untouched on null */
+        if (v->type == IMA_DOC_BOOL) {
+                *ret = v->boolean;
+                return 0;
+        }
+        if (v->type == IMA_DOC_STRING && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0))
+                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                                      "expected true or false, got a string; write %s without quotes", v->text);
+        return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected true or false, got %s",
+                              a_type(v->type));
+}
+
+/* Go's strconv.ParseInt(text, 10, 64) on the JSON literal: no fraction, no exponent. */
+static int check_cidr_limit(struct parse_state *s, const struct ima_doc_entry *e)
+{
+        const struct ima_doc_node *v = e->value;
+        int64_t n;
+        uint64_t u;
+
+        if (v->type == IMA_DOC_NULL)
+                return 0; /* Go leaves an int untouched on null */
+        if (v->type == IMA_DOC_STRING && ima_go_parse_int(v->text, 10, &n, &u) == IMA_GO_INT)
+                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                                      "expected an integer, got a string; write %s without quotes", v->text);
+        if (v->type != IMA_DOC_NUMBER)
+                return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected an integer, got %s",
+                                      a_type(v->type));
+        if (v->text[strcspn(v->text, ".eE")] != '\0')
+                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                                      "expected an integer, got a number with a fraction or exponent%s",
+                                      s->json ? " (JSON numbers for CidrLimit must be written as integers)" : "");
+        if (ima_go_parse_int(v->text, 10, &n, &u) != IMA_GO_INT)
+                return ima_diag_error(s->diag, v->pos, e->key, v->text, "integer out of range");
+        s->config->cidr_limit = n;
+        return 0;
+}
+
+static int check_resync(struct parse_state *s, const struct ima_doc_entry *e)
+{
+        const struct ima_doc_node *v = e->value;
         const char *reason = NULL;
+        int64_t nsec;
+
+        if (v->type == IMA_DOC_NULL) /* upstream parses null as the empty duration */
+                return ima_diag_error(s->diag, v->pos, e->key, NULL,
+                                      "null is not a duration; give one such as \"1m0s\", or remove the key "
+                                      "for the default of 1m0s");
+        if (v->type != IMA_DOC_STRING)
+                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
+                                      "expected a duration string such as \"60s\" or \"1m0s\", got %s%s",
+                                      a_type(v->type), v->type == IMA_DOC_NUMBER ? "; add a unit" : "");
+        if (ima_duration_parse(v->text, v->text_len, &nsec, &reason) < 0)
+                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                                      "invalid duration (%s); write decimal numbers each followed by a unit "
+                                      "(ns, us, µs, ms, s, m, h), such as \"90s\", \"1m30s\" or \"1.5h\"",
+                                      reason);
+        s->config->resync_interval_nsec = nsec;
+        return 0;
+}
+
+/* One occurrence of a known key, checked as Go's decoder would check it at that point. */
+static int decode_entry(struct parse_state *s, const struct ima_doc_entry *e, enum config_key k)
+{
+        struct ima_config *c = s->config;
+
+        switch (k) {
+        case KEY_NOMASQ_DST:
+        case KEY_NOMASQ_SRC:
+                return check_list_types(s, e);
+        case KEY_MASQ_LINK_LOCAL:
+                return check_bool(s, e, &c->masq_link_local);
+        case KEY_MASQ_LINK_LOCAL_IPV6:
+                return check_bool(s, e, &c->masq_link_local_ipv6);
+        case KEY_RESYNC_INTERVAL:
+                return check_resync(s, e);
+        case KEY_CIDR_LIMIT:
+                return check_cidr_limit(s, e);
+        case _KEY_COUNT:
+                break;
+        }
+        return -EINVAL;
+}
+
+static int check_cidr_text(struct parse_state *s, const char *name, const struct ima_doc_node *item,
+                           struct ima_cidr *ret)
+{
+        char aligned[IMA_ADDR_STRLEN + 4], single[IMA_ADDR_STRLEN + 4];
+        const char *reason = NULL, *t = item->text;
         struct ima_cidr c, fixed;
 
-        snprintf(name, sizeof(name), "%s[%zu]", key, index);
-        if (item->type != IMA_DOC_STRING)
-                return ima_diag_error(s->diag, item->pos, name, item->text,
-                                      "expected a CIDR string, got %s", ima_doc_type_name(item->type));
-        if (item->text_len == 0)
-                return ima_diag_error(s->diag, item->pos, name, item->text, "empty CIDR");
-        if (ima_cidr_parse(item->text, item->text_len, &c, &reason) < 0)
-                return ima_diag_error(s->diag, item->pos, name, item->text, "invalid CIDR: %s", reason);
+        if (item->type == IMA_DOC_NULL || item->text_len == 0)
+                return ima_diag_error(s->diag, item->pos, name, t,
+                                      "empty list item; remove it or write a CIDR such as 10.0.0.0/8");
+        if (isspace((unsigned char)t[0]) || isspace((unsigned char)t[item->text_len - 1]))
+                return ima_diag_error(s->diag, item->pos, name, t, "invalid CIDR: remove the spaces around it");
+        if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
+                return ima_diag_error(s->diag, item->pos, name, t, "invalid CIDR: %s", reason);
         if (!ima_cidr_is_aligned(&c)) {
                 fixed = c;
                 fixed.addr = ima_cidr_first(&c);
                 ima_cidr_format(&fixed, aligned);
-                return ima_diag_error(s->diag, item->pos, name, item->text,
-                                      "host bits are set; the network is %s", aligned);
+                fixed = (struct ima_cidr){ .family = c.family, .addr = c.addr, .prefix_len = ima_family_bits(c.family) };
+                ima_cidr_format(&fixed, single);
+                return ima_diag_error(s->diag, item->pos, name, t,
+                                      "host bits are set: write %s for the network, or %s for the single address",
+                                      aligned, single);
         }
-        if (ima_cidr_is_v4mapped(&c))
-                return ima_diag_error(s->diag, item->pos, name, item->text,
-                                      "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR instead");
+        if (ima_cidr_is_v4mapped(&c)) {
+                if (c.prefix_len < 96)
+                        return ima_diag_error(s->diag, item->pos, name, t,
+                                              "IPv4-mapped IPv6 prefixes are not supported");
+                fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = c.addr & UINT32_MAX,
+                                           .prefix_len = c.prefix_len - 96 };
+                ima_cidr_format(&fixed, aligned);
+                return ima_diag_error(s->diag, item->pos, name, t,
+                                      "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
+                                      aligned);
+        }
         if (c.family == IMA_FAMILY_IPV6 && !s->opts->enable_ipv6)
-                return ima_diag_error(s->diag, item->pos, name, item->text,
-                                      "IPv6 CIDR given but IPv6 is not enabled; pass --enable-ipv6");
+                return ima_diag_error(s->diag, item->pos, name, t,
+                                      "IPv6 CIDR given but IPv6 is not enabled; pass --enable-ipv6 to the agent "
+                                      "(or remove this entry)");
         *ret = c;
         return 0;
 }
 
-static int parse_cidr_list(struct parse_state *s, const struct ima_doc_entry *e, enum config_key k,
-                           struct ima_cidr **list, size_t *n_list)
+/* The list that decides (the last occurrence) into the config: every item validated, every
+ * bad item reported. */
+static int take_cidr_list(struct parse_state *s, enum config_key k, struct ima_cidr **list, size_t *n_list)
 {
+        const struct ima_doc_entry *e = s->seen[k][s->n_seen[k] - 1];
         const struct ima_doc_node *v = e->value;
         _cleanup_free_ struct ima_cidr *out = NULL;
+        char name[256];
         size_t n = 0;
         int r = 0;
 
-        if (v->type == IMA_DOC_NULL) { /* JSON null into a Go slice: empty */
-                free(*list);
-                *list = NULL;
-                *n_list = 0;
-                return 0;
-        }
-        if (v->type != IMA_DOC_SEQ)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text, "expected a list of CIDR strings, got %s",
-                                      ima_doc_type_name(v->type));
-        out = calloc(v->n ? v->n : 1, sizeof(*out));
+        if (v->type != IMA_DOC_SEQ && v->type != IMA_DOC_NULL)
+                return -EINVAL; /* reported by check_list_types() */
+        out = calloc(v->type == IMA_DOC_SEQ && v->n ? v->n : 1, sizeof(*out));
         if (!out)
                 return -ENOMEM;
-        for (size_t i = 0; i < v->n; i++) {
-                int q = parse_cidr_item(s, key_names[k], i, v->items[i], &out[n]);
+        for (size_t i = 0; v->type == IMA_DOC_SEQ && i < v->n; i++) {
+                const struct ima_doc_node *item = v->items[i];
+                int q;
 
+                if (item->type != IMA_DOC_STRING && item->type != IMA_DOC_NULL) {
+                        r = -EINVAL; /* reported by check_list_types() */
+                        continue;
+                }
+                snprintf(name, sizeof(name), "%s[%zu]", e->key, i);
+                q = check_cidr_text(s, name, item, &out[n]);
                 if (q == -ENOMEM)
                         return q;
                 if (q < 0)
-                        r = q; /* keep going: report every bad item */
+                        r = q;
                 else
                         n++;
         }
@@ -245,101 +426,145 @@ static int parse_cidr_list(struct parse_state *s, const struct ima_doc_entry *e,
         return 0;
 }
 
-static int parse_bool(struct parse_state *s, const struct ima_doc_entry *e, bool *ret)
+static int64_t count_items(const struct parse_state *s, enum config_key k, size_t fallback)
 {
-        if (e->value->type == IMA_DOC_NULL)
-                return 0; /* Go leaves a bool untouched on null */
-        if (e->value->type != IMA_DOC_BOOL)
-                return ima_diag_error(s->diag, e->value->pos, e->key, e->value->text,
-                                      "expected true or false, got %s", ima_doc_type_name(e->value->type));
-        *ret = e->value->boolean;
-        return 0;
+        const struct ima_doc_node *v;
+
+        if (s->n_seen[k] == 0)
+                return (int64_t)fallback;
+        v = s->seen[k][s->n_seen[k] - 1]->value;
+        return v->type == IMA_DOC_SEQ ? (int64_t)v->n : 0;
 }
 
-static int parse_cidr_limit(struct parse_state *s, const struct ima_doc_entry *e)
+/* Upstream compares the number of NonMasqueradeCIDRs entries as written (duplicates and both
+ * families included, link-local not) with CidrLimit; NonMasqueradeSrcCIDRs is held to the same
+ * limit on its own. */
+static int check_limits(struct parse_state *s)
 {
-        const struct ima_doc_node *v = e->value;
-        char *end;
-        long long n;
+        size_t n_limit = s->n_seen[KEY_CIDR_LIMIT];
+        const struct ima_doc_entry *limit = n_limit ? s->seen[KEY_CIDR_LIMIT][n_limit - 1] : NULL;
+        int64_t max = s->config->cidr_limit;
+        struct ima_pos nowhere = { 0, 0 };
+        int r = 0;
 
-        if (v->type == IMA_DOC_NULL)
-                return 0;
-        if (v->type != IMA_DOC_NUMBER)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text, "expected an integer, got %s",
-                                      ima_doc_type_name(v->type));
-        errno = 0;
-        n = strtoll(v->text, &end, 10);
-        if (*end != '\0' || errno == ERANGE)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text, "expected an integer");
-        s->config->cidr_limit = n;
-        return 0;
-}
-
-static int parse_resync(struct parse_state *s, const struct ima_doc_entry *e)
-{
-        const struct ima_doc_node *v = e->value;
-        char text[IMA_DURATION_STRLEN];
-        const char *reason = NULL;
-        int64_t nsec;
-
-        if (v->type != IMA_DOC_STRING)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected a duration string such as \"1m0s\", got %s",
-                                      ima_doc_type_name(v->type));
-        if (ima_duration_parse(v->text, v->text_len, &nsec, &reason) < 0)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text, "invalid duration: %s", reason);
-        if (nsec <= 0) {
-                ima_duration_format(nsec, text);
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "must be positive (got %s); upstream would spin re-applying rules", text);
+        if (max < 0) {
+                assert(limit); /* the default is positive */
+                return ima_diag_error(s->diag, limit->value->pos, limit->key, value_text(limit->value),
+                                      "must not be negative: a negative limit rejects every configuration, even "
+                                      "an empty list");
         }
-        s->config->resync_interval_nsec = nsec;
+        for (enum config_key k = KEY_NOMASQ_DST; k <= KEY_NOMASQ_SRC; k++) {
+                size_t fallback = k == KEY_NOMASQ_DST ? s->config->n_nomasq_dst : 0;
+                int64_t n = count_items(s, k, fallback);
+                const struct ima_doc_entry *e = s->n_seen[k] ? s->seen[k][s->n_seen[k] - 1] : limit;
+                int q;
+
+                if (n <= max)
+                        continue;
+                if (s->n_seen[k])
+                        q = ima_diag_error(s->diag, e->key_pos, e->key, NULL,
+                                           "%" PRId64 " CIDRs given, but CidrLimit allows %" PRId64
+                                           " (link-local not counted); raise CidrLimit to at least %" PRId64
+                                           " or merge entries", n, max, n);
+                else
+                        q = ima_diag_error(s->diag, e ? e->value->pos : nowhere, e ? e->key : NULL, NULL,
+                                           "the default NonMasqueradeCIDRs has %" PRId64 " CIDRs, but CidrLimit "
+                                           "allows %" PRId64, n, max);
+                if (q == -ENOMEM)
+                        return q;
+                r = q;
+        }
+        return r;
+}
+
+/* The same setting spelled twice (JSON: any repeat; YAML: case variants, as the YAML reader has
+ * already collapsed exact repeats). */
+static int warn_repeats(struct parse_state *s)
+{
+        for (int k = 0; k < _KEY_COUNT; k++) {
+                const struct ima_doc_entry *w;
+
+                if (s->n_seen[k] < 2)
+                        continue;
+                w = s->seen[k][s->n_seen[k] - 1];
+                for (size_t i = 0; i + 1 < s->n_seen[k]; i++) {
+                        const struct ima_doc_entry *e = s->seen[k][i];
+                        int q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
+                                              "ignored: %s at line %u sets the same field and wins%s", w->key,
+                                              w->key_pos.line,
+                                              s->json ? " (the last one in the file wins)"
+                                                      : " (YAML keys are applied in sorted order, as upstream does)");
+
+                        if (q < 0)
+                                return q;
+                }
+        }
         return 0;
 }
 
-static int apply_entry(struct parse_state *s, const struct ima_doc_entry *e, enum config_key k)
+static int note_key(struct parse_state *s, enum config_key k, const struct ima_doc_entry *e)
+{
+        const struct ima_doc_entry **v;
+        size_t n = s->n_seen[k];
+
+        if (n == 0 || (n & (n - 1)) == 0) {
+                v = realloc(s->seen[k], (n ? n * 2 : 1) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                s->seen[k] = v;
+        }
+        s->seen[k][s->n_seen[k]++] = e;
+        return 0;
+}
+
+/* After every occurrence is decoded: what only the final values decide. */
+static int finish(struct parse_state *s)
 {
         struct ima_config *c = s->config;
+        int r = 0, q;
 
-        switch (k) {
-        case KEY_NOMASQ_DST:
-                return parse_cidr_list(s, e, k, &c->nomasq_dst, &c->n_nomasq_dst);
-        case KEY_NOMASQ_SRC:
-                return parse_cidr_list(s, e, k, &c->nomasq_src, &c->n_nomasq_src);
-        case KEY_MASQ_LINK_LOCAL:
-                return parse_bool(s, e, &c->masq_link_local);
-        case KEY_MASQ_LINK_LOCAL_IPV6:
-                return parse_bool(s, e, &c->masq_link_local_ipv6);
-        case KEY_RESYNC_INTERVAL:
-                return parse_resync(s, e);
-        case KEY_CIDR_LIMIT:
-                return parse_cidr_limit(s, e);
-        case _KEY_COUNT:
-                break;
+        if (s->n_seen[KEY_NOMASQ_DST] &&
+            (q = take_cidr_list(s, KEY_NOMASQ_DST, &c->nomasq_dst, &c->n_nomasq_dst)) < 0)
+                r = q;
+        if (s->n_seen[KEY_NOMASQ_SRC] &&
+            (q = take_cidr_list(s, KEY_NOMASQ_SRC, &c->nomasq_src, &c->n_nomasq_src)) < 0)
+                r = q;
+        if (r == -ENOMEM)
+                return r;
+        if (s->n_seen[KEY_RESYNC_INTERVAL] && c->resync_interval_nsec <= 0) {
+                const struct ima_doc_entry *e = s->seen[KEY_RESYNC_INTERVAL][s->n_seen[KEY_RESYNC_INTERVAL] - 1];
+                char text[IMA_DURATION_STRLEN];
+
+                ima_duration_format(c->resync_interval_nsec, text);
+                r = ima_diag_error(s->diag, e->value->pos, e->key, e->value->text,
+                                   "must be positive, got %s; upstream would re-apply the rules in a busy loop",
+                                   text);
         }
-        return -EINVAL;
-}
+        q = check_limits(s);
+        if (q < 0)
+                r = q;
+        if (r == 0 && s->n_seen[KEY_NOMASQ_DST] && c->n_nomasq_dst == 0) {
+                const struct ima_doc_entry *e = s->seen[KEY_NOMASQ_DST][s->n_seen[KEY_NOMASQ_DST] - 1];
 
-static int check_limit(struct parse_state *s, const struct ima_doc_entry *e, size_t n)
-{
-        if (!e || (int64_t)n <= s->config->cidr_limit)
-                return 0;
-        return ima_diag_error(s->diag, e->key_pos, e->key, NULL,
-                              "%zu CIDRs given but CidrLimit is %" PRId64 " (raise CidrLimit if this is intended)",
-                              n, s->config->cidr_limit);
+                q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
+                                  "empty list: all pod traffic to non-local destinations will be masqueraded "
+                                  "except link-local; remove the key if you meant the defaults");
+                if (q < 0)
+                        return q;
+        }
+        return r;
 }
 
 static int config_from_doc(struct parse_state *s, const struct ima_doc_node *root)
 {
-        const struct ima_doc_entry *winner[_KEY_COUNT] = { 0 };
         int r = 0, q;
 
         if (!root)
                 return 0;
         if (root->type != IMA_DOC_MAP)
-                return ima_diag_error(s->diag, root->pos, NULL, root->text,
-                                      "the configuration must be a mapping of keys, got %s",
-                                      ima_doc_type_name(root->type));
+                return ima_diag_error(s->diag, root->pos, NULL, value_text(root),
+                                      "the configuration must be a mapping of keys such as "
+                                      "nonMasqueradeCIDRs, got %s", a_type(root->type));
         for (size_t i = 0; i < root->n; i++) {
                 const struct ima_doc_entry *e = &root->entries[i];
                 int k = match_key(e);
@@ -350,23 +575,18 @@ static int config_from_doc(struct parse_state *s, const struct ima_doc_node *roo
                                 return q;
                         continue;
                 }
-                winner[k] = e; /* the last one wins, as in Go */
-                q = apply_entry(s, e, (enum config_key)k);
+                q = note_key(s, (enum config_key)k, e);
+                if (q == 0)
+                        q = decode_entry(s, e, (enum config_key)k);
                 if (q == -ENOMEM)
                         return q;
                 if (q < 0)
-                        r = q;
+                        r = q; /* keep going: report every problem */
         }
-        if (r < 0)
-                return r;
-        if (winner[KEY_NOMASQ_DST] && s->config->n_nomasq_dst == 0) {
-                q = ima_diag_warn(s->diag, winner[KEY_NOMASQ_DST]->key_pos, winner[KEY_NOMASQ_DST]->key, NULL,
-                                  "empty list: all pod traffic except link-local will be masqueraded");
-                if (q < 0)
-                        return q;
-        }
-        r = check_limit(s, winner[KEY_NOMASQ_DST], s->config->n_nomasq_dst);
-        q = check_limit(s, winner[KEY_NOMASQ_SRC], s->config->n_nomasq_src);
+        q = warn_repeats(s);
+        if (q < 0)
+                return q;
+        q = finish(s);
         return r < 0 ? r : q;
 }
 
@@ -385,8 +605,9 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
         r = ima_doc_parse(buf, len, diag, &root);
         if (r < 0)
                 return r;
-        s = (struct parse_state){ .opts = o, .diag = diag, .config = c };
+        s = (struct parse_state){ .opts = o, .diag = diag, .config = c, .json = ima_doc_is_json(buf, len) };
         r = config_from_doc(&s, root);
+        parse_state_done(&s);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
@@ -399,35 +620,50 @@ static int read_file(const char *path, struct ima_diag *diag, char **ret, size_t
         _cleanup_free_ char *buf = NULL;
         struct ima_pos nowhere = { 0, 0 };
         struct stat st;
-        size_t len = 0;
+        size_t len = 0, cap;
 
+        /* O_NONBLOCK: a FIFO put in place of the file must not hang the agent */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return errno == ENOENT ? -ENOENT
-                                       : ima_diag_error(diag, nowhere, NULL, NULL, "cannot open: %m");
+                                       : ima_diag_error(diag, nowhere, NULL, NULL, "cannot open the file: %m");
         if (fstat(fd, &st) < 0)
-                return ima_diag_error(diag, nowhere, NULL, NULL, "cannot stat: %m");
+                return ima_diag_error(diag, nowhere, NULL, NULL, "cannot stat the file: %m");
         if (!S_ISREG(st.st_mode))
-                return ima_diag_error(diag, nowhere, NULL, NULL, "not a regular file");
+                return ima_diag_error(diag, nowhere, NULL, NULL, "not a regular file (a %s)",
+                                      S_ISDIR(st.st_mode) ? "directory" : "device, socket or FIFO");
         if (st.st_size > (off_t)IMA_CONFIG_MAX_BYTES)
-                return ima_diag_error(diag, nowhere, NULL, NULL, "file is %jd bytes; the limit is %u",
+                return ima_diag_error(diag, nowhere, NULL, NULL,
+                                      "file too large: %jd bytes, the limit is %u (16 MiB)",
                                       (intmax_t)st.st_size, IMA_CONFIG_MAX_BYTES);
-        buf = malloc(IMA_CONFIG_MAX_BYTES + 1);
+        cap = (size_t)st.st_size + 1; /* + 1: notices a file that grows while it is read */
+        buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = read(fd, buf + len, IMA_CONFIG_MAX_BYTES + 1 - len);
+                ssize_t k;
 
+                if (len == cap) {
+                        char *p;
+
+                        if (cap > IMA_CONFIG_MAX_BYTES)
+                                return ima_diag_error(diag, nowhere, NULL, NULL,
+                                                      "file too large: more than %u bytes (16 MiB)",
+                                                      IMA_CONFIG_MAX_BYTES);
+                        cap = cap * 2 > IMA_CONFIG_MAX_BYTES + 1 ? IMA_CONFIG_MAX_BYTES + 1 : cap * 2;
+                        p = realloc(buf, cap);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                }
+                k = read(fd, buf + len, cap - len);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
-                        return ima_diag_error(diag, nowhere, NULL, NULL, "cannot read: %m");
+                        return ima_diag_error(diag, nowhere, NULL, NULL, "cannot read the file: %m");
                 if (k == 0)
                         break;
                 len += (size_t)k;
-                if (len > IMA_CONFIG_MAX_BYTES) /* grew after fstat */
-                        return ima_diag_error(diag, nowhere, NULL, NULL, "file is larger than %u bytes",
-                                              IMA_CONFIG_MAX_BYTES);
         }
         *ret = TAKE_PTR(buf);
         *ret_len = len;
@@ -449,6 +685,7 @@ int ima_config_load(const char *path, const struct ima_config_options *o, struct
         return ima_config_parse(buf, len, o, diag, ret);
 }
 
+
 static json_t *cidr_array(const struct ima_cidr *v, size_t n)
 {
         json_t *a = json_array();
@@ -457,31 +694,77 @@ static json_t *cidr_array(const struct ima_cidr *v, size_t n)
                 char text[IMA_ADDR_STRLEN + 4];
 
                 ima_cidr_format(&v[i], text);
-                if (json_array_append_new(a, json_string(text)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
+                if (json_array_append_new(a, json_string(text)) < 0)
+                        a = (json_decref(a), NULL);
         }
         return a;
 }
 
-char *ima_config_to_json(const struct ima_config *c)
+static json_t *ipset_array(const struct ima_ipset *s)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < s->n; i++) {
+                char text[IMA_RANGE_STRLEN];
+
+                ima_interval_format(s->family, &s->v[i], text);
+                if (json_array_append_new(a, json_string(text)) < 0)
+                        a = (json_decref(a), NULL);
+        }
+        return a;
+}
+
+/* {"ip": {"nomasq-dst": [...], "nomasq-src": [...]}, "ip6": ...} for the tables present. */
+static json_t *sets_object(const struct ima_model *m)
+{
+        json_t *o = json_object();
+
+        for (int f = 0; o && f < IMA_FAMILY_COUNT; f++) {
+                const struct ima_model_table *t = &m->tables[f];
+                json_t *sets;
+
+                if (!t->present)
+                        continue;
+                sets = json_object();
+                for (int i = 0; sets && i < IMA_SET_COUNT; i++)
+                        if (json_object_set_new(sets, ima_set_name((enum ima_set_id)i), ipset_array(t->sets[i])) < 0)
+                                sets = (json_decref(sets), NULL);
+                if (json_object_set_new(o, ima_family_nft_name((enum ima_family)f), sets) < 0)
+                        o = (json_decref(o), NULL);
+        }
+        return o;
+}
+
+char *ima_config_to_json(const struct ima_config *c, const struct ima_model *m)
 {
         char interval[IMA_DURATION_STRLEN];
-        json_t *o;
+        json_t *o, *dst, *src, *sets = NULL;
         char *text, *out;
 
         ima_duration_format(c->resync_interval_nsec, interval);
-        o = json_pack("{s:o?, s:o?, s:I, s:b, s:b, s:s}",
-                      "nonMasqueradeCIDRs", cidr_array(c->nomasq_dst, c->n_nomasq_dst),
-                      "nonMasqueradeSrcCIDRs", cidr_array(c->nomasq_src, c->n_nomasq_src),
+        dst = cidr_array(c->nomasq_dst, c->n_nomasq_dst);
+        src = cidr_array(c->nomasq_src, c->n_nomasq_src);
+        if (m)
+                sets = sets_object(m);
+        if (!dst || !src || (m && !sets)) {
+                json_decref(dst);
+                json_decref(src);
+                json_decref(sets);
+                return NULL;
+        }
+        /* json_pack steals the "o" references even when it fails */
+        o = json_pack("{s:o, s:o, s:I, s:b, s:b, s:s}",
+                      "nonMasqueradeCIDRs", dst,
+                      "nonMasqueradeSrcCIDRs", src,
                       "cidrLimit", (json_int_t)c->cidr_limit,
                       "masqLinkLocal", c->masq_link_local,
                       "masqLinkLocalIPv6", c->masq_link_local_ipv6,
                       "resyncInterval", interval);
-        if (!o)
+        if (!o || (sets && json_object_set_new(o, "sets", sets) < 0)) {
+                json_decref(o);
                 return NULL;
-        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        }
+        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(o);
         if (!text)
                 return NULL;

@@ -12,6 +12,8 @@
 #include "diag.h"
 #include "macro.h"
 
+struct ima_model;
+
 /* Files above this size are refused: 100,000 IPv6 CIDRs in block style take about 5 MiB. */
 #define IMA_CONFIG_MAX_BYTES (16u << 20)
 #define IMA_CONFIG_DEFAULT_PATH "/etc/config/ip-masq-agent"
@@ -58,7 +60,9 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
 int ima_config_load(const char *path, const struct ima_config_options *o, struct ima_diag *diag,
                     struct ima_config **ret);
 
-/* The effective configuration as JSON text with upstream's camelCase keys (nonMasqueradeCIDRs,
- * ..., resyncInterval as Go's Duration.String()), keys in a fixed order, newline-terminated.
+/* The effective configuration as one JSON document with upstream's camelCase keys in a fixed
+ * order (nonMasqueradeCIDRs, nonMasqueradeSrcCIDRs, cidrLimit, masqLinkLocal, masqLinkLocalIPv6,
+ * resyncInterval as Go's Duration.String() writes it), then, if m is not NULL, "sets": the
+ * normalized intervals of each table m holds, as nft lists set elements. Newline-terminated.
  * Returns a malloc'd string or NULL on ENOMEM. */
-char *ima_config_to_json(const struct ima_config *c);
+char *ima_config_to_json(const struct ima_config *c, const struct ima_model *m);

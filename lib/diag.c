@@ -36,17 +36,22 @@ struct ima_diag *ima_diag_free(struct ima_diag *d)
         return NULL;
 }
 
-static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+_printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
                      const char *key, const char *value, const char *fmt, va_list ap)
 {
-        struct ima_diag_entry *v, *e;
+        struct ima_diag_entry *e;
 
-        v = realloc(d->entries, (d->n_entries + 1) * sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        d->entries = v;
-        e = &v[d->n_entries];
-        *e = (struct ima_diag_entry){ .level = level, .pos = pos };
+        if (d->n_entries == d->cap_entries) { /* doubling: a file with 100,000 bad CIDRs stays linear */
+                size_t cap = d->cap_entries ? d->cap_entries * 2 : 8;
+                struct ima_diag_entry *v = realloc(d->entries, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                d->entries = v;
+                d->cap_entries = cap;
+        }
+        e = &d->entries[d->n_entries];
+        *e = (struct ima_diag_entry){ .level = level, .pos = pos, .seq = d->n_entries };
         if (vasprintf(&e->message, fmt, ap) < 0) {
                 e->message = NULL;
                 return -ENOMEM;
@@ -87,6 +92,23 @@ int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const
         r = diag_addv(d, IMA_DIAG_WARNING, pos, key, value, fmt, ap);
         va_end(ap);
         return r;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+        const struct ima_diag_entry *x = a, *y = b;
+
+        if (x->pos.line != y->pos.line)
+                return x->pos.line < y->pos.line ? -1 : 1;
+        if (x->pos.col != y->pos.col)
+                return x->pos.col < y->pos.col ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void ima_diag_sort(struct ima_diag *d)
+{
+        if (d->n_entries > 1)
+                qsort(d->entries, d->n_entries, sizeof(*d->entries), entry_cmp);
 }
 
 /* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */

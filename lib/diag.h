@@ -23,12 +23,14 @@ struct ima_diag_entry {
         char *key;     /* "NonMasqueradeCIDRs[2]", or NULL */
         char *value;   /* the offending value as written, or NULL */
         char *message;
+        size_t seq;    /* order of recording: ties in ima_diag_sort() keep it */
 };
 
 struct ima_diag {
         char *file; /* shown in every formatted entry */
         struct ima_diag_entry *entries;
         size_t n_entries;
+        size_t cap_entries;
         size_t n_errors;
 };
 
@@ -44,6 +46,10 @@ int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, cons
 /* Records a warning. Returns 0, or -ENOMEM. */
 int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
                   const char *fmt, ...) _printf_(5, 6);
+
+/* Orders the entries by line and column (problems without a position first), so that a person
+ * reads them top to bottom; entries at the same place keep the order they were recorded in. */
+void ima_diag_sort(struct ima_diag *d);
 
 /* "FILE:LINE:COL: KEY: message (value "…")"; parts that are unknown are left out; the value is
  * quoted with control and non-ASCII bytes escaped. Returns a malloc'd string or NULL (ENOMEM). */

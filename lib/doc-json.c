@@ -332,7 +332,8 @@ static int read_object(struct reader *r, unsigned depth, struct ima_doc_node *n)
 
                 skip_ws(r);
                 if (r->off >= r->len || r->buf[r->off] != '"')
-                        return syntax_error(r, "expected a quoted key");
+                        return syntax_error(r, "expected a quoted key (a file that starts with '{' is read "
+                                               "as JSON, as upstream reads it: quote keys and strings)");
                 key_pos = r->pos;
                 k = read_string(r, &key, &key_len);
                 if (k < 0)
@@ -398,6 +399,8 @@ static int read_value(struct reader *r, unsigned depth, struct ima_doc_node **re
                 k = read_literal(r, "null", n);
                 break;
         default:
+                if (r->buf[r->off] != '-' && !is_digit(r))
+                        return syntax_error(r, "expected a value");
                 n->type = IMA_DOC_NUMBER;
                 k = read_number(r, n);
                 break;

@@ -1,8 +1,11 @@
 /* doc-yaml.c: YAML 1.1 (libyaml events) into the document tree, producing what the upstream
- * agent's decoder (go-yaml v2 into interface{}, then JSON) would produce: plain scalars resolved
- * by YAML 1.1 rules, aliases expanded (bounded), merge keys applied, keys turned into JSON
- * strings, repeated keys collapsed to the last, and mapping keys sorted bytewise as Go's JSON
- * encoder orders them. Only the first document is read. */
+ * agent's decoder (go-yaml v2 into interface{}, then sigs.k8s.io/yaml's conversion and
+ * json.Marshal) would produce: scalars resolved by go-yaml's rules and explicit tags, numbers
+ * written as json.Marshal writes them, aliases expanded (bounded), merge keys applied where they
+ * stand, keys turned into JSON strings, repeated keys collapsed to the one set last (a repeat at
+ * the top level is warned about), and mapping keys sorted bytewise as json.Marshal orders a map.
+ * Only the first document is read. libyaml is the C original that go-yaml was ported from, so
+ * both see the same events. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,19 +14,23 @@
 #include <yaml.h>
 
 #include "doc.h"
+#include "goconv.h"
 
 #define YAML_MAX_DEPTH 1000
 
 struct anchor {
         char *name;
         struct ima_doc_node *node;
+        size_t next; /* 1 + index of the next anchor in the same hash bucket; 0 ends the chain */
 };
 
 struct reader {
         yaml_parser_t parser;
         struct ima_diag *diag;
         struct anchor *anchors;
-        size_t n_anchors;
+        size_t n_anchors, cap_anchors;
+        size_t *buckets; /* 1 + index of the newest anchor per bucket; 0 = empty */
+        size_t n_buckets;
         size_t n_nodes;
 };
 
@@ -48,62 +55,88 @@ static int next_event(struct reader *r, yaml_event_t *ev)
         return 0;
 }
 
-static bool in_list(const char *s, const char *const *list)
+#define TAG_BINARY "tag:yaml.org,2002:binary"
+#define TAG_MERGE "tag:yaml.org,2002:merge"
+
+/* What go-yaml's resolve() decides a scalar is. */
+enum rtag {
+        RTAG_NONE, /* no tag given: resolve freely */
+        RTAG_NULL,
+        RTAG_BOOL,
+        RTAG_INT,
+        RTAG_FLOAT,
+        RTAG_STR,
+        RTAG_TIMESTAMP,
+};
+
+static const char *const rtag_names[] = {
+        [RTAG_NONE] = "", [RTAG_NULL] = "!!null", [RTAG_BOOL] = "!!bool", [RTAG_INT] = "!!int",
+        [RTAG_FLOAT] = "!!float", [RTAG_STR] = "!!str", [RTAG_TIMESTAMP] = "!!timestamp",
+};
+
+/* The tags resolve() interprets; any other tag leaves the text a string. */
+static bool resolvable_tag(const char *tag, enum rtag *ret)
 {
-        for (; *list; list++)
-                if (strcmp(s, *list) == 0)
+        static const struct {
+                const char *tag;
+                enum rtag rtag;
+        } map[] = {
+                { YAML_STR_TAG, RTAG_STR }, { YAML_BOOL_TAG, RTAG_BOOL }, { YAML_INT_TAG, RTAG_INT },
+                { YAML_FLOAT_TAG, RTAG_FLOAT }, { YAML_NULL_TAG, RTAG_NULL },
+                { YAML_TIMESTAMP_TAG, RTAG_TIMESTAMP },
+        };
+
+        if (!tag) {
+                *ret = RTAG_NONE;
+                return true;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+                if (strcmp(tag, map[i].tag) == 0) {
+                        *ret = map[i].rtag;
                         return true;
+                }
         return false;
 }
 
-/* Go's strconv.ParseInt/ParseUint with base 0 on underscore-free text. Returns 1 for int64, 2 for
- * uint64 beyond int64, 0 if not an integer. */
-static int go_parse_int(const char *s, int64_t *ret_i, uint64_t *ret_u)
+/* go-yaml's table of special plain words (YAML 1.1 booleans, nulls, infinities). */
+static enum rtag lookup_word(const char *s, struct ima_doc_node *n)
 {
-        bool neg = false;
-        unsigned base = 10;
-        uint64_t v = 0;
-        const char *p = s;
+        static const struct {
+                const char *word;
+                enum rtag rtag;
+                int value; /* bool; or for floats 1 = +inf, -1 = -inf, 0 = nan */
+        } words[] = {
+                { "y", RTAG_BOOL, 1 }, { "Y", RTAG_BOOL, 1 }, { "yes", RTAG_BOOL, 1 }, { "Yes", RTAG_BOOL, 1 },
+                { "YES", RTAG_BOOL, 1 }, { "true", RTAG_BOOL, 1 }, { "True", RTAG_BOOL, 1 },
+                { "TRUE", RTAG_BOOL, 1 }, { "on", RTAG_BOOL, 1 }, { "On", RTAG_BOOL, 1 }, { "ON", RTAG_BOOL, 1 },
+                { "n", RTAG_BOOL, 0 }, { "N", RTAG_BOOL, 0 }, { "no", RTAG_BOOL, 0 }, { "No", RTAG_BOOL, 0 },
+                { "NO", RTAG_BOOL, 0 }, { "false", RTAG_BOOL, 0 }, { "False", RTAG_BOOL, 0 },
+                { "FALSE", RTAG_BOOL, 0 }, { "off", RTAG_BOOL, 0 }, { "Off", RTAG_BOOL, 0 },
+                { "OFF", RTAG_BOOL, 0 },
+                { "", RTAG_NULL, 0 }, { "~", RTAG_NULL, 0 }, { "null", RTAG_NULL, 0 }, { "Null", RTAG_NULL, 0 },
+                { "NULL", RTAG_NULL, 0 },
+                { ".nan", RTAG_FLOAT, 0 }, { ".NaN", RTAG_FLOAT, 0 }, { ".NAN", RTAG_FLOAT, 0 },
+                { ".inf", RTAG_FLOAT, 1 }, { ".Inf", RTAG_FLOAT, 1 }, { ".INF", RTAG_FLOAT, 1 },
+                { "+.inf", RTAG_FLOAT, 1 }, { "+.Inf", RTAG_FLOAT, 1 }, { "+.INF", RTAG_FLOAT, 1 },
+                { "-.inf", RTAG_FLOAT, -1 }, { "-.Inf", RTAG_FLOAT, -1 }, { "-.INF", RTAG_FLOAT, -1 },
+        };
 
-        if (*p == '+' || *p == '-')
-                neg = *p++ == '-';
-        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-                base = 16, p += 2;
-        else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-                base = 8, p += 2;
-        else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
-                base = 2, p += 2;
-        else if (p[0] == '0' && p[1])
-                base = 8, p += 1;
-        if (!*p)
-                return 0;
-        for (; *p; p++) {
-                unsigned d;
-
-                if (*p >= '0' && *p <= '9')
-                        d = (unsigned)(*p - '0');
-                else if (*p >= 'a' && *p <= 'f')
-                        d = (unsigned)(*p - 'a' + 10);
-                else if (*p >= 'A' && *p <= 'F')
-                        d = (unsigned)(*p - 'A' + 10);
-                else
-                        return 0;
-                if (d >= base || v > (UINT64_MAX - d) / base)
-                        return 0;
-                v = v * base + d;
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+                if (strcmp(s, words[i].word) != 0)
+                        continue;
+                if (words[i].rtag == RTAG_BOOL) {
+                        n->type = IMA_DOC_BOOL;
+                        n->boolean = words[i].value;
+                } else if (words[i].rtag == RTAG_NULL) {
+                        n->type = IMA_DOC_NULL;
+                } else {
+                        n->type = IMA_DOC_NUMBER;
+                        n->num_kind = IMA_DOC_NUM_FLOAT;
+                        n->num_float = words[i].value ? words[i].value * (double)INFINITY : (double)NAN;
+                }
+                return words[i].rtag;
         }
-        if (neg) {
-                if (v > (uint64_t)INT64_MAX + 1)
-                        return 0;
-                *ret_i = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-                return 1;
-        }
-        if (v <= INT64_MAX) {
-                *ret_i = (int64_t)v;
-                return 1;
-        }
-        *ret_u = v;
-        return 2;
+        return RTAG_NONE;
 }
 
 /* go-yaml's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
@@ -139,82 +172,120 @@ static bool yaml_style_float(const char *s)
         return *p == '\0';
 }
 
-/* JSON text of a float as Go's encoder writes it: integral values without a fraction. */
-static int set_float(struct reader *r, struct ima_doc_node *n, double v, const char *as_written)
+static int set_int(struct ima_doc_node *n, enum ima_go_int kind, int64_t iv, uint64_t uv, enum rtag *ret)
 {
-        char buf[64];
+        char buf[32];
 
-        if (isnan(v) || isinf(v))
-                return ima_diag_error(r->diag, n->pos, NULL, as_written,
-                                      "infinity and NaN have no JSON form, so the upstream agent rejects them");
-        if (v == floor(v) && fabs(v) < 1e21)
-                snprintf(buf, sizeof(buf), "%.0f", v);
-        else
-                snprintf(buf, sizeof(buf), "%.17g", v);
         n->type = IMA_DOC_NUMBER;
+        n->num_kind = kind == IMA_GO_INT ? IMA_DOC_NUM_INT : IMA_DOC_NUM_UINT;
+        if (kind == IMA_GO_INT)
+                snprintf(buf, sizeof(buf), "%" PRId64, iv);
+        else
+                snprintf(buf, sizeof(buf), "%" PRIu64, uv);
+        *ret = RTAG_INT;
         return ima_doc_set_text(n, buf, strlen(buf));
 }
 
-/* YAML 1.1 resolution of an untagged plain scalar, as go-yaml v2's resolve() does it. */
-static int resolve_plain(struct reader *r, struct ima_doc_node *n, const char *s, size_t len)
+static int set_float(struct ima_doc_node *n, double v, enum rtag *ret)
 {
-        static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                           "on", "On", "ON", NULL };
-        static const char *const no[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                          "off", "Off", "OFF", NULL };
-        static const char *const null[] = { "", "~", "null", "Null", "NULL", NULL };
-        static const char *const special_float[] = { ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-                                                     "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-                                                     "-.INF", NULL };
+        char buf[IMA_GO_FLOAT_STRLEN];
+
+        n->type = IMA_DOC_NUMBER;
+        n->num_kind = IMA_DOC_NUM_FLOAT;
+        n->num_float = v;
+        ima_go_format_float(v, IMA_GO_FLOAT_JSON, buf); /* what json.Marshal writes */
+        *ret = RTAG_FLOAT;
+        return ima_doc_set_text(n, buf, strlen(buf));
+}
+
+/* Ints, floats and timestamps: go-yaml's branch for scalars starting with a digit or a sign.
+ * Leaves *ret alone when none matches. */
+static int resolve_numeric(const char *s, enum rtag want, struct ima_doc_node *n, enum rtag *ret)
+{
         _cleanup_free_ char *plain = NULL;
-        char buf[32];
-        int64_t iv;
-        uint64_t uv;
-        char *end;
+        enum ima_go_int kind;
+        int64_t iv = 0;
+        uint64_t uv = 0;
         size_t k = 0;
+        double f;
 
-        if (strlen(s) != len) /* NUL inside: cannot be any of the special forms */
-                return ima_doc_set_text(n, s, len);
-        if (in_list(s, yes) || in_list(s, no)) {
-                n->type = IMA_DOC_BOOL;
-                n->boolean = in_list(s, yes);
+        if ((want == RTAG_NONE || want == RTAG_TIMESTAMP) && ima_go_is_timestamp(s, strlen(s))) {
+                *ret = RTAG_TIMESTAMP;
                 return 0;
         }
-        if (in_list(s, null)) {
-                n->type = IMA_DOC_NULL;
-                return 0;
+        plain = malloc(strlen(s) + 1);
+        if (!plain)
+                return -ENOMEM;
+        for (const char *p = s; *p; p++)
+                if (*p != '_')
+                        plain[k++] = *p;
+        plain[k] = '\0';
+        kind = ima_go_parse_int(plain, 0, &iv, &uv);
+        if (kind != IMA_GO_NOT_INT)
+                return set_int(n, kind, iv, uv, ret);
+        if (yaml_style_float(plain) && ima_go_parse_float(plain, &f))
+                return set_float(n, f, ret);
+        /* go-yaml's own fallback for "0b...": base 2 of the rest, which may carry a sign */
+        if (strncmp(plain, "0b", 2) == 0) {
+                kind = ima_go_parse_int(plain + 2, 2, &iv, &uv);
+                if (kind != IMA_GO_NOT_INT)
+                        return set_int(n, kind, iv, uv, ret);
         }
-        if (in_list(s, special_float))
-                return set_float(r, n, NAN, s);
-        if (s[0] == '.') {
-                double v = strtod(s, &end);
+        return 0;
+}
 
-                if (*end == '\0' && end != s)
-                        return set_float(r, n, v, s);
-        }
-        if ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-') {
-                plain = malloc(len + 1);
-                if (!plain)
-                        return -ENOMEM;
-                for (size_t i = 0; i < len; i++)
-                        if (s[i] != '_')
-                                plain[k++] = s[i];
-                plain[k] = '\0';
-                switch (go_parse_int(plain, &iv, &uv)) {
-                case 1:
-                        snprintf(buf, sizeof(buf), "%" PRId64, iv);
-                        n->type = IMA_DOC_NUMBER;
-                        return ima_doc_set_text(n, buf, strlen(buf));
-                case 2:
-                        snprintf(buf, sizeof(buf), "%" PRIu64, uv);
-                        n->type = IMA_DOC_NUMBER;
-                        return ima_doc_set_text(n, buf, strlen(buf));
-                }
-                if (yaml_style_float(plain))
-                        return set_float(r, n, strtod(plain, NULL), s);
-        }
+/* go-yaml v2's resolve() plus decoder.scalar() into interface{}: the JSON value a scalar with
+ * this tag (NULL: plain, untagged) and text becomes. */
+static int resolve(struct reader *r, struct ima_doc_node *n, const char *tag, const char *s, size_t len)
+{
+        enum rtag want, got = RTAG_STR;
+        bool nul_inside = strlen(s) != len;
+        double f;
+        int k;
+
         n->type = IMA_DOC_STRING;
-        return ima_doc_set_text(n, s, len);
+        if (!resolvable_tag(tag, &want)) {
+                _cleanup_free_ char *bin = NULL;
+                size_t bin_len;
+
+                if (strcmp(tag, TAG_BINARY) != 0) /* "!", "!custom", ...: the text itself */
+                        return ima_doc_set_text(n, s, len);
+                bin = malloc(len + 1);
+                if (!bin)
+                        return -ENOMEM;
+                if (ima_go_base64_decode(s, len, bin, &bin_len) < 0)
+                        return ima_diag_error(r->diag, n->pos, NULL, NULL, "!!binary value is not valid base64");
+                return ima_doc_set_text(n, bin, bin_len);
+        }
+        if (want != RTAG_STR && !nul_inside) {
+                got = lookup_word(s, n);
+                if (got == RTAG_NONE && s[0] == '.' && ima_go_parse_float(s, &f)) {
+                        k = set_float(n, f, &got);
+                        if (k < 0)
+                                return k;
+                } else if (got == RTAG_NONE && ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-')) {
+                        k = resolve_numeric(s, want, n, &got);
+                        if (k < 0)
+                                return k;
+                }
+                if (got == RTAG_NONE || got == RTAG_TIMESTAMP) {
+                        /* timestamps stay strings in interface{} (go-yaml v2 keeps them so) */
+                        n->type = IMA_DOC_STRING;
+                        got = got == RTAG_NONE ? RTAG_STR : got;
+                }
+        }
+        if (want != RTAG_NONE && want != RTAG_STR && want != got) {
+                if (want == RTAG_FLOAT && got == RTAG_INT && n->num_kind == IMA_DOC_NUM_INT) {
+                        int64_t iv = strtoll(n->text, NULL, 10);
+
+                        return set_float(n, (double)iv, &got);
+                }
+                return ima_diag_error(r->diag, n->pos, NULL, s, "cannot decode %s as %s",
+                                      rtag_names[got == RTAG_NONE ? RTAG_STR : got], rtag_names[want]);
+        }
+        if (n->type == IMA_DOC_STRING)
+                return ima_doc_set_text(n, s, len);
+        return 0;
 }
 
 static int read_scalar(struct reader *r, const yaml_event_t *ev, struct ima_doc_node *n)
@@ -223,72 +294,123 @@ static int read_scalar(struct reader *r, const yaml_event_t *ev, struct ima_doc_
         size_t len = ev->data.scalar.length;
         const char *tag = (const char *)ev->data.scalar.tag;
 
-        n->type = IMA_DOC_STRING;
-        if (tag && strcmp(tag, YAML_STR_TAG) == 0)
+        /* untagged quoted and block scalars are strings; a tag, even "!", sends it to resolve() */
+        if (!tag && !ev->data.scalar.plain_implicit) {
+                n->type = IMA_DOC_STRING;
                 return ima_doc_set_text(n, value, len);
-        if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE && !tag)
-                return ima_doc_set_text(n, value, len);
-        return resolve_plain(r, n, value, len);
+        }
+        return resolve(r, n, tag, value, len);
 }
 
 static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct ima_doc_node **ret);
 
-static int remember_anchor(struct reader *r, const yaml_char_t *name, const struct ima_doc_node *n)
+static size_t hash_name(const char *s)
 {
-        struct anchor *v;
-        struct ima_doc_node *copy;
+        size_t h = 14695981039346656037u;
 
-        if (!name)
-                return 0;
-        /* a later anchor of the same name shadows the earlier one, as in go-yaml */
-        copy = ima_doc_clone(n);
-        if (!copy)
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211u;
+        return h;
+}
+
+static int anchors_rehash(struct reader *r)
+{
+        size_t n = r->n_buckets ? r->n_buckets * 2 : 64;
+        size_t *b = calloc(n, sizeof(*b));
+
+        if (!b)
                 return -ENOMEM;
-        v = realloc(r->anchors, (r->n_anchors + 1) * sizeof(*v));
-        if (!v) {
-                ima_doc_free(copy);
-                return -ENOMEM;
+        /* oldest first, so each chain keeps the newest definition of a name at its head */
+        for (size_t i = 0; i < r->n_anchors; i++) {
+                size_t h = hash_name(r->anchors[i].name) & (n - 1);
+
+                r->anchors[i].next = b[h];
+                b[h] = i + 1;
         }
-        r->anchors = v;
-        v[r->n_anchors].name = strdup((const char *)name);
-        v[r->n_anchors].node = copy;
-        if (!v[r->n_anchors].name) {
-                ima_doc_free(copy);
-                return -ENOMEM;
-        }
-        r->n_anchors++;
+        free(r->buckets);
+        r->buckets = b;
+        r->n_buckets = n;
         return 0;
+}
+
+/* A later anchor of the same name shadows the earlier one, as in go-yaml, from the moment the
+ * anchored node starts: an alias inside it refers to it (and fails as recursive). The table
+ * keeps its own copy of the finished node, which itself moves into the tree. Hashed, so that
+ * many anchors and aliases stay linear. Returns 1 + the index of the entry. */
+static int anchor_begin(struct reader *r, const yaml_char_t *name, size_t *ret)
+{
+        _cleanup_free_ char *dup = strdup((const char *)name);
+        size_t h;
+
+        if (!dup)
+                return -ENOMEM;
+        if (r->n_anchors == r->cap_anchors) {
+                size_t cap = r->cap_anchors ? r->cap_anchors * 2 : 16;
+                struct anchor *v = realloc(r->anchors, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                r->anchors = v;
+                r->cap_anchors = cap;
+        }
+        if (r->n_anchors >= r->n_buckets && anchors_rehash(r) < 0)
+                return -ENOMEM;
+        h = hash_name(dup) & (r->n_buckets - 1);
+        r->anchors[r->n_anchors] = (struct anchor){ .name = TAKE_PTR(dup), .next = r->buckets[h] };
+        r->buckets[h] = ++r->n_anchors;
+        *ret = r->n_anchors;
+        return 0;
+}
+
+static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n)
+{
+        r->anchors[idx - 1].node = ima_doc_clone(n);
+        return r->anchors[idx - 1].node ? 0 : -ENOMEM;
 }
 
 static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc_node **ret)
 {
         const char *name = (const char *)ev->data.alias.anchor;
         struct ima_pos pos = mark_pos(&ev->start_mark);
+        size_t i = r->n_buckets ? r->buckets[hash_name(name) & (r->n_buckets - 1)] : 0;
 
-        for (size_t i = r->n_anchors; i-- > 0;) {
-                struct ima_doc_node *copy;
+        for (; i; i = r->anchors[i - 1].next) {
+                const struct anchor *a = &r->anchors[i - 1];
 
-                if (strcmp(r->anchors[i].name, name) != 0)
+                if (strcmp(a->name, name) != 0)
                         continue;
-                r->n_nodes += ima_doc_count(r->anchors[i].node);
+                if (!a->node)
+                        return ima_diag_error(r->diag, pos, NULL, name, "alias refers to the node that contains it");
+                r->n_nodes += ima_doc_count(a->node);
                 if (r->n_nodes > IMA_DOC_MAX_NODES)
                         return ima_diag_error(r->diag, pos, NULL, name,
                                               "aliases expand to more than %d values", IMA_DOC_MAX_NODES);
-                copy = ima_doc_clone(r->anchors[i].node);
-                if (!copy)
-                        return -ENOMEM;
-                *ret = copy;
-                return 0;
+                *ret = ima_doc_clone(a->node);
+                return *ret ? 0 : -ENOMEM;
         }
         return ima_diag_error(r->diag, pos, NULL, name, "unknown anchor referenced by alias");
 }
 
-/* The JSON key go-yaml's value becomes after sigs.k8s.io/yaml's conversion. */
-static int key_text(struct reader *r, const struct ima_doc_node *k, const char **ret, size_t *ret_len)
+/* The JSON key a go-yaml key becomes in sigs.k8s.io/yaml's conversion: strings as they are,
+ * ints in decimal, floats as FormatFloat(v, 'g', -1, 32), booleans as "true"/"false"; anything
+ * else has no JSON form and fails the whole file there. */
+static int key_text(struct reader *r, const struct ima_doc_node *k, char fbuf[static IMA_GO_FLOAT_STRLEN],
+                    const char **ret, size_t *ret_len)
 {
         switch (k->type) {
         case IMA_DOC_STRING:
+                *ret = k->text;
+                *ret_len = k->text_len;
+                return 0;
         case IMA_DOC_NUMBER:
+                if (k->num_kind == IMA_DOC_NUM_UINT)
+                        break;
+                if (k->num_kind == IMA_DOC_NUM_FLOAT) {
+                        ima_go_format_float(k->num_float, IMA_GO_FLOAT_G32, fbuf);
+                        *ret = fbuf;
+                        *ret_len = strlen(fbuf);
+                        return 0;
+                }
                 *ret = k->text;
                 *ret_len = k->text_len;
                 return 0;
@@ -301,80 +423,153 @@ static int key_text(struct reader *r, const struct ima_doc_node *k, const char *
         case IMA_DOC_MAP:
                 break;
         }
-        return ima_diag_error(r->diag, k->pos, NULL, NULL, "a %s cannot be a mapping key",
-                              ima_doc_type_name(k->type));
+        return ima_diag_error(r->diag, k->pos, NULL, k->text,
+                              "a %s cannot be a mapping key here: upstream's YAML-to-JSON step refuses it",
+                              k->type == IMA_DOC_NUMBER ? "number above 2^63-1" : ima_doc_type_name(k->type));
 }
 
-/* Sets key=value in map, replacing an existing entry of the same key (go-yaml decodes into a Go
- * map, so the later value wins). Takes ownership of value. */
-static int map_set(struct ima_doc_node *map, const char *key, size_t key_len, struct ima_pos key_pos,
-                   struct ima_doc_node *value)
+/* JSON has no NaN or infinity: json.Marshal fails on them, and so the whole file does. */
+static int check_json_value(struct reader *r, const struct ima_doc_node *n)
 {
-        for (size_t i = 0; i < map->n; i++) {
-                struct ima_doc_entry *e = &map->entries[i];
-
-                if (e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
-                        ima_doc_free(e->value);
-                        e->value = value;
-                        e->key_pos = key_pos;
-                        return 0;
-                }
-        }
-        return ima_doc_map_append(map, key, key_len, key_pos, value);
-}
-
-/* "<<: *base" or "<<: [*a, *b]": copies the entries of the referenced mappings into map. */
-static int apply_merge(struct reader *r, struct ima_doc_node *map, const struct ima_doc_node *src)
-{
-        if (src->type == IMA_DOC_SEQ) {
-                for (size_t i = 0; i < src->n; i++) {
-                        int k;
-
-                        if (src->items[i]->type != IMA_DOC_MAP)
-                                return ima_diag_error(r->diag, src->items[i]->pos, NULL, NULL,
-                                                      "map merge requires a mapping or a list of mappings");
-                        k = apply_merge(r, map, src->items[i]);
-                        if (k < 0)
-                                return k;
-                }
-                return 0;
-        }
-        if (src->type != IMA_DOC_MAP)
-                return ima_diag_error(r->diag, src->pos, NULL, NULL,
-                                      "map merge requires a mapping or a list of mappings");
-        for (size_t i = 0; i < src->n; i++) {
-                const struct ima_doc_entry *e = &src->entries[i];
-                struct ima_doc_node *v = ima_doc_clone(e->value);
-                int k;
-
-                if (!v)
-                        return -ENOMEM;
-                k = map_set(map, e->key, e->key_len, e->key_pos, v);
-                if (k < 0)
-                        return k;
-        }
+        if (n->type == IMA_DOC_NUMBER && n->num_kind == IMA_DOC_NUM_FLOAT && !isfinite(n->num_float))
+                return ima_diag_error(r->diag, n->pos, NULL, NULL,
+                                      "infinity and NaN have no JSON form, so the upstream agent rejects them");
         return 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+/* Entries of one mapping in the order go-yaml sets them into its Go map; see finish_mapping(). */
+struct pending {
+        struct ima_doc_node *map;
+        bool *merged; /* per entry: came from a "<<" merge */
+        size_t cap;
+};
+
+static int pending_add(struct pending *p, const char *key, size_t key_len, struct ima_pos pos,
+                       struct ima_doc_node *value, bool merged)
 {
-        const struct ima_doc_entry *x = a, *y = b;
+        if (p->map->n == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 8;
+                bool *v = realloc(p->merged, cap * sizeof(*v));
+
+                if (!v) {
+                        ima_doc_free(value);
+                        return -ENOMEM;
+                }
+                p->merged = v;
+                p->cap = cap;
+        }
+        p->merged[p->map->n] = merged;
+        return ima_doc_map_append(p->map, key, key_len, pos, value);
+}
+
+/* "<<: *base" or "<<: [*a, *b]": go-yaml sets the entries of the merged mappings at this point,
+ * stepping backwards through a list so that earlier mappings take precedence. Consumes src. */
+static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node *src)
+{
+        int k = 0;
+
+        if (src->type == IMA_DOC_SEQ) {
+                for (size_t i = src->n; k >= 0 && i-- > 0;)
+                        if (src->items[i]->type != IMA_DOC_MAP)
+                                k = ima_diag_error(r->diag, src->items[i]->pos, NULL, NULL,
+                                                   "a merge key (<<) takes a mapping or a list of mappings");
+                for (size_t i = src->n; k >= 0 && i-- > 0;)
+                        k = apply_merge(r, p, TAKE_PTR(src->items[i]));
+                ima_doc_free(src);
+                return k;
+        }
+        if (src->type != IMA_DOC_MAP) {
+                k = ima_diag_error(r->diag, src->pos, NULL, NULL,
+                                   "a merge key (<<) takes a mapping or a list of mappings");
+                ima_doc_free(src);
+                return k;
+        }
+        for (size_t i = 0; k >= 0 && i < src->n; i++) {
+                struct ima_doc_entry *e = &src->entries[i];
+
+                k = pending_add(p, e->key, e->key_len, e->key_pos, TAKE_PTR(e->value), true);
+        }
+        ima_doc_free(src);
+        return k;
+}
+
+static int index_cmp(const void *a, const void *b, void *arg)
+{
+        const struct ima_doc_entry *v = arg;
+        const struct ima_doc_entry *x = &v[*(const size_t *)a], *y = &v[*(const size_t *)b];
         size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
         int c = memcmp(x->key, y->key, n);
 
         if (c != 0)
                 return c;
-        return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+        if (x->key_len != y->key_len)
+                return x->key_len < y->key_len ? -1 : 1;
+        return *(const size_t *)a < *(const size_t *)b ? -1 : 1; /* keep the order of setting */
 }
 
-static int read_mapping(struct reader *r, unsigned depth, struct ima_doc_node *map)
+/* Collapses each repeated key to the value set last (a Go map keeps one value per key) and
+ * sorts the keys bytewise, as json.Marshal orders a map's keys. n log n, not n^2. */
+static int finish_mapping(struct reader *r, struct pending *p, unsigned depth)
+{
+        struct ima_doc_node *map = p->map;
+        _cleanup_free_ size_t *order = NULL;
+        _cleanup_free_ struct ima_doc_entry *out = NULL;
+        size_t n_out = 0;
+
+        if (map->n == 0)
+                return 0;
+        order = malloc(map->n * sizeof(*order));
+        out = malloc(map->n * sizeof(*out));
+        if (!order || !out)
+                return -ENOMEM;
+        for (size_t i = 0; i < map->n; i++)
+                order[i] = i;
+        qsort_r(order, map->n, sizeof(*order), index_cmp, map->entries);
+        for (size_t i = 0; i < map->n; i++) {
+                struct ima_doc_entry *e = &map->entries[order[i]];
+                bool last = i + 1 == map->n || e->key_len != map->entries[order[i + 1]].key_len ||
+                            memcmp(e->key, map->entries[order[i + 1]].key, e->key_len) != 0;
+
+                if (last) {
+                        out[n_out++] = *e;
+                        continue;
+                }
+                if (depth == 0 && !p->merged[order[i]]) {
+                        const struct ima_doc_entry *w = &map->entries[order[i + 1]];
+                        int k = ima_diag_warn(r->diag, e->key_pos, e->key, NULL,
+                                              "ignored: the same key is given again at line %u, and the later one wins",
+                                              w->key_pos.line);
+
+                        if (k < 0)
+                                return k;
+                }
+                free(e->key);
+                ima_doc_free(e->value);
+        }
+        free(map->entries);
+        map->entries = TAKE_PTR(out);
+        map->n = n_out;
+        return 0;
+}
+
+static bool is_merge_key(const yaml_event_t *ev)
+{
+        const char *tag = (const char *)ev->data.scalar.tag;
+
+        /* go-yaml's isMerge(): "<<" untagged and plain (or tagged "!"), or tagged !!merge */
+        return ev->type == YAML_SCALAR_EVENT && strcmp((const char *)ev->data.scalar.value, "<<") == 0 &&
+               (ev->data.scalar.plain_implicit || (tag && strcmp(tag, TAG_MERGE) == 0));
+}
+
+static int read_mapping_entries(struct reader *r, unsigned depth, struct pending *p)
 {
         for (;;) {
                 _cleanup_(ima_doc_freep) struct ima_doc_node *key = NULL, *value = NULL;
-                yaml_event_t ev;
-                bool merge;
+                char fbuf[IMA_GO_FLOAT_STRLEN];
                 const char *text = NULL;
                 size_t len = 0;
+                yaml_event_t ev;
+                bool merge;
                 int k;
 
                 k = next_event(r, &ev);
@@ -382,10 +577,9 @@ static int read_mapping(struct reader *r, unsigned depth, struct ima_doc_node *m
                         return k;
                 if (ev.type == YAML_MAPPING_END_EVENT) {
                         yaml_event_delete(&ev);
-                        break;
+                        return 0;
                 }
-                merge = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                        strcmp((const char *)ev.data.scalar.value, "<<") == 0;
+                merge = is_merge_key(&ev);
                 k = read_node(r, &ev, depth + 1, &key);
                 if (k < 0)
                         return k;
@@ -396,20 +590,31 @@ static int read_mapping(struct reader *r, unsigned depth, struct ima_doc_node *m
                 if (k < 0)
                         return k;
                 if (merge) {
-                        k = apply_merge(r, map, value);
+                        k = apply_merge(r, p, TAKE_PTR(value));
                         if (k < 0)
                                 return k;
                         continue;
                 }
-                k = key_text(r, key, &text, &len);
-                if (k < 0)
-                        return k;
-                k = map_set(map, text, len, key->pos, TAKE_PTR(value));
+                k = key_text(r, key, fbuf, &text, &len);
+                if (k >= 0)
+                        k = check_json_value(r, value);
+                if (k >= 0)
+                        k = pending_add(p, text, len, key->pos, TAKE_PTR(value), false);
                 if (k < 0)
                         return k;
         }
-        qsort(map->entries, map->n, sizeof(*map->entries), entry_cmp);
-        return 0;
+}
+
+static int read_mapping(struct reader *r, unsigned depth, struct ima_doc_node *map)
+{
+        struct pending p = { .map = map };
+        int k;
+
+        k = read_mapping_entries(r, depth, &p);
+        if (k >= 0)
+                k = finish_mapping(r, &p, depth);
+        free(p.merged);
+        return k;
 }
 
 static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *seq)
@@ -427,11 +632,29 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                         return 0;
                 }
                 k = read_node(r, &ev, depth + 1, &item);
-                if (k < 0)
+                if (k >= 0)
+                        k = check_json_value(r, item);
+                if (k < 0) {
+                        ima_doc_free(item);
                         return k;
+                }
                 k = ima_doc_seq_append(seq, item);
                 if (k < 0)
                         return k;
+        }
+}
+
+static const yaml_char_t *event_anchor(const yaml_event_t *ev)
+{
+        switch (ev->type) {
+        case YAML_SCALAR_EVENT:
+                return ev->data.scalar.anchor;
+        case YAML_SEQUENCE_START_EVENT:
+                return ev->data.sequence_start.anchor;
+        case YAML_MAPPING_START_EVENT:
+                return ev->data.mapping_start.anchor;
+        default:
+                return NULL;
         }
 }
 
@@ -439,7 +662,8 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
 static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct ima_doc_node **ret)
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *n = NULL;
-        const yaml_char_t *anchor = NULL;
+        const yaml_char_t *anchor = event_anchor(ev);
+        size_t anchor_idx = 0;
         int k = 0;
 
         if (depth > YAML_MAX_DEPTH)
@@ -452,22 +676,21 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
                 k = expand_alias(r, ev, &n);
         else if (!(n = ima_doc_node_new(IMA_DOC_NULL, mark_pos(&ev->start_mark))))
                 k = -ENOMEM;
-        else if (ev->type == YAML_SCALAR_EVENT) {
-                anchor = ev->data.scalar.anchor;
+        else if (anchor && (k = anchor_begin(r, anchor, &anchor_idx)) < 0)
+                ;
+        else if (ev->type == YAML_SCALAR_EVENT)
                 k = read_scalar(r, ev, n);
-        } else if (ev->type == YAML_SEQUENCE_START_EVENT) {
-                anchor = ev->data.sequence_start.anchor;
+        else if (ev->type == YAML_SEQUENCE_START_EVENT) {
                 n->type = IMA_DOC_SEQ;
                 k = read_sequence(r, depth, n);
         } else if (ev->type == YAML_MAPPING_START_EVENT) {
-                anchor = ev->data.mapping_start.anchor;
                 n->type = IMA_DOC_MAP;
                 k = read_mapping(r, depth, n);
         } else {
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL, "unexpected YAML event");
         }
-        if (k >= 0 && anchor)
-                k = remember_anchor(r, anchor, n);
+        if (k >= 0 && anchor_idx)
+                k = anchor_end(r, anchor_idx, n);
         yaml_event_delete(ev);
         if (k < 0)
                 return k;
@@ -498,6 +721,8 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
                         continue;
                 }
                 k = read_node(&r, &ev, 0, &root);
+                if (k >= 0)
+                        k = check_json_value(&r, root);
                 if (k < 0)
                         break;
         }
@@ -506,6 +731,7 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
                 ima_doc_free(r.anchors[i].node);
         }
         free(r.anchors);
+        free(r.buckets);
         yaml_parser_delete(&r.parser);
         if (k < 0)
                 return k;

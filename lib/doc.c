@@ -97,6 +97,8 @@ struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n)
         if (!c)
                 return NULL;
         c->boolean = n->boolean;
+        c->num_kind = n->num_kind;
+        c->num_float = n->num_float;
         if (n->text && ima_doc_set_text(c, n->text, n->text_len) < 0)
                 return NULL;
         for (size_t i = 0; n->type == IMA_DOC_SEQ && i < n->n; i++) {
@@ -141,15 +143,42 @@ const char *ima_doc_type_name(enum ima_doc_type t)
         return names[t];
 }
 
+/* Length of the character at s if Go's unicode.IsSpace() holds for it, else 0. Invalid UTF-8
+ * decodes to U+FFFD in Go, which is not a space. */
+static size_t go_space_len(const unsigned char *s, size_t n)
+{
+        unsigned cp;
+
+        if (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))
+                return 1;
+        if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0)) /* NEL, NBSP */
+                return 2;
+        if (n < 3 || (s[0] & 0xf0) != 0xe0 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+                return 0;
+        cp = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+        if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+            cp == 0x202f || cp == 0x205f || cp == 0x3000)
+                return 3;
+        return 0;
+}
+
+bool ima_doc_is_json(const char *buf, size_t len)
+{
+        /* The upstream decoder's test: JSON iff the first byte after leading Unicode spaces is '{'.
+         * Its JSON reader then rejects the non-JSON spaces (\v, \f, NBSP...), and so does ours. */
+        for (size_t i = 0; i < len;) {
+                size_t k = go_space_len((const unsigned char *)buf + i, len - i);
+
+                if (k == 0)
+                        return buf[i] == '{';
+                i += k;
+        }
+        return false;
+}
+
 int ima_doc_parse(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret)
 {
-        /* the upstream decoder's test: JSON iff the first non-whitespace byte is '{' */
-        for (size_t i = 0; i < len; i++) {
-                if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')
-                        continue;
-                if (buf[i] == '{')
-                        return ima_doc_parse_json(buf, len, diag, ret);
-                break;
-        }
+        if (ima_doc_is_json(buf, len))
+                return ima_doc_parse_json(buf, len, diag, ret);
         return ima_doc_parse_yaml(buf, len, diag, ret);
 }

@@ -28,25 +28,39 @@ struct ima_doc_entry {
         struct ima_doc_node *value;
 };
 
+/* How go-yaml typed a YAML number: the YAML->JSON step turns mapping keys into strings
+ * differently per type (and refuses unsigned ones). JSON numbers are IMA_DOC_NUM_JSON. */
+enum ima_doc_num_kind {
+        IMA_DOC_NUM_JSON,
+        IMA_DOC_NUM_INT,   /* fits int64 */
+        IMA_DOC_NUM_UINT,  /* above int64, fits uint64 */
+        IMA_DOC_NUM_FLOAT,
+};
+
 struct ima_doc_node {
         enum ima_doc_type type;
         struct ima_pos pos;
         char *text;             /* STRING: decoded value; NUMBER: JSON literal; else NULL */
         size_t text_len;        /* strings may hold NUL bytes */
         bool boolean;
+        enum ima_doc_num_kind num_kind; /* NUMBER only */
+        double num_float;               /* NUMBER of kind FLOAT: the value */
         struct ima_doc_node **items;    /* SEQ */
         struct ima_doc_entry *entries;  /* MAP */
         size_t n;                       /* items or entries */
 };
 
-/* Bound on nodes one document may expand to (aliases included): a "billion laughs" file must
- * fail cleanly rather than exhaust memory. Far above what 100,000 CIDRs need. */
-#define IMA_DOC_MAX_NODES 4000000
+/* Bound on the values one document may hold, aliases expanded: a "billion laughs" file must
+ * fail cleanly rather than exhaust memory (a value costs about 100 bytes in the tree). Ten times
+ * what 100,000 destination plus 100,000 source CIDRs need. */
+#define IMA_DOC_MAX_NODES 2000000
 
-/* Reads buf (len bytes) into a tree. A buffer whose first non-blank byte is '{' is JSON (as the
- * upstream agent decides); anything else is YAML 1.1. An empty or comment-only document yields
- * *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
+/* Reads buf (len bytes) into a tree. A buffer whose first non-space character (Go's
+ * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1.
+ * An empty or comment-only document yields *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
 int ima_doc_parse(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
+/* The test ima_doc_parse() makes: true if buf is read as JSON. */
+bool ima_doc_is_json(const char *buf, size_t len);
 int ima_doc_parse_json(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
 int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
 

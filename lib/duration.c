@@ -88,12 +88,12 @@ int ima_duration_parse(const char *s, size_t len, int64_t *ret_nsec, const char 
                 for (u = s; s < end && *s != '.' && !is_digit(*s); s++)
                         ;
                 if (u == s)
-                        return fail(reason, -EINVAL, "missing unit (one of ns, us, µs, ms, s, m, h)");
+                        return fail(reason, -EINVAL, "missing unit");
                 for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                         if (strlen(units[i].name) == (size_t)(s - u) && memcmp(units[i].name, u, (size_t)(s - u)) == 0)
                                 unit = units[i].nsec;
                 if (unit == 0)
-                        return fail(reason, -EINVAL, "unknown unit (use ns, us, µs, ms, s, m or h)");
+                        return fail(reason, -EINVAL, "unknown unit");
                 if (v > DURATION_LIMIT / unit)
                         return fail(reason, -ERANGE, "duration out of range");
                 v *= unit;

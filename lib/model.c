@@ -201,18 +201,25 @@ int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rul
         return 0;
 }
 
+/* One port as upstream's strconv.Atoi reads it (optional '+', leading zeros), then held to what
+ * a port can be: upstream passes 0 or 70000 on to iptables, which fails on every sync. */
 static int parse_port(const char *s, size_t len, uint16_t *ret)
 {
         unsigned v = 0;
+        size_t i = 0;
 
-        if (len == 0 || len > 5)
+        if (len > 0 && s[0] == '+')
+                i++;
+        if (i == len)
                 return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
+        for (; i < len; i++) {
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
                 v = v * 10 + (unsigned)(s[i] - '0');
+                if (v > 65535)
+                        return -EINVAL;
         }
-        if (v == 0 || v > 65535)
+        if (v == 0)
                 return -EINVAL;
         *ret = (uint16_t)v;
         return 0;

@@ -98,7 +98,9 @@ const char *ima_chain_comment(void);
  * or -ENOMEM. */
 int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n);
 
-/* Parses "--to-ports" text ("1024-29999,32768-65535", single ports allowed) as upstream does,
- * and rejects what upstream would silently misuse (port 0, overlaps). -EINVAL with reason. */
+/* Parses "--to-ports" text ("1024-29999,32768-65535", single ports allowed, each port as Go's
+ * strconv.Atoi reads it) as upstream does, and rejects what upstream would pass on to a failing
+ * iptables-restore: port 0, ports above 65535, reversed and overlapping ranges, empty parts.
+ * -EINVAL with reason. */
 int ima_port_ranges_parse(const char *s, struct ima_port_range *out, size_t max, size_t *ret_n,
                           const char **reason);

@@ -1,0 +1,144 @@
+#!/bin/bash
+# The command line as the upstream DaemonSets and operators use it, without kernel access:
+# validate / render / version, the flags upstream's manifests pass, and usage errors.
+# Usage: test-cli.sh AGENT
+set -u
+agent=$1
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+# run NAME WANT_RC [ARGS...]: runs the agent, keeps stdout in out, stderr in err
+run() {
+        local name=$1 want=$2
+        shift 2
+        $agent "$@" > out 2> err
+        local rc=$?
+        if [ $rc = "$want" ]; then
+                pass=$((pass + 1))
+        else
+                fail=$((fail + 1))
+                echo "FAIL $name: exit $rc, want $want ($*)"; sed 's/^/  stderr: /' err
+        fi
+}
+
+# expect NAME FILE PATTERN: FILE (out or err) must contain the fixed string PATTERN
+expect() {
+        if grep -qF -- "$3" "$2"; then
+                pass=$((pass + 1))
+        else
+                fail=$((fail + 1))
+                echo "FAIL $1: $2 lacks \"$3\""; sed "s/^/  $2: /" "$2"
+        fi
+}
+
+# expect_not NAME FILE PATTERN
+expect_not() {
+        if grep -qF -- "$3" "$2"; then
+                fail=$((fail + 1))
+                echo "FAIL $1: $2 has \"$3\""; sed "s/^/  $2: /" "$2"
+        else
+                pass=$((pass + 1))
+        fi
+}
+
+printf 'NonMasqueradeCIDRs: [192.168.0.0/16]\nNonMasqueradeSrcCIDRs: [10.0.0.0/12]\nMasqLinkLocal: true\n' > good.yaml
+printf 'nonMasqueradeCIDRs: [10.0.0.1/8, fd00::/8]\nresyncInterval: 0s\n' > bad.yaml
+printf 'nonMasqueradeCIDRs: []\ntypoKey: 1\n' > warn.yaml
+
+run version 0 version
+expect version out "ip-masq-agent "
+run version-flag 0 --version
+expect version-flag out "ip-masq-agent "
+run help 0 --help
+expect help out "Usage: ip-masq-agent"
+expect help out "--masq-chain"
+
+# validate: one JSON document on stdout, nothing on stderr
+run validate-good 0 validate --config good.yaml
+expect validate-good out '"nonMasqueradeSrcCIDRs": ['
+expect validate-good out '"resyncInterval": "1m0s"'
+expect validate-good out '"nomasq-src": ['
+expect_not validate-good out '"ip6"'
+if python3 -c 'import json,sys; json.load(open("out"))' 2> /dev/null; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL validate-good: stdout is not one JSON document"; fi
+[ -s err ] && { fail=$((fail + 1)); echo "FAIL validate-good: stderr not empty"; } || pass=$((pass + 1))
+# flags after or before the verb, Go style
+run validate-flags-before 0 --config=good.yaml -enable-ipv6 validate
+expect validate-flags-before out '"ip6": {'
+run validate-flags-go-style 0 validate -config good.yaml --enable-ipv6=true --random-fully=false
+expect validate-flags-go-style out '"ip6": {'
+run validate-ipv6-false 0 validate --config good.yaml --enable-ipv6=false
+expect_not validate-ipv6-false out '"ip6"'
+
+# validate: every error, exit 2, nothing on stdout
+run validate-bad 2 validate --config bad.yaml
+expect validate-bad err "bad.yaml:1:22: nonMasqueradeCIDRs[0]: host bits are set: write 10.0.0.0/8"
+expect validate-bad err "pass --enable-ipv6"
+expect validate-bad err "bad.yaml:2:17: resyncInterval: must be positive"
+[ -s out ] && { fail=$((fail + 1)); echo "FAIL validate-bad: stdout not empty"; } || pass=$((pass + 1))
+# warnings never change the exit code
+run validate-warn 0 validate --config warn.yaml
+expect validate-warn err "warning: nonMasqueradeCIDRs: empty list"
+expect validate-warn err "warning: typoKey: unknown key ignored"
+# missing file: defaults; a directory: error
+run validate-missing 0 validate --config does-not-exist
+expect validate-missing out '"10.0.0.0/8"'
+mkdir adir
+run validate-dir 2 validate --config adir
+expect validate-dir err "adir: not a regular file"
+run validate-reserved 0 validate --config does-not-exist --nomasq-all-reserved-ranges
+expect validate-reserved out '"240.0.0.0/4"'
+
+# the flags upstream's DaemonSets pass are accepted
+run upstream-flags 0 validate --config good.yaml --masq-chain=IP-MASQ-AGENT --nomasq-all-reserved-ranges \
+        --enable-ipv6 --random-fully --to-ports=1024-29999,32768-65535 --v=2 --logtostderr --alsologtostderr
+run upstream-flags-separate 0 validate --config good.yaml --masq-chain IP-MASQ-AGENT --to-ports 1024-29999 -v 4 \
+        --logtostderr=false --random-fully=true
+run bad-to-ports 2 validate --config good.yaml --to-ports=0-100
+expect bad-to-ports err "invalid value \"0-100\" for flag -to-ports"
+run bad-to-ports-overlap 2 validate --to-ports=1000-2000,1500-2500
+expect bad-to-ports-overlap err "overlap"
+run bad-v 2 validate --v=x
+expect bad-v err "flag -v"
+run bad-bool 2 validate --enable-ipv6=maybe
+expect bad-bool err "invalid boolean value \"maybe\" for flag -enable-ipv6"
+
+# usage errors: exit 2, naming the problem
+run unknown-flag 2 validate --no-such-flag
+expect unknown-flag err "flag provided but not defined: -no-such-flag"
+run unknown-flag-value 2 --masq-chian=X
+expect unknown-flag-value err "flag provided but not defined: -masq-chian"
+run unknown-verb 2 frobnicate
+expect unknown-verb err "unknown command \"frobnicate\""
+run missing-value 2 validate --config
+expect missing-value err "flag needs an argument: -config"
+run bad-syntax 2 ---config=x validate
+expect bad-syntax err "bad flag syntax: ---config=x"
+
+# render needs no privileges and no kernel, and refuses an invalid config with exit 2
+run render-good 0 render --config good.yaml --enable-ipv6
+expect render-good out "table ip ip-masq-agent"
+expect render-good out "table ip6 ip-masq-agent"
+expect render-good out "192.168.0.0/16"
+expect render-good out "10.0.0.0/12"
+run render-bad 2 render --config bad.yaml
+[ -s out ] && { fail=$((fail + 1)); echo "FAIL render-bad: stdout not empty"; } || pass=$((pass + 1))
+expect render-bad err "host bits are set"
+# apply on an invalid config stops before the kernel: exit 2, and no netlink error. It runs in a
+# network namespace of its own, so that a regression cannot touch this machine's ruleset.
+if ! unshare -rn true 2> /dev/null; then
+        fail=$((fail + 1)); echo "FAIL apply-bad: cannot create a network namespace (unshare -rn) to run apply in"
+fi
+agent_real=$agent
+agent="unshare -rn $agent_real"
+run apply-bad 2 apply --config bad.yaml --masq-chain=IP-MASQ-AGENT
+agent=$agent_real
+expect apply-bad err "nothing was changed"
+expect apply-bad err "--masq-chain=IP-MASQ-AGENT accepted for compatibility: with nftables the rules live in table ip ip-masq-agent, chain postrouting"
+expect_not apply-bad err "netlink"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,249 @@
+/* The document tree must hold what upstream's decoder sees: for YAML, the JSON text that
+ * sigs.k8s.io/yaml's YAMLToJSON (go-yaml v2, then json.Marshal) produces. Every expected string
+ * below was produced by running that Go code path on the input. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "lib/doc.h"
+#include "tests.h"
+
+/* json.Marshal's string escaping: <, >, & and U+2028/9 as \u, control bytes as \u00XX. */
+static void put_string(FILE *f, const char *s, size_t len)
+{
+        fputc('"', f);
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c == '\n')
+                        fputs("\\n", f);
+                else if (c == '\r')
+                        fputs("\\r", f);
+                else if (c == '\t')
+                        fputs("\\t", f);
+                else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+                        fprintf(f, "\\u%04x", c);
+                else if (c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+                         ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+                        fprintf(f, "\\u20%s", (unsigned char)s[i + 2] == 0xa8 ? "28" : "29");
+                        i += 2;
+                } else
+                        fputc(c, f);
+        }
+        fputc('"', f);
+}
+
+static void put_node(FILE *f, const struct ima_doc_node *n)
+{
+        switch (n->type) {
+        case IMA_DOC_NULL:
+                fputs("null", f);
+                return;
+        case IMA_DOC_BOOL:
+                fputs(n->boolean ? "true" : "false", f);
+                return;
+        case IMA_DOC_NUMBER:
+                fputs(n->text, f);
+                return;
+        case IMA_DOC_STRING:
+                put_string(f, n->text, n->text_len);
+                return;
+        case IMA_DOC_SEQ:
+                fputc('[', f);
+                for (size_t i = 0; i < n->n; i++) {
+                        if (i)
+                                fputc(',', f);
+                        put_node(f, n->items[i]);
+                }
+                fputc(']', f);
+                return;
+        case IMA_DOC_MAP:
+                fputc('{', f);
+                for (size_t i = 0; i < n->n; i++) {
+                        if (i)
+                                fputc(',', f);
+                        put_string(f, n->entries[i].key, n->entries[i].key_len);
+                        fputc(':', f);
+                        put_node(f, n->entries[i].value);
+                }
+                fputc('}', f);
+                return;
+        }
+}
+
+/* The tree as compact JSON, "null" for an empty document, or "error: <first message>". */
+static char *to_json(const char *yaml)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        if (ima_diag_new("-", &d) < 0)
+                return NULL;
+        r = ima_doc_parse(yaml, strlen(yaml), d, &root);
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        if (r < 0)
+                fprintf(f, "error: %s", d->n_entries ? d->entries[0].message : strerror(-r));
+        else if (!root)
+                fputs("null", f);
+        else
+                put_node(f, root);
+        fclose(f);
+        return buf;
+}
+
+static void test_yaml_to_json_like_upstream(void)
+{
+        static const struct {
+                const char *yaml, *json;
+        } cases[] = {
+                /* integers: go-yaml's ParseInt(base 0) after dropping '_', then ParseUint, floats */
+                { "a: 0x40", "{\"a\":64}" },
+                { "a: 1_000", "{\"a\":1000}" },
+                { "a: 08", "{\"a\":8}" },   /* not octal, so a float 8 */
+                { "a: 010", "{\"a\":8}" },  /* YAML 1.1 octal */
+                { "a: 0o17", "{\"a\":15}" },
+                { "a: 0B101", "{\"a\":5}" },
+                { "a: 0b-101", "{\"a\":-5}" }, /* go-yaml's own 0b fallback takes a sign */
+                { "a: -0", "{\"a\":0}" },
+                { "a: 9223372036854775808", "{\"a\":9223372036854775808}" },
+                { "a: +18446744073709551615", "{\"a\":18446744073709552000}" }, /* no sign for uint */
+                { "a: 18446744073709551616", "{\"a\":18446744073709552000}" },
+                /* floats, printed as json.Marshal prints a float64 */
+                { "a: 64.0", "{\"a\":64}" },
+                { "a: 6.4e1", "{\"a\":64}" },
+                { "a: .5", "{\"a\":0.5}" },
+                { "a: .5_5", "{\"a\":0.55}" },
+                { "a: -0.0", "{\"a\":-0}" },
+                { "a: 1234567890123456789.0", "{\"a\":1234567890123456800}" },
+                { "a: 1e400", "{\"a\":\"1e400\"}" }, /* overflow: ParseFloat fails, so a string */
+                { "a: 1e-400", "{\"a\":0}" },
+                { "a: 1e-7", "{\"a\":1e-7}" },
+                { "a: 1e21", "{\"a\":1e+21}" },
+                { "a: 123456789e13", "{\"a\":1.23456789e+21}" },
+                { "a: 0.000001", "{\"a\":0.000001}" },
+                { "a: .inf", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
+                { "a: [.NaN]", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
+                /* YAML 1.1 booleans and nulls: only these spellings */
+                { "a: [y, Y, yes, Yes, YES, yEs, on, On, ON, oN, true, True, TRUE, tRUE]",
+                  "{\"a\":[true,true,true,true,true,\"yEs\",true,true,true,\"oN\",true,true,true,\"tRUE\"]}" },
+                { "a: [n, N, no, No, NO, nO, off, Off, OFF, oFF, false, False, FALSE, fALSE]",
+                  "{\"a\":[false,false,false,false,false,\"nO\",false,false,false,\"oFF\",false,false,false,\"fALSE\"]}" },
+                { "a: [~, null, Null, NULL, nUll, '']", "{\"a\":[null,null,null,null,\"nUll\",\"\"]}" },
+                /* timestamps stay strings in go-yaml v2's interface{} */
+                { "a: [2001-12-14, 2001-12-14t21:59:43.10-05:00, 2001-13-14]",
+                  "{\"a\":[\"2001-12-14\",\"2001-12-14t21:59:43.10-05:00\",\"2001-13-14\"]}" },
+                /* tags */
+                { "a: [!!str 10, !!int \"10\", !!float 10, ! yes, !foo yes, !!bool \"on\"]",
+                  "{\"a\":[\"10\",10,10,\"yes\",\"yes\",true]}" },
+                { "a: !!binary aGVsbG8=", "{\"a\":\"hello\"}" },
+                { "a: !!binary aGVsbG8", "error: !!binary value is not valid base64" },
+                { "a: !!int abc", "error: cannot decode !!str as !!int" },
+                { "a: !!float 18446744073709551615", "error: cannot decode !!int as !!float" },
+                { "a: !!timestamp 2001-02-29", "error: cannot decode !!str as !!timestamp" },
+                { "a: !!timestamp 2004-02-29 1:2:3.5", "{\"a\":\"2004-02-29 1:2:3.5\"}" },
+                { "a: \"<>&\\u2028\"", "{\"a\":\"\\u003c\\u003e\\u0026\\u2028\"}" },
+                /* keys become JSON strings: floats as FormatFloat(v, 'g', -1, 32), booleans */
+                { "1e8: a", "{\"1e+08\":\"a\"}" },
+                { "1.5: b", "{\"1.5\":\"b\"}" },
+                { "100000000: c", "{\"100000000\":\"c\"}" },
+                { "0.1: d", "{\"0.1\":\"d\"}" },
+                { "1234567.0: e", "{\"1.234567e+06\":\"e\"}" },
+                { "3.14159265358979: f", "{\"3.1415927\":\"f\"}" },
+                { "yes: g", "{\"true\":\"g\"}" },
+                { "y: g", "{\"true\":\"g\"}" },
+                { ".inf: x", "{\".inf\":\"x\"}" },
+                { "18446744073709551615: a",
+                  "error: a number above 2^63-1 cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                { "~: a", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                /* merge keys: set where they stand, earlier list entries take precedence */
+                { "b: &b {x: 1, z: 2}\nc: {<<: *b, z: 3}", "{\"b\":{\"x\":1,\"z\":2},\"c\":{\"x\":1,\"z\":3}}" },
+                { "b: &b {x: 1, z: 2}\nc: {z: 3, <<: *b}", "{\"b\":{\"x\":1,\"z\":2},\"c\":{\"x\":1,\"z\":2}}" },
+                { "a: &a {k: 1}\nb: &b {k: 2}\nc: {<<: [*a, *b]}", "{\"a\":{\"k\":1},\"b\":{\"k\":2},\"c\":{\"k\":1}}" },
+                { "\"<<\": 1", "{\"\\u003c\\u003c\":1}" },
+                { "!!merge \"<<\": {z: 1}", "{\"z\":1}" },
+                { "<<: 5", "error: a merge key (<<) takes a mapping or a list of mappings" },
+                /* repeated keys: the last wins; keys sorted bytewise */
+                { "k: 1\nK: 2\nk: 3", "{\"K\":2,\"k\":3}" },
+                /* anchors */
+                { "x: &x [*x]", "error: alias refers to the node that contains it" },
+                { "a: &x 1\nb: &x [*x]", "error: alias refers to the node that contains it" },
+                { "a: *nope", "error: unknown anchor referenced by alias" },
+                /* documents */
+                { "", "null" },
+                { "# only a comment\n", "null" },
+                { "null", "null" },
+                { "~", "null" },
+                { "--- |\n  literal\n", "\"literal\\n\"" },
+                { "a: 1\n---\nb: 2", "{\"a\":1}" },
+                { "a: [1, [2, [3]], {b: c}]", "{\"a\":[1,[2,[3]],{\"b\":\"c\"}]}" },
+                /* JSON: chosen by the first non-space character, kept as written */
+                { "{\"kept\": \"as json\", \"x\": 1.50}", "{\"kept\":\"as json\",\"x\":1.50}" },
+                { "\xc2\xa0{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0xc2" },
+                { "\v{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0x0b" },
+                { "{a: 1}", "error: JSON syntax error: expected a quoted key (a file that starts with '{' is read as JSON, "
+                  "as upstream reads it: quote keys and strings), found 'a'" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_free_ char *got = to_json(cases[i].yaml);
+
+                CHECK_STR(got, cases[i].json);
+        }
+}
+
+static void test_positions(void)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        _cleanup_(ima_doc_freep) struct ima_doc_node *y = NULL, *j = NULL;
+        const char *yaml = "# c\nb:\n  - x\n  -   y\na: 1\n";
+        const char *json = "{\n  \"b\": [\"x\",\n    \"\xc3\xa9y\"]}";
+
+        CHECK_INT(ima_diag_new("-", &d), 0);
+        CHECK_INT(ima_doc_parse(yaml, strlen(yaml), d, &y), 0);
+        CHECK_STR(y->entries[0].key, "a"); /* sorted */
+        CHECK_INT(y->entries[0].key_pos.line, 5);
+        CHECK_INT(y->entries[1].value->items[1]->pos.line, 4);
+        CHECK_INT(y->entries[1].value->items[1]->pos.col, 7);
+        CHECK_INT(ima_doc_parse(json, strlen(json), d, &j), 0);
+        CHECK_INT(j->entries[0].key_pos.line, 2);
+        CHECK_INT(j->entries[0].key_pos.col, 3);
+        CHECK_INT(j->entries[0].value->items[1]->pos.line, 3);
+        CHECK_INT(j->entries[0].value->items[1]->pos.col, 5);
+}
+
+/* Expansion is bounded: a "billion laughs" file fails cleanly instead of eating memory. */
+static void test_alias_bomb(void)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        fprintf(f, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (int i = 1; i < 10; i++)
+                fprintf(f, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1,
+                        i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        fclose(f);
+        CHECK_INT(ima_diag_new("-", &d), 0);
+        CHECK_INT(ima_doc_parse(buf, len, d, &root), -EINVAL);
+        CHECK(root == NULL);
+        CHECK_INT(d->n_errors, 1);
+        CHECK(d->n_entries > 0 && strstr(d->entries[0].message, "aliases expand to more than"));
+        free(buf);
+}
+
+int main(void)
+{
+        TEST_RUN(test_yaml_to_json_like_upstream);
+        TEST_RUN(test_positions);
+        TEST_RUN(test_alias_bomb);
+        TEST_EXIT();
+}
