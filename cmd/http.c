@@ -67,11 +67,22 @@ static void set_ipv6(struct http_address *a, const struct in6_addr *addr, uint16
         a->sa_len = sizeof(*in6);
 }
 
+/* inet_pton() on the len bytes at s, which are not NUL-terminated. */
+static bool parse_ip(int af, const char *s, size_t len, void *ret)
+{
+        char buf[INET6_ADDRSTRLEN];
+
+        if (len >= sizeof(buf))
+                return false;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return inet_pton(af, buf, ret) == 1;
+}
+
 /* "[v6]:port": the part in brackets must be an IPv6 address (no zone). */
 static int parse_bracketed(const char *text, struct http_address *a, const char **reason)
 {
         const char *close = strchr(text, ']');
-        char host[INET6_ADDRSTRLEN];
         struct in6_addr addr;
         uint16_t port;
 
@@ -79,9 +90,7 @@ static int parse_bracketed(const char *text, struct http_address *a, const char 
                 *reason = "expected [IPv6 address]:port, as in [::1]:8080";
                 return -EINVAL;
         }
-        if ((size_t)(close - text - 1) >= sizeof(host) ||
-            (memcpy(host, text + 1, (size_t)(close - text - 1)), host[close - text - 1] = '\0',
-             inet_pton(AF_INET6, host, &addr) != 1)) {
+        if (!parse_ip(AF_INET6, text + 1, (size_t)(close - text - 1), &addr)) {
                 *reason = "the part in brackets is not an IPv6 address";
                 return -EINVAL;
         }
@@ -98,7 +107,6 @@ int http_address_parse(const char *text, struct http_address *ret, const char **
 {
         struct http_address a = { 0 };
         const char *colon = strrchr(text, ':');
-        char host[INET_ADDRSTRLEN];
         struct in_addr addr;
         size_t host_len;
         uint16_t port;
@@ -130,8 +138,7 @@ int http_address_parse(const char *text, struct http_address *ret, const char **
                 a.dual_stack = a.ipv4_fallback = true;
         } else if (host_len == 9 && strncmp(text, "localhost", 9) == 0) {
                 set_ipv4(&a, htonl(INADDR_LOOPBACK), port);
-        } else if (host_len < sizeof(host) && (memcpy(host, text, host_len), host[host_len] = '\0',
-                                               inet_pton(AF_INET, host, &addr) == 1)) {
+        } else if (parse_ip(AF_INET, text, host_len, &addr)) {
                 set_ipv4(&a, addr.s_addr, port);
         } else {
                 *ret_reason = "the host must be an IP address (or empty for every address); host names are not resolved";

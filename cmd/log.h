@@ -9,8 +9,8 @@
  *   {"ts":1764000000123.456,"caller":"file.c:42","msg":"message","v":0}
  *   {"ts":1764000000123.456,"caller":"file.c:42","msg":"message","err":"No such file or directory"}
  *   {"ts":...,"caller":...,"msg":"structured message","v":2,"set":"nomasq-dst","added":3}
- * "ts" is Unix time in MILLISECONDS (a float), as component-base emits it (its docs show seconds,
- * its code and every Kubernetes component print milliseconds). Info lines carry "v" (the
+ * "ts" is Unix time in MILLISECONDS (a float), as component-base's code emits it (the Kubernetes
+ * docs' example shows seconds, the encoder divides nanoseconds by 1e6). Info lines carry "v" (the
  * verbosity they were logged at); error lines carry no "v" but "err" when there is an errno. As
  * klog does with a JSON backend, warnings come out as info at v=0. Invalid UTF-8 in a message
  * becomes U+FFFD, so every line parses.

@@ -16,7 +16,7 @@
 
 #include "cmd/http.h"
 #include "cmd/metrics.h"
-#include "tests.h"
+#include "ctest/tests.h"
 
 /* What the callbacks report; the cases flip it. */
 struct state {
