@@ -1,3 +1,7 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +13,7 @@
 #include "cmd/log.h"
 
 static int log_verbosity;
+static enum log_format log_format;
 
 void log_set_verbosity(int v)
 {
@@ -20,24 +25,287 @@ int log_get_verbosity(void)
         return log_verbosity;
 }
 
-void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
+void log_set_format(enum log_format f)
+{
+        log_format = f;
+}
+
+enum log_format log_get_format(void)
+{
+        return log_format;
+}
+
+int log_format_from_string(const char *s, enum log_format *ret)
+{
+        if (strcmp(s, "text") == 0)
+                *ret = LOG_FORMAT_TEXT;
+        else if (strcmp(s, "json") == 0)
+                *ret = LOG_FORMAT_JSON;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* What one line says, before it is formatted. */
+struct log_line {
+        enum log_level level;
+        int v;
+        int error; /* 0 or an errno, either sign */
+        const char *file;
+        int line;
+        const char *msg;
+        bool structured; /* klog quotes the message of structured lines */
+        const struct log_field *fields;
+        size_t n_fields;
+};
+
+static const char *base_name(const char *file)
+{
+        const char *slash = strrchr(file, '/');
+
+        return slash ? slash + 1 : file;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one (overlong forms,
+ * surrogates and code points above U+10FFFF are invalid, as in RFC 3629). */
+static size_t utf8_sequence_len(const unsigned char *s)
+{
+        uint32_t cp;
+        size_t n;
+
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2, cp = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                n = 3, cp = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                n = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return n;
+}
+
+/* A JSON string of s; bytes that are not UTF-8 become U+FFFD, as Go's JSON encoders do, because
+ * jansson refuses invalid UTF-8 and a log line must never be lost over one bad byte. */
+static json_t *json_string_lossy(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        _cleanup_free_ char *copy = NULL;
+        size_t len = strlen(s), i = 0, o = 0, n;
+
+        while (i < len && (n = utf8_sequence_len(p + i)) > 0)
+                i += n;
+        if (i == len)
+                return json_string_nocheck(s);
+        copy = malloc(len * 3 + 1); /* each bad byte grows to 3 */
+        if (!copy)
+                return NULL;
+        memcpy(copy, s, i);
+        for (o = i; i < len; i += n) {
+                n = utf8_sequence_len(p + i);
+                if (n == 0) {
+                        memcpy(copy + o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        n = 1;
+                } else {
+                        memcpy(copy + o, s + i, n);
+                        o += n;
+                }
+        }
+        copy[o] = '\0';
+        return json_string_nocheck(copy);
+}
+
+static json_t *json_field_value(const struct log_field *f)
+{
+        switch (f->type) {
+        case LOG_FIELD_STR:
+                return f->s ? json_string_lossy(f->s) : json_null();
+        case LOG_FIELD_INT:
+                return json_integer(f->i);
+        case LOG_FIELD_FLOAT:
+                if (isnan(f->f))
+                        return json_string("NaN");
+                if (isinf(f->f))
+                        return json_string(f->f > 0 ? "+Inf" : "-Inf");
+                return json_real(f->f);
+        }
+        return NULL;
+}
+
+static int json_set(json_t *o, const char *key, json_t *value)
+{
+        /* json_object_set_new() frees value on failure and fails on NULL */
+        return json_object_set_new(o, key, value);
+}
+
+/* The JSON form of l, malloc'd, without the newline; NULL on ENOMEM. */
+static char *format_json(const struct log_line *l, const struct timeval *tv)
+{
+        json_t *o = json_object();
+        char caller[256];
+        char *out = NULL;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        snprintf(caller, sizeof(caller), "%s:%d", base_name(l->file), l->line);
+        r |= json_set(o, "ts", json_real((double)tv->tv_sec * 1000.0 + (double)tv->tv_usec / 1000.0));
+        r |= json_set(o, "caller", json_string_lossy(caller));
+        r |= json_set(o, "msg", json_string_lossy(l->msg));
+        if (l->level != LOG_LEVEL_ERROR)
+                r |= json_set(o, "v", json_integer(l->v));
+        if (l->error != 0)
+                r |= json_set(o, "err", json_string_lossy(strerror(abs(l->error))));
+        for (size_t i = 0; i < l->n_fields; i++)
+                r |= json_set(o, l->fields[i].key, json_field_value(&l->fields[i]));
+        /* 16 significant digits keep the microseconds of a millisecond timestamp */
+        if (r == 0)
+                out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(16));
+        json_decref(o);
+        return out;
+}
+
+/* s as klog quotes strings: in double quotes, with \ " and control characters escaped. */
+static void put_quoted(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                case '\r':
+                        fputs("\\r", f);
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\x%02x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+static void put_text_field(FILE *f, const struct log_field *field)
+{
+        fprintf(f, " %s=", field->key);
+        switch (field->type) {
+        case LOG_FIELD_STR:
+                if (field->s)
+                        put_quoted(f, field->s);
+                else
+                        fputs("<nil>", f);
+                return;
+        case LOG_FIELD_INT:
+                fprintf(f, "%" PRId64, field->i);
+                return;
+        case LOG_FIELD_FLOAT:
+                fprintf(f, "%g", field->f);
+                return;
+        }
+}
+
+/* The klog form of l, malloc'd, without the newline; NULL on ENOMEM. */
+static char *format_text(const struct log_line *l, const struct timeval *tv)
 {
         static const char letters[] = { [LOG_LEVEL_INFO] = 'I', [LOG_LEVEL_WARNING] = 'W', [LOG_LEVEL_ERROR] = 'E' };
-        const char *base = strrchr(file, '/');
-        struct timeval tv;
-        char *msg = NULL;
+        char *out = NULL;
+        size_t out_len;
         struct tm tm;
-        va_list ap;
+        FILE *f;
+
+        f = open_memstream(&out, &out_len);
+        if (!f)
+                return NULL;
+        gmtime_r(&tv->tv_sec, &tm);
+        fprintf(f, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s:%d] ", letters[l->level], tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv->tv_usec, (int)getpid(),
+                base_name(l->file), l->line);
+        if (l->structured)
+                put_quoted(f, l->msg);
+        else
+                fputs(l->msg, f);
+        if (l->error != 0) {
+                fputs(" err=", f);
+                put_quoted(f, strerror(abs(l->error)));
+        }
+        for (size_t i = 0; i < l->n_fields; i++)
+                put_text_field(f, &l->fields[i]);
+        if (ferror(f)) {
+                fclose(f);
+                free(out);
+                return NULL;
+        }
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static void emit(const struct log_line *l)
+{
+        _cleanup_free_ char *text = NULL;
+        struct timeval tv;
 
         gettimeofday(&tv, NULL);
-        gmtime_r(&tv.tv_sec, &tm);
-        /* format the message first so the line goes out in one write */
-        va_start(ap, fmt);
+        if (log_format == LOG_FORMAT_JSON)
+                text = format_json(l, &tv);
+        /* out of memory (or text format): the plain line still carries the message */
+        if (!text)
+                text = format_text(l, &tv);
+        if (text)
+                fprintf(stderr, "%s\n", text);
+        else
+                fprintf(stderr, "%s\n", l->msg);
+}
+
+void log_writev(enum log_level level, int v, int error, const char *file, int line, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *msg = NULL;
+
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
+        emit(&(const struct log_line){
+                .level = level, .v = v, .error = error, .file = file, .line = line,
+                .msg = msg ? msg : fmt,
+        });
+}
+
+void log_write(enum log_level level, int v, int error, const char *file, int line, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_writev(level, v, error, file, line, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s:%d] %s\n", letters[level], tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec, (int)getpid(),
-                base ? base + 1 : file, line, msg ? msg : fmt);
-        free(msg);
+}
+
+void log_write_kv(enum log_level level, int v, int error, const char *file, int line, const char *msg,
+                  const struct log_field *fields, size_t n_fields)
+{
+        emit(&(const struct log_line){
+                .level = level, .v = v, .error = error, .file = file, .line = line, .msg = msg,
+                .structured = true, .fields = fields, .n_fields = n_fields,
+        });
 }

@@ -1,8 +1,28 @@
-/* log.h: the agent's one logger. Kubernetes (klog) text lines on stderr
- * ("I1124 13:45:00.123456    1234 file.c:42] message"), verbosity gated by --v. */
+/* log.h: the agent's one logger. Every line goes to stderr in one write, in one of two formats:
+ *
+ * text (default), Kubernetes klog lines:
+ *   I1124 13:45:00.123456    1234 file.c:42] message
+ *   E1124 13:45:00.123456    1234 file.c:42] message err="No such file or directory"
+ *   I1124 13:45:00.123456    1234 file.c:42] "structured message" set="nomasq-dst" added=3
+ *
+ * json (--log-format=json), what k8s.io/component-base/logs/json writes, one object per line:
+ *   {"ts":1764000000123.456,"caller":"file.c:42","msg":"message","v":0}
+ *   {"ts":1764000000123.456,"caller":"file.c:42","msg":"message","err":"No such file or directory"}
+ *   {"ts":...,"caller":...,"msg":"structured message","v":2,"set":"nomasq-dst","added":3}
+ * "ts" is Unix time in MILLISECONDS (a float), as component-base's code emits it (the Kubernetes
+ * docs' example shows seconds, the encoder divides nanoseconds by 1e6). Info lines carry "v" (the
+ * verbosity they were logged at); error lines carry no "v" but "err" when there is an errno. As
+ * klog does with a JSON backend, warnings come out as info at v=0. Invalid UTF-8 in a message
+ * becomes U+FFFD, so every line parses.
+ *
+ * Owns two process-wide settings, the verbosity (--v) and the format, set once by main.c. Never
+ * exits the process and never buffers. Not thread-safe (the agent has one thread). */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "lib/macro.h"
 
@@ -12,17 +32,88 @@ enum log_level {
         LOG_LEVEL_ERROR,
 };
 
+enum log_format {
+        LOG_FORMAT_TEXT,
+        LOG_FORMAT_JSON,
+};
+
+enum log_field_type {
+        LOG_FIELD_STR,
+        LOG_FIELD_INT,
+        LOG_FIELD_FLOAT,
+};
+
+/* One key/value of a structured line; build them with LOG_STR/LOG_INT/LOG_FLOAT. The keys
+ * "ts", "caller", "msg", "v" and "err" are the line's own: a field with one of those names
+ * replaces it in JSON, so don't use them. */
+struct log_field {
+        const char *key;
+        enum log_field_type type;
+        union {
+                const char *s; /* NULL prints as <nil> / null */
+                int64_t i;
+                double f;      /* NaN and infinities print as strings, as zap does */
+        };
+};
+
+#define LOG_STR(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_STR, .s = (v) })
+#define LOG_INT(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_INT, .i = (v) })
+#define LOG_FLOAT(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_FLOAT, .f = (v) })
+
 void log_set_verbosity(int v);
 int log_get_verbosity(void);
 
-void log_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
+void log_set_format(enum log_format f);
+enum log_format log_get_format(void);
+/* "text" or "json" (the values of --log-format), else -EINVAL. */
+int log_format_from_string(const char *s, enum log_format *ret);
 
-#define log_info(...) log_write(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__)
-#define log_warning(...) log_write(LOG_LEVEL_WARNING, __FILE__, __LINE__, __VA_ARGS__)
-#define log_error(...) log_write(LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
-/* Info only when --v is at least level. */
-#define log_v(level, ...)                                               \
-        do {                                                            \
-                if (log_get_verbosity() >= (level))                     \
-                        log_write(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__); \
+/* A printf-style line. v: the verbosity it was logged at (JSON "v"); error: 0, or an errno of
+ * either sign, printed as err="strerror". Callers use the macros below. */
+void log_write(enum log_level level, int v, int error, const char *file, int line, const char *fmt, ...)
+        _printf_(6, 7);
+void log_writev(enum log_level level, int v, int error, const char *file, int line, const char *fmt,
+                va_list ap) _printf_(6, 0);
+/* A structured line (klog's InfoS/ErrorS): msg is a constant-like text, details go in fields. */
+void log_write_kv(enum log_level level, int v, int error, const char *file, int line, const char *msg,
+                  const struct log_field *fields, size_t n_fields);
+
+#define log_info(...) log_write(LOG_LEVEL_INFO, 0, 0, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warning(...) log_write(LOG_LEVEL_WARNING, 0, 0, __FILE__, __LINE__, __VA_ARGS__)
+#define log_error(...) log_write(LOG_LEVEL_ERROR, 0, 0, __FILE__, __LINE__, __VA_ARGS__)
+/* Info only when --v is at least level; the arguments are not evaluated otherwise. */
+#define log_v(level, ...)                                                               \
+        do {                                                                            \
+                if (log_get_verbosity() >= (level))                                     \
+                        log_write(LOG_LEVEL_INFO, (level), 0, __FILE__, __LINE__, __VA_ARGS__); \
+        } while (0)
+/* Log with err="strerror(r)" and evaluate to -|r|: "return log_error_errno(r, "...", ...);". */
+#define log_error_errno(r, ...)                                                         \
+        ({                                                                              \
+                int _le_r = (r);                                                        \
+                log_write(LOG_LEVEL_ERROR, 0, _le_r, __FILE__, __LINE__, __VA_ARGS__);  \
+                _le_r < 0 ? _le_r : -_le_r;                                             \
+        })
+#define log_warning_errno(r, ...)                                                       \
+        ({                                                                              \
+                int _le_r = (r);                                                        \
+                log_write(LOG_LEVEL_WARNING, 0, _le_r, __FILE__, __LINE__, __VA_ARGS__); \
+                _le_r < 0 ? _le_r : -_le_r;                                             \
+        })
+
+/* Structured lines: log_info_kv("reconciled", LOG_STR("set", name), LOG_INT("added", n)). Each
+ * field expression is evaluated once. */
+#define log_kv_(level, v, error, msg, ...)                                              \
+        do {                                                                            \
+                const struct log_field _lf_[] = { __VA_ARGS__ };                        \
+                log_write_kv((level), (v), (error), __FILE__, __LINE__, (msg), _lf_, ARRAY_SIZE(_lf_)); \
+        } while (0)
+#define log_info_kv(msg, ...) log_kv_(LOG_LEVEL_INFO, 0, 0, msg, __VA_ARGS__)
+#define log_warning_kv(msg, ...) log_kv_(LOG_LEVEL_WARNING, 0, 0, msg, __VA_ARGS__)
+/* r: 0 or an errno (err="..." comes first after the message, as in klog's ErrorS). */
+#define log_error_kv(r, msg, ...) log_kv_(LOG_LEVEL_ERROR, 0, (r), msg, __VA_ARGS__)
+#define log_v_kv(level, msg, ...)                                                       \
+        do {                                                                            \
+                if (log_get_verbosity() >= (level))                                     \
+                        log_kv_(LOG_LEVEL_INFO, (level), 0, msg, __VA_ARGS__);          \
         } while (0)

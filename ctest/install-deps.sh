@@ -3,8 +3,8 @@
 set -euo pipefail
 packages=(
         gcc clang meson ninja-build pkg-config
-        libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev
-        nftables iproute2 util-linux
+        libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev libmicrohttpd-dev
+        nftables iproute2 util-linux curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,436 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/http.h"
+#include "cmd/log.h"
+
+/* Probes and one or two scrapers need a handful; the cap bounds what a misbehaving client costs. */
+#define HTTP_CONNECTION_LIMIT 32
+/* Seconds a connection may sit idle (also mid-request) before it is closed. */
+#define HTTP_CONNECTION_TIMEOUT 10
+#define HTTP_LISTEN_BACKLOG 64
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
+
+struct http_server {
+        struct MHD_Daemon *daemon;
+        unsigned paths;
+        struct http_handlers handlers;
+        void *userdata;
+        uint16_t port;
+        int epoll_fd;
+};
+
+/* ---- addresses ---------------------------------------------------------------------------- */
+
+static int parse_port(const char *s, uint16_t *ret)
+{
+        unsigned long v = 0;
+
+        if (*s == '\0')
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned long)(*s - '0');
+                if (v > 65535)
+                        return -EINVAL;
+        }
+        *ret = (uint16_t)v;
+        return 0;
+}
+
+static void set_ipv4(struct http_address *a, in_addr_t addr, uint16_t port)
+{
+        struct sockaddr_in *in = (struct sockaddr_in *)&a->sa;
+
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = addr;
+        in->sin_port = htons(port);
+        a->sa_len = sizeof(*in);
+}
+
+static void set_ipv6(struct http_address *a, const struct in6_addr *addr, uint16_t port)
+{
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
+
+        in6->sin6_family = AF_INET6;
+        in6->sin6_addr = *addr;
+        in6->sin6_port = htons(port);
+        a->sa_len = sizeof(*in6);
+}
+
+/* inet_pton() on the len bytes at s, which are not NUL-terminated. */
+static bool parse_ip(int af, const char *s, size_t len, void *ret)
+{
+        char buf[INET6_ADDRSTRLEN];
+
+        if (len >= sizeof(buf))
+                return false;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return inet_pton(af, buf, ret) == 1;
+}
+
+/* "[v6]:port": the part in brackets must be an IPv6 address (no zone). */
+static int parse_bracketed(const char *text, struct http_address *a, const char **reason)
+{
+        const char *close = strchr(text, ']');
+        struct in6_addr addr;
+        uint16_t port;
+
+        if (!close || close[1] != ':') {
+                *reason = "expected [IPv6 address]:port, as in [::1]:8080";
+                return -EINVAL;
+        }
+        if (!parse_ip(AF_INET6, text + 1, (size_t)(close - text - 1), &addr)) {
+                *reason = "the part in brackets is not an IPv6 address";
+                return -EINVAL;
+        }
+        if (parse_port(close + 2, &port) < 0) {
+                *reason = "the port must be a number from 0 to 65535";
+                return -EINVAL;
+        }
+        set_ipv6(a, &addr, port);
+        a->dual_stack = IN6_IS_ADDR_UNSPECIFIED(&addr);
+        return 0;
+}
+
+int http_address_parse(const char *text, struct http_address *ret, const char **ret_reason)
+{
+        struct http_address a = { 0 };
+        const char *colon = strrchr(text, ':');
+        struct in_addr addr;
+        size_t host_len;
+        uint16_t port;
+        int r;
+
+        if (text[0] == '[') {
+                r = parse_bracketed(text, &a, ret_reason);
+                if (r < 0)
+                        return r;
+                *ret = a;
+                return 0;
+        }
+        if (!colon) {
+                *ret_reason = "expected host:port, as in 0.0.0.0:10254, 127.0.0.1:8080 or :8080";
+                return -EINVAL;
+        }
+        if (memchr(text, ':', (size_t)(colon - text))) {
+                *ret_reason = "IPv6 addresses must be in brackets, as in [::1]:8080";
+                return -EINVAL;
+        }
+        if (parse_port(colon + 1, &port) < 0) {
+                *ret_reason = "the port must be a number from 0 to 65535";
+                return -EINVAL;
+        }
+        host_len = (size_t)(colon - text);
+        if (host_len == 0) {
+                /* ":port" means every address, as Go's net.Listen reads it */
+                set_ipv6(&a, &in6addr_any, port);
+                a.dual_stack = a.ipv4_fallback = true;
+        } else if (host_len == 9 && strncmp(text, "localhost", 9) == 0) {
+                set_ipv4(&a, htonl(INADDR_LOOPBACK), port);
+        } else if (parse_ip(AF_INET, text, host_len, &addr)) {
+                set_ipv4(&a, addr.s_addr, port);
+        } else {
+                *ret_reason = "the host must be an IP address (or empty for every address); host names are not resolved";
+                return -EINVAL;
+        }
+        *ret = a;
+        return 0;
+}
+
+bool http_address_equal(const struct http_address *a, const struct http_address *b)
+{
+        return a->sa_len == b->sa_len && a->dual_stack == b->dual_stack && memcmp(&a->sa, &b->sa, a->sa_len) == 0;
+}
+
+/* A non-blocking listening socket on a. *reason names the step that failed. */
+static int open_listener(const struct http_address *a, int *ret_fd, const char **reason)
+{
+        _cleanup_close_ int fd = -1;
+        int one = 1, v6only = !a->dual_stack;
+
+        *reason = "cannot create the listening socket";
+        fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* a restarted agent must not wait for the old connections' TIME_WAIT to end */
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+                return -errno;
+        /* set explicitly: the default follows the net.ipv6.bindv6only sysctl */
+        if (a->sa.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+                return -errno;
+        *reason = "cannot bind";
+        if (bind(fd, (const struct sockaddr *)&a->sa, a->sa_len) < 0)
+                return -errno;
+        *reason = "cannot listen";
+        if (listen(fd, HTTP_LISTEN_BACKLOG) < 0)
+                return -errno;
+        *ret_fd = fd;
+        fd = -1;
+        return 0;
+}
+
+static int open_listener_with_fallback(const struct http_address *a, int *ret_fd, const char **reason)
+{
+        struct http_address v4 = { 0 };
+        uint16_t port;
+        int r;
+
+        r = open_listener(a, ret_fd, reason);
+        if (r != -EAFNOSUPPORT || !a->ipv4_fallback)
+                return r;
+        port = ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
+        set_ipv4(&v4, htonl(INADDR_ANY), port);
+        return open_listener(&v4, ret_fd, reason);
+}
+
+static uint16_t bound_port(int fd)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+                return 0;
+        if (ss.ss_family == AF_INET6)
+                return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+        return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+/* Queues a response with a malloc'd body that libmicrohttpd frees once sent (freed here when
+ * this fails). */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *content_type, char *body,
+                             size_t len)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(body);
+                return MHD_NO; /* out of memory: drop the connection */
+        }
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+            (status == MHD_HTTP_METHOD_NOT_ALLOWED &&
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+                MHD_destroy_response(resp);
+                return MHD_NO;
+        }
+        r = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp); /* the connection holds its own reference */
+        return r;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+        /* the API takes a mutable buffer; give it a copy to free rather than cast const away */
+        char *copy = strdup(text);
+
+        if (!copy)
+                return MHD_NO;
+        return reply(c, status, TEXT_CONTENT_TYPE, copy, strlen(copy));
+}
+
+static enum MHD_Result reply_check(struct MHD_Connection *c, bool (*check)(void *, char *, size_t), void *userdata)
+{
+        char reason[512] = "";
+        char body[sizeof(reason) + 1];
+
+        if (!check || check(userdata, reason, sizeof(reason)))
+                return reply_text(c, MHD_HTTP_OK, "ok");
+        reason[sizeof(reason) - 1] = '\0';
+        snprintf(body, sizeof(body), "%s\n", reason[0] ? reason : "not ok");
+        return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
+}
+
+static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connection *c)
+{
+        char *body = NULL;
+        size_t len = 0;
+        int r;
+
+        r = s->handlers.metrics ? s->handlers.metrics(s->userdata, &body, &len) : -EOPNOTSUPP;
+        if (r < 0) {
+                log_error_errno(r, "cannot produce the metrics for a scrape");
+                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
+        }
+        return reply(c, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
+}
+
+static unsigned path_of(const char *url)
+{
+        if (strcmp(url, "/healthz") == 0)
+                return HTTP_PATH_HEALTHZ;
+        if (strcmp(url, "/readyz") == 0)
+                return HTTP_PATH_READYZ;
+        if (strcmp(url, "/metrics") == 0)
+                return HTTP_PATH_METRICS;
+        return 0;
+}
+
+/* libmicrohttpd's access handler: called once when the headers are in, again for each chunk of
+ * request body, and once more when the request is complete. url comes without the query string.
+ *
+ * Errors are answered on the first call: libmicrohttpd then closes the connection after the
+ * response instead of reading a body we don't want. Answers that should keep the connection open
+ * wait for the last call, because a response queued on the first one makes libmicrohttpd
+ * (0.9.75) close the connection even when the request had no body. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+        struct http_server *s = cls;
+        unsigned path = path_of(url) & s->paths;
+
+        if (!*req_cls) {
+                log_v_kv(5, "http request", LOG_STR("method", method), LOG_STR("path", url));
+                if (!path)
+                        return reply_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
+                if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+                        return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+                *req_cls = s; /* any non-NULL mark: "seen" */
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                *upload_data_size = 0; /* a GET with a body: ignore the body */
+                return MHD_YES;
+        }
+        /* HEAD: libmicrohttpd sends the headers (with Content-Length) and drops the body */
+        switch (path) {
+        case HTTP_PATH_HEALTHZ:
+                return reply_check(c, s->handlers.healthz, s->userdata);
+        case HTTP_PATH_READYZ:
+                return reply_check(c, s->handlers.readyz, s->userdata);
+        default:
+                return reply_metrics(s, c);
+        }
+}
+
+/* libmicrohttpd's own diagnostics (malformed requests, resets). Clients cause them, so they stay
+ * below the default verbosity. */
+static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *msg = NULL;
+        size_t len;
+
+        if (log_get_verbosity() < 2 || vasprintf(&msg, fmt, ap) < 0)
+                return;
+        len = strlen(msg);
+        while (len > 0 && msg[len - 1] == '\n')
+                msg[--len] = '\0';
+        log_v(2, "libmicrohttpd: %s", msg);
+}
+
+/* ---- server ------------------------------------------------------------------------------- */
+
+static int start_daemon(struct http_server *s, int listen_fd, const char **reason)
+{
+        const union MHD_DaemonInfo *info;
+
+        *reason = "libmicrohttpd could not start (out of memory or file descriptors)";
+        /* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no threads, the caller polls */
+        s->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+                                     MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
+                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                                     MHD_OPTION_END);
+        if (!s->daemon) {
+                /* Whether libmicrohttpd closed our socket on failure depends on where it failed;
+                 * we are single-threaded, so a still-valid fd is still ours. */
+                if (fcntl(listen_fd, F_GETFD) >= 0)
+                        close(listen_fd);
+                return -ENOMEM;
+        }
+        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        if (!info) {
+                *reason = "libmicrohttpd did not expose its epoll fd";
+                return -EOPNOTSUPP;
+        }
+        s->epoll_fd = info->epoll_fd;
+        return 0;
+}
+
+int http_server_new(const char *address, unsigned paths, const struct http_handlers *handlers, void *userdata,
+                    struct http_server **ret, const char **ret_reason)
+{
+        _cleanup_(http_server_freep) struct http_server *s = NULL;
+        struct http_address a;
+        int r, listen_fd = -1;
+
+        r = http_address_parse(address, &a, ret_reason);
+        if (r < 0)
+                return r;
+        /* Debian's build has both; a build without them would fail in obscure ways: no external
+         * epoll loop, or a SIGPIPE that kills the agent when a scraper hangs up mid-response */
+        if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES ||
+            MHD_is_feature_supported(MHD_FEATURE_AUTOSUPPRESS_SIGPIPE) != MHD_YES) {
+                *ret_reason = "libmicrohttpd was built without epoll or without SIGPIPE suppression";
+                return -EOPNOTSUPP;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                *ret_reason = "out of memory";
+                return -ENOMEM;
+        }
+        *s = (struct http_server){ .paths = paths, .handlers = *handlers, .userdata = userdata, .epoll_fd = -1 };
+        r = open_listener_with_fallback(&a, &listen_fd, ret_reason);
+        if (r < 0)
+                return r;
+        s->port = bound_port(listen_fd);
+        /* from here on libmicrohttpd owns listen_fd and closes it in MHD_stop_daemon() */
+        r = start_daemon(s, listen_fd, ret_reason);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct http_server *http_server_free(struct http_server *s)
+{
+        if (!s)
+                return NULL;
+        if (s->daemon)
+                MHD_stop_daemon(s->daemon);
+        free(s);
+        return NULL;
+}
+
+int http_server_get_fd(const struct http_server *s)
+{
+        return s->epoll_fd;
+}
+
+int http_server_get_timeout(struct http_server *s)
+{
+        MHD_UNSIGNED_LONG_LONG ms;
+
+        if (MHD_get_timeout(s->daemon, &ms) != MHD_YES)
+                return -1;
+        return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+int http_server_process(struct http_server *s)
+{
+        /* MHD_run_wait(0), not MHD_run(): in 0.9.75 MHD_run() drops the result of its epoll pass
+         * and reports success even when the epoll set is broken. In epoll mode this is one
+         * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. */
+        return MHD_run_wait(s->daemon, 0) == MHD_YES ? 0 : -EIO;
+}
+
+uint16_t http_server_get_port(const struct http_server *s)
+{
+        return s->port;
+}

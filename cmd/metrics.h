@@ -1,0 +1,90 @@
+/* metrics.h: the daemon's Prometheus metrics. Owns the values the event loop reports (reconciles,
+ * their duration, drift repairs, config loads, set sizes, ownership mode) and renders them, plus
+ * the kernel's NAT rule counters the loop reads at scrape time, in the text exposition format
+ * 0.0.4. Does no I/O, reads no clock (the loop passes the time in) and never logs; serving the
+ * text is http.h's job.
+ *
+ * Metric families come out sorted by name, samples in a fixed order, every family with HELP and
+ * TYPE, and every label value the agent can produce is present from the start (at 0), so
+ * dashboards and alerts see a series before its first event. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/cidr.h"
+#include "lib/macro.h"
+#include "lib/model.h"
+#include "lib/plan.h"
+
+struct metrics;
+
+enum metrics_reconcile_result {
+        METRICS_RECONCILE_CHANGED, /* a transaction was committed */
+        METRICS_RECONCILE_IN_SYNC, /* the kernel already matched; nothing sent */
+        METRICS_RECONCILE_ERROR,
+};
+#define METRICS_RECONCILE_RESULT_COUNT 3
+
+enum metrics_ownership {
+        METRICS_OWNERSHIP_NONE,          /* not decided yet: both mode series are 0 */
+        METRICS_OWNERSHIP_OWNER_PERSIST, /* tables owned by the agent and persistent (kernel >= 6.9) */
+        METRICS_OWNERSHIP_EVENT_REPAIR,  /* no ownership: nftables events trigger repairs */
+};
+
+/* What the agent's postrouting chain decided about the packets that reached it; the value of the
+ * "action" label. */
+enum metrics_nat_action {
+        METRICS_NAT_MASQUERADED,        /* the masquerade rule(s) */
+        METRICS_NAT_EXEMPT_SOURCE,      /* the saddr @nomasq-src return rule */
+        METRICS_NAT_EXEMPT_DESTINATION, /* the daddr @nomasq-dst return rule */
+};
+#define METRICS_NAT_ACTION_COUNT 3
+
+/* The chain's rule counters, read from the kernel by the loop right before rendering. A family
+ * whose table is absent (or could not be read) has present[f] false and no samples. With several
+ * masquerade rules (--to-ports, random splits) their counters are summed. */
+struct metrics_nat_counters {
+        bool present[IMA_FAMILY_COUNT];
+        uint64_t packets[IMA_FAMILY_COUNT][METRICS_NAT_ACTION_COUNT];
+        uint64_t bytes[IMA_FAMILY_COUNT][METRICS_NAT_ACTION_COUNT];
+};
+
+/* A registry with every counter at 0. version: the build_info label (copied). -ENOMEM. */
+int metrics_new(const char *version, struct metrics **ret);
+/* Accepts NULL; returns NULL. */
+struct metrics *metrics_free(struct metrics *m);
+DEFINE_FREEP(struct metrics, metrics_free)
+
+/* One reconcile finished: counts it by result, observes seconds (its wall time) in the duration
+ * histogram and, unless it failed, sets the last-success timestamp to now (Unix seconds). */
+void metrics_reconcile_done(struct metrics *m, enum metrics_reconcile_result result, double seconds, double now);
+
+/* Elements (intervals, i.e. merged CIDRs) now in one kernel set. Reported after each successful
+ * reconcile; a family starts absent and gets samples from its first call. */
+void metrics_set_elements(struct metrics *m, enum ima_family f, enum ima_set_id s, uint64_t n);
+/* The family's table is gone (e.g. IPv6 switched off): its set_elements samples disappear. */
+void metrics_forget_family(struct metrics *m, enum ima_family f);
+
+/* A committed transaction repaired n drifts of kind reason (the loop calls this once per reason
+ * present in the plan, n = 1, or with a count it prefers). IMA_REASON_CONFIG is a configuration
+ * change, not drift: it is ignored, so callers may pass every reason of a plan. */
+void metrics_drift_repaired(struct metrics *m, enum ima_op_reason reason, uint64_t n);
+
+/* The configuration file was read (at start, on change, SIGHUP or resync): counts the load, and
+ * an error when invalid; config_valid follows the latest load. */
+void metrics_config_loaded(struct metrics *m, bool valid);
+
+/* n nftables notifications arrived that were not caused by the agent's own transactions. */
+void metrics_kernel_events(struct metrics *m, uint64_t n);
+
+void metrics_set_ownership(struct metrics *m, enum metrics_ownership mode);
+
+/* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL
+ * terminated; *ret_len excludes the NUL. nat may be NULL (no NAT samples). -ENOMEM. */
+int metrics_render(const struct metrics *m, const struct metrics_nat_counters *nat, char **ret, size_t *ret_len);
+
+/* The histogram's upper bounds, in seconds, ascending (+Inf is implicit). For tests and docs. */
+extern const double metrics_duration_buckets[];
+extern const size_t metrics_n_duration_buckets;

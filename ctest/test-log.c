@@ -1,0 +1,403 @@
+/* The logger's two formats: klog text lines match klog's header pattern, JSON lines parse with
+ * jansson and carry the fields (and in the order) that k8s.io/component-base/logs/json writes. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd/log.h"
+#include "tests.h"
+
+/* stderr is redirected to a temporary file while a case logs, then read back. */
+static int saved_stderr = -1;
+static FILE *capture_file;
+
+static void capture_start(void)
+{
+        fflush(stderr);
+        capture_file = tmpfile();
+        saved_stderr = dup(STDERR_FILENO);
+        if (!capture_file || saved_stderr < 0 || dup2(fileno(capture_file), STDERR_FILENO) < 0) {
+                perror("capture");
+                exit(2);
+        }
+}
+
+/* Everything logged since capture_start(), malloc'd. */
+static char *capture_end(void)
+{
+        char *buf;
+        long len;
+
+        fflush(stderr);
+        dup2(saved_stderr, STDERR_FILENO);
+        close(saved_stderr);
+        len = ftell(capture_file);
+        buf = calloc(1, (size_t)len + 1);
+        if (!buf || fseek(capture_file, 0, SEEK_SET) < 0 || fread(buf, 1, (size_t)len, capture_file) != (size_t)len) {
+                perror("capture");
+                exit(2);
+        }
+        fclose(capture_file);
+        return buf;
+}
+
+static bool matches(const char *pattern, const char *text)
+{
+        regex_t re;
+        bool ok;
+
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+                fprintf(stderr, "bad pattern %s\n", pattern);
+                return false;
+        }
+        ok = regexec(&re, text, 0, NULL, 0) == 0;
+        if (!ok)
+                fprintf(stderr, "\"%s\"\n  does not match %s\n", text, pattern);
+        regfree(&re);
+        return ok;
+}
+
+/* The klog header for a line logged from this file at `line`, as an anchored regex prefix. */
+static char *klog_prefix(char level, int line)
+{
+        char *p;
+
+        if (asprintf(&p, "^%c[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6} +%d test-log\\.c:%d\\] ", level,
+                     (int)getpid(), line) < 0)
+                exit(2);
+        return p;
+}
+
+static bool text_line_is(char level, int line, const char *out, const char *rest_regex)
+{
+        _cleanup_free_ char *prefix = klog_prefix(level, line);
+        _cleanup_free_ char *pattern = NULL;
+
+        if (asprintf(&pattern, "%s%s\n$", prefix, rest_regex) < 0)
+                exit(2);
+        return matches(pattern, out);
+}
+
+static void test_text_printf(void)
+{
+        _cleanup_free_ char *out = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; log_info("hello %d", 42);
+        out = capture_end();
+        CHECK(text_line_is('I', line, out, "hello 42"));
+        free(out);
+
+        capture_start();
+        line = __LINE__; log_warning("careful");
+        out = capture_end();
+        CHECK(text_line_is('W', line, out, "careful"));
+}
+
+static void test_text_errno(void)
+{
+        _cleanup_free_ char *out = NULL, *prefix = NULL;
+        int line, r1, r2;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; r1 = log_error_errno(-ENOENT, "open %s failed", "/etc/config");
+        r2 = log_error_errno(EACCES, "again");
+        out = capture_end();
+        CHECK_INT(r1, -ENOENT);
+        CHECK_INT(r2, -EACCES);
+        CHECK(strchr(out, '\n') != NULL);
+        if (!strchr(out, '\n'))
+                return;
+        *strchr(out, '\n') = '\0'; /* first line only */
+        CHECK(matches("\\] open /etc/config failed err=\"No such file or directory\"$", out));
+        prefix = klog_prefix('E', line);
+        CHECK(matches(prefix, out));
+}
+
+static void test_text_structured(void)
+{
+        _cleanup_free_ char *out = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; log_info_kv("reconciled", LOG_STR("set", "nomasq-dst"), LOG_INT("added", 3),
+                                     LOG_STR("odd", "a\"b\\c\nd\x01"), LOG_STR("none", NULL));
+        out = capture_end();
+        CHECK(text_line_is('I', line, out,
+                           "\"reconciled\" set=\"nomasq-dst\" added=3 odd=\"a\\\\\"b\\\\\\\\c\\\\nd\\\\x01\" none=<nil>"));
+        free(out);
+
+        capture_start();
+        line = __LINE__; log_error_kv(-EEXIST, "add failed", LOG_STR("op", "add 3 intervals"));
+        out = capture_end();
+        CHECK(text_line_is('E', line, out, "\"add failed\" err=\"File exists\" op=\"add 3 intervals\""));
+}
+
+static int evaluated;
+
+static int side_effect(void)
+{
+        return ++evaluated;
+}
+
+static void test_verbosity_gate(void)
+{
+        _cleanup_free_ char *out = NULL;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        log_set_verbosity(1);
+        capture_start();
+        log_v(2, "hidden %d", side_effect());
+        log_v_kv(2, "hidden", LOG_INT("n", side_effect()));
+        log_v(1, "shown %d", side_effect());
+        out = capture_end();
+        CHECK_INT(evaluated, 1);
+        CHECK(matches("^I[^\n]*\\] shown 1\n$", out));
+        log_set_verbosity(0);
+}
+
+/* Parses the single JSON line in out; checks it is one line and lists its keys in order. */
+static json_t *parse_json_line(const char *out, char *keys, size_t keys_size)
+{
+        json_error_t error;
+        const char *nl = strchr(out, '\n');
+        json_t *o;
+
+        CHECK(nl && nl[1] == '\0');
+        o = json_loads(out, 0, &error);
+        CHECK(o != NULL);
+        if (!o) {
+                fprintf(stderr, "not JSON: %s (%s)\n", out, error.text);
+                return NULL;
+        }
+        CHECK(json_is_object(o));
+        keys[0] = '\0';
+        for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it)) {
+                strncat(keys, json_object_iter_key(it), keys_size - strlen(keys) - 2);
+                strcat(keys, ",");
+        }
+        return o;
+}
+
+static void check_ts_and_caller(json_t *o, int line)
+{
+        json_t *ts = json_object_get(o, "ts");
+        char caller[64];
+
+        /* milliseconds since the epoch, as component-base writes it: after 2001 in ms is > 1e12,
+         * while any seconds value before the year 5000 is < 1e11 */
+        CHECK(json_is_real(ts));
+        CHECK(json_real_value(ts) > 1e12);
+        snprintf(caller, sizeof(caller), "test-log.c:%d", line);
+        CHECK_STR(json_string_value(json_object_get(o, "caller")), caller);
+}
+
+static void test_json_info(void)
+{
+        _cleanup_free_ char *out = NULL;
+        char keys[256];
+        json_t *o;
+        int line;
+
+        log_set_format(LOG_FORMAT_JSON);
+        capture_start();
+        line = __LINE__; log_info("config %s loaded", "/etc/config/ip-masq-agent");
+        out = capture_end();
+        CHECK(strncmp(out, "{\"ts\":", 6) == 0);
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_STR(keys, "ts,caller,msg,v,");
+        check_ts_and_caller(o, line);
+        CHECK_STR(json_string_value(json_object_get(o, "msg")), "config /etc/config/ip-masq-agent loaded");
+        CHECK(json_is_integer(json_object_get(o, "v")));
+        CHECK_INT(json_integer_value(json_object_get(o, "v")), 0);
+        json_decref(o);
+}
+
+static void test_json_verbosity_and_warning(void)
+{
+        _cleanup_free_ char *out = NULL;
+        char keys[256];
+        json_t *o;
+
+        log_set_format(LOG_FORMAT_JSON);
+        log_set_verbosity(3);
+        capture_start();
+        log_v(3, "detail");
+        out = capture_end();
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_INT(json_integer_value(json_object_get(o, "v")), 3);
+        json_decref(o);
+        free(out);
+        log_set_verbosity(0);
+
+        /* klog hands warnings to a JSON backend as info at v=0 */
+        capture_start();
+        log_warning("falling back to defaults");
+        out = capture_end();
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_STR(keys, "ts,caller,msg,v,");
+        CHECK_INT(json_integer_value(json_object_get(o, "v")), 0);
+        json_decref(o);
+}
+
+static void test_json_error(void)
+{
+        _cleanup_free_ char *out = NULL;
+        char keys[256];
+        json_t *o;
+        int line;
+
+        log_set_format(LOG_FORMAT_JSON);
+        capture_start();
+        line = __LINE__; (void)log_error_errno(-ENOENT, "cannot read %s", "config");
+        out = capture_end();
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        /* errors carry "err" and no "v", as zapr writes klog.ErrorS */
+        CHECK_STR(keys, "ts,caller,msg,err,");
+        check_ts_and_caller(o, line);
+        CHECK_STR(json_string_value(json_object_get(o, "msg")), "cannot read config");
+        CHECK_STR(json_string_value(json_object_get(o, "err")), "No such file or directory");
+        json_decref(o);
+        free(out);
+
+        capture_start();
+        log_error("no valid configuration yet");
+        out = capture_end();
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_STR(keys, "ts,caller,msg,");
+        json_decref(o);
+}
+
+static void test_json_structured(void)
+{
+        _cleanup_free_ char *out = NULL;
+        char keys[256];
+        json_t *o;
+
+        log_set_format(LOG_FORMAT_JSON);
+        log_set_verbosity(2);
+        capture_start();
+        log_v_kv(2, "reconciled", LOG_STR("set", "nomasq-dst"), LOG_INT("added", -3),
+                 LOG_FLOAT("seconds", 0.25), LOG_STR("none", NULL), LOG_FLOAT("nan", NAN));
+        out = capture_end();
+        log_set_verbosity(0);
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_STR(keys, "ts,caller,msg,v,set,added,seconds,none,nan,");
+        CHECK_STR(json_string_value(json_object_get(o, "msg")), "reconciled");
+        CHECK_INT(json_integer_value(json_object_get(o, "v")), 2);
+        CHECK_STR(json_string_value(json_object_get(o, "set")), "nomasq-dst");
+        CHECK(json_is_integer(json_object_get(o, "added")));
+        CHECK_INT(json_integer_value(json_object_get(o, "added")), -3);
+        CHECK(json_is_real(json_object_get(o, "seconds")));
+        CHECK(json_real_value(json_object_get(o, "seconds")) == 0.25);
+        CHECK(json_is_null(json_object_get(o, "none")));
+        CHECK_STR(json_string_value(json_object_get(o, "nan")), "NaN");
+        json_decref(o);
+        free(out);
+
+        capture_start();
+        log_error_kv(EEXIST, "commit failed", LOG_STR("op", "add table ip ip-masq-agent"));
+        out = capture_end();
+        o = parse_json_line(out, keys, sizeof(keys));
+        if (!o)
+                return;
+        CHECK_STR(keys, "ts,caller,msg,err,op,");
+        CHECK_STR(json_string_value(json_object_get(o, "err")), "File exists");
+        json_decref(o);
+}
+
+static void test_json_escaping(void)
+{
+        static const struct {
+                const char *in, *want;
+        } cases[] = {
+                { "quote \" backslash \\ slash /", "quote \" backslash \\ slash /" },
+                { "new\nline\ttab\r\x01\x1f", "new\nline\ttab\r\x01\x1f" },
+                { "<&> 10.0.0.0/8 \xc2\xb5s \xe2\x82\xac \xf0\x9f\x90\xa7", "<&> 10.0.0.0/8 \xc2\xb5s \xe2\x82\xac \xf0\x9f\x90\xa7" },
+                /* not UTF-8: a lone continuation byte, a truncated sequence, an overlong '/', a
+                 * surrogate, a code point past U+10FFFF; each bad byte becomes U+FFFD */
+                { "a\x80z", "a\xef\xbf\xbdz" },
+                { "a\xe2\x82", "a\xef\xbf\xbd\xef\xbf\xbd" },
+                { "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },
+                { "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+                { "\xf4\x90\x80\x80!", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!" },
+                { "", "" },
+        };
+
+        log_set_format(LOG_FORMAT_JSON);
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_free_ char *out = NULL;
+                char keys[256];
+                json_t *o;
+
+                capture_start();
+                log_info("%s", cases[i].in);
+                log_info_kv("kv", LOG_STR("value", cases[i].in));
+                out = capture_end();
+                /* two lines, each one JSON object with no raw control characters */
+                char *second = strchr(out, '\n');
+                CHECK(second != NULL);
+                if (!second)
+                        continue;
+                second++;
+                for (const char *p = out; *p; p++)
+                        CHECK(*p == '\n' || (unsigned char)*p >= 0x20);
+                second[-1] = '\0';
+                o = json_loads(out, 0, NULL);
+                CHECK(o != NULL);
+                CHECK_STR(json_string_value(json_object_get(o, "msg")), cases[i].want);
+                json_decref(o);
+                second[-1] = '\n';
+                o = parse_json_line(second, keys, sizeof(keys));
+                CHECK(o != NULL);
+                CHECK_STR(json_string_value(json_object_get(o, "value")), cases[i].want);
+                json_decref(o);
+        }
+}
+
+static void test_format_names(void)
+{
+        enum log_format f = LOG_FORMAT_TEXT;
+
+        CHECK_INT(log_format_from_string("json", &f), 0);
+        CHECK_INT(f, LOG_FORMAT_JSON);
+        CHECK_INT(log_format_from_string("text", &f), 0);
+        CHECK_INT(f, LOG_FORMAT_TEXT);
+        CHECK_INT(log_format_from_string("JSON", &f), -EINVAL);
+        CHECK_INT(log_format_from_string("", &f), -EINVAL);
+}
+
+int main(void)
+{
+        TEST_RUN(test_text_printf);
+        TEST_RUN(test_text_errno);
+        TEST_RUN(test_text_structured);
+        TEST_RUN(test_verbosity_gate);
+        TEST_RUN(test_json_info);
+        TEST_RUN(test_json_verbosity_and_warning);
+        TEST_RUN(test_json_error);
+        TEST_RUN(test_json_structured);
+        TEST_RUN(test_json_escaping);
+        TEST_RUN(test_format_names);
+        log_set_format(LOG_FORMAT_TEXT);
+        TEST_EXIT();
+}
