@@ -18,3 +18,5 @@ enum table_ownership {
 };
 extern enum table_ownership arg_table_ownership;
 extern bool arg_cleanup_on_exit;
+extern const char *arg_health_bind_address;  /* NULL: no /healthz, /readyz */
+extern const char *arg_metrics_bind_address; /* NULL: no /metrics */

@@ -156,15 +156,13 @@ char *plan_summary(const struct ima_plan *p)
 }
 
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *context, bool *ret_changed)
+                     const char *context, struct ima_reconcile_report *ret_report)
 {
         struct ima_reconcile_report rep = { 0 };
         _cleanup_free_ char *summary = NULL;
         int r;
 
         r = ima_reconcile(rc, want, trust, IMA_RECONCILE_APPLY, &rep);
-        if (ret_changed)
-                *ret_changed = r == 0 && rep.plan && rep.plan->n_ops > 0;
         if (r < 0) {
                 for (size_t i = 0; i < rep.n_errors; i++)
                         log_error("%s: %s", context, rep.errors[i]);
@@ -172,10 +170,7 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
                         log_error("%s failed: %s", context, strerror(-r));
                 else if (rep.attempts > 0)
                         log_error("%s: the kernel rejected the transaction; nothing of it was applied", context);
-                ima_reconcile_report_clear(&rep);
-                return r;
-        }
-        if (rep.plan->n_ops == 0) {
+        } else if (rep.plan->n_ops == 0) {
                 log_v(2, "%s: in sync, nothing sent (%s)", context,
                       rep.observed ? "kernel state read" : "kernel state known from our last commit");
         } else {
@@ -185,6 +180,9 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
                          rep.attempts, rep.attempts == 1 ? "" : "s", (double)rep.observe_usec / 1000.0,
                          (double)rep.commit_usec / 1000.0);
         }
-        ima_reconcile_report_clear(&rep);
-        return 0;
+        if (ret_report)
+                *ret_report = rep;
+        else
+                ima_reconcile_report_clear(&rep);
+        return r;
 }

@@ -33,7 +33,7 @@ int open_netlink(struct ima_nl **ret);
 char *plan_summary(const struct ima_plan *p);
 
 /* One reconcile, logged: an info line when something changed (what, messages, time), a v=2 line
- * when in sync, every error on failure. Returns 0 or -errno; *ret_changed tells whether a
- * transaction was committed. */
+ * when in sync, every error on failure. Returns 0 or -errno. When ret_report is not NULL the
+ * report is handed over (the caller clears it), else it is cleared here. */
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *context, bool *ret_changed);
+                     const char *context, struct ima_reconcile_report *ret_report);

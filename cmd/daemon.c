@@ -20,11 +20,15 @@
 #include "cmd/args.h"
 #include "cmd/common.h"
 #include "cmd/daemon.h"
+#include "cmd/http.h"
 #include "cmd/log.h"
+#include "cmd/metrics.h"
 #include "cmd/verbs.h"
 #include "cmd/watch.h"
+#include "ima-version.h"
 #include "lib/diag.h"
 #include "lib/duration.h"
+#include "nft/dump.h"
 #include "nft/events.h"
 #include "nft/probe.h"
 #include "nft/reconcile.h"
@@ -51,7 +55,10 @@ enum source {
         SOURCE_RELOAD_TIMER,
         SOURCE_HEAL_TIMER,
         SOURCE_RESYNC_TIMER,
+        SOURCE_HTTP,
 };
+
+#define MAX_HTTP_SERVERS 2
 
 struct daemon {
         int epfd;
@@ -63,6 +70,9 @@ struct daemon {
         struct ima_nl *nl;
         struct ima_reconciler *rc;
         struct ima_events *events;
+        struct metrics *metrics;
+        struct http_server *http[MAX_HTTP_SERVERS];
+        size_t n_http;
 
         struct ima_model *model;   /* desired state of the last valid configuration */
         char *config_json;         /* its effective configuration, to tell real changes */
@@ -70,6 +80,8 @@ struct daemon {
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
         bool reconcile_ok;         /* the last reconcile succeeded */
+        unsigned model_version;    /* bumped whenever the desired model changes */
+        unsigned applied_version;  /* model_version the kernel was last brought to */
         unsigned resyncs;
         uint64_t heal_delay_ms;
         uint64_t last_heal_ms;
@@ -118,6 +130,9 @@ static void close_fd(int *fd)
 
 static void daemon_free(struct daemon *d)
 {
+        for (size_t i = 0; i < d->n_http; i++)
+                http_server_free(d->http[i]);
+        metrics_free(d->metrics);
         ima_events_free(d->events);
         ima_reconciler_free(d->rc);
         ima_nl_free(d->nl);
@@ -204,6 +219,7 @@ static void reload_config(struct daemon *d)
         if (ima_diag_new(arg_config_path, &diag) < 0)
                 return;
         r = ima_config_load(arg_config_path, &arg_config_opts, diag, &config);
+        metrics_config_loaded(d->metrics, r >= 0);
         if (r < 0) {
                 d->config_valid = false;
                 if (r == -EINVAL)
@@ -230,17 +246,65 @@ static void reload_config(struct daemon *d)
         }
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
+        d->model_version++;
         free(d->config_json);
         d->config_json = TAKE_PTR(json);
 }
 
+static double wall_seconds(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the kernel holds after a successful reconcile, and which kinds of drift it repaired.
+ * Differences right after the desired state changed are the change itself, not drift. */
+static void account(struct daemon *d, const struct ima_reconcile_report *rep)
+{
+        bool seen[IMA_REASON_COUNT] = { false };
+
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                if (!d->model->tables[f].present) {
+                        metrics_forget_family(d->metrics, (enum ima_family)f);
+                        continue;
+                }
+                for (int s = 0; s < IMA_SET_COUNT; s++)
+                        metrics_set_elements(d->metrics, (enum ima_family)f, (enum ima_set_id)s,
+                                             d->model->tables[f].sets[s]->n);
+        }
+        if (d->applied_version != d->model_version) {
+                d->applied_version = d->model_version;
+                return;
+        }
+        for (size_t i = 0; i < rep->plan->n_ops; i++)
+                seen[rep->plan->ops[i].reason] = true;
+        for (int r = 0; r < IMA_REASON_COUNT; r++)
+                if (seen[r])
+                        metrics_drift_repaired(d->metrics, (enum ima_op_reason)r, 1);
+}
+
 static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
 {
-        bool changed = false;
+        struct ima_reconcile_report rep = { 0 };
+        struct timespec t0, t1;
+        int r;
 
         if (!d->model)
                 return;
-        d->reconcile_ok = reconcile_logged(d->rc, d->model, trust, why, &changed) >= 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = reconcile_logged(d->rc, d->model, trust, why, &rep);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        d->reconcile_ok = r >= 0;
+        metrics_reconcile_done(d->metrics,
+                               r < 0 ? METRICS_RECONCILE_ERROR
+                               : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
+                               (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                               wall_seconds());
+        if (r >= 0)
+                account(d, &rep);
+        ima_reconcile_report_clear(&rep);
 }
 
 static void schedule_heal(struct daemon *d)
@@ -283,6 +347,7 @@ static void on_events(struct daemon *d)
 
                 if (t->own)
                         continue;
+                metrics_kernel_events(d->metrics, 1);
                 if (!t->touched) {
                         ima_reconciler_skip_generation(d->rc, t->genid);
                         continue;
@@ -353,6 +418,7 @@ static void choose_ownership(struct daemon *d)
 {
         int r;
 
+        metrics_set_ownership(d->metrics, METRICS_OWNERSHIP_EVENT_REPAIR);
         if (arg_table_ownership == TABLE_OWNERSHIP_OFF) {
                 log_info("table ownership off: tables are repaired from nftables events");
                 return;
@@ -366,7 +432,70 @@ static void choose_ownership(struct daemon *d)
         /* owner AND persist: an owned table no one else can edit, that outlives this process */
         arg_model_opts.table_flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
         arg_model_opts.table_owner = ima_nl_portid(d->nl);
+        metrics_set_ownership(d->metrics, METRICS_OWNERSHIP_OWNER_PERSIST);
         log_info("table ownership on: only this agent can change its tables; they stay when it exits");
+}
+
+static bool http_ready(void *userdata, char *reason, size_t size)
+{
+        const struct daemon *d = userdata;
+
+        if (!d->config_valid)
+                snprintf(reason, size, "configuration %s is invalid%s\n", arg_config_path,
+                         d->model ? " (the last valid one is still applied)" : "");
+        else if (!d->reconcile_ok)
+                snprintf(reason, size, "the last reconcile failed\n");
+        return d->config_valid && d->reconcile_ok;
+}
+
+static int http_metrics(void *userdata, char **ret, size_t *ret_len)
+{
+        const struct daemon *d = userdata;
+        struct ima_nat_counters nat;
+
+        /* counters come from the kernel, never from our own bookkeeping */
+        if (ima_dump_counters(d->nl, &nat) < 0)
+                nat = (struct ima_nat_counters){ 0 };
+        return metrics_render(d->metrics, &nat, ret, ret_len);
+}
+
+static int start_http(struct daemon *d, const char *address, unsigned paths, const char *flag)
+{
+        static const struct http_handlers handlers = { .readyz = http_ready, .metrics = http_metrics };
+        struct http_server *s = NULL;
+        const char *reason = "";
+        int r;
+
+        r = http_server_new(address, paths, &handlers, d, &s, &reason);
+        if (r < 0) {
+                log_error("--%s=%s: %s", flag, address, reason);
+                return r;
+        }
+        d->http[d->n_http++] = s;
+        log_info("serving %s on %s", paths == HTTP_PATHS_ALL ? "/healthz, /readyz and /metrics"
+                                     : paths == HTTP_PATHS_HEALTH ? "/healthz and /readyz" : "/metrics",
+                 address);
+        return add_fd(d, http_server_get_fd(s), SOURCE_HTTP);
+}
+
+static int start_http_servers(struct daemon *d)
+{
+        const char *health = arg_health_bind_address, *metrics = arg_metrics_bind_address;
+        struct http_address a, b;
+        const char *reason;
+
+        if (health && *health && metrics && *metrics && http_address_parse(health, &a, &reason) == 0 &&
+            http_address_parse(metrics, &b, &reason) == 0 && http_address_equal(&a, &b))
+                return start_http(d, health, HTTP_PATHS_ALL, "health-bind-address");
+        if (health && *health) {
+                int r = start_http(d, health, HTTP_PATHS_HEALTH, "health-bind-address");
+
+                if (r < 0)
+                        return r;
+        }
+        if (metrics && *metrics)
+                return start_http(d, metrics, HTTP_PATH_METRICS, "metrics-bind-address");
+        return 0;
 }
 
 static int daemon_init(struct daemon *d)
@@ -385,6 +514,9 @@ static int daemon_init(struct daemon *d)
             (d->heal_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
             (d->resync_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
                 return -errno;
+        r = metrics_new(IMA_VERSION, &d->metrics);
+        if (r < 0)
+                return r;
         r = open_netlink(&d->nl);
         if (r < 0)
                 return r;
@@ -410,8 +542,25 @@ static int daemon_init(struct daemon *d)
             (r = add_fd(d, d->heal_tfd, SOURCE_HEAL_TIMER)) < 0 ||
             (r = add_fd(d, d->resync_tfd, SOURCE_RESYNC_TIMER)) < 0)
                 return r;
+        r = start_http_servers(d);
+        if (r < 0)
+                return r;
         choose_ownership(d);
         return 0;
+}
+
+/* The soonest libmicrohttpd wants to be called (ms), or -1. */
+static int http_timeout(const struct daemon *d)
+{
+        int t = -1;
+
+        for (size_t i = 0; i < d->n_http; i++) {
+                int s = http_server_get_timeout(d->http[i]);
+
+                if (s >= 0 && (t < 0 || s < t))
+                        t = s;
+        }
+        return t;
 }
 
 static void cleanup_tables(struct daemon *d)
@@ -439,7 +588,7 @@ int daemon_run(void)
                 set_interval(&d, IMA_CONFIG_DEFAULT_RESYNC_NSEC);
         while (!done) {
                 struct epoll_event evs[8];
-                int n = epoll_wait(d.epfd, evs, 8, -1);
+                int n = epoll_wait(d.epfd, evs, 8, http_timeout(&d));
 
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -467,8 +616,13 @@ int daemon_run(void)
                         case SOURCE_RESYNC_TIMER:
                                 on_resync_timer(&d);
                                 break;
+                        case SOURCE_HTTP:
+                                break; /* served below, with the timeouts */
                         }
                 }
+                /* cheap when idle, and libmicrohttpd's own epoll set is edge-triggered */
+                for (size_t i = 0; i < d.n_http; i++)
+                        (void)http_server_process(d.http[i]);
         }
         if (arg_cleanup_on_exit)
                 cleanup_tables(&d);

@@ -17,6 +17,8 @@ struct ima_model_options arg_model_opts;
 const char *arg_masq_chain = NULL; /* upstream's default: IP-MASQ-AGENT */
 enum table_ownership arg_table_ownership = TABLE_OWNERSHIP_AUTO;
 bool arg_cleanup_on_exit;
+const char *arg_health_bind_address;
+const char *arg_metrics_bind_address;
 static bool arg_help;
 static bool arg_version;
 static bool arg_logtostderr = true;
@@ -97,6 +99,18 @@ static int parse_table_ownership(const char *value)
         return 0;
 }
 
+static int parse_log_format(const char *value)
+{
+        enum log_format f;
+
+        if (log_format_from_string(value, &f) < 0) {
+                fprintf(stderr, "invalid value \"%s\" for flag -log-format: expected text or json\n", value);
+                return -EINVAL;
+        }
+        log_set_format(f);
+        return 0;
+}
+
 static const struct flag flags[] = {
         { "config", FLAG_STRING, &arg_config_path, NULL,
           "configuration file, YAML or JSON (default " IMA_CONFIG_DEFAULT_PATH ")" },
@@ -114,6 +128,11 @@ static const struct flag flags[] = {
           "run: auto = own the tables (owner+persist) where the kernel supports it, off = repair from events" },
         { "cleanup-on-exit", FLAG_BOOL, &arg_cleanup_on_exit, NULL,
           "run: delete the tables on SIGTERM/SIGINT (standalone use; a DaemonSet keeps them)" },
+        { "health-bind-address", FLAG_STRING, &arg_health_bind_address, NULL,
+          "run: serve /healthz and /readyz on this address, e.g. 127.0.0.1:10254 or :10254 (default off)" },
+        { "metrics-bind-address", FLAG_STRING, &arg_metrics_bind_address, NULL,
+          "run: serve Prometheus /metrics on this address (default off; may equal the health address)" },
+        { "log-format", FLAG_CUSTOM, NULL, parse_log_format, "text (klog lines, default) or json" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
           "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
         { "v", FLAG_CUSTOM, NULL, parse_verbosity, "log verbosity (klog levels)" },

@@ -41,10 +41,10 @@ static const char *const result_name[METRICS_RECONCILE_RESULT_COUNT] = {
         [METRICS_RECONCILE_ERROR] = "error",
 };
 
-static const char *const nat_action_name[METRICS_NAT_ACTION_COUNT] = {
-        [METRICS_NAT_MASQUERADED] = "masqueraded",
-        [METRICS_NAT_EXEMPT_SOURCE] = "exempt_source",
-        [METRICS_NAT_EXEMPT_DESTINATION] = "exempt_destination",
+static const char *const nat_action_name[IMA_NAT_ACTION_COUNT] = {
+        [IMA_NAT_MASQUERADED] = "masqueraded",
+        [IMA_NAT_EXEMPT_SOURCE] = "exempt_source",
+        [IMA_NAT_EXEMPT_DESTINATION] = "exempt_destination",
 };
 
 int metrics_new(const char *version, struct metrics **ret)
@@ -226,7 +226,7 @@ static void render_drift(FILE *f, const struct metrics *m)
         put_u64(f, "kernel_events_total", NULL, m->kernel_events);
 }
 
-static void render_nat_one(FILE *f, const struct metrics_nat_counters *nat, bool bytes)
+static void render_nat_one(FILE *f, const struct ima_nat_counters *nat, bool bytes)
 {
         const char *name = bytes ? "nat_bytes_total" : "nat_packets_total";
 
@@ -243,7 +243,7 @@ static void render_nat_one(FILE *f, const struct metrics_nat_counters *nat, bool
         for (int fam = 0; nat && fam < IMA_FAMILY_COUNT; fam++) {
                 if (!nat->present[fam])
                         continue;
-                for (int a = 0; a < METRICS_NAT_ACTION_COUNT; a++)
+                for (int a = 0; a < IMA_NAT_ACTION_COUNT; a++)
                         put_u64(f, name, LABELS("family", ima_family_nft_name(fam), "action", nat_action_name[a]),
                                 bytes ? nat->bytes[fam][a] : nat->packets[fam][a]);
         }
@@ -298,7 +298,7 @@ static void render_sets(FILE *f, const struct metrics *m)
         }
 }
 
-int metrics_render(const struct metrics *m, const struct metrics_nat_counters *nat, char **ret, size_t *ret_len)
+int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, char **ret, size_t *ret_len)
 {
         char *buf = NULL;
         size_t len = 0;

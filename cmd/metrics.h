@@ -16,6 +16,7 @@
 #include "lib/cidr.h"
 #include "lib/macro.h"
 #include "lib/model.h"
+#include "lib/observed.h"
 #include "lib/plan.h"
 
 struct metrics;
@@ -35,22 +36,6 @@ enum metrics_ownership {
 
 /* What the agent's postrouting chain decided about the packets that reached it; the value of the
  * "action" label. */
-enum metrics_nat_action {
-        METRICS_NAT_MASQUERADED,        /* the masquerade rule(s) */
-        METRICS_NAT_EXEMPT_SOURCE,      /* the saddr @nomasq-src return rule */
-        METRICS_NAT_EXEMPT_DESTINATION, /* the daddr @nomasq-dst return rule */
-};
-#define METRICS_NAT_ACTION_COUNT 3
-
-/* The chain's rule counters, read from the kernel by the loop right before rendering. A family
- * whose table is absent (or could not be read) has present[f] false and no samples. With several
- * masquerade rules (--to-ports, random splits) their counters are summed. */
-struct metrics_nat_counters {
-        bool present[IMA_FAMILY_COUNT];
-        uint64_t packets[IMA_FAMILY_COUNT][METRICS_NAT_ACTION_COUNT];
-        uint64_t bytes[IMA_FAMILY_COUNT][METRICS_NAT_ACTION_COUNT];
-};
-
 /* A registry with every counter at 0. version: the build_info label (copied). -ENOMEM. */
 int metrics_new(const char *version, struct metrics **ret);
 /* Accepts NULL; returns NULL. */
@@ -83,7 +68,7 @@ void metrics_set_ownership(struct metrics *m, enum metrics_ownership mode);
 
 /* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL
  * terminated; *ret_len excludes the NUL. nat may be NULL (no NAT samples). -ENOMEM. */
-int metrics_render(const struct metrics *m, const struct metrics_nat_counters *nat, char **ret, size_t *ret_len);
+int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, char **ret, size_t *ret_len);
 
 /* The histogram's upper bounds, in seconds, ascending (+Inf is implicit). For tests and docs. */
 extern const double metrics_duration_buckets[];

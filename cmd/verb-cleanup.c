@@ -10,13 +10,18 @@ int verb_cleanup(void)
         _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
         _cleanup_(ima_reconciler_freep) struct ima_reconciler *rc = NULL;
         _cleanup_(ima_nl_freep) struct ima_nl *nl = NULL;
-        bool changed = false;
+        struct ima_reconcile_report rep = { 0 };
+        bool changed;
 
         if (ima_model_new_empty(&nothing) < 0 || open_netlink(&nl) < 0 || ima_reconciler_new(nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         /* reconciling to "no tables" deletes what exists and sends nothing when nothing does */
-        if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", &changed) < 0)
+        if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", &rep) < 0) {
+                ima_reconcile_report_clear(&rep);
                 return EXIT_FAILURE_RUNTIME;
+        }
+        changed = rep.plan->n_ops > 0;
+        ima_reconcile_report_clear(&rep);
         if (!changed)
                 log_info("cleanup: no ip-masq-agent tables present");
         return EXIT_OK;

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
         gcc clang meson ninja-build pkg-config
         libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev libmicrohttpd-dev
-        nftables iproute2 util-linux curl
+        nftables iproute2 util-linux valgrind curl
 )
 missing=()
 for p in "${packages[@]}"; do

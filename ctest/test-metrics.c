@@ -246,7 +246,7 @@ static void test_validator_rejects(void)
 
 /* ---- the registry ------------------------------------------------------------------------- */
 
-static char *render(const struct metrics *m, const struct metrics_nat_counters *nat)
+static char *render(const struct metrics *m, const struct ima_nat_counters *nat)
 {
         char *text = NULL;
         size_t len = 0;
@@ -373,12 +373,12 @@ static void test_families_come_and_go(void)
 {
         _cleanup_(metrics_freep) struct metrics *m = NULL;
         _cleanup_free_ char *text = NULL, *text2 = NULL;
-        struct metrics_nat_counters nat = { .present = { [IMA_FAMILY_IPV6] = true } };
+        struct ima_nat_counters nat = { .present = { [IMA_FAMILY_IPV6] = true } };
 
         CHECK_INT(metrics_new("x", &m), 0);
         metrics_set_elements(m, IMA_FAMILY_IPV4, IMA_SET_DST, 3);
         metrics_set_elements(m, IMA_FAMILY_IPV6, IMA_SET_SRC, 1);
-        nat.packets[IMA_FAMILY_IPV6][METRICS_NAT_MASQUERADED] = UINT64_MAX;
+        nat.packets[IMA_FAMILY_IPV6][IMA_NAT_MASQUERADED] = UINT64_MAX;
         text = render(m, &nat);
         CHECK_INT(count_lines(text, "ip_masq_agent_set_elements{"), 4);
         CHECK(sample(text, "ip_masq_agent_set_elements{family=\"ip\",set=\"nomasq-src\"}") == 0);
@@ -447,7 +447,7 @@ static void test_golden(void)
 {
         _cleanup_(metrics_freep) struct metrics *m = NULL;
         _cleanup_free_ char *text = NULL, *want = NULL;
-        struct metrics_nat_counters nat = {
+        struct ima_nat_counters nat = {
                 .present = { true, true },
                 .packets = { { 1200, 15, 340 }, { 7, 0, 2 } },
                 .bytes = { { 72000, 900, 20400 }, { 560, 0, 160 } },

@@ -48,6 +48,23 @@ struct ima_rule_sigs {
         size_t n;
 };
 
+/* What the chain's counters say, per family (read by nft/dump.c for the metrics): packets (the
+ * first packet of each connection: NAT rules see no others) and bytes that were masqueraded,
+ * exempted by source, exempted by destination. A family whose table is absent has present[f]
+ * false. With several masquerade rules (--to-ports) their counters are summed. */
+enum ima_nat_action {
+        IMA_NAT_MASQUERADED,
+        IMA_NAT_EXEMPT_SOURCE,
+        IMA_NAT_EXEMPT_DESTINATION,
+};
+#define IMA_NAT_ACTION_COUNT 3
+
+struct ima_nat_counters {
+        bool present[IMA_FAMILY_COUNT];
+        uint64_t packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        uint64_t bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+};
+
 int ima_observed_new(struct ima_observed **ret);
 struct ima_observed *ima_observed_free(struct ima_observed *o);
 DEFINE_FREEP(struct ima_observed, ima_observed_free)

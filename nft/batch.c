@@ -52,6 +52,9 @@ int ima_batch_new(struct ima_nl *nl, uint32_t genid, struct ima_batch **ret)
         b->buf = nftnl_batch_alloc(BATCH_PAGE_SIZE, BATCH_MSG_MAX);
         if (!b->buf)
                 return -ENOMEM;
+        /* libmnl 1.0.4 leaves attribute padding as it finds it, and the pages are malloc'd:
+         * zero each page once so that no stale heap bytes travel to the kernel */
+        memset(nftnl_batch_buffer(b->buf), 0, BATCH_PAGE_SIZE + BATCH_MSG_MAX);
         b->begin_seq = ima_nl_seq_reserve(nl, 1);
         nlh = nftnl_batch_begin(nftnl_batch_buffer(b->buf), b->begin_seq);
         if (genid)
@@ -101,9 +104,24 @@ struct nlmsghdr *ima_batch_msg(struct ima_batch *b, uint16_t type, uint16_t fami
         return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->buf), type, family, flags | NLM_F_ACK, m->seq);
 }
 
+/* Start of the page the batch is writing to. */
+static char *page_start(struct nftnl_batch *buf)
+{
+        return (char *)nftnl_batch_buffer(buf) - nftnl_batch_buffer_len(buf);
+}
+
 int ima_batch_msg_done(struct ima_batch *b)
 {
-        return nftnl_batch_update(b->buf) < 0 ? -ENOMEM : 0;
+        char *page = page_start(b->buf), *now;
+
+        if (nftnl_batch_update(b->buf) < 0)
+                return -ENOMEM;
+        /* A message that crossed the page size was moved to a fresh page: zero the rest of it. */
+        now = page_start(b->buf);
+        if (now != page)
+                memset(nftnl_batch_buffer(b->buf), 0,
+                       BATCH_PAGE_SIZE + BATCH_MSG_MAX - nftnl_batch_buffer_len(b->buf));
+        return 0;
 }
 
 size_t ima_batch_n_msgs(const struct ima_batch *b)

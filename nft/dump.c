@@ -244,7 +244,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 static int get_table(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_table *t = nftnl_table_alloc();
-        char buf[4096];
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
         int r;
 
@@ -261,7 +261,7 @@ static int get_table(struct ima_nl *nl, struct dump_ctx *c)
 static int dump_sets(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_set *s = nftnl_set_alloc();
-        char buf[4096];
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
         if (!s)
@@ -278,7 +278,7 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
 {
         struct ima_observed_set *os = &c->table->sets[id];
         struct nftnl_set *s = nftnl_set_alloc();
-        char buf[4096];
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
         int r;
 
@@ -303,7 +303,7 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
 static int dump_chains(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_chain *ch = nftnl_chain_alloc();
-        char buf[4096];
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
         if (!ch)
@@ -319,7 +319,7 @@ static int dump_chains(struct ima_nl *nl, struct dump_ctx *c)
 static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_rule *rule = nftnl_rule_alloc();
-        char buf[4096];
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
         if (!rule)
@@ -456,7 +456,7 @@ int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret)
         for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
                 struct counters_ctx c = { .out = ret, .family = (enum ima_family)f };
                 struct nftnl_rule *rule = nftnl_rule_alloc();
-                char buf[4096];
+                char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
                 struct nlmsghdr *nlh;
                 int r;
 

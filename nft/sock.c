@@ -222,7 +222,7 @@ static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
 
 int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret)
 {
-        char buf[8192];
+        char buf[8192] = { 0 };
         struct nlmsghdr *nlh;
 
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK,

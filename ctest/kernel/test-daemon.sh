@@ -93,6 +93,36 @@ grep -q "keeps changing table ip-masq-agent" "$WORK/agent.log" || fail "the figh
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
 
+# --- health and metrics endpoints (a real HTTP client: curl) ---------------------------------------
+http() {
+        curl -s -o "$WORK/body" -w '%{http_code}' "http://$1"
+}
+: >"$WORK/agent.log" # this section reads only its own agent's log
+start_agent --table-ownership=off --health-bind-address=127.0.0.1:10254 --metrics-bind-address=:10255
+assert_eq "/healthz" 200 "$(http 127.0.0.1:10254/healthz)"
+assert_eq "/readyz with a valid configuration" 200 "$(http 127.0.0.1:10254/readyz)"
+assert_eq "/metrics on the health address" 404 "$(http 127.0.0.1:10254/metrics)"
+nft delete table ip ip-masq-agent
+wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "not repaired"
+assert_eq "/metrics" 200 "$(http 127.0.0.1:10255/metrics)"
+for series in 'ip_masq_agent_drift_repairs_total{cause="table_missing"} 1' \
+        'ip_masq_agent_config_valid 1' 'ip_masq_agent_ownership_mode{mode="event_repair"} 1' \
+        'ip_masq_agent_set_elements{family="ip",set="nomasq-dst"} 2' \
+        'ip_masq_agent_nat_packets_total{family="ip",action="masqueraded"} 0'; do
+        grep -qF "$series" "$WORK/body" || fail "/metrics lacks: $series"
+done
+grep -q '^ip_masq_agent_reconciles_total{result="changed"} [1-9]' "$WORK/body" || fail "no changed reconcile counted"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]"
+wait_for 5 grep -q "host bits are set: write" "$WORK/agent.log" || fail "invalid configuration not noticed"
+assert_eq "/readyz with an invalid configuration" 503 "$(http 127.0.0.1:10254/readyz)"
+grep -q "is invalid" "$WORK/body" || fail "/readyz does not say why: $(cat "$WORK/body")"
+assert_eq "/healthz with an invalid configuration" 200 "$(http 127.0.0.1:10254/healthz)"
+http 127.0.0.1:10255/metrics >/dev/null
+grep -qF 'ip_masq_agent_config_valid 0' "$WORK/body" || fail "/metrics does not show the invalid configuration"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
+wait_for 5 sh -c "curl -sf http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
+stop_agent
+
 # --- --cleanup-on-exit -----------------------------------------------------------------------------
 start_agent --table-ownership=off --cleanup-on-exit
 stop_agent

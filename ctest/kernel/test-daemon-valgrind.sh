@@ -1,0 +1,43 @@
+#!/bin/bash
+# The daemon under valgrind's memcheck through a config change, a repair, a reload, an invalid
+# configuration, HTTP scrapes and SIGTERM: no memory error, no leak.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+command -v valgrind >/dev/null || fail "valgrind is not installed"
+
+cm="$WORK/configmap"
+mkdir "$cm"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]
+NonMasqueradeSrcCIDRs: [172.16.0.0/16]"
+valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+        --error-exitcode=99 --log-file="$WORK/valgrind.log" \
+        "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=4 \
+        --health-bind-address=127.0.0.1:10254 --metrics-bind-address=127.0.0.1:10254 2>"$WORK/agent.log" &
+agent_pid=$!
+wait_for 60 nft list table ip ip-masq-agent || fail "no table under valgrind: $(tail "$WORK/agent.log")"
+
+dst_has() {
+        nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+}
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
+wait_for 30 dst_has 192.168.0.0/16 || fail "config change not applied"
+nft delete table ip ip-masq-agent
+wait_for 30 dst_has 192.168.0.0/16 || fail "not repaired"
+curl -sf http://127.0.0.1:10254/metrics >/dev/null || fail "/metrics failed"
+curl -sf http://127.0.0.1:10254/healthz >/dev/null || fail "/healthz failed"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]"
+wait_for 30 grep -q "is invalid" "$WORK/agent.log" || fail "invalid configuration not noticed"
+curl -s http://127.0.0.1:10254/readyz >/dev/null
+kill -HUP "$agent_pid"
+rm -rf "$cm"/* "$cm"/..?* # the ConfigMap disappears: defaults
+kill -HUP "$agent_pid"
+wait_for 30 dst_has 172.16.0.0/12 || fail "defaults not applied"
+kill -TERM "$agent_pid"
+rc=0
+wait "$agent_pid" || rc=$?
+if [ "$rc" != 0 ]; then
+        cat "$WORK/valgrind.log" >&2
+        fail "valgrind reported errors or leaks (exit $rc)"
+fi
+[ ! -s "$WORK/valgrind.log" ] || { cat "$WORK/valgrind.log" >&2; fail "valgrind printed findings"; }
+echo "ok: daemon clean under valgrind"
