@@ -41,12 +41,15 @@
 #define HEAL_FIRST_DELAY_MS 2
 /* ...and, while someone keeps changing them, with a delay that doubles up to this... */
 #define HEAL_MAX_DELAY_MS 10000
-/* ...until nothing needed repair for this long. */
-#define HEAL_QUIET_MS 30000
+/* ...until nothing needed repair for this long: a process that changes our tables less often
+ * than this is answered at once every time, which costs little; back-off is for fast fighters. */
+#define HEAL_QUIET_MS 1000
 /* A repair delay this long means someone is fighting us: say so (once per fight). */
 #define HEAL_FIGHT_MS 1000
-/* Every this many resyncs the kernel state is read in full even if nothing says it changed. */
-#define FULL_CHECK_EVERY 10
+/* This often the kernel state is read in full at a resync, even if nothing says it changed: a
+ * backstop costing about a second of CPU per check at 100,000 CIDRs, so time-based, not
+ * per-resync (ResyncInterval may be short). */
+#define FULL_CHECK_INTERVAL_MS (10 * 60 * 1000)
 
 enum source {
         SOURCE_SIGNAL,
@@ -77,12 +80,16 @@ struct daemon {
         struct ima_model *model;   /* desired state of the last valid configuration */
         char *config_json;         /* its effective configuration, to tell real changes */
         char *last_problem;        /* config problems last logged, to log each only once */
+        char *last_bytes;          /* the file as last read (NULL: missing or never read) */
+        size_t last_len;
+        bool last_missing;
+        bool read_once;
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
         bool reconcile_ok;         /* the last reconcile succeeded */
         unsigned model_version;    /* bumped whenever the desired model changes */
         unsigned applied_version;  /* model_version the kernel was last brought to */
-        unsigned resyncs;
+        uint64_t last_full_check_ms;
         uint64_t heal_delay_ms;
         uint64_t last_heal_ms;
         bool fight_reported;
@@ -140,6 +147,7 @@ static void daemon_free(struct daemon *d)
         ima_model_free(d->model);
         free(d->config_json);
         free(d->last_problem);
+        free(d->last_bytes);
         close_fd(&d->sigfd);
         close_fd(&d->reload_tfd);
         close_fd(&d->heal_tfd);
@@ -208,17 +216,46 @@ static void set_interval(struct daemon *d, int64_t nsec)
 
 /* Reads the configuration. A valid one replaces the desired model when its effective content
  * differs; an invalid one keeps the last valid model (and is logged once). */
+/* Whether the file holds exactly what it held at the last read (or is still missing): then the
+ * verdict of that read stands, and a 100,000-CIDR file need not be parsed every resync. Keeps
+ * buf as the new "last read" otherwise. */
+static bool same_as_last_read(struct daemon *d, bool missing, char **buf, size_t len)
+{
+        if (d->read_once && missing == d->last_missing &&
+            (missing || (len == d->last_len && memcmp(*buf, d->last_bytes, len) == 0)))
+                return true;
+        free(d->last_bytes);
+        d->last_bytes = missing ? NULL : TAKE_PTR(*buf);
+        d->last_len = missing ? 0 : len;
+        d->last_missing = missing;
+        d->read_once = true;
+        return false;
+}
+
+/* Reads the configuration. A valid one replaces the desired model when its effective content
+ * differs; an invalid one keeps the last valid model (and is logged once). */
 static void reload_config(struct daemon *d)
 {
         _cleanup_(ima_diag_freep) struct ima_diag *diag = NULL;
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
-        _cleanup_free_ char *json = NULL;
+        _cleanup_free_ char *json = NULL, *buf = NULL, *line = NULL;
+        size_t len = 0;
         int r;
 
         if (ima_diag_new(arg_config_path, &diag) < 0)
                 return;
-        r = ima_config_load(arg_config_path, &arg_config_opts, diag, &config);
+        r = ima_config_read_file(arg_config_path, diag, &buf, &len);
+        if (r >= 0 || r == -ENOENT) {
+                if (same_as_last_read(d, r == -ENOENT, &buf, len)) {
+                        metrics_config_loaded(d->metrics, d->config_valid);
+                        return;
+                }
+                r = r == -ENOENT ? ima_config_new_defaults(&arg_config_opts, &config)
+                                 : ima_config_parse(d->last_bytes, d->last_len, &arg_config_opts, diag, &config);
+        } else {
+                d->read_once = false; /* unreadable: try for real next time */
+        }
         metrics_config_loaded(d->metrics, r >= 0);
         if (r < 0) {
                 d->config_valid = false;
@@ -238,12 +275,9 @@ static void reload_config(struct daemon *d)
         set_interval(d, config->resync_interval_nsec);
         if (d->config_json && strcmp(d->config_json, json) == 0)
                 return;
-        {
-                _cleanup_free_ char *line = compact_json(json);
-
-                log_info("%s configuration%s: %s", d->model ? "new" : "using",
-                         config->source == IMA_CONFIG_SOURCE_DEFAULTS ? " (no file: defaults)" : "", line ? line : json);
-        }
+        line = compact_json(json);
+        log_info("%s configuration%s: %s", d->model ? "new" : "using",
+                 config->source == IMA_CONFIG_SOURCE_DEFAULTS ? " (no file: defaults)" : "", line ? line : json);
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
         d->model_version++;
@@ -387,7 +421,12 @@ static void on_resync_timer(struct daemon *d)
                 log_v(2, "watching the configuration directory again");
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
-        reconcile(d, ++d->resyncs % FULL_CHECK_EVERY == 0 ? IMA_TRUST_NOTHING : IMA_TRUST_GENID, "resync");
+        if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
+                d->last_full_check_ms = now_ms();
+                reconcile(d, IMA_TRUST_NOTHING, "resync (full check)");
+        } else {
+                reconcile(d, IMA_TRUST_GENID, "resync");
+        }
 }
 
 /* Returns true when the loop should end. */
@@ -583,6 +622,7 @@ int daemon_run(void)
                 return EXIT_FAILURE_RUNTIME;
         }
         reload_config(&d);
+        d.last_full_check_ms = now_ms();
         reconcile(&d, IMA_TRUST_NOTHING, "start");
         if (d.interval_nsec == 0)
                 set_interval(&d, IMA_CONFIG_DEFAULT_RESYNC_NSEC);

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "cmd/http.h"
 #include "cmd/log.h"
+#include "cmd/mhd.h"
 
 /* Probes and one or two scrapers need a handful; the cap bounds what a misbehaving client costs. */
 #define HTTP_CONNECTION_LIMIT 32
@@ -20,6 +20,7 @@
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
 
 struct http_server {
+        const struct mhd_api *mhd;
         struct MHD_Daemon *daemon;
         unsigned paths;
         struct http_handlers handlers;
@@ -210,49 +211,51 @@ static uint16_t bound_port(int fd)
 
 /* Queues a response with a malloc'd body that libmicrohttpd frees once sent (freed here when
  * this fails). */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *content_type, char *body,
-                             size_t len)
+static enum MHD_Result reply(const struct mhd_api *mhd, struct MHD_Connection *c, unsigned status,
+                             const char *content_type, char *body, size_t len)
 {
         struct MHD_Response *resp;
         enum MHD_Result r;
 
-        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        resp = mhd->create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
         if (!resp) {
                 free(body);
                 return MHD_NO; /* out of memory: drop the connection */
         }
-        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
-            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+        if (mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+            mhd->add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
             (status == MHD_HTTP_METHOD_NOT_ALLOWED &&
-             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
-                MHD_destroy_response(resp);
+             mhd->add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+                mhd->destroy_response(resp);
                 return MHD_NO;
         }
-        r = MHD_queue_response(c, status, resp);
-        MHD_destroy_response(resp); /* the connection holds its own reference */
+        r = mhd->queue_response(c, status, resp);
+        mhd->destroy_response(resp); /* the connection holds its own reference */
         return r;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+static enum MHD_Result reply_text(const struct mhd_api *mhd, struct MHD_Connection *c, unsigned status,
+                                  const char *text)
 {
         /* the API takes a mutable buffer; give it a copy to free rather than cast const away */
         char *copy = strdup(text);
 
         if (!copy)
                 return MHD_NO;
-        return reply(c, status, TEXT_CONTENT_TYPE, copy, strlen(copy));
+        return reply(mhd, c, status, TEXT_CONTENT_TYPE, copy, strlen(copy));
 }
 
-static enum MHD_Result reply_check(struct MHD_Connection *c, bool (*check)(void *, char *, size_t), void *userdata)
+static enum MHD_Result reply_check(const struct mhd_api *mhd, struct MHD_Connection *c,
+                                   bool (*check)(void *, char *, size_t), void *userdata)
 {
         char reason[512] = "";
         char body[sizeof(reason) + 1];
 
         if (!check || check(userdata, reason, sizeof(reason)))
-                return reply_text(c, MHD_HTTP_OK, "ok");
+                return reply_text(mhd, c, MHD_HTTP_OK, "ok");
         reason[sizeof(reason) - 1] = '\0';
         snprintf(body, sizeof(body), "%s\n", reason[0] ? reason : "not ok");
-        return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
+        return reply_text(mhd, c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
 static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connection *c)
@@ -264,9 +267,9 @@ static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connectio
         r = s->handlers.metrics ? s->handlers.metrics(s->userdata, &body, &len) : -EOPNOTSUPP;
         if (r < 0) {
                 log_error_errno(r, "cannot produce the metrics for a scrape");
-                return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
+                return reply_text(s->mhd, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
         }
-        return reply(c, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
+        return reply(s->mhd, c, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
 }
 
 static unsigned path_of(const char *url)
@@ -297,9 +300,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!*req_cls) {
                 log_v_kv(5, "http request", LOG_STR("method", method), LOG_STR("path", url));
                 if (!path)
-                        return reply_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
+                        return reply_text(s->mhd, c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
                 if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-                        return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+                        return reply_text(s->mhd, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
                 *req_cls = s; /* any non-NULL mark: "seen" */
                 return MHD_YES;
         }
@@ -310,9 +313,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* HEAD: libmicrohttpd sends the headers (with Content-Length) and drops the body */
         switch (path) {
         case HTTP_PATH_HEALTHZ:
-                return reply_check(c, s->handlers.healthz, s->userdata);
+                return reply_check(s->mhd, c, s->handlers.healthz, s->userdata);
         case HTTP_PATH_READYZ:
-                return reply_check(c, s->handlers.readyz, s->userdata);
+                return reply_check(s->mhd, c, s->handlers.readyz, s->userdata);
         default:
                 return reply_metrics(s, c);
         }
@@ -341,7 +344,7 @@ static int start_daemon(struct http_server *s, int listen_fd, const char **reaso
 
         *reason = "libmicrohttpd could not start (out of memory or file descriptors)";
         /* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no threads, the caller polls */
-        s->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+        s->daemon = s->mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
                                      MHD_OPTION_LISTEN_SOCKET, listen_fd,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
@@ -354,7 +357,7 @@ static int start_daemon(struct http_server *s, int listen_fd, const char **reaso
                         close(listen_fd);
                 return -ENOMEM;
         }
-        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        info = s->mhd->get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
         if (!info) {
                 *reason = "libmicrohttpd did not expose its epoll fd";
                 return -EOPNOTSUPP;
@@ -367,16 +370,20 @@ int http_server_new(const char *address, unsigned paths, const struct http_handl
                     struct http_server **ret, const char **ret_reason)
 {
         _cleanup_(http_server_freep) struct http_server *s = NULL;
+        const struct mhd_api *mhd;
         struct http_address a;
         int r, listen_fd = -1;
 
         r = http_address_parse(address, &a, ret_reason);
         if (r < 0)
                 return r;
+        mhd = mhd_load(ret_reason);
+        if (!mhd)
+                return -ENOENT;
         /* Debian's build has both; a build without them would fail in obscure ways: no external
          * epoll loop, or a SIGPIPE that kills the agent when a scraper hangs up mid-response */
-        if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES ||
-            MHD_is_feature_supported(MHD_FEATURE_AUTOSUPPRESS_SIGPIPE) != MHD_YES) {
+        if (mhd->is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES ||
+            mhd->is_feature_supported(MHD_FEATURE_AUTOSUPPRESS_SIGPIPE) != MHD_YES) {
                 *ret_reason = "libmicrohttpd was built without epoll or without SIGPIPE suppression";
                 return -EOPNOTSUPP;
         }
@@ -385,7 +392,7 @@ int http_server_new(const char *address, unsigned paths, const struct http_handl
                 *ret_reason = "out of memory";
                 return -ENOMEM;
         }
-        *s = (struct http_server){ .paths = paths, .handlers = *handlers, .userdata = userdata, .epoll_fd = -1 };
+        *s = (struct http_server){ .mhd = mhd, .paths = paths, .handlers = *handlers, .userdata = userdata, .epoll_fd = -1 };
         r = open_listener_with_fallback(&a, &listen_fd, ret_reason);
         if (r < 0)
                 return r;
@@ -403,7 +410,7 @@ struct http_server *http_server_free(struct http_server *s)
         if (!s)
                 return NULL;
         if (s->daemon)
-                MHD_stop_daemon(s->daemon);
+                s->mhd->stop_daemon(s->daemon);
         free(s);
         return NULL;
 }
@@ -417,7 +424,7 @@ int http_server_get_timeout(struct http_server *s)
 {
         MHD_UNSIGNED_LONG_LONG ms;
 
-        if (MHD_get_timeout(s->daemon, &ms) != MHD_YES)
+        if (s->mhd->get_timeout(s->daemon, &ms) != MHD_YES)
                 return -1;
         return ms > INT_MAX ? INT_MAX : (int)ms;
 }
@@ -427,7 +434,7 @@ int http_server_process(struct http_server *s)
         /* MHD_run_wait(0), not MHD_run(): in 0.9.75 MHD_run() drops the result of its epoll pass
          * and reports success even when the epoll set is broken. In epoll mode this is one
          * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. */
-        return MHD_run_wait(s->daemon, 0) == MHD_YES ? 0 : -EIO;
+        return s->mhd->run_wait(s->daemon, 0) == MHD_YES ? 0 : -EIO;
 }
 
 uint16_t http_server_get_port(const struct http_server *s)

@@ -614,7 +614,7 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
         return 0;
 }
 
-static int read_file(const char *path, struct ima_diag *diag, char **ret, size_t *ret_len)
+int ima_config_read_file(const char *path, struct ima_diag *diag, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
@@ -677,7 +677,7 @@ int ima_config_load(const char *path, const struct ima_config_options *o, struct
         size_t len = 0;
         int r;
 
-        r = read_file(path, diag, &buf, &len);
+        r = ima_config_read_file(path, diag, &buf, &len);
         if (r == -ENOENT)
                 return ima_config_new_defaults(o, ret);
         if (r < 0)

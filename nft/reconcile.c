@@ -14,9 +14,20 @@
 #include "nft/rule-sig.h"
 #include "nft/sock.h"
 
+/* What the chain's rules depend on: rule signatures are rebuilt only when this changes. */
+struct rules_key {
+        bool present[IMA_FAMILY_COUNT];
+        bool random_fully;
+        struct ima_port_range to_ports[IMA_MAX_PORT_RANGES];
+        size_t n_to_ports;
+};
+
 struct ima_reconciler {
         struct ima_nl *nl;
         struct ima_observed *cache; /* the kernel state after our last commit, or NULL */
+        struct rules_key sigs_key;  /* the model the signatures below were made for */
+        struct ima_rule_sigs sigs[IMA_FAMILY_COUNT];
+        bool have_sigs;
 };
 
 static uint64_t now_usec(void)
@@ -38,13 +49,47 @@ int ima_reconciler_new(struct ima_nl *nl, struct ima_reconciler **ret)
         return 0;
 }
 
+static void clear_sigs(struct ima_reconciler *rc)
+{
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                ima_rule_sigs_clear(&rc->sigs[f]);
+        rc->have_sigs = false;
+}
+
 struct ima_reconciler *ima_reconciler_free(struct ima_reconciler *rc)
 {
         if (rc) {
                 ima_observed_free(rc->cache);
+                clear_sigs(rc);
                 free(rc);
         }
         return NULL;
+}
+
+/* The desired rules' signatures: building them takes libnftnl objects and text rendering, so
+ * they are kept while the model's rule inputs stay the same (they do, resync after resync). */
+static int desired_sigs(struct ima_reconciler *rc, const struct ima_model *want)
+{
+        struct rules_key key;
+        int r;
+
+        memset(&key, 0, sizeof(key)); /* compared with memcmp: no stale padding */
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                key.present[f] = want->tables[f].present;
+        key.random_fully = want->random_fully;
+        key.n_to_ports = want->n_to_ports;
+        memcpy(key.to_ports, want->to_ports, sizeof(key.to_ports));
+        if (rc->have_sigs && memcmp(&key, &rc->sigs_key, sizeof(key)) == 0)
+                return 0;
+        clear_sigs(rc);
+        r = ima_rule_sigs_from_model(want, rc->sigs);
+        if (r < 0) {
+                clear_sigs(rc);
+                return r;
+        }
+        rc->sigs_key = key;
+        rc->have_sigs = true;
+        return 0;
 }
 
 void ima_reconciler_invalidate(struct ima_reconciler *rc)
@@ -252,26 +297,23 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
 int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
                   enum ima_reconcile_mode mode, struct ima_reconcile_report *rep)
 {
-        struct ima_rule_sigs sigs[IMA_FAMILY_COUNT] = { 0 };
         uint64_t start = now_usec();
         int r;
 
-        r = ima_rule_sigs_from_model(want, sigs);
+        r = desired_sigs(rc, want);
         rep->diff_usec += now_usec() - start;
-        if (r >= 0) {
-                r = reconcile_once(rc, want, trust, mode, sigs, rep);
-                if (is_conflict(r)) {
-                        /* someone edited the ruleset between our read and our commit: read it
-                         * again, and keep the first attempt's errors for the report */
-                        r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, sigs, rep);
-                        if (r == 0) {
-                                for (size_t i = 0; i < rep->n_errors; i++)
-                                        free(rep->errors[i]);
-                                rep->n_errors = 0;
-                        }
+        if (r < 0)
+                return r;
+        r = reconcile_once(rc, want, trust, mode, rc->sigs, rep);
+        if (is_conflict(r)) {
+                /* someone edited the ruleset between our read and our commit: read it again;
+                 * the first attempt's errors are dropped if the second one succeeds */
+                r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, rep);
+                if (r == 0) {
+                        for (size_t i = 0; i < rep->n_errors; i++)
+                                free(rep->errors[i]);
+                        rep->n_errors = 0;
                 }
         }
-        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
-                ima_rule_sigs_clear(&sigs[f]);
         return r;
 }

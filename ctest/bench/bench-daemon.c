@@ -1,0 +1,355 @@
+/* bench-daemon: the running agent's reaction times and footprint, measured from the outside.
+ *
+ *   bench-daemon AGENT GEN_PREFIXES WORKDIR
+ *
+ * - ConfigMap change -> kernel updated: 200 kubelet-style updates (new timestamped directory,
+ *   "..data" symlink renamed over); each timed from the rename to the agent's commit, seen as
+ *   its NEWGEN on the nf_tables event stream. p50/p90/p99/max.
+ * - foreign change -> repaired: an element added to nomasq-dst by this program (one
+ *   transaction), timed from its commit to the agent's repair commit; 40 samples, spaced more
+ *   than a second so that each one is a first repair, not a fight (which is backed off on
+ *   purpose).
+ * - RSS (VmRSS, and the peak VmHWM) of an idle agent holding 64 and 100,000 CIDRs.
+ * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
+ *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
+ *   (SIGHUP, and the 10-minute backstop), which reads every element back.
+ * Runs inside the private namespace bench-daemon.sh creates. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/ipset.h"
+#include "lib/plan.h"
+#include "nft/batch.h"
+#include "nft/build.h"
+#include "nft/events.h"
+#include "nft/sock.h"
+
+static const char *agent_bin, *gen_bin, *workdir;
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what)
+{
+        fprintf(stderr, "bench-daemon: %s: %s\n", what, strerror(errno));
+        exit(1);
+}
+
+/* kubelet's atomic update of one file of a ConfigMap volume */
+static void kubelet_update(const char *dir, const char *content, unsigned serial)
+{
+        char stamp[512], file[600], tmp[512], data[512], old[512] = "";
+        ssize_t n;
+        FILE *f;
+
+        snprintf(stamp, sizeof(stamp), "%s/..bench_%u", dir, serial);
+        snprintf(file, sizeof(file), "%s/ip-masq-agent", stamp);
+        snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
+        snprintf(data, sizeof(data), "%s/..data", dir);
+        if (mkdir(stamp, 0755) < 0 || !(f = fopen(file, "w")) || fputs(content, f) < 0 || fclose(f) != 0)
+                die("writing the config");
+        n = readlink(data, old, sizeof(old) - 1);
+        if (n > 0)
+                old[n] = '\0';
+        if (symlink(strrchr(stamp, '/') + 1, tmp) < 0)
+                die("symlink");
+        if (rename(tmp, data) < 0)
+                die("rename");
+        snprintf(file, sizeof(file), "%s/ip-masq-agent", dir);
+        if (access(file, F_OK) < 0 && symlink("..data/ip-masq-agent", file) < 0)
+                die("symlink");
+        if (n > 0) {
+                char cmd[1200];
+
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", dir, old);
+                if (system(cmd) != 0)
+                        die("rm");
+        }
+}
+
+/* Waits for a transaction committed by pid; returns the time it was seen, or -1 on timeout. */
+static double wait_commit(struct ima_events *ev, pid_t pid, double timeout_ms)
+{
+        double deadline = now_ms() + timeout_ms;
+
+        while (now_ms() < deadline) {
+                struct ima_event_batch b = { 0 };
+                bool found = false;
+
+                if (ima_events_read(ev, &b) < 0)
+                        die("reading events");
+                for (size_t i = 0; i < b.n_txns; i++)
+                        found = found || b.txns[i].pid == (uint32_t)pid;
+                ima_event_batch_clear(&b);
+                if (found)
+                        return now_ms();
+                usleep(100);
+        }
+        return -1;
+}
+
+static void drain(struct ima_events *ev)
+{
+        struct ima_event_batch b = { 0 };
+
+        ima_events_read(ev, &b);
+        ima_event_batch_clear(&b);
+}
+
+static pid_t start_agent(const char *config, const char *log)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+                dup2(fd, 2);
+                execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off", NULL);
+                _exit(127);
+        }
+        if (pid < 0)
+                die("fork");
+        return pid;
+}
+
+static void stop_agent(pid_t pid)
+{
+        int status;
+
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+static void print_percentiles(const char *what, double *v, size_t n)
+{
+        qsort(v, n, sizeof(*v), cmp_double);
+        printf("  %-44s p50 %7.2f ms   p90 %7.2f ms   p99 %7.2f ms   max %7.2f ms   (n=%zu)\n", what, v[n / 2],
+               v[n * 9 / 10], v[n * 99 / 100], v[n - 1], n);
+}
+
+static char *config_text(size_t n_cidrs, const char *extra)
+{
+        char cmd[512], line[128];
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len), *p;
+
+        fprintf(out, "CidrLimit: %zu\nMasqLinkLocal: true\n%sNonMasqueradeCIDRs:\n", n_cidrs + 1, extra);
+        snprintf(cmd, sizeof(cmd), "%s %zu 11", gen_bin, n_cidrs);
+        p = popen(cmd, "r");
+        while (p && fgets(line, sizeof(line), p))
+                fprintf(out, "  - %s", line);
+        if (!p || pclose(p) != 0)
+                die("gen-prefixes");
+        fclose(out);
+        return text;
+}
+
+static void bench_config_latency(struct ima_events *ev)
+{
+        char dir[512], config[600], log[600];
+        double lat[200];
+        pid_t pid;
+
+        snprintf(dir, sizeof(dir), "%s/cm-latency", workdir);
+        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
+        snprintf(log, sizeof(log), "%s/agent-latency.log", workdir);
+        if (mkdir(dir, 0755) < 0)
+                die("mkdir");
+        kubelet_update(dir, "NonMasqueradeCIDRs: [10.0.0.0/8]\n", 0);
+        pid = start_agent(config, log);
+        if (wait_commit(ev, pid, 5000) < 0)
+                die("the agent did not start");
+        for (unsigned i = 0; i < 200; i++) {
+                char text[128];
+                double t0;
+
+                snprintf(text, sizeof(text), "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.%u.0/24]\n", i % 250);
+                usleep(30000); /* let the previous update settle */
+                drain(ev);
+                t0 = now_ms();
+                kubelet_update(dir, text, i + 1);
+                lat[i] = wait_commit(ev, pid, 5000) - t0;
+                if (lat[i] < 0)
+                        die("a config change was not applied within 5 s");
+        }
+        stop_agent(pid);
+        print_percentiles("ConfigMap update -> kernel updated", lat, 200);
+}
+
+/* One transaction adding an element to the agent's nomasq-dst, through our own socket. */
+static double foreign_change(struct ima_nl *nl, unsigned i)
+{
+        _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
+        struct ima_ipset *elems = NULL;
+        struct ima_op op = { .kind = IMA_OP_ADD_ELEMS, .family = IMA_FAMILY_IPV4, .set = IMA_SET_DST };
+        double t;
+        int r;
+
+        if (ima_ipset_new(IMA_FAMILY_IPV4, &elems) < 0 ||
+            ima_ipset_add(elems, 0x08080000 + (i << 8), 0x08080000 + (i << 8) + 255) < 0)
+                die("ipset");
+        op.elems = elems;
+        if (ima_batch_new(nl, 0, &b) < 0 || ima_build_op(b, &op) < 0)
+                die("batch");
+        r = ima_batch_commit(b, IMA_BATCH_COMMIT);
+        t = now_ms();
+        ima_ipset_free(elems);
+        if (r < 0) {
+                errno = -r;
+                die("foreign change");
+        }
+        return t;
+}
+
+static void bench_repair_latency(struct ima_events *ev)
+{
+        char config[600], log[600];
+        double lat[40];
+        struct ima_nl *nl = NULL;
+        pid_t pid;
+
+        snprintf(config, sizeof(config), "%s/cm-latency/ip-masq-agent", workdir);
+        snprintf(log, sizeof(log), "%s/agent-repair.log", workdir);
+        if (ima_nl_open(&nl) < 0)
+                die("netlink");
+        pid = start_agent(config, log);
+        usleep(300000);
+        for (unsigned i = 0; i < 40; i++) {
+                double t0;
+
+                usleep(1100000); /* longer than the agent's quiet period: a first repair each time */
+                drain(ev);
+                t0 = foreign_change(nl, i);
+                lat[i] = wait_commit(ev, pid, 5000) - t0;
+                if (lat[i] < 0)
+                        die("a foreign change was not repaired within 5 s");
+        }
+        stop_agent(pid);
+        ima_nl_free(nl);
+        print_percentiles("foreign element added -> repaired", lat, 40);
+}
+
+static long status_kb(pid_t pid, const char *key)
+{
+        char path[64], line[256];
+        long v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", pid);
+        f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, key, strlen(key)) == 0)
+                        v = atol(line + strlen(key) + 1);
+        if (f)
+                fclose(f);
+        return v;
+}
+
+static double cpu_ns(pid_t pid)
+{
+        char path[64];
+        double v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+        f = fopen(path, "r");
+        if (!f || fscanf(f, "%lf", &v) != 1)
+                die("schedstat");
+        fclose(f);
+        return v;
+}
+
+static void bench_footprint(struct ima_events *ev, size_t n_cidrs)
+{
+        char dir[512], config[600], log[600], line[128];
+        _cleanup_free_ char *text = config_text(n_cidrs, "ResyncInterval: 100ms\n");
+        double c0, c1, t0, t1;
+        unsigned resyncs = 0;
+        pid_t pid;
+        FILE *f;
+
+        snprintf(dir, sizeof(dir), "%s/cm-%zu", workdir, n_cidrs);
+        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
+        snprintf(log, sizeof(log), "%s/agent-%zu.log", workdir, n_cidrs);
+        if (mkdir(dir, 0755) < 0)
+                die("mkdir");
+        kubelet_update(dir, text, 0);
+        pid = start_agent(config, log);
+        if (wait_commit(ev, pid, 30000) < 0)
+                die("the agent did not apply");
+        usleep(500000);
+        printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
+               n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs", status_kb(pid, "VmRSS:"),
+               status_kb(pid, "VmHWM:"));
+        /* resyncs are counted from the agent's log (v=0 logs nothing per resync, so use time) */
+        c0 = cpu_ns(pid);
+        t0 = now_ms();
+        sleep(5);
+        c1 = cpu_ns(pid);
+        t1 = now_ms();
+        resyncs = (unsigned)((t1 - t0) / 100.0);
+        printf("  %-44s %8.1f us CPU each   (%u resyncs in %.1f s, %.2f%% of one CPU)\n",
+               n_cidrs == 64 ? "idle resync (re-read file, reconcile), 64" : "idle resync, 100,000 CIDRs",
+               (c1 - c0) / 1e3 / resyncs, resyncs, (t1 - t0) / 1e3, (c1 - c0) / 1e6 / (t1 - t0) * 100.0);
+        /* SIGHUP reads the whole kernel state, like the 10-minute backstop check */
+        c0 = cpu_ns(pid);
+        kill(pid, SIGHUP);
+        usleep(n_cidrs >= 100000 ? 3000000 : 300000);
+        c1 = cpu_ns(pid);
+        printf("  %-44s %8.1f ms CPU   (SIGHUP; also every 10 min)\n",
+               n_cidrs == 64 ? "full state check, 64 CIDRs" : "full state check, 100,000 CIDRs", (c1 - c0) / 1e6);
+        stop_agent(pid);
+        f = fopen(log, "r");
+        while (f && fgets(line, sizeof(line), f))
+                if (strstr(line, "] E") || line[0] == 'E')
+                        fprintf(stderr, "agent: %s", line);
+        if (f)
+                fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+        struct ima_events *ev = NULL;
+
+        if (argc != 4) {
+                fprintf(stderr, "usage: bench-daemon AGENT GEN_PREFIXES WORKDIR\n");
+                return 2;
+        }
+        agent_bin = argv[1];
+        gen_bin = argv[2];
+        workdir = argv[3];
+        if (ima_events_open(0, &ev) < 0)
+                die("subscribing to nftables events");
+        printf("daemon reaction times (event-repair mode)\n");
+        bench_config_latency(ev);
+        bench_repair_latency(ev);
+        printf("footprint\n");
+        bench_footprint(ev, 64);
+        bench_footprint(ev, 100000);
+        ima_events_free(ev);
+        return 0;
+}
