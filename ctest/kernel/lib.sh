@@ -29,15 +29,19 @@ ima_enter_sandbox() {
                 # --kill-child: a timeout that kills unshare takes the whole test with it.
                 # IMA_SANDBOX_ROOT=1 (benchmarks): a root-owned namespace, where CAP_NET_ADMIN
                 # counts in the initial user namespace as in a DaemonSet (large socket buffers).
+                # A PID namespace too: when the test's shell (its init) exits, also after a failure,
+                # the kernel kills whatever it left running there (agents, receivers).
                 if [ "${IMA_SANDBOX_ROOT:-}" = 1 ] && [ "$(id -u)" = 0 ]; then
-                        exec unshare --net --mount --fork --kill-child env IMA_SANDBOX=1 bash "$0" "$@"
-                fi
-                if unshare --user --map-root-user --net --mount true 2>/dev/null; then
-                        exec unshare --user --map-root-user --net --mount --fork --kill-child \
+                        exec unshare --net --mount --pid --mount-proc --fork --kill-child \
                                 env IMA_SANDBOX=1 bash "$0" "$@"
-                elif [ "$(id -u)" = 0 ] && unshare --net --mount true 2>/dev/null; then
+                fi
+                if unshare --user --map-root-user --net --mount --pid --fork true 2>/dev/null; then
+                        exec unshare --user --map-root-user --net --mount --pid --mount-proc --fork --kill-child \
+                                env IMA_SANDBOX=1 bash "$0" "$@"
+                elif [ "$(id -u)" = 0 ] && unshare --net --mount --pid --fork true 2>/dev/null; then
                         note "user namespaces unavailable: using a root-owned private network namespace"
-                        exec unshare --net --mount --fork --kill-child env IMA_SANDBOX=1 bash "$0" "$@"
+                        exec unshare --net --mount --pid --mount-proc --fork --kill-child \
+                                env IMA_SANDBOX=1 bash "$0" "$@"
                 fi
                 fail "cannot create a private network namespace (need user namespaces or root)"
         fi
@@ -47,6 +51,16 @@ ima_enter_sandbox() {
         nft list ruleset >/dev/null || fail "nftables is not usable in a network namespace on this kernel"
         WORK=$(mktemp -d)
         trap 'rm -rf "$WORK"' EXIT
+}
+
+# output_has PATTERN CMD...: CMD succeeds and its output contains PATTERN. Not "CMD | grep -q":
+# under pipefail, grep -q quitting at the first match can kill CMD with SIGPIPE and fail the
+# pipeline although the pattern was there.
+output_has() {
+        local pattern=$1 out
+        shift
+        out=$("$@" 2>/dev/null) || return 1
+        grep -q -- "$pattern" <<<"$out"
 }
 
 # Runs the agent (in the current namespace, or in netns NS with "in_ns NS agent ...").

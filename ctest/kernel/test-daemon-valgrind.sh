@@ -12,22 +12,22 @@ NonMasqueradeSrcCIDRs: [172.16.0.0/16]"
 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=99 --log-file="$WORK/valgrind.log" \
         "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=4 \
-        --health-bind-address=127.0.0.1:10254 --metrics-bind-address=127.0.0.1:10254 2>"$WORK/agent.log" &
+        --health-bind-address=127.0.0.1:10254 --metrics-bind-address=127.0.0.1:10254 >"$WORK/agent.log" 2>&1 &
 agent_pid=$!
 wait_for 60 nft list table ip ip-masq-agent || fail "no table under valgrind: $(tail "$WORK/agent.log")"
 
 dst_has() {
-        nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
 }
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
 wait_for 30 dst_has 192.168.0.0/16 || fail "config change not applied"
 nft delete table ip ip-masq-agent
 wait_for 30 dst_has 192.168.0.0/16 || fail "not repaired"
-curl -sf http://127.0.0.1:10254/metrics >/dev/null || fail "/metrics failed"
-curl -sf http://127.0.0.1:10254/healthz >/dev/null || fail "/healthz failed"
+curl -sf --max-time 30 http://127.0.0.1:10254/metrics >/dev/null || fail "/metrics failed"
+curl -sf --max-time 30 http://127.0.0.1:10254/healthz >/dev/null || fail "/healthz failed"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]"
 wait_for 30 grep -q "is invalid" "$WORK/agent.log" || fail "invalid configuration not noticed"
-curl -s http://127.0.0.1:10254/readyz >/dev/null
+curl -s --max-time 30 http://127.0.0.1:10254/readyz >/dev/null
 kill -HUP "$agent_pid"
 rm -rf "$cm"/* "$cm"/..?* # the ConfigMap disappears: defaults
 kill -HUP "$agent_pid"

@@ -11,24 +11,29 @@ kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 
 start_agent() {
         # the binary itself, not the agent() function: $! must be the agent for kill
-        "$IMA_BIN" run --config "$cm/ip-masq-agent" --v=2 "$@" 2>>"$WORK/agent.log" &
+        "$IMA_BIN" run --config "$cm/ip-masq-agent" --v=2 "$@" >>"$WORK/agent.log" 2>&1 &
         AGENT=$!
         wait_for 5 nft list table ip ip-masq-agent || fail "the agent did not create its table: $(tail "$WORK/agent.log")"
 }
 
 stop_agent() {
         kill -TERM "$AGENT"
+        if ! wait_for 10 sh -c "! kill -0 $AGENT"; then
+                kill -KILL "$AGENT"
+                fail "the agent did not exit within 10 s of SIGTERM: $(tail -20 "$WORK/agent.log")"
+        fi
         local rc=0
         wait "$AGENT" || rc=$?
         assert_eq "exit code after SIGTERM" 0 "$rc"
 }
 
 dst_has() {
-        nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
 }
 
 dst_lacks() {
-        ! nft list set ip ip-masq-agent nomasq-dst 2>/dev/null | grep -q -- "$1"
+        local out
+        out=$(nft list set ip ip-masq-agent nomasq-dst 2>/dev/null) && ! grep -q -- "$1" <<<"$out"
 }
 
 # --- event repair mode ----------------------------------------------------------------------------
@@ -95,7 +100,8 @@ nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
 
 # --- health and metrics endpoints (a real HTTP client: curl) ---------------------------------------
 http() {
-        curl -s -o "$WORK/body" -w '%{http_code}' "http://$1"
+        curl -s --max-time 10 -o "$WORK/body" -w '%{http_code}' "http://$1" ||
+                fail "no answer from http://$1 within 10 s: $(tail -20 "$WORK/agent.log")"
 }
 : >"$WORK/agent.log" # this section reads only its own agent's log
 start_agent --table-ownership=off --health-bind-address=127.0.0.1:10254 --metrics-bind-address=:10255
@@ -120,7 +126,7 @@ assert_eq "/healthz with an invalid configuration" 200 "$(http 127.0.0.1:10254/h
 http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_config_valid 0' "$WORK/body" || fail "/metrics does not show the invalid configuration"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
-wait_for 5 sh -c "curl -sf http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
+wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
 stop_agent
 
 # --- --cleanup-on-exit -----------------------------------------------------------------------------
@@ -132,7 +138,7 @@ assert_eq "table after --cleanup-on-exit" absent "$(readback ip)"
 start_agent
 grep -q "table ownership on" "$WORK/agent.log" ||
         fail "this kernel ($(uname -r)) should support persistent table ownership: $(grep ownership "$WORK/agent.log")"
-nft list table ip ip-masq-agent | grep -q "flags owner" || fail "the table is not owned"
+output_has "flags owner" nft list table ip ip-masq-agent || fail "the table is not owned"
 if nft delete table ip ip-masq-agent 2>/dev/null; then fail "another process could delete the owned table"; fi
 nft flush ruleset
 nft list table ip ip-masq-agent >/dev/null 2>&1 || fail "nft flush ruleset removed the owned table"
@@ -147,6 +153,6 @@ nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not
 # a new agent adopts the orphaned table in place
 start_agent
 wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
-nft list table ip ip-masq-agent | grep -q "flags owner" || fail "the adopted table is not owned: $(nft list table ip ip-masq-agent | head -3; tail -5 "$WORK/agent.log")"
+output_has "flags owner" nft list table ip ip-masq-agent || fail "the adopted table is not owned"
 stop_agent
 echo "ok: daemon"
