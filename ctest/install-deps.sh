@@ -1,7 +1,9 @@
 #!/bin/bash
 # Installs the Debian 12 packages needed to build and test, if any is missing. Needs root.
+# Extra package names on the command line are installed too (e.g. the fuzzer runtime for CI).
 set -euo pipefail
 packages=(
+        "$@"
         gcc clang meson ninja-build pkg-config
         libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev libmicrohttpd-dev
         nftables iproute2 util-linux valgrind curl

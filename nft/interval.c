@@ -31,7 +31,8 @@ int ima_interval_decode(struct ima_elem *elems, size_t n, struct ima_ipset *set,
         bool open = false, malformed = false;
         int r;
 
-        qsort(elems, n, sizeof(*elems), elem_cmp);
+        if (n > 0) /* qsort's array may not be NULL, even for zero elements */
+                qsort(elems, n, sizeof(*elems), elem_cmp);
         for (size_t i = 0; i < n; i++) {
                 const struct ima_elem *e = &elems[i];
 
