@@ -175,10 +175,11 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
                       rep.observed ? "kernel state read" : "kernel state known from our last commit");
         } else {
                 summary = plan_summary(rep.plan);
-                log_info("%s: %s [%zu message%s, %zu bytes, %u attempt%s, read %.1f ms, commit %.1f ms]", context,
+                log_info("%s: %s [%zu message%s, %zu bytes, %u attempt%s, %.1f ms: read %.1f, commit %.1f]", context,
                          summary ? summary : "changed", rep.n_msgs, rep.n_msgs == 1 ? "" : "s", rep.n_bytes,
-                         rep.attempts, rep.attempts == 1 ? "" : "s", (double)rep.observe_usec / 1000.0,
-                         (double)rep.commit_usec / 1000.0);
+                         rep.attempts, rep.attempts == 1 ? "" : "s",
+                         (double)(rep.observe_usec + rep.diff_usec + rep.build_usec + rep.commit_usec) / 1000.0,
+                         (double)rep.observe_usec / 1000.0, (double)rep.commit_usec / 1000.0);
         }
         if (ret_report)
                 *ret_report = rep;

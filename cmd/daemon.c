@@ -46,6 +46,10 @@
 #define HEAL_QUIET_MS 1000
 /* A repair delay this long means someone is fighting us: say so (once per fight). */
 #define HEAL_FIGHT_MS 1000
+/* A failed reconcile (e.g. the previous agent still owns the table during a rolling update) is
+ * retried after this long, doubling up to the maximum, instead of waiting for the next resync. */
+#define RETRY_FIRST_DELAY_MS 500
+#define RETRY_MAX_DELAY_MS 30000
 /* This often the kernel state is read in full at a resync, even if nothing says it changed: a
  * backstop costing about a second of CPU per check at 100,000 CIDRs, so time-based, not
  * per-resync (ResyncInterval may be short). */
@@ -58,6 +62,7 @@ enum source {
         SOURCE_RELOAD_TIMER,
         SOURCE_HEAL_TIMER,
         SOURCE_RESYNC_TIMER,
+        SOURCE_RETRY_TIMER,
         SOURCE_HTTP,
 };
 
@@ -69,6 +74,7 @@ struct daemon {
         int reload_tfd;
         int heal_tfd;
         int resync_tfd;
+        int retry_tfd;
         struct watch *watch;
         struct ima_nl *nl;
         struct ima_reconciler *rc;
@@ -93,6 +99,7 @@ struct daemon {
         uint64_t heal_delay_ms;
         uint64_t last_heal_ms;
         bool fight_reported;
+        uint64_t retry_delay_ms;
         char culprit[64];          /* who changed our tables last */
 };
 
@@ -152,6 +159,7 @@ static void daemon_free(struct daemon *d)
         close_fd(&d->reload_tfd);
         close_fd(&d->heal_tfd);
         close_fd(&d->resync_tfd);
+        close_fd(&d->retry_tfd);
         close_fd(&d->epfd);
 }
 
@@ -331,6 +339,12 @@ static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
         r = reconcile_logged(d->rc, d->model, trust, why, &rep);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         d->reconcile_ok = r >= 0;
+        if (r >= 0) {
+                d->retry_delay_ms = RETRY_FIRST_DELAY_MS;
+        } else if (!timer_armed(d->retry_tfd)) {
+                (void)timer_set(d->retry_tfd, (int64_t)d->retry_delay_ms * 1000000, 0);
+                d->retry_delay_ms = d->retry_delay_ms * 2 < RETRY_MAX_DELAY_MS ? d->retry_delay_ms * 2 : RETRY_MAX_DELAY_MS;
+        }
         metrics_reconcile_done(d->metrics,
                                r < 0 ? METRICS_RECONCILE_ERROR
                                : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
@@ -412,6 +426,12 @@ static void on_reload_timer(struct daemon *d)
         timer_ack(d->reload_tfd);
         reload_config(d);
         reconcile(d, IMA_TRUST_GENID, "config change");
+}
+
+static void on_retry_timer(struct daemon *d)
+{
+        timer_ack(d->retry_tfd);
+        reconcile(d, IMA_TRUST_NOTHING, "retry");
 }
 
 static void on_resync_timer(struct daemon *d)
@@ -551,7 +571,8 @@ static int daemon_init(struct daemon *d)
             (d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
             (d->reload_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
             (d->heal_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
-            (d->resync_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+            (d->resync_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+            (d->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
                 return -errno;
         r = metrics_new(IMA_VERSION, &d->metrics);
         if (r < 0)
@@ -579,7 +600,8 @@ static int daemon_init(struct daemon *d)
             (r = add_fd(d, ima_events_fd(d->events), SOURCE_EVENTS)) < 0 ||
             (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||
             (r = add_fd(d, d->heal_tfd, SOURCE_HEAL_TIMER)) < 0 ||
-            (r = add_fd(d, d->resync_tfd, SOURCE_RESYNC_TIMER)) < 0)
+            (r = add_fd(d, d->resync_tfd, SOURCE_RESYNC_TIMER)) < 0 ||
+            (r = add_fd(d, d->retry_tfd, SOURCE_RETRY_TIMER)) < 0)
                 return r;
         r = start_http_servers(d);
         if (r < 0)
@@ -614,7 +636,8 @@ static void cleanup_tables(struct daemon *d)
 int daemon_run(void)
 {
         struct daemon d = { .epfd = -1, .sigfd = -1, .reload_tfd = -1, .heal_tfd = -1, .resync_tfd = -1,
-                            .heal_delay_ms = HEAL_FIRST_DELAY_MS };
+                            .retry_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
+                            .retry_delay_ms = RETRY_FIRST_DELAY_MS };
         bool done = false;
 
         if (daemon_init(&d) < 0) {
@@ -655,6 +678,9 @@ int daemon_run(void)
                                 break;
                         case SOURCE_RESYNC_TIMER:
                                 on_resync_timer(&d);
+                                break;
+                        case SOURCE_RETRY_TIMER:
+                                on_retry_timer(&d);
                                 break;
                         case SOURCE_HTTP:
                                 break; /* served below, with the timeouts */

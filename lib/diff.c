@@ -18,21 +18,6 @@ static int add_op(struct ima_plan *p, enum ima_op_kind kind, enum ima_op_reason 
         return ima_plan_add(p, &(struct ima_op){ .kind = kind, .reason = reason, .family = f });
 }
 
-static int add_all_elems(struct ima_plan *p, const struct ima_model *want, enum ima_family f,
-                         enum ima_set_id s, enum ima_op_reason reason)
-{
-        struct ima_ipset *elems = NULL;
-        int r;
-
-        if (want->tables[f].sets[s]->n == 0)
-                return 0;
-        r = ima_ipset_dup(want->tables[f].sets[s], &elems);
-        if (r < 0)
-                return r;
-        return ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = reason, .family = f,
-                                                 .set = s, .elems = elems });
-}
-
 /* An orphaned persistent table (its owner exited) that we want to own: the kernel lets a new
  * owner adopt it in place. */
 static bool adoptable(const struct ima_model_table *w, const struct ima_observed_table *h)
@@ -83,7 +68,7 @@ static int diff_sets(struct ima_plan *p, struct ima_plan *dels, struct ima_plan 
                                                               .reason = why, .family = f, .set = s });
                         if (r < 0)
                                 return r;
-                        r = add_all_elems(adds, want, f, s, why);
+                        r = ima_plan_add_set_elems(adds, want, f, (enum ima_set_id)s, why);
                         if (r < 0)
                                 return r;
                         continue;

@@ -137,7 +137,7 @@ int ima_model_build(const struct ima_config *c, const struct ima_model_options *
         return 0;
 }
 
-static const char *proto_name(uint8_t p)
+const char *ima_l4proto_name(uint8_t p)
 {
         switch (p) {
         case IPPROTO_TCP:
@@ -190,7 +190,7 @@ int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rul
                         }
                         remaining -= size;
                         snprintf(r->comment, sizeof(r->comment), "%s: masquerade to ports %u-%u",
-                                 proto_name(protos[p]), m->to_ports[i].first, m->to_ports[i].last);
+                                 ima_l4proto_name(protos[p]), m->to_ports[i].first, m->to_ports[i].last);
                 }
         }
         v[n].kind = IMA_RULE_MASQ;

@@ -94,6 +94,9 @@ const char *ima_set_comment(enum ima_set_id s);
 const char *ima_table_comment(void);
 const char *ima_chain_comment(void);
 
+/* "tcp", "udp", "sctp": the protocols --to-ports applies to, as nft names them. */
+const char *ima_l4proto_name(uint8_t proto);
+
 /* The chain's rules for a family, in order. Returns a malloc'd array and its length in *ret_n,
  * or -ENOMEM. */
 int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n);

@@ -43,11 +43,6 @@ int ima_plan_add(struct ima_plan *p, const struct ima_op *op)
         return 0;
 }
 
-static int add_simple(struct ima_plan *p, enum ima_op_kind kind, enum ima_family f)
-{
-        return ima_plan_add(p, &(struct ima_op){ .kind = kind, .family = f });
-}
-
 int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                        enum ima_op_reason reason)
 {
@@ -67,6 +62,21 @@ int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_f
         return 0;
 }
 
+int ima_plan_add_set_elems(struct ima_plan *p, const struct ima_model *m, enum ima_family f, enum ima_set_id s,
+                           enum ima_op_reason reason)
+{
+        struct ima_ipset *elems = NULL;
+        int r;
+
+        if (m->tables[f].sets[s]->n == 0)
+                return 0;
+        r = ima_ipset_dup(m->tables[f].sets[s], &elems);
+        if (r < 0)
+                return r;
+        return ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = reason, .family = f, .set = s,
+                                                 .elems = elems });
+}
+
 int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                               enum ima_op_reason reason)
 {
@@ -78,18 +88,10 @@ int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enu
         if (r < 0)
                 return r;
         for (int s = 0; s < IMA_SET_COUNT; s++) {
-                struct ima_ipset *elems = NULL;
-
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_SET, .reason = reason, .family = f, .set = s });
                 if (r < 0)
                         return r;
-                if (t->sets[s]->n == 0)
-                        continue;
-                r = ima_ipset_dup(t->sets[s], &elems);
-                if (r < 0)
-                        return r;
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_ELEMS, .reason = reason, .family = f,
-                                                      .set = s, .elems = elems });
+                r = ima_plan_add_set_elems(p, m, f, (enum ima_set_id)s, reason);
                 if (r < 0)
                         return r;
         }
@@ -98,33 +100,6 @@ int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enu
         if (r < 0)
                 return r;
         return ima_plan_add_rules(p, m, f, reason);
-}
-
-int ima_plan_full(const struct ima_model *m, struct ima_plan **ret)
-{
-        _cleanup_(ima_plan_freep) struct ima_plan *p = NULL;
-        int r;
-
-        r = ima_plan_new(&p);
-        if (r < 0)
-                return r;
-        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
-                /* creating an existing table with the same flags is a no-op, so the delete that
-                 * follows always finds its table */
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .family = f, .if_missing = true });
-                if (r < 0)
-                        return r;
-                r = add_simple(p, IMA_OP_DEL_TABLE, f);
-                if (r < 0)
-                        return r;
-                if (m->tables[f].present) {
-                        r = ima_plan_add_create_table(p, m, f, IMA_REASON_CONFIG);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        *ret = TAKE_PTR(p);
-        return 0;
 }
 
 size_t ima_plan_count_intervals(const struct ima_plan *p)
@@ -208,7 +183,7 @@ static void print_op(const struct ima_op *op, FILE *out)
 
         switch (op->kind) {
         case IMA_OP_ADD_TABLE:
-                fprintf(out, "+ table %s %s%s\n", fam, IMA_TABLE_NAME, op->if_missing ? " (if missing)" : "");
+                fprintf(out, "+ table %s %s\n", fam, IMA_TABLE_NAME);
                 return;
         case IMA_OP_DEL_TABLE:
                 fprintf(out, "- table %s %s\n", fam, IMA_TABLE_NAME);

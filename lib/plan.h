@@ -49,8 +49,6 @@ struct ima_op {
         enum ima_family family;
         enum ima_set_id set;     /* *_SET, *_ELEMS */
         uint32_t table_flags;    /* ADD_TABLE */
-        bool if_missing;         /* ADD_TABLE: only make sure it exists; an existing table is left
-                                  * exactly as it is (no flags, no comment sent) */
         int32_t priority;        /* ADD_CHAIN */
         struct ima_rule rule;    /* ADD_RULE */
         struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
@@ -73,14 +71,13 @@ int ima_plan_add(struct ima_plan *p, const struct ima_op *op);
  * such table exists at that point of the transaction. -ENOMEM. */
 int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                               enum ima_op_reason reason);
+/* Appends an ADD_ELEMS op with a copy of set s of family f as m describes it (nothing when the
+ * set is empty). -ENOMEM. */
+int ima_plan_add_set_elems(struct ima_plan *p, const struct ima_model *m, enum ima_family f, enum ima_set_id s,
+                           enum ima_op_reason reason);
 /* Appends the chain's rules for family f as m describes them. -ENOMEM. */
 int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                        enum ima_op_reason reason);
-
-/* A plan that re-creates every table of m from scratch in one transaction: tables that may exist
- * are first created-if-missing and deleted (so the delete cannot fail), families that m leaves
- * out are deleted the same way. -ENOMEM. */
-int ima_plan_full(const struct ima_model *m, struct ima_plan **ret);
 
 /* Number of interval elements in all ELEMS ops (what a plan costs the kernel). */
 size_t ima_plan_count_intervals(const struct ima_plan *p);

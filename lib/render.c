@@ -1,21 +1,7 @@
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 
 #include "render.h"
-
-static const char *proto_name(uint8_t p)
-{
-        switch (p) {
-        case IPPROTO_TCP:
-                return "tcp";
-        case IPPROTO_UDP:
-                return "udp";
-        case IPPROTO_SCTP:
-                return "sctp";
-        }
-        return "?";
-}
 
 int ima_render_rule(enum ima_family f, const struct ima_rule *r, char *buf, size_t size)
 {
@@ -36,9 +22,9 @@ int ima_render_rule(enum ima_family f, const struct ima_rule *r, char *buf, size
         }
         if (r->l4proto && r->numgen_mod)
                 snprintf(match, sizeof(match), "meta l4proto %s numgen random mod %u < %u ",
-                         proto_name(r->l4proto), r->numgen_mod, r->numgen_below);
+                         ima_l4proto_name(r->l4proto), r->numgen_mod, r->numgen_below);
         else if (r->l4proto)
-                snprintf(match, sizeof(match), "meta l4proto %s ", proto_name(r->l4proto));
+                snprintf(match, sizeof(match), "meta l4proto %s ", ima_l4proto_name(r->l4proto));
         if (r->ports.first && r->ports.first == r->ports.last)
                 snprintf(ports, sizeof(ports), " to :%u", r->ports.first);
         else if (r->ports.first)

@@ -54,7 +54,7 @@ static int build_table(struct ima_batch *b, const struct ima_op *op)
                 return -ENOMEM;
         nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
         nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(op->family));
-        if (op->kind == IMA_OP_ADD_TABLE && !op->if_missing) {
+        if (op->kind == IMA_OP_ADD_TABLE) {
                 nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, op->table_flags);
                 u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
                 if (!u || put_comment(u, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment()) < 0)

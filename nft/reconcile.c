@@ -97,11 +97,6 @@ void ima_reconciler_invalidate(struct ima_reconciler *rc)
         rc->cache = ima_observed_free(rc->cache);
 }
 
-uint32_t ima_reconciler_cached_genid(const struct ima_reconciler *rc)
-{
-        return rc->cache ? rc->cache->genid : 0;
-}
-
 void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
 {
         if (rc->cache && rc->cache->genid + 1 == genid)

@@ -50,8 +50,6 @@ DEFINE_FREEP(struct ima_reconciler, ima_reconciler_free)
 
 /* Forgets the cached state: the next reconcile reads the kernel. */
 void ima_reconciler_invalidate(struct ima_reconciler *rc);
-/* Generation the cache is valid for (0: no cache). */
-uint32_t ima_reconciler_cached_genid(const struct ima_reconciler *rc);
 /* Someone committed generation genid without touching our tables (the event stream says so):
  * if the cache was current just before it, it is current at genid too. Keeps transactions
  * pinned to the right generation without a dump while other tables churn. */

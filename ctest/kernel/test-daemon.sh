@@ -156,6 +156,15 @@ assert_eq "apply while the daemon owns the table" 1 "$rc"
 grep -q "owned by another process" "$WORK/apply.err" || fail "unclear error: $(cat "$WORK/apply.err")"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]"
 wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in ownership mode"
+# a rolling update that overlaps: the new agent is refused while the old one owns the table,
+# retries, and takes the table over once the old one is gone
+"$IMA_BIN" run --config "$cm/ip-masq-agent" >"$WORK/agent2.log" 2>&1 &
+second=$!
+wait_for 10 grep -q "owned by another process" "$WORK/agent2.log" || fail "the second agent did not report the owner"
+stop_agent
+wait_for 10 grep -q "retry: ip: table flags restored" "$WORK/agent2.log" ||
+        fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
+AGENT=$second
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not outlive the agent"
 # a new agent adopts the orphaned table in place
