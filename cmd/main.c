@@ -129,7 +129,7 @@ static const struct flag flags[] = {
         { "cleanup-on-exit", FLAG_BOOL, &arg_cleanup_on_exit, NULL,
           "run: delete the tables on SIGTERM/SIGINT (standalone use; a DaemonSet keeps them)" },
         { "health-bind-address", FLAG_STRING, &arg_health_bind_address, NULL,
-          "run: serve /healthz and /readyz on this address, e.g. 127.0.0.1:10254 or :10254 (default off)" },
+          "run: serve /healthz and /readyz on this address, e.g. 127.0.0.1:10266 or :10266 (default off)" },
         { "metrics-bind-address", FLAG_STRING, &arg_metrics_bind_address, NULL,
           "run: serve Prometheus /metrics on this address (default off; may equal the health address)" },
         { "log-format", FLAG_CUSTOM, NULL, parse_log_format, "text (klog lines, default) or json" },
