@@ -6,7 +6,7 @@ packages=(
         "$@"
         gcc clang meson ninja-build pkg-config
         libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev libmicrohttpd-dev
-        nftables iproute2 util-linux valgrind curl
+        nftables iproute2 util-linux procps valgrind curl python3
 )
 missing=()
 for p in "${packages[@]}"; do
