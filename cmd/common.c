@@ -5,6 +5,7 @@
 #include "cmd/args.h"
 #include "cmd/common.h"
 #include "cmd/log.h"
+#include "cmd/verbs.h"
 #include "lib/diag.h"
 #include "nft/sock.h"
 
@@ -48,6 +49,35 @@ int load_config(enum diag_style style, struct ima_config **ret)
 int build_model(const struct ima_config *c, struct ima_model **ret)
 {
         return ima_model_build(c, &arg_model_opts, ret);
+}
+
+int load_desired_model(const char *verb, struct ima_config **ret_config, struct ima_model **ret_model)
+{
+        _cleanup_(ima_config_freep) struct ima_config *config = NULL;
+        int r;
+
+        r = load_config(DIAG_AS_LOG, &config);
+        if (r == -EINVAL)
+                return EXIT_USAGE;
+        if (r < 0 || (r = build_model(config, ret_model)) < 0) {
+                log_error("%s failed: %s", verb, strerror(-r));
+                return EXIT_FAILURE_RUNTIME;
+        }
+        if (ret_config)
+                *ret_config = TAKE_PTR(config);
+        return EXIT_OK;
+}
+
+int open_reconciler(struct ima_nl **ret_nl, struct ima_reconciler **ret_rc)
+{
+        int r = open_netlink(ret_nl);
+
+        if (r < 0)
+                return r;
+        r = ima_reconciler_new(*ret_nl, ret_rc);
+        if (r < 0)
+                log_error("cannot set up the reconciler: %s", strerror(-r));
+        return r;
 }
 
 int open_netlink(struct ima_nl **ret)

@@ -25,6 +25,14 @@ int load_config(enum diag_style style, struct ima_config **ret);
 /* Desired model for the config and the command-line options. */
 int build_model(const struct ima_config *c, struct ima_model **ret);
 
+/* The one-shot commands' first step: the config file (problems logged) and its model. Returns
+ * an exit code: EXIT_OK, EXIT_USAGE (invalid configuration) or EXIT_FAILURE_RUNTIME; verb names
+ * the command in the error message. ret_config may be NULL. */
+int load_desired_model(const char *verb, struct ima_config **ret_config, struct ima_model **ret_model);
+
+/* A netfilter socket and a reconciler on it, with the error logged. 0 or -errno. */
+int open_reconciler(struct ima_nl **ret_nl, struct ima_reconciler **ret_rc);
+
 /* Opens the netfilter socket, explaining the usual permission problem. */
 int open_netlink(struct ima_nl **ret);
 

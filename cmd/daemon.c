@@ -577,10 +577,7 @@ static int daemon_init(struct daemon *d)
         r = metrics_new(IMA_VERSION, &d->metrics);
         if (r < 0)
                 return r;
-        r = open_netlink(&d->nl);
-        if (r < 0)
-                return r;
-        r = ima_reconciler_new(d->nl, &d->rc);
+        r = open_reconciler(&d->nl, &d->rc);
         if (r < 0)
                 return r;
         /* subscribe before the first reconcile, so no change can slip between the two */

@@ -13,7 +13,7 @@ int verb_cleanup(void)
         struct ima_reconcile_report rep = { 0 };
         bool changed;
 
-        if (ima_model_new_empty(&nothing) < 0 || open_netlink(&nl) < 0 || ima_reconciler_new(nl, &rc) < 0)
+        if (ima_model_new_empty(&nothing) < 0 || open_reconciler(&nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         /* reconciling to "no tables" deletes what exists and sends nothing when nothing does */
         if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", &rep) < 0) {

@@ -1,7 +1,5 @@
 /* verb-diff.c: what apply would change, as nft-like +/- lines; exit 0 in sync, 3 on drift. */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cmd/common.h"
 #include "cmd/log.h"
@@ -10,21 +8,16 @@
 
 int verb_diff(void)
 {
-        _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
         _cleanup_(ima_reconciler_freep) struct ima_reconciler *rc = NULL;
         _cleanup_(ima_nl_freep) struct ima_nl *nl = NULL;
         struct ima_reconcile_report rep = { 0 };
         int r, rc_exit;
 
-        r = load_config(DIAG_AS_LOG, &config);
-        if (r == -EINVAL)
-                return EXIT_USAGE;
-        if (r < 0 || (r = build_model(config, &model)) < 0) {
-                log_error("diff failed: %s", strerror(-r));
-                return EXIT_FAILURE_RUNTIME;
-        }
-        if (open_netlink(&nl) < 0 || ima_reconciler_new(nl, &rc) < 0)
+        r = load_desired_model("diff", NULL, &model);
+        if (r != EXIT_OK)
+                return r;
+        if (open_reconciler(&nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         r = ima_reconcile(rc, model, IMA_TRUST_NOTHING, IMA_RECONCILE_DRY_RUN, &rep);
         if (r < 0) {

@@ -16,13 +16,9 @@ int verb_render(void)
         _cleanup_free_ char *header = NULL;
         int r;
 
-        r = load_config(DIAG_AS_LOG, &config);
-        if (r == -EINVAL)
-                return EXIT_USAGE;
-        if (r < 0 || (r = build_model(config, &model)) < 0) {
-                log_error("render failed: %s", strerror(-r));
-                return EXIT_FAILURE_RUNTIME;
-        }
+        r = load_desired_model("render", &config, &model);
+        if (r != EXIT_OK)
+                return r;
         if (asprintf(&header, "ip-masq-agent %s: desired state for %s%s\nLoad with \"nft -f FILE\": it replaces "
                               "the agent's tables in one transaction.",
                      IMA_VERSION, arg_config_path,
