@@ -1,6 +1,6 @@
 /* udp-probe: the datapath tests' traffic tool.
  *
- *   udp-probe recv PORT COUNT TIMEOUT_MS   print "SOURCE PAYLOAD" for each datagram received,
+ *   udp-probe recv PORT COUNT TIMEOUT_MS   print "SOURCE SPORT PAYLOAD" for each datagram received,
  *                                          until COUNT arrived or TIMEOUT_MS passed (exit 1 then)
  *   udp-probe send ADDR PORT PAYLOAD       send one datagram
  *
@@ -55,7 +55,7 @@ static int do_recv(const char *port, int count, int timeout_ms)
                         inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], addr, sizeof(addr));
                 else
                         inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
-                printf("%s %s\n", addr, buf);
+                printf("%s %u %s\n", addr, ntohs(from.sin6_port), buf);
                 fflush(stdout);
                 got++;
         }

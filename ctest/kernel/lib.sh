@@ -138,25 +138,43 @@ topo_addr() {
         esac
 }
 
-# probe_matrix NS_RECV PORT "POD DEST" ...: starts a receiver in NS_RECV, sends one datagram
-# from each POD namespace to DEST (payload "POD->DEST"), and prints "POD->DEST SOURCE" lines,
-# sorted: the source address the receiver saw for each flow. Bounded: 5 s, one datagram each.
+# probe_recv_start NS_RECV PORT COUNT OUT: starts a receiver in NS_RECV for COUNT datagrams
+# (at most 5 s), writing "SOURCE SPORT PAYLOAD" lines to OUT; returns once it listens. Its pid is
+# in PROBE_PID.
+probe_recv_start() {
+        local recv_ns=$1 port=$2 count=$3 out=$4
+        in_ns "$recv_ns" "$IMA_HELPERS/udp-probe" recv "$port" "$count" 5000 >"$out" &
+        PROBE_PID=$!
+        wait_for 5 grep -q '^ready$' "$out" || fail "udp-probe receiver in $recv_ns did not start"
+}
+
+# probe_matrix NS_RECV PORT "POD DEST" ...: sends one datagram from each POD namespace to DEST
+# (payload "POD->DEST") and prints "POD->DEST SOURCE" lines, sorted: the source address the
+# receiver in NS_RECV saw for each flow. Bounded: 5 s, one datagram each.
 probe_matrix() {
         local recv_ns=$1 port=$2 out="$WORK/probe.$$" pair pod dest
         shift 2
-        in_ns "$recv_ns" "$IMA_HELPERS/udp-probe" recv "$port" "$#" 5000 >"$out" &
-        local pid=$!
-        for _ in $(seq 50); do
-                grep -q '^ready$' "$out" 2>/dev/null && break
-                sleep 0.1
-        done
+        probe_recv_start "$recv_ns" "$port" "$#" "$out"
         for pair in "$@"; do
                 pod=${pair% *}
                 dest=${pair#* }
                 in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod->$dest"
         done
-        wait "$pid" || true
-        grep -v '^ready$' "$out" | awk '{ print $2, $1 }' | sort
+        wait "$PROBE_PID" || true
+        grep -v '^ready$' "$out" | awk '{ print $3, $1 }' | sort
+}
+
+# probe_sources NS_RECV PORT POD DEST COUNT: sends COUNT datagrams from POD to DEST, each from a
+# new socket (so a new connection with its own source port), and prints the "SOURCE SPORT" the
+# receiver saw for each, in arrival order. Bounded: 5 s, COUNT datagrams.
+probe_sources() {
+        local recv_ns=$1 port=$2 pod=$3 dest=$4 count=$5 out="$WORK/probe.$$" i
+        probe_recv_start "$recv_ns" "$port" "$count" "$out"
+        for ((i = 0; i < count; i++)); do
+                in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod-$i"
+        done
+        wait "$PROBE_PID" || true
+        grep -v '^ready$' "$out" | awk '{ print $1, $2 }'
 }
 
 # ---- waiting and daemons -------------------------------------------------------------------------

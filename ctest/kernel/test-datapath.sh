@@ -46,6 +46,28 @@ assert_eq "rule counters" "2 source in @nomasq-src: not masqueraded
 1 destination in @nomasq-dst: not masqueraded
 1 everything else is masqueraded (must be last)" "$counters"
 
+# --to-ports: masqueraded connections get source ports from the given ranges only, split between
+# them (numgen). Two ranges far from the ephemeral range the pods' sockets use (32768+), each
+# larger than the number of connections so that NAT can never run out of ports.
+in_ns node "$IMA_BIN" apply --config "$WORK/config" --to-ports=20000-20099,20200-20299 2>/dev/null ||
+        fail "apply --to-ports failed in node"
+sources=$(probe_sources ext 7003 pod-gr 203.0.113.2 24)
+[ "$(wc -l <<<"$sources")" = 24 ] || fail "--to-ports: expected 24 datagrams, got: $sources"
+in_low=0 in_high=0
+while read -r addr sport; do
+        [ "$addr" = 198.51.100.1 ] || fail "--to-ports: source $addr, expected the node's 198.51.100.1"
+        if ((sport >= 20000 && sport <= 20099)); then
+                in_low=$((in_low + 1))
+        elif ((sport >= 20200 && sport <= 20299)); then
+                in_high=$((in_high + 1))
+        else
+                fail "--to-ports: source port $sport is outside 20000-20099,20200-20299"
+        fi
+done <<<"$sources"
+# each range has probability 1/2 per connection: one stays unused with probability 2^-23
+((in_low > 0 && in_high > 0)) || fail "--to-ports: one range was never used ($in_low low, $in_high high)"
+note "--to-ports: $in_low connections in 20000-20099, $in_high in 20200-20299"
+
 # VPC-CNI scenario on the same topology: nothing is masqueraded any more
 printf 'NonMasqueradeCIDRs: [0.0.0.0/0]\n' >"$WORK/config"
 in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply failed in node"
