@@ -412,11 +412,30 @@ static void on_events(struct daemon *d)
         ima_event_batch_clear(&batch);
 }
 
+/* Says how config changes are noticed when it is not simply the file's own directory. */
+static void log_watch_state(const struct daemon *d)
+{
+        if (watch_active(d->watch))
+                return;
+        if (watch_ancestor(d->watch))
+                log_info("the directory of %s does not exist: watching %s until it appears", arg_config_path,
+                         watch_ancestor(d->watch));
+        else
+                log_error("cannot watch the directory of %s: %s; config changes are seen only every resync",
+                          arg_config_path, strerror(-watch_error(d->watch)));
+}
+
 static void on_watch(struct daemon *d)
 {
-        bool changed = false;
+        bool was_active = watch_active(d->watch), changed = false;
 
-        if (watch_read(d->watch, &changed) < 0 || !changed || timer_armed(d->reload_tfd))
+        if (watch_read(d->watch, &changed) < 0 || !changed)
+                return;
+        if (!was_active && watch_active(d->watch))
+                log_info("the directory of %s appeared: watching it", arg_config_path);
+        else if (was_active && !watch_active(d->watch))
+                log_watch_state(d);
+        if (timer_armed(d->reload_tfd))
                 return;
         (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
 }
@@ -438,7 +457,7 @@ static void on_resync_timer(struct daemon *d)
 {
         timer_ack(d->resync_tfd);
         if (!watch_active(d->watch) && watch_retry(d->watch) == 0)
-                log_v(2, "watching the configuration directory again");
+                log_info("watching the directory of %s again", arg_config_path);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
         if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
@@ -591,8 +610,7 @@ static int daemon_init(struct daemon *d)
                 log_error("cannot watch %s: %s", arg_config_path, strerror(-r));
                 return r;
         }
-        if (!watch_active(d->watch))
-                log_info("the directory of %s does not exist yet: checking again every resync", arg_config_path);
+        log_watch_state(d);
         if ((r = add_fd(d, d->sigfd, SOURCE_SIGNAL)) < 0 || (r = add_fd(d, watch_fd(d->watch), SOURCE_WATCH)) < 0 ||
             (r = add_fd(d, ima_events_fd(d->events), SOURCE_EVENTS)) < 0 ||
             (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||

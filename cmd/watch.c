@@ -1,39 +1,181 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/watch.h"
 
+/* No IN_DONT_FOLLOW: a config directory reached through a symlink is watched where it lives.
+ * No IN_MODIFY: a file is read when its writer closes it, never half-written. */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | \
-                    IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_ONLYDIR)
+                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+/* Symlinks followed from the config path: as many as kubelet's layout needs and then some. */
+#define WATCH_MAX_HOPS 8
+
+struct watch_target {
+        int wd;
+        char *dir;
+        char *name;      /* the entry in dir that matters */
+        bool ancestor;   /* dir is an ancestor watched until the next component appears */
+};
 
 struct watch {
         int fd;
-        int wd;        /* -1 while the directory is not watched */
-        char *dir;
-        char *name;    /* the config file's name in dir */
+        char *config_path;
+        struct watch_target targets[WATCH_MAX_HOPS + 1];
+        size_t n_targets;
+        int error;
 };
+
+static void targets_clear(struct watch *w)
+{
+        for (size_t i = 0; i < w->n_targets; i++) {
+                struct watch_target *t = &w->targets[i];
+
+                /* two targets in one directory share a wd: the second removal fails, harmlessly */
+                (void)inotify_rm_watch(w->fd, t->wd);
+                free(t->dir);
+                free(t->name);
+        }
+        w->n_targets = 0;
+}
+
+static int target_add(struct watch *w, const char *dir, const char *name, bool ancestor)
+{
+        struct watch_target *t;
+        int wd;
+
+        if (w->n_targets == ARRAY_SIZE(w->targets))
+                return -ELOOP;
+        wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
+        if (wd < 0)
+                return -errno;
+        t = &w->targets[w->n_targets];
+        t->dir = strdup(dir);
+        t->name = strdup(name);
+        if (!t->dir || !t->name) {
+                free(t->dir);
+                free(t->name);
+                return -ENOMEM;
+        }
+        t->wd = wd;
+        t->ancestor = ancestor;
+        w->n_targets++;
+        return 0;
+}
+
+static int split_path(const char *path, char **ret_dir, char **ret_name)
+{
+        _cleanup_free_ char *a = strdup(path), *b = strdup(path);
+
+        if (!a || !b)
+                return -ENOMEM;
+        *ret_dir = strdup(dirname(a));
+        *ret_name = strdup(basename(b));
+        if (!*ret_dir || !*ret_name) {
+                free(*ret_dir);
+                free(*ret_name);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* dir cannot be watched because it (or a component) does not exist: watch the nearest existing
+ * ancestor for the next component to appear. */
+static int add_ancestor(struct watch *w, const char *dir)
+{
+        _cleanup_free_ char *child = strdup(dir);
+
+        if (!child)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_free_ char *parent = NULL, *name = NULL;
+                int r = split_path(child, &parent, &name);
+
+                if (r < 0)
+                        return r;
+                if (strcmp(parent, child) == 0)
+                        return -ENOENT;
+                r = target_add(w, parent, name, true);
+                if (r != -ENOENT && r != -ENOTDIR)
+                        return r;
+                free(child);
+                child = TAKE_PTR(parent);
+        }
+}
+
+/* The target of the symlink at path, resolved against path's directory; NULL with errno set
+ * when path is not a symlink. */
+static char *link_target(const char *path, const char *dir)
+{
+        char buf[PATH_MAX];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+        char *ret;
+
+        if (n < 0)
+                return NULL;
+        buf[n] = '\0';
+        if (buf[0] == '/')
+                return strdup(buf);
+        if (asprintf(&ret, "%s/%s", dir, buf) < 0)
+                return NULL;
+        return ret;
+}
+
+/* Watches the directory of every step of the symlink chain from the config path to the file. */
+static int arm(struct watch *w)
+{
+        _cleanup_free_ char *path = strdup(w->config_path);
+        int r = 0;
+
+        if (!path)
+                return -ENOMEM;
+        targets_clear(w);
+        for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
+                _cleanup_free_ char *dir = NULL, *name = NULL;
+                char *next;
+
+                r = split_path(path, &dir, &name);
+                if (r < 0)
+                        break;
+                r = target_add(w, dir, name, false);
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        int a = add_ancestor(w, dir);
+
+                        r = hop == 0 ? (a < 0 ? a : -ENOENT) : a;
+                        break;
+                }
+                if (r < 0)
+                        break;
+                next = link_target(path, dir);
+                if (!next)
+                        break;
+                free(path);
+                path = next;
+        }
+        w->error = r < 0 ? r : 0;
+        return r;
+}
 
 int watch_new(const char *config_path, struct watch **ret)
 {
         _cleanup_(watch_freep) struct watch *w = calloc(1, sizeof(*w));
-        _cleanup_free_ char *a = strdup(config_path), *b = strdup(config_path);
 
-        if (!w || !a || !b)
+        if (!w)
                 return -ENOMEM;
-        w->wd = -1;
-        w->dir = strdup(dirname(a));
-        w->name = strdup(basename(b));
-        if (!w->dir || !w->name)
+        w->fd = -1;
+        w->config_path = strdup(config_path);
+        if (!w->config_path)
                 return -ENOMEM;
         w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->fd < 0)
                 return -errno;
-        (void)watch_retry(w);
+        (void)arm(w);
         *ret = TAKE_PTR(w);
         return 0;
 }
@@ -42,10 +184,11 @@ struct watch *watch_free(struct watch *w)
 {
         if (!w)
                 return NULL;
-        if (w->fd >= 0)
+        if (w->fd >= 0) {
+                targets_clear(w);
                 close(w->fd);
-        free(w->dir);
-        free(w->name);
+        }
+        free(w->config_path);
         free(w);
         return NULL;
 }
@@ -57,25 +200,45 @@ int watch_fd(const struct watch *w)
 
 bool watch_active(const struct watch *w)
 {
-        return w->wd >= 0;
+        return w->n_targets > 0 && !w->targets[0].ancestor;
+}
+
+const char *watch_ancestor(const struct watch *w)
+{
+        return w->n_targets > 0 && w->targets[0].ancestor ? w->targets[0].dir : NULL;
+}
+
+int watch_error(const struct watch *w)
+{
+        return w->error;
 }
 
 int watch_retry(struct watch *w)
 {
-        if (w->wd >= 0)
-                return 0;
-        w->wd = inotify_add_watch(w->fd, w->dir, WATCH_MASK);
-        return w->wd < 0 ? -errno : 0;
+        int r = arm(w);
+
+        return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;
 }
 
-/* The file itself, or kubelet's "..data" and "..<timestamp>" entries behind its symlink. */
+/* The entry of a watched directory that matters, kubelet's "..data" and "..<timestamp>" entries
+ * beside it, or the directory itself going away. Events of watches replaced since are stale. */
 static bool relevant(const struct watch *w, const struct inotify_event *e)
 {
-        if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW))
+        if (e->mask & IN_Q_OVERFLOW)
                 return true;
-        if (e->len == 0)
-                return false;
-        return strcmp(e->name, w->name) == 0 || strncmp(e->name, "..", 2) == 0;
+        for (size_t i = 0; i < w->n_targets; i++) {
+                const struct watch_target *t = &w->targets[i];
+
+                if (t->wd != e->wd)
+                        continue;
+                if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+                        return true;
+                if (e->len == 0)
+                        continue;
+                if (strcmp(e->name, t->name) == 0 || (!t->ancestor && strncmp(e->name, "..", 2) == 0))
+                        return true;
+        }
+        return false;
 }
 
 int watch_read(struct watch *w, bool *ret_changed)
@@ -97,12 +260,13 @@ int watch_read(struct watch *w, bool *ret_changed)
 
                         if (relevant(w, e))
                                 changed = true;
-                        /* the directory itself went away: watch it again once it is back */
-                        if (e->mask & IN_IGNORED && e->wd == w->wd)
-                                w->wd = -1;
                         p += sizeof(*e) + e->len;
                 }
         }
+        /* what the path resolves through may have changed: follow it again; the events of the
+         * old watches that are still queued no longer match any target */
+        if (changed)
+                (void)arm(w);
         *ret_changed = changed;
         return 0;
 }

@@ -1,6 +1,11 @@
-/* watch.h: notices changes of the configuration file through inotify on its directory, which is
- * what sees kubelet's ConfigMap updates (a new timestamped directory, then the "..data" symlink
- * renamed over) and editors' write-to-temp-then-rename as well as in-place writes. */
+/* watch.h: notices changes of the configuration file through inotify on the directories that
+ * decide what the path resolves to. That sees kubelet's ConfigMap updates (a new timestamped
+ * directory, then the "..data" symlink renamed over), editors' write-to-temp-then-rename and
+ * in-place writes (on close: a half-written file is never read on purpose), a config path that is
+ * a symlink to a file elsewhere (the target's directory is watched too, and the chain is
+ * followed again after every change), a directory reached through a symlink, and a directory
+ * that is missing, deleted or renamed away (its nearest existing ancestor is watched until it is
+ * back). */
 #pragma once
 
 #include <stdbool.h>
@@ -9,18 +14,25 @@
 
 struct watch;
 
-/* Watches the directory of config_path. A directory that does not exist yet is not an error:
- * watch_retry() tries again later. -errno for inotify failures. */
+/* Watches what config_path resolves through. A directory that does not exist yet is not an
+ * error (its ancestor is watched); -errno for inotify failures. */
 int watch_new(const char *config_path, struct watch **ret);
 struct watch *watch_free(struct watch *w);
 DEFINE_FREEP(struct watch, watch_free)
 int watch_fd(const struct watch *w);
-/* Whether the directory is being watched right now. */
+/* Whether the config file's own directory is being watched right now. */
 bool watch_active(const struct watch *w);
+/* While !watch_active(): the existing ancestor being watched for the directory to appear, or
+ * NULL when not even that could be watched; watch_error() then says why. */
+const char *watch_ancestor(const struct watch *w);
+/* The last failure to add a watch (0 when none): -ENOSPC when fs.inotify.max_user_watches is
+ * exhausted, -EACCES, ... */
+int watch_error(const struct watch *w);
 
 /* Reads all queued events; *ret_changed tells whether any could have changed what config_path
- * resolves to. Returns 0 or -errno. */
+ * resolves to. When so, the watches are re-established along the path as it resolves now.
+ * Returns 0 or -errno. */
 int watch_read(struct watch *w, bool *ret_changed);
-/* Re-establishes the watch when the directory (re)appeared. Returns 0, or -errno when it still
- * cannot be watched. */
+/* Re-establishes the watches from scratch (a backstop for the resync timer). Returns 0 when the
+ * config file's directory is watched, else the reason as -errno. */
 int watch_retry(struct watch *w);

@@ -1,0 +1,90 @@
+#!/bin/bash
+# How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
+# directory reached through a symlink, a config file that is a symlink to a file elsewhere, a
+# directory that is missing at start, deleted, or renamed away and recreated. Every case runs
+# with ResyncInterval 1h, so only the inotify watch can explain a change being applied.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+agent_pid=
+start_agent() {
+        "$IMA_BIN" run --config "$1" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
+        agent_pid=$!
+        wait_for 10 grep -q '] start: ' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+}
+
+stop_agent() {
+        kill -TERM "$agent_pid"
+        wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$WORK/agent.log")"
+        nft delete table ip ip-masq-agent
+}
+
+dst_has() {
+        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
+}
+
+# write FILE CIDR: a config exempting 10.0.0.0/8 and CIDR, resyncing only hourly. Written to a
+# temporary file and renamed over, as editors and config tools do.
+write() {
+        printf 'NonMasqueradeCIDRs: [10.0.0.0/8, %s]\nResyncInterval: 1h\n' "$2" >"$1.tmp"
+        mv -f "$1.tmp" "$1"
+}
+
+# expect CASE CIDR: the agent applies CIDR within 5 s (the resync is an hour away)
+expect() {
+        local t0
+        t0=$(now_ms)
+        wait_for 5 dst_has "$2" || fail "$1: not applied: $(tail -5 "$WORK/agent.log")"
+        note "$1: applied after $(($(now_ms) - t0)) ms"
+}
+
+# --- the config directory is a symlink to the real one ----------------------------------------
+mkdir "$WORK/real"
+ln -s real "$WORK/linkdir"
+write "$WORK/real/config" 192.0.2.0/24
+start_agent "$WORK/linkdir/config"
+expect "start through a symlinked directory" 192.0.2.0/24
+write "$WORK/real/config" 198.51.100.0/24
+expect "file replaced in a symlinked directory" 198.51.100.0/24
+stop_agent
+
+# --- the config file is a symlink to a file in another directory --------------------------------
+mkdir "$WORK/etc" "$WORK/store"
+write "$WORK/store/config" 192.0.2.0/24
+ln -s ../store/config "$WORK/etc/config"
+start_agent "$WORK/etc/config"
+expect "start through a symlinked file" 192.0.2.0/24
+write "$WORK/store/config" 198.51.100.0/24
+expect "symlink target replaced" 198.51.100.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/store/config"
+expect "symlink target written in place" 203.0.113.0/24
+write "$WORK/store/other" 100.64.0.0/10
+ln -sfn ../store/other "$WORK/etc/config"
+expect "symlink pointed at another file" 100.64.0.0/10
+write "$WORK/store/other" 192.0.0.0/24
+expect "new symlink target replaced" 192.0.0.0/24
+stop_agent
+
+# --- the directory: missing at start, deleted, renamed away ---------------------------------------
+start_agent "$WORK/missing/deeper/config"
+wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied without a config directory"
+grep -q "watching $WORK until it appears" "$WORK/agent.log" ||
+        fail "the log does not say what is watched: $(tail -3 "$WORK/agent.log")"
+mkdir -p "$WORK/missing/deeper"
+write "$WORK/missing/deeper/config" 192.0.2.0/24
+expect "directory created after start" 192.0.2.0/24
+rm -rf "$WORK/missing"
+wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied after the directory was deleted"
+mkdir -p "$WORK/missing/deeper"
+write "$WORK/missing/deeper/config" 198.51.100.0/24
+expect "directory deleted and recreated" 198.51.100.0/24
+mv "$WORK/missing/deeper" "$WORK/missing/old"
+mkdir "$WORK/missing/deeper"
+write "$WORK/missing/deeper/config" 203.0.113.0/24
+expect "directory renamed away and recreated" 203.0.113.0/24
+write "$WORK/missing/old/config" 100.64.0.0/10 # the old directory no longer matters
+write "$WORK/missing/deeper/config" 192.0.0.0/24
+expect "recreated directory keeps being watched" 192.0.0.0/24
+if dst_has 100.64.0.0/10; then fail "a file in the renamed-away directory was applied"; fi
+stop_agent
+echo "ok: config watch"
