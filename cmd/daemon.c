@@ -63,10 +63,22 @@ enum source {
         SOURCE_HEAL_TIMER,
         SOURCE_RESYNC_TIMER,
         SOURCE_RETRY_TIMER,
+        SOURCE_HTTP_RETRY_TIMER,
         SOURCE_HTTP,
 };
 
 #define MAX_HTTP_SERVERS 2
+/* An endpoint that cannot bind (the port is taken on a hostNetwork node, the address is not
+ * there yet) is retried this often; the rules do not wait for it. */
+#define HTTP_RETRY_MS 5000
+
+struct http_endpoint {
+        const char *address;
+        const char *flag;
+        unsigned paths;             /* enum http_path mask */
+        struct http_server *server; /* NULL while not bound */
+        int last_error;             /* logged once per distinct error */
+};
 
 struct daemon {
         int epfd;
@@ -80,8 +92,9 @@ struct daemon {
         struct ima_reconciler *rc;
         struct ima_events *events;
         struct metrics *metrics;
-        struct http_server *http[MAX_HTTP_SERVERS];
+        struct http_endpoint http[MAX_HTTP_SERVERS];
         size_t n_http;
+        int http_tfd;              /* retries binding endpoints that could not bind yet */
 
         struct ima_model *model;   /* desired state of the last valid configuration */
         char *config_json;         /* its effective configuration, to tell real changes */
@@ -145,7 +158,7 @@ static void close_fd(int *fd)
 static void daemon_free(struct daemon *d)
 {
         for (size_t i = 0; i < d->n_http; i++)
-                http_server_free(d->http[i]);
+                http_server_free(d->http[i].server);
         metrics_free(d->metrics);
         ima_events_free(d->events);
         ima_reconciler_free(d->rc);
@@ -158,6 +171,7 @@ static void daemon_free(struct daemon *d)
         close_fd(&d->sigfd);
         close_fd(&d->reload_tfd);
         close_fd(&d->heal_tfd);
+        close_fd(&d->http_tfd);
         close_fd(&d->resync_tfd);
         close_fd(&d->retry_tfd);
         close_fd(&d->epfd);
@@ -537,43 +551,65 @@ static int http_metrics(void *userdata, char **ret, size_t *ret_len)
         return metrics_render(d->metrics, &nat, ret, ret_len);
 }
 
-static int start_http(struct daemon *d, const char *address, unsigned paths, const char *flag)
+/* Binds one endpoint; a failure is logged (once per distinct error) and retried later. */
+static int bind_http(struct daemon *d, struct http_endpoint *ep)
 {
         static const struct http_handlers handlers = { .readyz = http_ready, .metrics = http_metrics };
-        struct http_server *s = NULL;
         const char *reason = "";
         int r;
 
-        r = http_server_new(address, paths, &handlers, d, &s, &reason);
+        r = http_server_new(ep->address, ep->paths, &handlers, d, &ep->server, &reason);
         if (r < 0) {
-                log_error("--%s=%s: %s", flag, address, reason);
+                if (r != ep->last_error)
+                        log_error("--%s=%s: %s: %s; the rules are applied regardless, retrying every %d s",
+                                  ep->flag, ep->address, reason, strerror(-r), HTTP_RETRY_MS / 1000);
+                ep->last_error = r;
                 return r;
         }
-        d->http[d->n_http++] = s;
-        log_info("serving %s on %s", paths == HTTP_PATHS_ALL ? "/healthz, /readyz and /metrics"
-                                     : paths == HTTP_PATHS_HEALTH ? "/healthz and /readyz" : "/metrics",
-                 address);
-        return add_fd(d, http_server_get_fd(s), SOURCE_HTTP);
+        ep->last_error = 0;
+        log_info("serving %s on %s", ep->paths == HTTP_PATHS_ALL ? "/healthz, /readyz and /metrics"
+                                     : ep->paths == HTTP_PATHS_HEALTH ? "/healthz and /readyz" : "/metrics",
+                 ep->address);
+        r = add_fd(d, http_server_get_fd(ep->server), SOURCE_HTTP);
+        if (r < 0) {
+                log_error("--%s=%s: %s", ep->flag, ep->address, strerror(-r));
+                ep->server = http_server_free(ep->server);
+        }
+        return r;
 }
 
-static int start_http_servers(struct daemon *d)
+/* Binds every endpoint not bound yet; the retry timer runs while one is missing. */
+static void bind_http_all(struct daemon *d)
+{
+        bool missing = false;
+
+        for (size_t i = 0; i < d->n_http; i++)
+                if (!d->http[i].server && bind_http(d, &d->http[i]) < 0)
+                        missing = true;
+        (void)timer_set(d->http_tfd, missing ? (int64_t)HTTP_RETRY_MS * 1000000 : 0, 0);
+}
+
+static void add_http_endpoint(struct daemon *d, const char *address, unsigned paths, const char *flag)
+{
+        d->http[d->n_http++] = (struct http_endpoint){ .address = address, .paths = paths, .flag = flag };
+}
+
+/* One server per distinct address: health and metrics share it when the addresses are equal. */
+static void plan_http_endpoints(struct daemon *d)
 {
         const char *health = arg_health_bind_address, *metrics = arg_metrics_bind_address;
         struct http_address a, b;
         const char *reason;
 
         if (health && *health && metrics && *metrics && http_address_parse(health, &a, &reason) == 0 &&
-            http_address_parse(metrics, &b, &reason) == 0 && http_address_equal(&a, &b))
-                return start_http(d, health, HTTP_PATHS_ALL, "health-bind-address");
-        if (health && *health) {
-                int r = start_http(d, health, HTTP_PATHS_HEALTH, "health-bind-address");
-
-                if (r < 0)
-                        return r;
+            http_address_parse(metrics, &b, &reason) == 0 && http_address_equal(&a, &b)) {
+                add_http_endpoint(d, health, HTTP_PATHS_ALL, "health-bind-address");
+                return;
         }
+        if (health && *health)
+                add_http_endpoint(d, health, HTTP_PATHS_HEALTH, "health-bind-address");
         if (metrics && *metrics)
-                return start_http(d, metrics, HTTP_PATH_METRICS, "metrics-bind-address");
-        return 0;
+                add_http_endpoint(d, metrics, HTTP_PATH_METRICS, "metrics-bind-address");
 }
 
 static int daemon_init(struct daemon *d)
@@ -591,7 +627,8 @@ static int daemon_init(struct daemon *d)
             (d->reload_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
             (d->heal_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
             (d->resync_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
-            (d->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+            (d->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+            (d->http_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
                 return -errno;
         r = metrics_new(IMA_VERSION, &d->metrics);
         if (r < 0)
@@ -616,11 +653,11 @@ static int daemon_init(struct daemon *d)
             (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||
             (r = add_fd(d, d->heal_tfd, SOURCE_HEAL_TIMER)) < 0 ||
             (r = add_fd(d, d->resync_tfd, SOURCE_RESYNC_TIMER)) < 0 ||
-            (r = add_fd(d, d->retry_tfd, SOURCE_RETRY_TIMER)) < 0)
+            (r = add_fd(d, d->retry_tfd, SOURCE_RETRY_TIMER)) < 0 ||
+            (r = add_fd(d, d->http_tfd, SOURCE_HTTP_RETRY_TIMER)) < 0)
                 return r;
-        r = start_http_servers(d);
-        if (r < 0)
-                return r;
+        plan_http_endpoints(d);
+        bind_http_all(d);
         choose_ownership(d);
         return 0;
 }
@@ -631,7 +668,7 @@ static int http_timeout(const struct daemon *d)
         int t = -1;
 
         for (size_t i = 0; i < d->n_http; i++) {
-                int s = http_server_get_timeout(d->http[i]);
+                int s = d->http[i].server ? http_server_get_timeout(d->http[i].server) : -1;
 
                 if (s >= 0 && (t < 0 || s < t))
                         t = s;
@@ -651,7 +688,7 @@ static void cleanup_tables(struct daemon *d)
 int daemon_run(void)
 {
         struct daemon d = { .epfd = -1, .sigfd = -1, .reload_tfd = -1, .heal_tfd = -1, .resync_tfd = -1,
-                            .retry_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
+                            .retry_tfd = -1, .http_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
                             .retry_delay_ms = RETRY_FIRST_DELAY_MS };
         bool done = false;
 
@@ -697,13 +734,25 @@ int daemon_run(void)
                         case SOURCE_RETRY_TIMER:
                                 on_retry_timer(&d);
                                 break;
+                        case SOURCE_HTTP_RETRY_TIMER:
+                                timer_ack(d.http_tfd);
+                                bind_http_all(&d);
+                                break;
                         case SOURCE_HTTP:
                                 break; /* served below, with the timeouts */
                         }
                 }
                 /* cheap when idle, and libmicrohttpd's own epoll set is edge-triggered */
-                for (size_t i = 0; i < d.n_http; i++)
-                        (void)http_server_process(d.http[i]);
+                for (size_t i = 0; i < d.n_http; i++) {
+                        struct http_endpoint *ep = &d.http[i];
+
+                        if (ep->server && http_server_process(ep->server) == -EIO) {
+                                log_error("--%s=%s: the HTTP server failed: starting it again", ep->flag,
+                                          ep->address);
+                                ep->server = http_server_free(ep->server);
+                                bind_http_all(&d);
+                        }
+                }
         }
         if (arg_cleanup_on_exit)
                 cleanup_tables(&d);

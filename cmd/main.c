@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/args.h"
+#include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/verbs.h"
 #include "ima-version.h"
@@ -69,6 +70,30 @@ static int parse_to_ports(const char *value)
         return 0;
 }
 
+/* A bad address is a usage error now, not a runtime failure once the daemon runs. */
+static int parse_bind_address(const char *value, const char *flag, const char **ret)
+{
+        struct http_address a;
+        const char *reason = "";
+
+        if (*value != '\0' && http_address_parse(value, &a, &reason) < 0) {
+                fprintf(stderr, "invalid value \"%s\" for flag -%s: %s\n", value, flag, reason);
+                return -EINVAL;
+        }
+        *ret = value;
+        return 0;
+}
+
+static int parse_health_bind_address(const char *value)
+{
+        return parse_bind_address(value, "health-bind-address", &arg_health_bind_address);
+}
+
+static int parse_metrics_bind_address(const char *value)
+{
+        return parse_bind_address(value, "metrics-bind-address", &arg_metrics_bind_address);
+}
+
 static int parse_priority(const char *value)
 {
         char *end;
@@ -128,9 +153,9 @@ static const struct flag flags[] = {
           "run: auto = own the tables (owner+persist) where the kernel supports it, off = repair from events" },
         { "cleanup-on-exit", FLAG_BOOL, &arg_cleanup_on_exit, NULL,
           "run: delete the tables on SIGTERM/SIGINT (standalone use; a DaemonSet keeps them)" },
-        { "health-bind-address", FLAG_STRING, &arg_health_bind_address, NULL,
+        { "health-bind-address", FLAG_CUSTOM, NULL, parse_health_bind_address,
           "run: serve /healthz and /readyz on this address, e.g. 127.0.0.1:10266 or :10266 (default off)" },
-        { "metrics-bind-address", FLAG_STRING, &arg_metrics_bind_address, NULL,
+        { "metrics-bind-address", FLAG_CUSTOM, NULL, parse_metrics_bind_address,
           "run: serve Prometheus /metrics on this address (default off; may equal the health address)" },
         { "log-format", FLAG_CUSTOM, NULL, parse_log_format, "text (klog lines, default) or json" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,

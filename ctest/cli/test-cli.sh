@@ -101,6 +101,10 @@ run bad-to-ports 2 validate --config good.yaml --to-ports=0-100
 expect bad-to-ports err "invalid value \"0-100\" for flag -to-ports"
 run bad-to-ports-overlap 2 validate --to-ports=1000-2000,1500-2500
 expect bad-to-ports-overlap err "overlap"
+run bad-health-address 2 run --health-bind-address=localhost.example:10266
+expect bad-health-address err "invalid value \"localhost.example:10266\" for flag -health-bind-address"
+run bad-metrics-address 2 run --metrics-bind-address=::1:10266
+expect bad-metrics-address err "for flag -metrics-bind-address: IPv6 addresses must be in brackets"
 run bad-v 2 validate --v=x
 expect bad-v err "flag -v"
 run bad-bool 2 validate --enable-ipv6=maybe

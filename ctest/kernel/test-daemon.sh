@@ -102,6 +102,9 @@ note "fighting writer: $changes changes in 4 s, agent repaired $repairs times us
 [ "$repairs" -ge 3 ] || fail "the agent stopped repairing while being fought ($repairs repairs)"
 # back-off 2, 4, 8 ... ms capped at 10 s: at most ~13 repairs fit in 4 s, whatever the writer does
 [ "$repairs" -le 20 ] || fail "the agent repaired $repairs times in 4 s: no back-off"
+# a spinning agent would use most of the 4 s; this one uses tens of ms (the bound is loose on
+# purpose: CPU time, not wall time, and sanitizer builds are slower)
+[ "$cpu" -lt 2000 ] || fail "the agent used $cpu ms of CPU in 4 s of fighting"
 grep -q "keeps changing table ip-masq-agent" "$WORK/agent.log" || fail "the fight was not reported"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
@@ -137,6 +140,24 @@ kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
 stop_agent
 
+# --- a health port someone else holds: the rules do not wait for it --------------------------------
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 10257)); s.listen(); print("ready", flush=True); time.sleep(30)' \
+        >"$WORK/holder.out" &
+holder=$!
+wait_for 5 grep -q ready "$WORK/holder.out" || fail "could not occupy port 10257"
+: >"$WORK/agent.log"
+start_agent --table-ownership=off --health-bind-address=127.0.0.1:10257
+dst_has "10.0.0.0/8" || fail "the rules waited for the health port"
+grep -q "health-bind-address=127.0.0.1:10257: .*Address already in use.*retrying" "$WORK/agent.log" ||
+        fail "a busy port is not reported clearly: $(grep 10257 "$WORK/agent.log")"
+kill "$holder"
+wait "$holder" || true
+wait_for 10 sh -c "curl -sf --max-time 2 http://127.0.0.1:10257/healthz" ||
+        fail "the health endpoint did not come up once the port was free: $(tail -5 "$WORK/agent.log")"
+assert_eq "times the busy port was logged" 1 "$(grep -c "Address already in use" "$WORK/agent.log")"
+stop_agent
+
 # --- --cleanup-on-exit -----------------------------------------------------------------------------
 start_agent --table-ownership=off --cleanup-on-exit
 stop_agent
@@ -158,12 +179,16 @@ kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/
 wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in ownership mode"
 # a rolling update that overlaps: the new agent is refused while the old one owns the table,
 # retries, and takes the table over once the old one is gone
-"$IMA_BIN" run --config "$cm/ip-masq-agent" >"$WORK/agent2.log" 2>&1 &
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --health-bind-address=127.0.0.1:10258 >"$WORK/agent2.log" 2>&1 &
 second=$!
 wait_for 10 grep -q "owned by another process" "$WORK/agent2.log" || fail "the second agent did not report the owner"
+wait_for 10 sh -c "curl -s --max-time 2 http://127.0.0.1:10258/readyz | grep -q 'last reconcile failed'" ||
+        fail "/readyz of the refused agent does not say its reconcile failed"
+assert_eq "/readyz of the refused agent" 503 "$(http 127.0.0.1:10258/readyz)"
 stop_agent
 wait_for 10 grep -q "retry: ip: table flags restored" "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
+assert_eq "/readyz after taking over" 200 "$(http 127.0.0.1:10258/readyz)"
 AGENT=$second
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not outlive the agent"
