@@ -7,25 +7,44 @@
 #include "cmd/log.h"
 #include "cmd/verbs.h"
 #include "lib/diag.h"
+#include "lib/duration.h"
 #include "nft/sock.h"
 
 /* Deltas up to this many intervals per set are logged CIDR by CIDR. */
 #define SUMMARY_LIST_MAX 8
 
-static void print_diag(const struct ima_diag *d, enum diag_style style)
+void log_diag(const struct ima_diag *d)
 {
         for (size_t i = 0; i < d->n_entries; i++) {
                 const struct ima_diag_entry *e = &d->entries[i];
-                _cleanup_free_ char *text = ima_diag_entry_format(d, e);
+                struct log_field fields[6];
+                size_t n = 0;
 
-                if (!text)
-                        continue;
-                if (style == DIAG_AS_PLAIN)
-                        fprintf(stderr, "%s\n", text);
-                else if (e->level == IMA_DIAG_ERROR)
-                        log_error("%s", text);
+                fields[n++] = LOG_STR("file", d->file);
+                if (e->pos.line > 0) {
+                        fields[n++] = LOG_INT("line", (int64_t)e->pos.line);
+                        fields[n++] = LOG_INT("column", (int64_t)e->pos.col);
+                }
+                if (e->key)
+                        fields[n++] = LOG_STR("key", e->key);
+                if (e->value)
+                        fields[n++] = LOG_STR("value", e->value);
+                fields[n++] = LOG_STR("problem", e->message);
+                if (e->level == IMA_DIAG_ERROR)
+                        log_write_kv(LOG_LEVEL_ERROR, 0, 0, __FILE__, __LINE__, "Invalid configuration", fields, n);
                 else
-                        log_warning("%s", text);
+                        log_write_kv(LOG_LEVEL_WARNING, 0, 0, __FILE__, __LINE__, "Configuration warning", fields,
+                                     n);
+        }
+}
+
+static void print_diag(const struct ima_diag *d)
+{
+        for (size_t i = 0; i < d->n_entries; i++) {
+                _cleanup_free_ char *text = ima_diag_entry_format(d, &d->entries[i]);
+
+                if (text)
+                        fprintf(stderr, "%s\n", text);
         }
 }
 
@@ -39,8 +58,8 @@ int load_config(enum diag_style style, struct ima_config **ret)
                 return r;
         r = ima_config_load(arg_config_path, &arg_config_opts, diag, ret);
         ima_diag_sort(diag);
-        print_diag(diag, style);
-        if (r == -EINVAL && style == DIAG_AS_LOG)
+        print_diag(diag);
+        if (r == -EINVAL && style == DIAG_LINES_THEN_SUMMARY)
                 log_error("%s: %zu error%s in the configuration; nothing was changed", arg_config_path,
                           diag->n_errors, diag->n_errors == 1 ? "" : "s");
         return r;
@@ -56,7 +75,7 @@ int load_desired_model(const char *verb, struct ima_config **ret_config, struct 
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         int r;
 
-        r = load_config(DIAG_AS_LOG, &config);
+        r = load_config(DIAG_LINES_THEN_SUMMARY, &config);
         if (r == -EINVAL)
                 return EXIT_USAGE;
         if (r < 0 || (r = build_model(config, ret_model)) < 0) {
@@ -185,8 +204,14 @@ char *plan_summary(const struct ima_plan *p)
         return buf;
 }
 
+/* Go's time.Duration form ("412µs", "1.5s"), as Kubernetes components log elapsed times. */
+static void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN])
+{
+        ima_duration_format((int64_t)usec * 1000, buf);
+}
+
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *context, struct ima_reconcile_report *ret_report)
+                     const char *trigger, const char *changed_by, struct ima_reconcile_report *ret_report)
 {
         struct ima_reconcile_report rep = { 0 };
         _cleanup_free_ char *summary = NULL;
@@ -195,21 +220,35 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
         r = ima_reconcile(rc, want, trust, IMA_RECONCILE_APPLY, &rep);
         if (r < 0) {
                 for (size_t i = 0; i < rep.n_errors; i++)
-                        log_error("%s: %s", context, rep.errors[i]);
+                        log_error_kv(0, "Reconcile failed", LOG_STR("trigger", trigger), LOG_STR("reason", rep.errors[i]));
                 if (rep.n_errors == 0)
-                        log_error("%s failed: %s", context, strerror(-r));
+                        log_error_kv(r, "Reconcile failed", LOG_STR("trigger", trigger));
                 else if (rep.attempts > 0)
-                        log_error("%s: the kernel rejected the transaction; nothing of it was applied", context);
+                        log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
+                                     LOG_STR("trigger", trigger));
         } else if (rep.plan->n_ops == 0) {
-                log_v(2, "%s: in sync, nothing sent (%s)", context,
-                      rep.observed ? "kernel state read" : "kernel state known from our last commit");
+                log_v_kv(2, "In sync, nothing sent", LOG_STR("trigger", trigger),
+                         LOG_STR("kernelState", rep.observed ? "read" : "known from the last commit"));
         } else {
+                char total[IMA_DURATION_STRLEN], read[IMA_DURATION_STRLEN], commit[IMA_DURATION_STRLEN];
+                struct log_field fields[9];
+                size_t n = 0;
+
+                format_usec(rep.observe_usec + rep.diff_usec + rep.build_usec + rep.commit_usec, total);
+                format_usec(rep.observe_usec, read);
+                format_usec(rep.commit_usec, commit);
                 summary = plan_summary(rep.plan);
-                log_info("%s: %s [%zu message%s, %zu bytes, %u attempt%s, %.1f ms: read %.1f, commit %.1f]", context,
-                         summary ? summary : "changed", rep.n_msgs, rep.n_msgs == 1 ? "" : "s", rep.n_bytes,
-                         rep.attempts, rep.attempts == 1 ? "" : "s",
-                         (double)(rep.observe_usec + rep.diff_usec + rep.build_usec + rep.commit_usec) / 1000.0,
-                         (double)rep.observe_usec / 1000.0, (double)rep.commit_usec / 1000.0);
+                fields[n++] = LOG_STR("trigger", trigger);
+                if (changed_by)
+                        fields[n++] = LOG_STR("changedBy", changed_by);
+                fields[n++] = LOG_STR("changes", summary ? summary : "?");
+                fields[n++] = LOG_INT("messages", (int64_t)rep.n_msgs);
+                fields[n++] = LOG_INT("bytes", (int64_t)rep.n_bytes);
+                fields[n++] = LOG_INT("attempts", (int64_t)rep.attempts);
+                fields[n++] = LOG_STR("elapsed", total);
+                fields[n++] = LOG_STR("read", read);
+                fields[n++] = LOG_STR("commit", commit);
+                log_write_kv(LOG_LEVEL_INFO, 0, 0, __FILE__, __LINE__, "Reconciled", fields, n);
         }
         if (ret_report)
                 *ret_report = rep;

@@ -13,9 +13,12 @@
 
 struct ima_nl;
 
+/* How a one-shot command reports the configuration's problems. Both print every warning and
+ * error as a bare "FILE:LINE:COL: KEY[INDEX]: message (value "…")" line, the form editors and
+ * CI jump to; the daemon logs them as structured lines instead (log_diag()). */
 enum diag_style {
-        DIAG_AS_LOG,   /* klog lines (daemon, apply) */
-        DIAG_AS_PLAIN, /* bare "FILE:LINE:COL: ..." lines (validate) */
+        DIAG_LINES,              /* only those lines (validate) */
+        DIAG_LINES_THEN_SUMMARY, /* and, when invalid, a log line saying nothing changed (apply, ...) */
 };
 
 /* Loads arg_config_path with the command-line options. Prints every warning and error.
@@ -40,8 +43,13 @@ int open_netlink(struct ima_nl **ret);
  * listed for small deltas, counts for big ones. malloc'd; NULL on ENOMEM. */
 char *plan_summary(const struct ima_plan *p);
 
-/* One reconcile, logged: an info line when something changed (what, messages, time), a v=2 line
- * when in sync, every error on failure. Returns 0 or -errno. When ret_report is not NULL the
- * report is handed over (the caller clears it), else it is cleared here. */
+/* One reconcile, logged as structured lines: "Reconciled" when something changed (trigger, what,
+ * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=2 line when in
+ * sync, every error on failure. Returns 0 or -errno. When ret_report is not NULL the report is
+ * handed over (the caller clears it), else it is cleared here. */
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *context, struct ima_reconcile_report *ret_report);
+                     const char *trigger, const char *changed_by, struct ima_reconcile_report *ret_report);
+
+/* Logs every entry of a configuration diagnosis as a structured line: file, line, column, key,
+ * value and the problem (with what to write instead, where the parser knows). */
+void log_diag(const struct ima_diag *d);

@@ -196,17 +196,11 @@ static void log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
                 free(text);
                 return;
         }
-        for (size_t i = 0; i < diag->n_entries; i++) {
-                _cleanup_free_ char *line = ima_diag_entry_format(diag, &diag->entries[i]);
-
-                if (diag->entries[i].level == IMA_DIAG_ERROR)
-                        log_error("%s", line ? line : "?");
-                else
-                        log_warning("%s", line ? line : "?");
-        }
+        log_diag(diag);
         if (invalid)
-                log_error("%s is invalid: keeping the last valid configuration in force%s", arg_config_path,
-                          d->model ? " (and repairing it)" : "; nothing is applied until it is fixed");
+                log_error_kv(0, "Configuration is invalid", LOG_STR("file", arg_config_path),
+                             LOG_STR("action", d->model ? "keeping the last valid configuration in force and repairing it"
+                                                        : "nothing is applied until it is fixed"));
         free(d->last_problem);
         d->last_problem = text;
 }
@@ -232,7 +226,7 @@ static void set_interval(struct daemon *d, int64_t nsec)
                 return;
         d->interval_nsec = nsec;
         ima_duration_format(nsec, text);
-        log_info("resync every %s", text);
+        log_info_kv("Resync interval set", LOG_STR("interval", text));
         (void)timer_set(d->resync_tfd, nsec, nsec);
 }
 
@@ -298,8 +292,9 @@ static void reload_config(struct daemon *d)
         if (d->config_json && strcmp(d->config_json, json) == 0)
                 return;
         line = compact_json(json);
-        log_info("%s configuration%s: %s", d->model ? "new" : "using",
-                 config->source == IMA_CONFIG_SOURCE_DEFAULTS ? " (no file: defaults)" : "", line ? line : json);
+        log_info_kv(d->model ? "New configuration" : "Using configuration", LOG_STR("file", arg_config_path),
+                    LOG_STR("source", config->source == IMA_CONFIG_SOURCE_DEFAULTS ? "defaults (no file)" : "file"),
+                    LOG_STR("config", line ? line : json));
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
         d->model_version++;
@@ -341,7 +336,7 @@ static void account(struct daemon *d, const struct ima_reconcile_report *rep)
                         metrics_drift_repaired(d->metrics, (enum ima_op_reason)r, 1);
 }
 
-static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
+static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *why, const char *changed_by)
 {
         struct ima_reconcile_report rep = { 0 };
         struct timespec t0, t1;
@@ -350,7 +345,7 @@ static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
         if (!d->model)
                 return;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = reconcile_logged(d->rc, d->model, trust, why, &rep);
+        r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &rep);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         d->reconcile_ok = r >= 0;
         if (r >= 0) {
@@ -369,6 +364,11 @@ static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
         ima_reconcile_report_clear(&rep);
 }
 
+static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
+{
+        reconcile_for(d, trust, why, NULL);
+}
+
 static void schedule_heal(struct daemon *d)
 {
         if (timer_armed(d->heal_tfd))
@@ -383,15 +383,16 @@ static void schedule_heal(struct daemon *d)
 static void on_heal_timer(struct daemon *d)
 {
         uint64_t start = now_ms();
+        const char *culprit = d->culprit[0] ? d->culprit : "unknown";
 
         timer_ack(d->heal_tfd);
-        log_v(1, "repairing after a change by %s", d->culprit[0] ? d->culprit : "someone else");
-        reconcile(d, IMA_TRUST_GENID, "repair");
+        log_v_kv(1, "Repairing a change by another process", LOG_STR("changedBy", culprit));
+        reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
         d->last_heal_ms = start;
         d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
         if (d->heal_delay_ms >= HEAL_FIGHT_MS && !d->fight_reported) {
-                log_warning("%s keeps changing table ip-masq-agent: repairs slow down to at most every %u s "
-                            "until it stops", d->culprit[0] ? d->culprit : "another process", HEAL_MAX_DELAY_MS / 1000);
+                log_warning_kv("Another process keeps changing table ip-masq-agent: repairs slow down until it stops",
+                               LOG_STR("changedBy", culprit), LOG_INT("maxDelaySeconds", HEAL_MAX_DELAY_MS / 1000));
                 d->fight_reported = true;
         }
 }
@@ -490,12 +491,12 @@ static bool on_signal(struct daemon *d)
         if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
                 return false;
         if (si.ssi_signo == SIGHUP) {
-                log_info("SIGHUP: reloading %s", arg_config_path);
+                log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
                 return false;
         }
-        log_info("%s: exiting", strsignal((int)si.ssi_signo));
+        log_info_kv("Exiting", LOG_STR("signal", sigabbrev_np((int)si.ssi_signo)));
         return true;
 }
 
@@ -512,20 +513,24 @@ static void choose_ownership(struct daemon *d)
 
         metrics_set_ownership(d->metrics, METRICS_OWNERSHIP_EVENT_REPAIR);
         if (arg_table_ownership == TABLE_OWNERSHIP_OFF) {
-                log_info("table ownership off: tables are repaired from nftables events");
+                log_info_kv("Table ownership off: tables are repaired from nftables events",
+                            LOG_STR("mode", "event_repair"), LOG_STR("reason", "--table-ownership=off"));
                 return;
         }
         r = ima_features_table_persist(d->nl);
         if (r <= 0) {
-                log_info("table ownership unavailable (%s): tables are repaired from nftables events",
-                         r == 0 ? "kernel without persistent table ownership, Linux < 6.9" : strerror(-r));
+                log_info_kv("Table ownership unavailable: tables are repaired from nftables events",
+                            LOG_STR("mode", "event_repair"),
+                            LOG_STR("reason", r == 0 ? "kernel without persistent table ownership (Linux < 6.9)"
+                                                     : strerror(-r)));
                 return;
         }
         /* owner AND persist: an owned table no one else can edit, that outlives this process */
         arg_model_opts.table_flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
         arg_model_opts.table_owner = ima_nl_portid(d->nl);
         metrics_set_ownership(d->metrics, METRICS_OWNERSHIP_OWNER_PERSIST);
-        log_info("table ownership on: only this agent can change its tables; they stay when it exits");
+        log_info_kv("Table ownership on: only this agent can change its tables; they stay when it exits",
+                    LOG_STR("mode", "owner_persist"));
 }
 
 static bool http_ready(void *userdata, char *reason, size_t size)
@@ -682,7 +687,7 @@ static void cleanup_tables(struct daemon *d)
 
         if (ima_model_new_empty(&nothing) < 0)
                 return;
-        (void)reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL);
+        (void)reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL, NULL);
 }
 
 int daemon_run(void)
@@ -757,7 +762,7 @@ int daemon_run(void)
         if (arg_cleanup_on_exit)
                 cleanup_tables(&d);
         else if (d.model)
-                log_info("leaving the tables in place");
+                log_info("Leaving the tables in place: pods keep their SNAT until the next agent takes over");
         daemon_free(&d);
         return EXIT_OK;
 }

@@ -14,7 +14,7 @@ int verb_validate(void)
         _cleanup_free_ char *json = NULL;
         int r;
 
-        r = load_config(DIAG_AS_PLAIN, &config);
+        r = load_config(DIAG_LINES, &config);
         if (r == -EINVAL)
                 return EXIT_USAGE;
         if (r >= 0)

@@ -10,7 +10,7 @@ agent_pid=
 start_agent() {
         "$IMA_BIN" run --config "$1" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
         agent_pid=$!
-        wait_for 10 grep -q '] start: ' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+        wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
 }
 
 stop_agent() {

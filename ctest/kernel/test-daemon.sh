@@ -10,14 +10,14 @@ mkdir "$cm"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 
 started() {
-        [ "$(grep -c '] start: ' "$WORK/agent.log")" -gt "$1" ]
+        [ "$(grep -c 'trigger="start"' "$WORK/agent.log")" -gt "$1" ]
 }
 
 # Starts the agent and waits for its first reconcile: before that it may not have blocked
 # SIGTERM yet, and an existing table says nothing about this agent.
 start_agent() {
         local before
-        before=$(grep -c '] start: ' "$WORK/agent.log" 2>/dev/null || true)
+        before=$(grep -c 'trigger="start"' "$WORK/agent.log" 2>/dev/null || true)
         # the binary itself, not the agent() function: $! must be the agent for kill
         "$IMA_BIN" run --config "$cm/ip-masq-agent" --v=2 "$@" >>"$WORK/agent.log" 2>&1 &
         AGENT=$!
@@ -88,7 +88,7 @@ wait_for 5 dst_has "192.168.0.0/16" || fail "defaults not applied after the file
 # a process fighting the agent: each of its changes is repaired, but with a growing delay
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 dst_lacks "192.168.0.0/16"
-repairs_before=$(grep -c "repair:" "$WORK/agent.log" || true)
+repairs_before=$(grep -c '"Reconciled" trigger="repair"' "$WORK/agent.log" || true)
 cpu_before=$(cpu_ms "$AGENT")
 changes=0
 end=$((SECONDS + 4))
@@ -96,7 +96,7 @@ while [ $SECONDS -lt $end ] && [ $changes -lt 1000 ]; do
         nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((changes % 250)).8 }" 2>/dev/null || true
         changes=$((changes + 1))
 done
-repairs=$(($(grep -c "repair:" "$WORK/agent.log") - repairs_before))
+repairs=$(($(grep -c '"Reconciled" trigger="repair"' "$WORK/agent.log") - repairs_before))
 cpu=$(($(cpu_ms "$AGENT") - cpu_before))
 note "fighting writer: $changes changes in 4 s, agent repaired $repairs times using $cpu ms CPU"
 [ "$repairs" -ge 3 ] || fail "the agent stopped repairing while being fought ($repairs repairs)"
@@ -105,7 +105,8 @@ note "fighting writer: $changes changes in 4 s, agent repaired $repairs times us
 # a spinning agent would use most of the 4 s; this one uses tens of ms (the bound is loose on
 # purpose: CPU time, not wall time, and sanitizer builds are slower)
 [ "$cpu" -lt 2000 ] || fail "the agent used $cpu ms of CPU in 4 s of fighting"
-grep -q "keeps changing table ip-masq-agent" "$WORK/agent.log" || fail "the fight was not reported"
+grep -q 'keeps changing table ip-masq-agent: .* changedBy="nft\[' "$WORK/agent.log" ||
+        fail "the fight was not reported, naming the process"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
 
@@ -165,7 +166,7 @@ assert_eq "table after --cleanup-on-exit" absent "$(readback ip)"
 
 # --- ownership mode (owner+persist, Linux >= 6.9) ----------------------------------------------
 start_agent
-grep -q "table ownership on" "$WORK/agent.log" ||
+grep -q 'Table ownership on: .* mode="owner_persist"' "$WORK/agent.log" ||
         fail "this kernel ($(uname -r)) should support persistent table ownership: $(grep ownership "$WORK/agent.log")"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the table is not owned"
 if nft delete table ip ip-masq-agent 2>/dev/null; then fail "another process could delete the owned table"; fi
@@ -186,7 +187,7 @@ wait_for 10 sh -c "curl -s --max-time 2 http://127.0.0.1:10258/readyz | grep -q 
         fail "/readyz of the refused agent does not say its reconcile failed"
 assert_eq "/readyz of the refused agent" 503 "$(http 127.0.0.1:10258/readyz)"
 stop_agent
-wait_for 10 grep -q "retry: ip: table flags restored" "$WORK/agent2.log" ||
+wait_for 10 grep -q 'trigger="retry" changes="ip: table flags restored' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
 assert_eq "/readyz after taking over" 200 "$(http 127.0.0.1:10258/readyz)"
 AGENT=$second

@@ -29,7 +29,7 @@ expect_in_sync() {
 agent apply --config "$cfg" 2>/dev/null || fail "initial apply failed"
 monitored agent apply --config "$cfg" --v=2 2>"$WORK/apply.log"
 [ ! -s "$WORK/monitor" ] || fail "an in-sync apply wrote to the kernel: $(cat "$WORK/monitor")"
-grep -q "in sync, nothing sent" "$WORK/apply.log" || fail "in-sync apply did not say so: $(cat "$WORK/apply.log")"
+grep -q "In sync, nothing sent" "$WORK/apply.log" || fail "in-sync apply did not say so: $(cat "$WORK/apply.log")"
 what="no-op" expect_in_sync
 note "ok: in-sync apply sends nothing"
 
@@ -88,7 +88,7 @@ grep -v '^#' "$WORK/monitor" | sort >"$WORK/events"
 printf '%s\n' "add element ip ip-masq-agent nomasq-dst { 203.0.113.0/24 }" \
         "delete element ip ip-masq-agent nomasq-dst { $old }" | sort >"$WORK/expected.events"
 diff -u "$WORK/expected.events" "$WORK/events" >&2 || fail "a 1-CIDR change did more than one element delete and add"
-grep -q "\[2 messages," "$WORK/apply.log" || fail "a 1-CIDR change took other than 2 messages: $(cat "$WORK/apply.log")"
+grep -q " messages=2 " "$WORK/apply.log" || fail "a 1-CIDR change took other than 2 messages: $(cat "$WORK/apply.log")"
 cfg="$WORK/big.yaml" what="10k delta" expect_in_sync
 note "ok: 1-CIDR change on 10,000 prefixes = 1 delete + 1 add"
 
@@ -112,7 +112,7 @@ done
 wait "$editor"
 note "racing editor: $ok applies succeeded, $failed reported a conflict"
 if [ "$failed" -gt 0 ]; then
-        grep -q "apply: .*:" "$WORK/race.log" || fail "a failed apply did not say what failed: $(tail -5 "$WORK/race.log")"
+        grep -q '"Reconcile failed" trigger="apply" reason="' "$WORK/race.log" || fail "a failed apply did not say what failed: $(tail -5 "$WORK/race.log")"
 fi
 agent apply --config "$WORK/none" 2>/dev/null || fail "apply after the race failed"
 readback ip >"$WORK/got.ip"
@@ -131,7 +131,7 @@ gen_before=$(readback --genid)
 agent apply --config "$WORK/huge.json" 2>"$WORK/apply.log" || fail "apply of 100,000 prefixes failed: $(cat "$WORK/apply.log")"
 gen_after=$(readback --genid)
 assert_eq "transactions committed for 100,000 prefixes" 1 "$((gen_after - gen_before))"
-grep -q "1 attempt," "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
+grep -q " attempts=1 " "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
 readback ip | sed -n 's/^  element //p' | sort >"$WORK/got"
 sort "$WORK/p100k" >"$WORK/want"
 cmp -s "$WORK/want" "$WORK/got" || fail "100,000 prefixes do not read back identical ($(wc -l <"$WORK/got") elements read)"
