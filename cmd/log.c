@@ -237,7 +237,7 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         f = open_memstream(&out, &out_len);
         if (!f)
                 return NULL;
-        gmtime_r(&tv->tv_sec, &tm);
+        localtime_r(&tv->tv_sec, &tm); /* klog prints local time (UTC in most containers) */
         fprintf(f, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s:%d] ", letters[l->level], tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv->tv_usec, (int)getpid(),
                 base_name(l->file), l->line);
