@@ -203,19 +203,32 @@ static void bench_config_latency(struct ima_events *ev)
         print_percentiles("ConfigMap update -> kernel updated", lat, 200);
 }
 
-/* One transaction adding an element to the agent's nomasq-dst, through our own socket. */
-static double foreign_change(struct ima_nl *nl, unsigned i)
+enum foreign_kind {
+        FOREIGN_ADD_ELEMENT,    /* a stray element in nomasq-dst */
+        FOREIGN_DELETE_ELEMENT, /* 10.0.0.0/8 taken out of nomasq-dst */
+        FOREIGN_DELETE_TABLE,   /* "nft delete table ip ip-masq-agent" */
+};
+
+/* One transaction by another process (ours, through its own socket) changing the agent's table. */
+static double foreign_change(struct ima_nl *nl, enum foreign_kind kind, unsigned i)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
         struct ima_ipset *elems = NULL;
-        struct ima_op op = { .kind = IMA_OP_ADD_ELEMS, .family = IMA_FAMILY_IPV4, .set = IMA_SET_DST };
+        struct ima_op op = { .family = IMA_FAMILY_IPV4, .set = IMA_SET_DST };
         double t;
         int r;
 
-        if (ima_ipset_new(IMA_FAMILY_IPV4, &elems) < 0 ||
-            ima_ipset_add(elems, 0x08080000 + (i << 8), 0x08080000 + (i << 8) + 255) < 0)
-                die("ipset");
-        op.elems = elems;
+        if (kind == FOREIGN_DELETE_TABLE) {
+                op.kind = IMA_OP_DEL_TABLE;
+        } else {
+                uint32_t first = kind == FOREIGN_ADD_ELEMENT ? 0x08080000 + (i << 8) : 0x0a000000;
+                uint32_t last = kind == FOREIGN_ADD_ELEMENT ? first + 255 : 0x0affffff;
+
+                if (ima_ipset_new(IMA_FAMILY_IPV4, &elems) < 0 || ima_ipset_add(elems, first, last) < 0)
+                        die("ipset");
+                op.kind = kind == FOREIGN_ADD_ELEMENT ? IMA_OP_ADD_ELEMS : IMA_OP_DEL_ELEMS;
+                op.elems = elems;
+        }
         if (ima_batch_new(nl, 0, &b) < 0 || ima_build_op(b, &op) < 0)
                 die("batch");
         r = ima_batch_commit(b, IMA_BATCH_COMMIT);
@@ -228,10 +241,19 @@ static double foreign_change(struct ima_nl *nl, unsigned i)
         return t;
 }
 
+#define REPAIR_SAMPLES 20
+
 static void bench_repair_latency(struct ima_events *ev)
 {
+        static const struct {
+                enum foreign_kind kind;
+                const char *what;
+        } kinds[] = {
+                { FOREIGN_ADD_ELEMENT, "foreign element added -> repaired" },
+                { FOREIGN_DELETE_ELEMENT, "element deleted by another -> repaired" },
+                { FOREIGN_DELETE_TABLE, "table deleted by another -> repaired" },
+        };
         char config[600], log[600];
-        double lat[40];
         struct ima_nl *nl = NULL;
         pid_t pid;
 
@@ -241,19 +263,23 @@ static void bench_repair_latency(struct ima_events *ev)
                 die("netlink");
         pid = start_agent(config, log);
         usleep(300000);
-        for (unsigned i = 0; i < 40; i++) {
-                double t0;
+        for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+                double lat[REPAIR_SAMPLES];
 
-                usleep(1100000); /* longer than the agent's quiet period: a first repair each time */
-                drain(ev);
-                t0 = foreign_change(nl, i);
-                lat[i] = wait_commit(ev, pid, 5000) - t0;
-                if (lat[i] < 0)
-                        die("a foreign change was not repaired within 5 s");
+                for (unsigned i = 0; i < REPAIR_SAMPLES; i++) {
+                        double t0;
+
+                        usleep(1100000); /* longer than the agent's quiet period: a first repair each time */
+                        drain(ev);
+                        t0 = foreign_change(nl, kinds[k].kind, i);
+                        lat[i] = wait_commit(ev, pid, 5000) - t0;
+                        if (lat[i] < 0)
+                                die("a foreign change was not repaired within 5 s");
+                }
+                print_percentiles(kinds[k].what, lat, REPAIR_SAMPLES);
         }
         stop_agent(pid);
         ima_nl_free(nl);
-        print_percentiles("foreign element added -> repaired", lat, 40);
 }
 
 static long status_kb(pid_t pid, const char *key)
