@@ -54,6 +54,8 @@
  * backstop costing about a second of CPU per check at 100,000 CIDRs, so time-based, not
  * per-resync (ResyncInterval may be short). */
 #define FULL_CHECK_INTERVAL_MS (10 * 60 * 1000)
+/* ResyncInterval below this is raised to it (README: Configuration). */
+#define MIN_RESYNC_NSEC (100 * 1000000LL)
 
 enum source {
         SOURCE_SIGNAL,
@@ -222,6 +224,9 @@ static void set_interval(struct daemon *d, int64_t nsec)
 {
         char text[IMA_DURATION_STRLEN];
 
+        /* a valid but tiny interval (1ns) would make the loop spin like upstream's zero does */
+        if (nsec < MIN_RESYNC_NSEC)
+                nsec = MIN_RESYNC_NSEC;
         if (nsec == d->interval_nsec)
                 return;
         d->interval_nsec = nsec;
