@@ -124,6 +124,20 @@ topo_link() {
         in_ns "$b" ip link set "$ifb" up
 }
 
+# topo_mixed_mode GR_POD GR_NODE VPC_POD VPC_NODE NODE_EXT EXT: the shape of the TKE mixed-mode
+# scenario: namespaces pod-gr and pod-vpc linked to node (interfaces gr0 and vpc0), node linked
+# to ext (eth0 on both). Each argument is the address, CIDR form, of that end of a link; routes
+# and extra addresses are the caller's (they differ between IPv4 and IPv6).
+topo_mixed_mode() {
+        topo_host node
+        topo_host ext
+        topo_host pod-gr
+        topo_host pod-vpc
+        topo_link pod-gr eth0 "$1" node gr0 "$2"
+        topo_link pod-vpc eth0 "$3" node vpc0 "$4"
+        topo_link node eth0 "$5" ext eth0 "$6"
+}
+
 # topo_route NS DEST VIA
 topo_route() {
         in_ns "$1" ip route add "$2" via "$3"
@@ -175,6 +189,13 @@ probe_sources() {
         done
         wait "$PROBE_PID" || true
         grep -v '^ready$' "$out" | awk '{ print $1, $2 }'
+}
+
+# rule_counters NS FAMILY: "PACKETS COMMENT" for each counted rule of the agent's chain in NS,
+# read back through libnftables JSON.
+rule_counters() {
+        in_ns "$1" "$IMA_HELPERS/nft-readback" "$2" --counters |
+                sed -n 's/^rule comment "\([^"]*\)".*"counter":{"bytes":[0-9]*,"packets":\([0-9]*\)}.*/\2 \1/p'
 }
 
 # ---- waiting and daemons -------------------------------------------------------------------------

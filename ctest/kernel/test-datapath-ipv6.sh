@@ -9,13 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-topo_host node
-topo_host ext
-topo_host pod-gr
-topo_host pod-vpc
-topo_link pod-gr eth0 fd20::2/64 node gr0 fd20::1/64
-topo_link pod-vpc eth0 fd10::2/64 node vpc0 fd10::1/64
-topo_link node eth0 2001:db8:1::1/64 ext eth0 2001:db8:1::2/64
+topo_mixed_mode fd20::2/64 fd20::1/64 fd10::2/64 fd10::1/64 2001:db8:1::1/64 2001:db8:1::2/64
 topo_addr ext lo 2001:db8:ff::2/128
 topo_addr ext lo fd00:50::2/128
 topo_route pod-gr default fd20::1
@@ -41,8 +35,7 @@ pod-vpc->2001:db8:ff::2 fd10::2
 pod-vpc->fd00:50::2 fd10::2"
 assert_eq "source addresses seen by ext (IPv6 mixed mode)" "$expected" "$got"
 
-counters=$(in_ns node "$IMA_HELPERS/nft-readback" ip6 --counters |
-        sed -n 's/^rule comment "\([^"]*\)".*"counter":{"bytes":[0-9]*,"packets":\([0-9]*\)}.*/\2 \1/p')
+counters=$(rule_counters node ip6)
 assert_eq "ip6 rule counters" "2 source in @nomasq-src: not masqueraded
 1 destination in @nomasq-dst: not masqueraded
 1 everything else is masqueraded (must be last)" "$counters"

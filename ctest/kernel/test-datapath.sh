@@ -9,13 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-topo_host node
-topo_host ext
-topo_host pod-gr
-topo_host pod-vpc
-topo_link pod-gr eth0 10.1.0.2/24 node gr0 10.1.0.1/24
-topo_link pod-vpc eth0 172.16.0.2/24 node vpc0 172.16.0.1/24
-topo_link node eth0 198.51.100.1/24 ext eth0 198.51.100.2/24
+topo_mixed_mode 10.1.0.2/24 10.1.0.1/24 172.16.0.2/24 172.16.0.1/24 198.51.100.1/24 198.51.100.2/24
 topo_addr ext lo 203.0.113.2/32
 topo_addr ext lo 192.168.50.2/32
 topo_route pod-gr default 10.1.0.1
@@ -40,8 +34,7 @@ pod-vpc->203.0.113.2 172.16.0.2"
 assert_eq "source addresses seen by ext (mixed mode)" "$expected" "$got"
 
 # the chain's counters saw the same: 2 source exemptions, 1 destination exemption, 1 masquerade
-counters=$(in_ns node "$IMA_HELPERS/nft-readback" ip --counters |
-        sed -n 's/^rule comment "\([^"]*\)".*"counter":{"bytes":[0-9]*,"packets":\([0-9]*\)}.*/\2 \1/p')
+counters=$(rule_counters node ip)
 assert_eq "rule counters" "2 source in @nomasq-src: not masqueraded
 1 destination in @nomasq-dst: not masqueraded
 1 everything else is masqueraded (must be last)" "$counters"
