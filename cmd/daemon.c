@@ -476,7 +476,9 @@ static void on_retry_timer(struct daemon *d)
 static void on_resync_timer(struct daemon *d)
 {
         timer_ack(d->resync_tfd);
-        if (!watch_active(d->watch) && watch_retry(d->watch) == 0)
+        /* an ancestor watch already reports the directory appearing; this is for a watch that
+         * could not be added at all (inotify limits, permissions) */
+        if (!watch_active(d->watch) && !watch_ancestor(d->watch) && watch_retry(d->watch) == 0)
                 log_info("watching the directory of %s again", arg_config_path);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
