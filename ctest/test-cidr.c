@@ -1,6 +1,7 @@
 #include <errno.h>
 
 #include "lib/cidr.h"
+#include "lib/macro.h"
 #include "tests.h"
 
 static const char *fmt(const struct ima_cidr *c)
@@ -104,11 +105,46 @@ static void test_bytes_roundtrip(void)
         CHECK(ima_addr_from_bytes(IMA_FAMILY_IPV4, b) == 0x0a010203);
 }
 
+/* Expected texts are what Go's net.ParseCIDR followed by IPNet.String() prints. */
+static void test_go_text(void)
+{
+        static const struct {
+                const char *in, *go, *nft;
+        } cases[] = {
+                { "::/0", "::/0", "::/0" },
+                { "::1/128", "::1/128", "::1/128" },
+                { "::102:304/128", "::102:304/128", "::1.2.3.4/128" },
+                { "::/96", "::/96", "::/96" },
+                { "fd00::/8", "fd00::/8", "fd00::/8" },
+                { "2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128", "2001:db8::1:0:0:1/128" },
+                { "2001:0:0:1:0:0:0:1/128", "2001:0:0:1::1/128", "2001:0:0:1::1/128" },
+                { "1:0:1:1:1:1:1:1/128", "1:0:1:1:1:1:1:1/128", "1:0:1:1:1:1:1:1/128" },
+                { "fe80::/64", "fe80::/64", "fe80::/64" },
+                { "1:2:3:4:5:6:7:8/128", "1:2:3:4:5:6:7:8/128", "1:2:3:4:5:6:7:8/128" },
+                { "10.0.0.0/8", "10.0.0.0/8", "10.0.0.0/8" },
+                { "0.0.0.0/0", "0.0.0.0/0", "0.0.0.0/0" },
+        };
+        char buf[IMA_ADDR_STRLEN + 4];
+        struct ima_cidr c;
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                CHECK_INT(parse(cases[i].in, &c), 0);
+                ima_cidr_format_go(&c, buf);
+                CHECK_STR(buf, cases[i].go);
+                CHECK_STR(fmt(&c), cases[i].nft);
+        }
+        /* IPv4-mapped: Go prints the IPv4 address with the IPv6 length */
+        CHECK_INT(parse("::ffff:10.0.0.0/104", &c), 0);
+        ima_cidr_format_go(&c, buf);
+        CHECK_STR(buf, "10.0.0.0/104");
+}
+
 int main(void)
 {
         TEST_RUN(test_accepts_what_go_accepts);
         TEST_RUN(test_rejects_what_go_rejects);
         TEST_RUN(test_ranges_and_alignment);
         TEST_RUN(test_bytes_roundtrip);
+        TEST_RUN(test_go_text);
         TEST_EXIT();
 }

@@ -88,6 +88,26 @@ static const struct row rows[] = {
         { "{\"@LL@\": 1}", 0, "err @LL@: expected true or false, got a number (value \"1\")", 1, NULL },
         { "@LIMIT@: \"64\"\n", 0, "err @LIMIT@: expected an integer, got a string; write 64 without quotes", 1, NULL },
         { "{\"@LIMIT@\": \"64\"}", 0, "err @LIMIT@: expected an integer, got a string; write 64 without quotes", 1, NULL },
+        /* the hints give text both syntaxes read back as meant; messages quote values as written */
+        { "{\"@LL@\": \"TRUE\"}", 0, "err @LL@: expected true or false, got a string; write true without quotes "
+          "(value \"TRUE\")", 1, NULL },
+        { "{\"@LIMIT@\": \"+064\"}", 0, "err @LIMIT@: expected an integer, got a string; write 64 without quotes", 1,
+          NULL },
+        { "@LL@: 0x1\n", 0, "err @LL@: expected true or false, got a number (value \"0x1\")", 1, NULL },
+        { "@LIMIT@: 6.45e1\n", 0, "err @LIMIT@: expected an integer, got a number with a fraction or exponent "
+          "(value \"6.45e1\")", 1, NULL },
+        /* values YAML cannot hand to JSON: each reported under its key, all in one run */
+        { "@LL@: .inf\n@LIMIT@: !!int 1m\n@DST@: [10.0.0.0/8, !!binary x, -.Inf]\n@RESYNC@: 0s\n", 0,
+          "err -:1:@COL_LL@: @LL@: infinity and NaN have no JSON form, so the upstream agent rejects them "
+          "(value \".inf\")", 5, NULL },
+        { "@DST@: [10.0.0.0/8, !!binary x]\n", 0, "err @DST@[1]: !!binary value is not valid base64 (value \"x\")", 1,
+          NULL },
+        { "@LIMIT@: !!int 1m\n", 0, "err @LIMIT@: cannot decode !!str as !!int (value \"1m\")", 1, NULL },
+        { "@DST@: *nowhere\n@LL@: 2\n", 0, "err @DST@: unknown anchor referenced by alias (value \"nowhere\")", 2,
+          NULL },
+        { "? [a]\n: 1\n@LL@: 2\n", 0, "err -:1:3: a list cannot be a mapping key here", 2, NULL },
+        { "<<: 5\n@LIMIT@: x\n", 0, "err a merge key (<<) takes a mapping or a list of mappings (value \"5\")", 2,
+          NULL },
         { "@DST@: 10.0.0.0/8\n", 0, "err @DST@: expected a list of CIDR strings, got a single string; write it as a list: [10.0.0.0/8]", 1, NULL },
         { "{\"@DST@\": \"10.0.0.0/8\"}", 0, "err expected a list of CIDR strings, got a single string", 1, NULL },
         { "@SRC@: {a: b}\n", 0, "err @SRC@: expected a list of CIDR strings, got a mapping", 1, NULL },
@@ -108,7 +128,7 @@ static const struct row rows[] = {
         { "{\"@LIMIT@\": 9223372036854775808}", 0, "err @LIMIT@: integer out of range", 1, NULL },
         /* CidrLimit: entries as written, both families and duplicates; src on its own */
         { "@LIMIT@: 2\n@DST@: [1.0.0.0/8, 1.0.0.0/8, fd00::/8]\n", OPT_IPV6,
-          "err -:2:1: @DST@: 3 CIDRs given, but CidrLimit allows 2 (link-local not counted); raise CidrLimit to at least 3", 1, NULL },
+          "err -:2:1: @DST@: 3 CIDRs given, but CidrLimit allows 2 (the automatic link-local exemption is not counted); raise CidrLimit to at least 3", 1, NULL },
         { "{\"@LIMIT@\": 2, \"@DST@\": [\"1.0.0.0/8\", \"2.0.0.0/8\"], \"@SRC@\": [\"3.0.0.0/8\", \"4.0.0.0/8\"]}", 0,
           "ok dst=1.0.0.0/8,2.0.0.0/8 src=3.0.0.0/8,4.0.0.0/8 ll=0 ll6=0 resync=1m0s limit=2", 0, NULL },
         { "{\"@LIMIT@\": 1, \"@DST@\": [\"1.0.0.0/8\"], \"@SRC@\": [\"3.0.0.0/8\", \"4.0.0.0/8\"]}", 0,

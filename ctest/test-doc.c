@@ -40,6 +40,9 @@ static void put_node(FILE *f, const struct ima_doc_node *n)
         case IMA_DOC_NULL:
                 fputs("null", f);
                 return;
+        case IMA_DOC_INVALID:
+                fputs("invalid", f);
+                return;
         case IMA_DOC_BOOL:
                 fputs(n->boolean ? "true" : "false", f);
                 return;
@@ -88,7 +91,7 @@ static char *to_json(const char *yaml)
         f = open_memstream(&buf, &len);
         if (!f)
                 return NULL;
-        if (r < 0)
+        if (r < 0 || d->n_errors)
                 fprintf(f, "error: %s", d->n_entries ? d->entries[0].message : strerror(-r));
         else if (!root)
                 fputs("null", f);

@@ -288,6 +288,49 @@ void ima_addr_format(enum ima_family f, ima_u128 addr, char buf[static IMA_ADDR_
                 snprintf(buf, IMA_ADDR_STRLEN, "?");
 }
 
+void ima_cidr_format_go(const struct ima_cidr *c, char buf[static IMA_ADDR_STRLEN + 4])
+{
+        unsigned best = 0, best_len = 0, pos = 0;
+        uint16_t words[8];
+        char *p = buf;
+
+        if (c->family == IMA_FAMILY_IPV4 || ima_cidr_is_v4mapped(c)) {
+                ima_cidr_format(c, buf);
+                if (c->family == IMA_FAMILY_IPV6) { /* Go prints the IPv4 part; the length stays */
+                        char a[IMA_ADDR_STRLEN];
+
+                        ima_addr_format(IMA_FAMILY_IPV4, c->addr & UINT32_MAX, a);
+                        snprintf(buf, IMA_ADDR_STRLEN + 4, "%s/%u", a, c->prefix_len);
+                }
+                return;
+        }
+        for (unsigned i = 0; i < 8; i++)
+                words[i] = (uint16_t)(c->addr >> (112 - 16 * i));
+        /* the longest run of two or more zero words, the first one on a tie, becomes "::" */
+        for (unsigned i = 0; i < 8; i++) {
+                unsigned j = i;
+
+                while (j < 8 && words[j] == 0)
+                        j++;
+                if (j - i > best_len && j - i >= 2) {
+                        best = i;
+                        best_len = j - i;
+                }
+                if (j > i)
+                        i = j;
+        }
+        while (pos < 8) {
+                if (best_len && pos == best) {
+                        p += sprintf(p, "::");
+                        pos += best_len;
+                        continue;
+                }
+                p += sprintf(p, "%s%x", pos && !(best_len && pos == best + best_len) ? ":" : "", words[pos]);
+                pos++;
+        }
+        sprintf(p, "/%u", c->prefix_len);
+}
+
 void ima_cidr_format(const struct ima_cidr *c, char buf[static IMA_ADDR_STRLEN + 4])
 {
         char a[IMA_ADDR_STRLEN];

@@ -210,12 +210,16 @@ static const char *a_type(enum ima_doc_type t)
         static const char *const names[] = {
                 [IMA_DOC_NULL] = "null", [IMA_DOC_BOOL] = "a boolean", [IMA_DOC_NUMBER] = "a number",
                 [IMA_DOC_STRING] = "a string", [IMA_DOC_SEQ] = "a list", [IMA_DOC_MAP] = "a mapping",
+                [IMA_DOC_INVALID] = "an invalid value",
         };
         return names[t];
 }
 
+/* The value as the file wrote it, for messages: "yes" rather than true, "0x40" rather than 64. */
 static const char *value_text(const struct ima_doc_node *v)
 {
+        if (v->source)
+                return v->source;
         if (v->type == IMA_DOC_BOOL)
                 return v->boolean ? "true" : "false";
         return v->text; /* strings and numbers; NULL for the rest */
@@ -231,6 +235,8 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
 
         if (v->type == IMA_DOC_NULL) /* null into a Go slice: empty list */
                 return 0;
+        if (v->type == IMA_DOC_INVALID) /* reported by the YAML reader */
+                return -EINVAL;
         if (v->type == IMA_DOC_STRING)
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
                                       "expected a list of CIDR strings, got a single string; write it as a "
@@ -244,6 +250,10 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
 
                 if (item->type == IMA_DOC_STRING || item->type == IMA_DOC_NULL)
                         continue;
+                if (item->type == IMA_DOC_INVALID) {
+                        r = -EINVAL;
+                        continue;
+                }
                 snprintf(name, sizeof(name), "%s[%zu]", e->key, i);
                 q = ima_diag_error(s->diag, item->pos, name, value_text(item),
                                    "expected a CIDR string, got %s", a_type(item->type));
@@ -260,13 +270,17 @@ static int check_bool(struct parse_state *s, const struct ima_doc_entry *e, bool
 
         if (v->type == IMA_DOC_NULL)
                 return 0; /* Go leaves a bool untouched on null */
+        if (v->type == IMA_DOC_INVALID)
+                return -EINVAL;
         if (v->type == IMA_DOC_BOOL) {
                 *ret = v->boolean;
                 return 0;
         }
+        /* the hint must give a file both syntaxes accept: JSON knows only lower-case true */
         if (v->type == IMA_DOC_STRING && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0))
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected true or false, got a string; write %s without quotes", v->text);
+                                      "expected true or false, got a string; write %s without quotes",
+                                      strcasecmp(v->text, "true") == 0 ? "true" : "false");
         return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected true or false, got %s",
                               a_type(v->type));
 }
@@ -280,18 +294,21 @@ static int check_cidr_limit(struct parse_state *s, const struct ima_doc_entry *e
 
         if (v->type == IMA_DOC_NULL)
                 return 0; /* Go leaves an int untouched on null */
+        if (v->type == IMA_DOC_INVALID)
+                return -EINVAL;
+        /* "+64" or "064" would not read back as 64 in both syntaxes: suggest the plain decimal */
         if (v->type == IMA_DOC_STRING && ima_go_parse_int(v->text, 10, &n, &u) == IMA_GO_INT)
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected an integer, got a string; write %s without quotes", v->text);
+                                      "expected an integer, got a string; write %" PRId64 " without quotes", n);
         if (v->type != IMA_DOC_NUMBER)
                 return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected an integer, got %s",
                                       a_type(v->type));
         if (v->text[strcspn(v->text, ".eE")] != '\0')
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
+                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
                                       "expected an integer, got a number with a fraction or exponent%s",
                                       s->json ? " (JSON numbers for CidrLimit must be written as integers)" : "");
         if (ima_go_parse_int(v->text, 10, &n, &u) != IMA_GO_INT)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text, "integer out of range");
+                return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "integer out of range");
         s->config->cidr_limit = n;
         return 0;
 }
@@ -302,6 +319,8 @@ static int check_resync(struct parse_state *s, const struct ima_doc_entry *e)
         const char *reason = NULL;
         int64_t nsec;
 
+        if (v->type == IMA_DOC_INVALID)
+                return -EINVAL;
         if (v->type == IMA_DOC_NULL) /* upstream parses null as the empty duration */
                 return ima_diag_error(s->diag, v->pos, e->key, NULL,
                                       "null is not a duration; give one such as \"1m0s\", or remove the key "
@@ -359,9 +378,9 @@ static int check_cidr_text(struct parse_state *s, const char *name, const struct
         if (!ima_cidr_is_aligned(&c)) {
                 fixed = c;
                 fixed.addr = ima_cidr_first(&c);
-                ima_cidr_format(&fixed, aligned);
+                ima_cidr_format_go(&fixed, aligned);
                 fixed = (struct ima_cidr){ .family = c.family, .addr = c.addr, .prefix_len = ima_family_bits(c.family) };
-                ima_cidr_format(&fixed, single);
+                ima_cidr_format_go(&fixed, single);
                 return ima_diag_error(s->diag, item->pos, name, t,
                                       "host bits are set: write %s for the network, or %s for the single address",
                                       aligned, single);
@@ -372,7 +391,7 @@ static int check_cidr_text(struct parse_state *s, const char *name, const struct
                                               "IPv4-mapped IPv6 prefixes are not supported");
                 fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = c.addr & UINT32_MAX,
                                            .prefix_len = c.prefix_len - 96 };
-                ima_cidr_format(&fixed, aligned);
+                ima_cidr_format_go(&fixed, aligned);
                 return ima_diag_error(s->diag, item->pos, name, t,
                                       "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
                                       aligned);
@@ -464,7 +483,8 @@ static int check_limits(struct parse_state *s)
                 if (s->n_seen[k])
                         q = ima_diag_error(s->diag, e->key_pos, e->key, NULL,
                                            "%" PRId64 " CIDRs given, but CidrLimit allows %" PRId64
-                                           " (link-local not counted); raise CidrLimit to at least %" PRId64
+                                           " (the automatic link-local exemption is not counted); raise "
+                                           "CidrLimit to at least %" PRId64
                                            " or merge entries", n, max, n);
                 else
                         q = ima_diag_error(s->diag, e ? e->value->pos : nowhere, e ? e->key : NULL, NULL,
@@ -561,6 +581,8 @@ static int config_from_doc(struct parse_state *s, const struct ima_doc_node *roo
 
         if (!root)
                 return 0;
+        if (root->type == IMA_DOC_INVALID)
+                return -EINVAL;
         if (root->type != IMA_DOC_MAP)
                 return ima_diag_error(s->diag, root->pos, NULL, value_text(root),
                                       "the configuration must be a mapping of keys such as "
@@ -595,6 +617,7 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
 {
         _cleanup_(ima_config_freep) struct ima_config *c = NULL;
         _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+        size_t errors_before = diag->n_errors;
         struct parse_state s;
         int r;
 
@@ -610,6 +633,8 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
         parse_state_done(&s);
         if (r < 0)
                 return r;
+        if (diag->n_errors > errors_before) /* a YAML value under a key no check looked at */
+                return -EINVAL;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -693,7 +718,7 @@ static json_t *cidr_array(const struct ima_cidr *v, size_t n)
         for (size_t i = 0; a && i < n; i++) {
                 char text[IMA_ADDR_STRLEN + 4];
 
-                ima_cidr_format(&v[i], text);
+                ima_cidr_format_go(&v[i], text);
                 if (json_array_append_new(a, json_string(text)) < 0)
                         a = (json_decref(a), NULL);
         }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -24,9 +25,18 @@ struct anchor {
         size_t next; /* 1 + index of the next anchor in the same hash bucket; 0 ends the chain */
 };
 
+/* One step from the document root to the value being read: a mapping key or a list index. */
+struct path_step {
+        const char *key; /* NULL: a list item */
+        size_t key_len;
+        size_t index;
+};
+
 struct reader {
         yaml_parser_t parser;
         struct ima_diag *diag;
+        struct path_step *path; /* where the reader is, to name the key in messages */
+        size_t n_path, cap_path;
         struct anchor *anchors;
         size_t n_anchors, cap_anchors;
         size_t *buckets; /* 1 + index of the newest anchor per bucket; 0 = empty */
@@ -52,6 +62,72 @@ static int next_event(struct reader *r, yaml_event_t *ev)
                                               problem, r->parser.context);
                 return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s", problem);
         }
+        return 0;
+}
+
+static int path_push(struct reader *r, const char *key, size_t key_len, size_t index)
+{
+        if (r->n_path == r->cap_path) {
+                size_t cap = r->cap_path ? r->cap_path * 2 : 16;
+                struct path_step *v = realloc(r->path, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                r->path = v;
+                r->cap_path = cap;
+        }
+        r->path[r->n_path++] = (struct path_step){ .key = key, .key_len = key_len, .index = index };
+        return 0;
+}
+
+/* "NonMasqueradeCIDRs[2]", "a.b[0].c": the form lib/config.c names keys in. NULL at the root. */
+static int path_format(const struct reader *r, char **ret)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        *ret = NULL;
+        if (r->n_path == 0)
+                return 0;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_path; i++) {
+                const struct path_step *p = &r->path[i];
+
+                if (!p->key)
+                        fprintf(f, "[%zu]", p->index);
+                else
+                        fprintf(f, "%s%.*s", i ? "." : "", (int)strnlen(p->key, p->key_len), p->key);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* A well-formed value with no JSON form. Upstream's YAML-to-JSON step fails the whole file on
+ * it; here it is recorded under the key it belongs to, n becomes IMA_DOC_INVALID, and reading
+ * goes on so that one run reports every such value. Returns 0, or -ENOMEM. */
+static int _printf_(5, 6) value_error(struct reader *r, struct ima_doc_node *n, struct ima_pos pos,
+                                      const char *value, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL, *key = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0 || path_format(r, &key) < 0)
+                return -ENOMEM;
+        if (ima_diag_error(r->diag, pos, key, value, "%s", msg) == -ENOMEM)
+                return -ENOMEM;
+        if (n)
+                n->type = IMA_DOC_INVALID;
         return 0;
 }
 
@@ -254,7 +330,7 @@ static int resolve(struct reader *r, struct ima_doc_node *n, const char *tag, co
                 if (!bin)
                         return -ENOMEM;
                 if (ima_go_base64_decode(s, len, bin, &bin_len) < 0)
-                        return ima_diag_error(r->diag, n->pos, NULL, NULL, "!!binary value is not valid base64");
+                        return value_error(r, n, n->pos, s, "!!binary value is not valid base64");
                 return ima_doc_set_text(n, bin, bin_len);
         }
         if (want != RTAG_STR && !nul_inside) {
@@ -280,8 +356,8 @@ static int resolve(struct reader *r, struct ima_doc_node *n, const char *tag, co
 
                         return set_float(n, (double)iv, &got);
                 }
-                return ima_diag_error(r->diag, n->pos, NULL, s, "cannot decode %s as %s",
-                                      rtag_names[got == RTAG_NONE ? RTAG_STR : got], rtag_names[want]);
+                return value_error(r, n, n->pos, s, "cannot decode %s as %s",
+                                   rtag_names[got == RTAG_NONE ? RTAG_STR : got], rtag_names[want]);
         }
         if (n->type == IMA_DOC_STRING)
                 return ima_doc_set_text(n, s, len);
@@ -293,13 +369,19 @@ static int read_scalar(struct reader *r, const yaml_event_t *ev, struct ima_doc_
         const char *value = (const char *)ev->data.scalar.value;
         size_t len = ev->data.scalar.length;
         const char *tag = (const char *)ev->data.scalar.tag;
+        int k;
 
         /* untagged quoted and block scalars are strings; a tag, even "!", sends it to resolve() */
         if (!tag && !ev->data.scalar.plain_implicit) {
                 n->type = IMA_DOC_STRING;
                 return ima_doc_set_text(n, value, len);
         }
-        return resolve(r, n, tag, value, len);
+        k = resolve(r, n, tag, value, len);
+        if (k < 0 || n->type == IMA_DOC_STRING)
+                return k;
+        /* "CidrLimit: 0x40" is quoted as 0x40 in messages, not as the 64 it became */
+        n->source = strndup(value, len);
+        return n->source ? 0 : -ENOMEM;
 }
 
 static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct ima_doc_node **ret);
@@ -373,22 +455,28 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
         const char *name = (const char *)ev->data.alias.anchor;
         struct ima_pos pos = mark_pos(&ev->start_mark);
         size_t i = r->n_buckets ? r->buckets[hash_name(name) & (r->n_buckets - 1)] : 0;
+        const char *problem = "unknown anchor referenced by alias";
 
         for (; i; i = r->anchors[i - 1].next) {
                 const struct anchor *a = &r->anchors[i - 1];
 
                 if (strcmp(a->name, name) != 0)
                         continue;
-                if (!a->node)
-                        return ima_diag_error(r->diag, pos, NULL, name, "alias refers to the node that contains it");
+                if (!a->node) {
+                        problem = "alias refers to the node that contains it";
+                        break;
+                }
                 r->n_nodes += ima_doc_count(a->node);
-                if (r->n_nodes > IMA_DOC_MAX_NODES)
+                if (r->n_nodes > IMA_DOC_MAX_NODES) /* a bound on memory: no point reading on */
                         return ima_diag_error(r->diag, pos, NULL, name,
                                               "aliases expand to more than %d values", IMA_DOC_MAX_NODES);
                 *ret = ima_doc_clone(a->node);
                 return *ret ? 0 : -ENOMEM;
         }
-        return ima_diag_error(r->diag, pos, NULL, name, "unknown anchor referenced by alias");
+        *ret = ima_doc_node_new(IMA_DOC_INVALID, pos);
+        if (!*ret)
+                return -ENOMEM;
+        return value_error(r, *ret, pos, name, "%s", problem);
 }
 
 /* The JSON key a go-yaml key becomes in sigs.k8s.io/yaml's conversion: strings as they are,
@@ -418,22 +506,26 @@ static int key_text(struct reader *r, const struct ima_doc_node *k, char fbuf[st
                 *ret = k->boolean ? "true" : "false";
                 *ret_len = strlen(*ret);
                 return 0;
+        case IMA_DOC_INVALID: /* reported already */
+                *ret = NULL;
+                return 0;
         case IMA_DOC_NULL:
         case IMA_DOC_SEQ:
         case IMA_DOC_MAP:
                 break;
         }
-        return ima_diag_error(r->diag, k->pos, NULL, k->text,
-                              "a %s cannot be a mapping key here: upstream's YAML-to-JSON step refuses it",
-                              k->type == IMA_DOC_NUMBER ? "number above 2^63-1" : ima_doc_type_name(k->type));
+        *ret = NULL;
+        return value_error(r, NULL, k->pos, k->source ? k->source : k->text,
+                           "a %s cannot be a mapping key here: upstream's YAML-to-JSON step refuses it",
+                           k->type == IMA_DOC_NUMBER ? "number above 2^63-1" : ima_doc_type_name(k->type));
 }
 
 /* JSON has no NaN or infinity: json.Marshal fails on them, and so the whole file does. */
-static int check_json_value(struct reader *r, const struct ima_doc_node *n)
+static int check_json_value(struct reader *r, struct ima_doc_node *n)
 {
         if (n->type == IMA_DOC_NUMBER && n->num_kind == IMA_DOC_NUM_FLOAT && !isfinite(n->num_float))
-                return ima_diag_error(r->diag, n->pos, NULL, NULL,
-                                      "infinity and NaN have no JSON form, so the upstream agent rejects them");
+                return value_error(r, n, n->pos, n->source,
+                                   "infinity and NaN have no JSON form, so the upstream agent rejects them");
         return 0;
 }
 
@@ -469,18 +561,24 @@ static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node 
         int k = 0;
 
         if (src->type == IMA_DOC_SEQ) {
+                bool all_maps = true;
+
                 for (size_t i = src->n; k >= 0 && i-- > 0;)
-                        if (src->items[i]->type != IMA_DOC_MAP)
-                                k = ima_diag_error(r->diag, src->items[i]->pos, NULL, NULL,
-                                                   "a merge key (<<) takes a mapping or a list of mappings");
-                for (size_t i = src->n; k >= 0 && i-- > 0;)
+                        if (src->items[i]->type != IMA_DOC_MAP) {
+                                k = value_error(r, NULL, src->items[i]->pos, src->items[i]->source,
+                                                "a merge key (<<) takes a mapping or a list of mappings");
+                                all_maps = false;
+                        }
+                for (size_t i = src->n; all_maps && k >= 0 && i-- > 0;)
                         k = apply_merge(r, p, TAKE_PTR(src->items[i]));
                 ima_doc_free(src);
                 return k;
         }
         if (src->type != IMA_DOC_MAP) {
-                k = ima_diag_error(r->diag, src->pos, NULL, NULL,
-                                   "a merge key (<<) takes a mapping or a list of mappings");
+                k = src->type == IMA_DOC_INVALID
+                            ? 0
+                            : value_error(r, NULL, src->pos, src->source ? src->source : src->text,
+                                          "a merge key (<<) takes a mapping or a list of mappings");
                 ima_doc_free(src);
                 return k;
         }
@@ -583,22 +681,33 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                 k = read_node(r, &ev, depth + 1, &key);
                 if (k < 0)
                         return k;
+                if (merge) {
+                        text = "<<";
+                        len = 2;
+                } else {
+                        k = key_text(r, key, fbuf, &text, &len);
+                        if (k < 0)
+                                return k;
+                }
                 k = next_event(r, &ev);
                 if (k < 0)
                         return k;
-                k = read_node(r, &ev, depth + 1, &value);
-                if (k < 0)
+                /* a key with no JSON form was reported: its value is read, checked, dropped */
+                k = text ? path_push(r, text, len, 0) : 0;
+                if (k < 0) {
+                        yaml_event_delete(&ev);
                         return k;
-                if (merge) {
-                        k = apply_merge(r, p, TAKE_PTR(value));
-                        if (k < 0)
-                                return k;
-                        continue;
                 }
-                k = key_text(r, key, fbuf, &text, &len);
+                k = read_node(r, &ev, depth + 1, &value);
                 if (k >= 0)
                         k = check_json_value(r, value);
-                if (k >= 0)
+                if (text)
+                        r->n_path--;
+                if (k < 0)
+                        return k;
+                if (merge)
+                        k = apply_merge(r, p, TAKE_PTR(value));
+                else if (text)
                         k = pending_add(p, text, len, key->pos, TAKE_PTR(value), false);
                 if (k < 0)
                         return k;
@@ -631,9 +740,15 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                         yaml_event_delete(&ev);
                         return 0;
                 }
+                k = path_push(r, NULL, 0, seq->n);
+                if (k < 0) {
+                        yaml_event_delete(&ev);
+                        return k;
+                }
                 k = read_node(r, &ev, depth + 1, &item);
                 if (k >= 0)
                         k = check_json_value(r, item);
+                r->n_path--;
                 if (k < 0) {
                         ima_doc_free(item);
                         return k;
@@ -732,6 +847,7 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
         }
         free(r.anchors);
         free(r.buckets);
+        free(r.path);
         yaml_parser_delete(&r.parser);
         if (k < 0)
                 return k;

@@ -9,6 +9,7 @@ struct ima_doc_node *ima_doc_free(struct ima_doc_node *n)
         if (!n)
                 return NULL;
         free(n->text);
+        free(n->source);
         if (n->type == IMA_DOC_SEQ)
                 for (size_t i = 0; i < n->n; i++)
                         ima_doc_free(n->items[i]);
@@ -101,6 +102,8 @@ struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n)
         c->num_float = n->num_float;
         if (n->text && ima_doc_set_text(c, n->text, n->text_len) < 0)
                 return NULL;
+        if (n->source && !(c->source = strdup(n->source)))
+                return NULL;
         for (size_t i = 0; n->type == IMA_DOC_SEQ && i < n->n; i++) {
                 struct ima_doc_node *item = ima_doc_clone(n->items[i]);
 
@@ -139,6 +142,7 @@ const char *ima_doc_type_name(enum ima_doc_type t)
                 [IMA_DOC_STRING] = "string",
                 [IMA_DOC_SEQ] = "list",
                 [IMA_DOC_MAP] = "mapping",
+                [IMA_DOC_INVALID] = "invalid value",
         };
         return names[t];
 }

@@ -17,6 +17,8 @@ enum ima_doc_type {
         IMA_DOC_STRING,
         IMA_DOC_SEQ,
         IMA_DOC_MAP,
+        IMA_DOC_INVALID, /* a YAML value upstream's decoder cannot convert: already reported in the
+                          * diag, so readers of the tree fail on it without a second message */
 };
 
 struct ima_doc_node;
@@ -42,6 +44,8 @@ struct ima_doc_node {
         struct ima_pos pos;
         char *text;             /* STRING: decoded value; NUMBER: JSON literal; else NULL */
         size_t text_len;        /* strings may hold NUL bytes */
+        char *source;           /* a YAML scalar that did not stay a string, as written ("0x40",
+                                 * "yes", "~"): what messages quote; NULL otherwise */
         bool boolean;
         enum ima_doc_num_kind num_kind; /* NUMBER only */
         double num_float;               /* NUMBER of kind FLOAT: the value */
@@ -57,7 +61,11 @@ struct ima_doc_node {
 
 /* Reads buf (len bytes) into a tree. A buffer whose first non-space character (Go's
  * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1.
- * An empty or comment-only document yields *ret == NULL and 0. Syntax errors are recorded in diag and return -EINVAL; -ENOMEM. */
+ * An empty or comment-only document yields *ret == NULL and 0. Syntax errors are recorded in diag
+ * and return -EINVAL; -ENOMEM. A YAML value that is well-formed but has no JSON form (an
+ * infinity, a tag its text does not fit, a mapping as a key...) fails the whole file upstream;
+ * here it is recorded in diag as an error naming its key, left in the tree as IMA_DOC_INVALID,
+ * and reading goes on, so one run reports them all: callers must check diag->n_errors. */
 int ima_doc_parse(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret);
 /* The test ima_doc_parse() makes: true if buf is read as JSON. */
 bool ima_doc_is_json(const char *buf, size_t len);
