@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/args.h"
 #include "cmd/common.h"
 #include "cmd/verbs.h"
 
@@ -28,6 +29,10 @@ int verb_validate(void)
                 fprintf(stderr, "validate failed: %s\n", strerror(ENOMEM));
                 return EXIT_FAILURE_RUNTIME;
         }
+        /* a typo in --config would otherwise look like a valid file that says nothing */
+        if (config->source == IMA_CONFIG_SOURCE_DEFAULTS)
+                fprintf(stderr, "%s: file not found; showing the built-in defaults, which the agent uses until "
+                        "the file appears\n", arg_config_path);
         fputs(json, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_RUNTIME;
 }

@@ -86,6 +86,7 @@ expect validate-warn err "warning: typoKey: unknown key ignored"
 # missing file: defaults; a directory: error
 run validate-missing 0 validate --config does-not-exist
 expect validate-missing out '"10.0.0.0/8"'
+expect validate-missing err "does-not-exist: file not found; showing the built-in defaults"
 mkdir adir
 run validate-dir 2 validate --config adir
 expect validate-dir err "adir: not a regular file"
