@@ -328,7 +328,7 @@ static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
         _cleanup_free_ char *msg = NULL;
         size_t len;
 
-        if (log_get_verbosity() < 2 || vasprintf(&msg, fmt, ap) < 0)
+        if (!log_v_enabled(2, __FILE__) || vasprintf(&msg, fmt, ap) < 0)
                 return;
         len = strlen(msg);
         while (len > 0 && msg[len - 1] == '\n')

@@ -1,6 +1,9 @@
 #include <errno.h>
+#include <execinfo.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,8 +15,18 @@
 
 #include "cmd/log.h"
 
+struct vmodule_rule {
+        char *pattern;
+        int level;
+};
+
 static int log_verbosity;
 static enum log_format log_format;
+static struct vmodule_rule *vmodule;
+static size_t n_vmodule;
+static bool skip_headers, add_dir_header;
+static char *backtrace_file; /* --log_backtrace_at, or NULL */
+static int backtrace_line;
 
 void log_set_verbosity(int v)
 {
@@ -23,6 +36,120 @@ void log_set_verbosity(int v)
 int log_get_verbosity(void)
 {
         return log_verbosity;
+}
+
+/* The source path as the build names it, without the "../" meson puts before it. */
+static const char *source_path(const char *file)
+{
+        while (strncmp(file, "../", 3) == 0)
+                file += 3;
+        return file;
+}
+
+static const char *base_name(const char *file)
+{
+        const char *slash = strrchr(file, '/');
+
+        return slash ? slash + 1 : file;
+}
+
+static void vmodule_clear(void)
+{
+        for (size_t i = 0; i < n_vmodule; i++)
+                free(vmodule[i].pattern);
+        free(vmodule);
+        vmodule = NULL;
+        n_vmodule = 0;
+}
+
+int log_set_vmodule(const char *spec)
+{
+        _cleanup_free_ char *copy = strdup(spec);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        vmodule_clear();
+        for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(item, '='), *end;
+                struct vmodule_rule *v;
+                long level;
+
+                if (!eq || eq == item)
+                        goto invalid;
+                *eq = '\0';
+                errno = 0;
+                level = strtol(eq + 1, &end, 10);
+                if (eq[1] == '\0' || *end != '\0' || errno || level < 0 || level > INT32_MAX)
+                        goto invalid;
+                v = realloc(vmodule, (n_vmodule + 1) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                vmodule = v;
+                vmodule[n_vmodule].pattern = strdup(item);
+                if (!vmodule[n_vmodule].pattern)
+                        return -ENOMEM;
+                vmodule[n_vmodule++].level = (int)level;
+        }
+        return 0;
+invalid:
+        vmodule_clear();
+        return -EINVAL;
+}
+
+bool log_v_enabled(int level, const char *file)
+{
+        char name[256];
+        const char *path, *dot;
+
+        if (log_verbosity >= level)
+                return true;
+        if (n_vmodule == 0)
+                return false;
+        /* klog matches the file name without its extension, or the path when the pattern has a '/' */
+        path = source_path(file);
+        for (size_t i = 0; i < n_vmodule; i++) {
+                const char *subject = strchr(vmodule[i].pattern, '/') ? path : base_name(path);
+
+                dot = strrchr(subject, '.');
+                snprintf(name, sizeof(name), "%.*s", (int)(dot ? dot - subject : (ptrdiff_t)strlen(subject)),
+                         subject);
+                if (fnmatch(vmodule[i].pattern, name, 0) == 0)
+                        return vmodule[i].level >= level;
+        }
+        return false;
+}
+
+void log_set_headers(bool skip, bool add_dir)
+{
+        skip_headers = skip;
+        add_dir_header = add_dir;
+}
+
+int log_set_backtrace_at(const char *spec)
+{
+        const char *colon = strrchr(spec, ':');
+        char *end, *file;
+        long line;
+
+        if (*spec == '\0') { /* klog's default: off */
+                free(backtrace_file);
+                backtrace_file = NULL;
+                return 0;
+        }
+        if (!colon || colon == spec)
+                return -EINVAL;
+        errno = 0;
+        line = strtol(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || errno || line <= 0 || line > INT_MAX)
+                return -EINVAL;
+        file = strndup(spec, (size_t)(colon - spec));
+        if (!file)
+                return -ENOMEM;
+        free(backtrace_file);
+        backtrace_file = file;
+        backtrace_line = (int)line;
+        return 0;
 }
 
 void log_set_format(enum log_format f)
@@ -58,13 +185,6 @@ struct log_line {
         const struct log_field *fields;
         size_t n_fields;
 };
-
-static const char *base_name(const char *file)
-{
-        const char *slash = strrchr(file, '/');
-
-        return slash ? slash + 1 : file;
-}
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one (overlong forms,
  * surrogates and code points above U+10FFFF are invalid, as in RFC 3629). */
@@ -148,6 +268,11 @@ static int json_set(json_t *o, const char *key, json_t *value)
         return json_object_set_new(o, key, value);
 }
 
+static const char *header_file(const char *file)
+{
+        return add_dir_header ? source_path(file) : base_name(file);
+}
+
 /* The JSON form of l, malloc'd, without the newline; NULL on ENOMEM. */
 static char *format_json(const struct log_line *l, const struct timeval *tv)
 {
@@ -158,7 +283,7 @@ static char *format_json(const struct log_line *l, const struct timeval *tv)
 
         if (!o)
                 return NULL;
-        snprintf(caller, sizeof(caller), "%s:%d", base_name(l->file), l->line);
+        snprintf(caller, sizeof(caller), "%s:%d", header_file(l->file), l->line);
         r |= json_set(o, "ts", json_real((double)tv->tv_sec * 1000.0 + (double)tv->tv_usec / 1000.0));
         r |= json_set(o, "caller", json_string_lossy(caller));
         r |= json_set(o, "msg", json_string_lossy(l->msg));
@@ -238,9 +363,10 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         if (!f)
                 return NULL;
         localtime_r(&tv->tv_sec, &tm); /* klog prints local time (UTC in most containers) */
-        fprintf(f, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s:%d] ", letters[l->level], tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv->tv_usec, (int)getpid(),
-                base_name(l->file), l->line);
+        if (!skip_headers)
+                fprintf(f, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s:%d] ", letters[l->level], tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv->tv_usec, (int)getpid(),
+                        header_file(l->file), l->line);
         if (l->structured)
                 put_quoted(f, l->msg);
         else
@@ -263,10 +389,32 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         return out;
 }
 
+/* --log_backtrace_at: the stack of the logging call, in the destinations of the line. */
+static void emit_backtrace(const struct log_line *l)
+{
+        void *frames[64];
+        int n = backtrace(frames, (int)ARRAY_SIZE(frames));
+        _cleanup_free_ char **symbols = backtrace_symbols(frames, n);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!symbols || !(f = open_memstream(&out, &len)))
+                return;
+        fprintf(f, "stack trace (--log_backtrace_at=%s:%d):\n", backtrace_file, backtrace_line);
+        for (int i = 0; i < n; i++)
+                fprintf(f, "%s\n", symbols[i]);
+        if (fclose(f) == 0)
+                log_output_write(l->level, out, len);
+        free(out);
+}
+
 static void emit(const struct log_line *l)
 {
         _cleanup_free_ char *text = NULL;
         struct timeval tv;
+        size_t len;
+        char *t;
 
         gettimeofday(&tv, NULL);
         if (log_format == LOG_FORMAT_JSON)
@@ -274,10 +422,19 @@ static void emit(const struct log_line *l)
         /* out of memory (or text format): the plain line still carries the message */
         if (!text)
                 text = format_text(l, &tv);
-        if (text)
-                fprintf(stderr, "%s\n", text);
-        else
-                fprintf(stderr, "%s\n", l->msg);
+        if (!text && asprintf(&text, "%s", l->msg) < 0)
+                return;
+        /* the newline joins the line so that it goes out in one write */
+        len = strlen(text);
+        t = realloc(text, len + 2);
+        if (!t)
+                return;
+        text = t;
+        text[len++] = '\n';
+        text[len] = '\0';
+        log_output_write(l->level, text, len);
+        if (backtrace_file && l->line == backtrace_line && strcmp(base_name(l->file), backtrace_file) == 0)
+                emit_backtrace(l);
 }
 
 void log_writev(enum log_level level, int v, int error, const char *file, int line, const char *fmt, va_list ap)

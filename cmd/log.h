@@ -15,8 +15,9 @@
  * klog does with a JSON backend, warnings come out as info at v=0. Invalid UTF-8 in a message
  * becomes U+FFFD, so every line parses.
  *
- * Owns two process-wide settings, the verbosity (--v) and the format, set once by main.c. Never
- * exits the process and never buffers. Not thread-safe (the agent has one thread). */
+ * Owns the process-wide settings of klog's flags (verbosity, --vmodule, headers, destinations:
+ * see log-output.c), set once by main.c. Never exits the process and never buffers. Not
+ * thread-safe (the agent has one thread). */
 #pragma once
 
 #include <stdarg.h>
@@ -62,6 +63,33 @@ struct log_field {
 
 void log_set_verbosity(int v);
 int log_get_verbosity(void);
+/* klog's --vmodule: "pattern=N,..." raises the verbosity for source files whose name (without
+ * directory and ".c"; with a '/' in the pattern, the path) matches the glob. 0, or -EINVAL. */
+int log_set_vmodule(const char *spec);
+/* Whether a log_v(level) line from file is written: --v, or a --vmodule pattern. */
+bool log_v_enabled(int level, const char *file);
+/* --skip_headers: text lines without the "I1124 ... file:line] " header. --add_dir_header: the
+ * header names cmd/daemon.c rather than daemon.c. */
+void log_set_headers(bool skip_headers, bool add_dir_header);
+/* --log_backtrace_at=file.c:N: a line logged there is followed by a stack trace. 0, -EINVAL. */
+int log_set_backtrace_at(const char *spec);
+
+/* Where lines go: klog's destination flags. */
+struct log_output_options {
+        bool to_stderr;                  /* --logtostderr (default true): stderr only */
+        bool also_to_stderr;             /* --alsologtostderr: with files, every line on stderr too */
+        enum log_level stderr_threshold; /* --stderrthreshold: with files, these and worse on stderr */
+        const char *file;                /* --log_file: one file for everything */
+        const char *dir;                 /* --log_dir: klog's per-severity files (when no --log_file) */
+        uint64_t max_size_mb;            /* --log_file_max_size: rotate beyond; 0 = never */
+        bool one_output;                 /* --one_output: a line only in its own severity's file */
+        bool skip_log_headers;           /* --skip_log_headers: no "Log file created at" block */
+        const char *program_description; /* the "Binary:" line of that block */
+};
+/* Opens the first file at once, so a bad path fails at start: -errno, and stderr is used. */
+int log_set_output(const struct log_output_options *o);
+/* One finished line (with its newline) to the destinations: for log.c. */
+void log_output_write(enum log_level level, const char *line, size_t len);
 
 void log_set_format(enum log_format f);
 enum log_format log_get_format(void);
@@ -84,7 +112,7 @@ void log_write_kv(enum log_level level, int v, int error, const char *file, int 
 /* Info only when --v is at least level; the arguments are not evaluated otherwise. */
 #define log_v(level, ...)                                                               \
         do {                                                                            \
-                if (log_get_verbosity() >= (level))                                     \
+                if (log_v_enabled((level), __FILE__))                                   \
                         log_write(LOG_LEVEL_INFO, (level), 0, __FILE__, __LINE__, __VA_ARGS__); \
         } while (0)
 /* Log with err="strerror(r)" and evaluate to -|r|: "return log_error_errno(r, "...", ...);". */
@@ -114,6 +142,6 @@ void log_write_kv(enum log_level level, int v, int error, const char *file, int 
 #define log_error_kv(r, msg, ...) log_kv_(LOG_LEVEL_ERROR, 0, (r), msg, __VA_ARGS__)
 #define log_v_kv(level, msg, ...)                                                       \
         do {                                                                            \
-                if (log_get_verbosity() >= (level))                                     \
+                if (log_v_enabled((level), __FILE__))                                   \
                         log_kv_(LOG_LEVEL_INFO, (level), 0, msg, __VA_ARGS__);          \
         } while (0)

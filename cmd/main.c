@@ -2,9 +2,11 @@
  * dispatch and exit codes. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd/args.h"
 #include "cmd/http.h"
@@ -22,8 +24,12 @@ const char *arg_health_bind_address;
 const char *arg_metrics_bind_address;
 static bool arg_help;
 static bool arg_version;
-static bool arg_logtostderr = true;
-static bool arg_alsologtostderr;
+static bool arg_skip_headers;
+static bool arg_add_dir_header;
+static struct log_output_options arg_log_output = {
+        .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR, .max_size_mb = 1800,
+        .program_description = "ip-masq-agent " IMA_VERSION " (nftables)",
+};
 
 enum flag_type {
         FLAG_BOOL,
@@ -44,13 +50,65 @@ static int parse_verbosity(const char *value)
         char *end;
         long v;
 
+        /* klog's Level is an int32: a negative one is valid and only hides V(0) lines */
         errno = 0;
         v = strtol(value, &end, 10);
-        if (*value == '\0' || *end != '\0' || errno || v < 0 || v > INT_MAX) {
-                fprintf(stderr, "invalid value \"%s\" for flag -v: expected a non-negative integer\n", value);
+        if (*value == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX) {
+                fprintf(stderr, "invalid value \"%s\" for flag -v: expected an integer\n", value);
                 return -EINVAL;
         }
         log_set_verbosity((int)v);
+        return 0;
+}
+
+static int parse_vmodule(const char *value)
+{
+        int r = log_set_vmodule(value);
+
+        if (r == -EINVAL)
+                fprintf(stderr, "invalid value \"%s\" for flag -vmodule: expected a comma-separated list of "
+                        "pattern=N, such as daemon=4,reconcile*=2\n", value);
+        return r < 0 ? -EINVAL : 0;
+}
+
+static int parse_backtrace_at(const char *value)
+{
+        int r = log_set_backtrace_at(value);
+
+        if (r == -EINVAL)
+                fprintf(stderr, "invalid value \"%s\" for flag -log_backtrace_at: expected file.c:LINE\n", value);
+        return r < 0 ? -EINVAL : 0;
+}
+
+/* klog's severity names (any case) or numbers: INFO 0, WARNING 1, ERROR 2, FATAL 3. */
+static int parse_stderr_threshold(const char *value)
+{
+        static const char *const names[] = { "INFO", "WARNING", "ERROR", "FATAL" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (strcasecmp(value, names[i]) == 0 || (value[0] == (char)('0' + i) && value[1] == '\0')) {
+                        /* the agent has no FATAL lines: FATAL keeps every line off stderr */
+                        arg_log_output.stderr_threshold = (enum log_level)i;
+                        return 0;
+                }
+        fprintf(stderr, "invalid value \"%s\" for flag -stderrthreshold: expected INFO, WARNING, ERROR or FATAL\n",
+                value);
+        return -EINVAL;
+}
+
+static int parse_log_file_max_size(const char *value)
+{
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (*value == '\0' || *value == '-' || *end != '\0' || errno || v > UINT64_MAX / (1024 * 1024)) {
+                fprintf(stderr, "invalid value \"%s\" for flag -log_file_max_size: expected megabytes, 0 for "
+                        "no limit\n", value);
+                return -EINVAL;
+        }
+        arg_log_output.max_size_mb = v;
         return 0;
 }
 
@@ -160,9 +218,31 @@ static const struct flag flags[] = {
         { "log-format", FLAG_CUSTOM, NULL, parse_log_format, "text (klog lines, default) or json" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
           "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
+        /* klog's flags, as klog.InitFlags() registers them for the upstream agent */
         { "v", FLAG_CUSTOM, NULL, parse_verbosity, "log verbosity (klog levels)" },
-        { "logtostderr", FLAG_BOOL, &arg_logtostderr, NULL, "accepted for klog compatibility; logs always go to stderr" },
-        { "alsologtostderr", FLAG_BOOL, &arg_alsologtostderr, NULL, "accepted for klog compatibility" },
+        { "vmodule", FLAG_CUSTOM, NULL, parse_vmodule,
+          "per-file verbosity, e.g. daemon=4,watch=2 (file names without .c)" },
+        { "logtostderr", FLAG_BOOL, &arg_log_output.to_stderr, NULL,
+          "log to stderr only (default true); false: to --log_file or --log_dir" },
+        { "alsologtostderr", FLAG_BOOL, &arg_log_output.also_to_stderr, NULL,
+          "with log files, every line on stderr too" },
+        { "stderrthreshold", FLAG_CUSTOM, NULL, parse_stderr_threshold,
+          "with log files, lines at or above this severity on stderr too (default ERROR)" },
+        { "log_file", FLAG_STRING, &arg_log_output.file, NULL,
+          "with --logtostderr=false, log to this file" },
+        { "log_dir", FLAG_STRING, &arg_log_output.dir, NULL,
+          "with --logtostderr=false and no --log_file, klog's per-severity files in this directory" },
+        { "log_file_max_size", FLAG_CUSTOM, NULL, parse_log_file_max_size,
+          "rotate a log file beyond this many MB, 0 = never (default 1800)" },
+        { "one_output", FLAG_BOOL, &arg_log_output.one_output, NULL,
+          "with --log_dir, each line only in its own severity's file" },
+        { "skip_log_headers", FLAG_BOOL, &arg_log_output.skip_log_headers, NULL,
+          "no header block at the top of new log files" },
+        { "skip_headers", FLAG_BOOL, &arg_skip_headers, NULL, "log lines without the klog header" },
+        { "add_dir_header", FLAG_BOOL, &arg_add_dir_header, NULL,
+          "the header names the source file with its directory" },
+        { "log_backtrace_at", FLAG_CUSTOM, NULL, parse_backtrace_at,
+          "emit a stack trace when logging at file.c:LINE" },
         { "version", FLAG_BOOL, &arg_version, NULL, "print the version and exit" },
         { "help", FLAG_BOOL, &arg_help, NULL, "show this help" },
         { "h", FLAG_BOOL, &arg_help, NULL, NULL },
@@ -326,6 +406,7 @@ static int parse_args(int argc, char **argv, const struct verb **ret)
 int main(int argc, char **argv)
 {
         const struct verb *verb;
+        int r;
 
         ima_model_options_init(&arg_model_opts);
         if (parse_args(argc, argv, &verb) < 0)
@@ -336,6 +417,13 @@ int main(int argc, char **argv)
         }
         if (arg_version)
                 return verb_version();
+        log_set_headers(arg_skip_headers, arg_add_dir_header);
+        r = log_set_output(&arg_log_output);
+        if (r < 0) {
+                fprintf(stderr, "cannot open the log %s %s: %s\n", arg_log_output.file ? "file" : "directory",
+                        arg_log_output.file ? arg_log_output.file : arg_log_output.dir, strerror(-r));
+                return EXIT_FAILURE_RUNTIME;
+        }
         arg_model_opts.enable_ipv6 = arg_config_opts.enable_ipv6;
         if (arg_masq_chain && (verb->run == verb_run || verb->run == verb_apply))
                 log_info("--masq-chain=%s accepted for compatibility: with nftables the rules live in table "

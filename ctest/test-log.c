@@ -1,6 +1,8 @@
 /* The logger's two formats: klog text lines match klog's header pattern, JSON lines parse with
  * jansson and carry the fields (and in the order) that k8s.io/component-base/logs/json writes. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <regex.h>
@@ -386,6 +388,204 @@ static void test_format_names(void)
         CHECK_INT(log_format_from_string("", &f), -EINVAL);
 }
 
+static void test_vmodule(void)
+{
+        log_set_verbosity(0);
+        CHECK_INT(log_set_vmodule("daemon=4,rec*=2,cmd/w?tch=3"), 0);
+        CHECK(log_v_enabled(4, "../cmd/daemon.c"));
+        CHECK(!log_v_enabled(5, "../cmd/daemon.c"));
+        CHECK(log_v_enabled(2, "../nft/reconcile.c"));
+        CHECK(!log_v_enabled(3, "../nft/reconcile.c"));
+        CHECK(log_v_enabled(3, "../cmd/watch.c"));       /* a '/' in the pattern: the path */
+        CHECK(!log_v_enabled(1, "../ctest/x/watch.c"));
+        CHECK(!log_v_enabled(1, "../cmd/main.c"));
+        CHECK(log_v_enabled(0, "../cmd/main.c"));
+        log_set_verbosity(5);
+        CHECK(log_v_enabled(5, "../cmd/main.c"));        /* --v still applies everywhere */
+        log_set_verbosity(0);
+        CHECK_INT(log_set_vmodule("daemon"), -EINVAL);
+        CHECK_INT(log_set_vmodule("=2"), -EINVAL);
+        CHECK_INT(log_set_vmodule("daemon=x"), -EINVAL);
+        CHECK_INT(log_set_vmodule("daemon=-1"), -EINVAL);
+        CHECK(!log_v_enabled(1, "../cmd/daemon.c"));     /* a bad value leaves no rules behind */
+        CHECK_INT(log_set_vmodule(""), 0);
+}
+
+static void test_headers(void)
+{
+        _cleanup_free_ char *out = NULL;
+        _cleanup_free_ char *pattern = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        log_set_headers(true, false);
+        capture_start();
+        log_info("bare %d", 1);
+        out = capture_end();
+        CHECK_STR(out, "bare 1\n");
+        free(out);
+
+        log_set_headers(false, true);
+        capture_start();
+        line = __LINE__; log_info("with dir");
+        out = capture_end();
+        CHECK(asprintf(&pattern, "^I[0-9]{4} [0-9:.]+ +[0-9]+ ctest/test-log\\.c:%d\\] with dir\n$", line) > 0);
+        CHECK(matches(pattern, out));
+        log_set_headers(false, false);
+}
+
+static char *read_all(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t cap = 0;
+        ssize_t n;
+
+        if (!f)
+                return strdup("");
+        n = getdelim(&buf, &cap, '\0', f);
+        fclose(f);
+        if (n < 0) {
+                free(buf);
+                return strdup("");
+        }
+        return buf;
+}
+
+static size_t count_lines(const char *text, const char *needle)
+{
+        size_t n = 0;
+
+        for (const char *p = text; (p = strstr(p, needle)); p++)
+                n++;
+        return n;
+}
+
+/* --logtostderr=false --log_file: every line in the file, the header block once, errors (the
+ * default --stderrthreshold) also on stderr; a full file starts over. */
+static void test_log_file(void)
+{
+        char dir[] = "/tmp/ima-test-log-XXXXXX";
+        _cleanup_free_ char *path = NULL, *text = NULL, *err = NULL;
+        struct log_output_options o = { .stderr_threshold = LOG_LEVEL_ERROR };
+
+        CHECK(mkdtemp(dir) != NULL);
+        CHECK(asprintf(&path, "%s/agent.log", dir) > 0);
+        o.file = path;
+        log_set_format(LOG_FORMAT_TEXT);
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("line one");
+        log_warning("line two");
+        log_error("line three");
+        err = capture_end();
+        text = read_all(path);
+        CHECK(strncmp(text, "Log file created at: ", 21) == 0);
+        CHECK(strstr(text, "] line one\n") && strstr(text, "] line two\n") && strstr(text, "] line three\n"));
+        CHECK(!strstr(err, "line one") && !strstr(err, "line two") && strstr(err, "] line three\n"));
+        free(err);
+        free(text);
+
+        /* --alsologtostderr; restarting appends (no second header) */
+        o.also_to_stderr = true;
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("line four");
+        err = capture_end();
+        CHECK(strstr(err, "] line four\n") != NULL);
+        text = read_all(path);
+        CHECK_INT(count_lines(text, "Log file created at"), 1);
+        CHECK(strstr(text, "] line one\n") && strstr(text, "] line four\n"));
+        free(text);
+
+        /* 1 MB: the file is started over (klog truncates a --log_file) with a fresh header */
+        o.also_to_stderr = false;
+        o.max_size_mb = 1;
+        CHECK_INT(log_set_output(&o), 0);
+        for (int i = 0; i < 20000; i++)
+                log_info("filler line %05d to fill one megabyte of log quickly", i);
+        text = read_all(path);
+        CHECK(strlen(text) <= 1024 * 1024);
+        CHECK(strncmp(text, "Log file created at: ", 21) == 0);
+        CHECK(!strstr(text, "] line one\n"));
+        CHECK(strstr(text, "filler line 19999") != NULL);
+        free(text);
+
+        /* an unwritable path fails at once and leaves stderr in use */
+        o.file = "/nonexistent-dir/x.log";
+        CHECK(log_set_output(&o) < 0);
+        capture_start();
+        log_info("after failure");
+        text = capture_end();
+        CHECK(strstr(text, "after failure") != NULL);
+
+        o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        CHECK_INT(log_set_output(&o), 0);
+        unlink(path);
+        rmdir(dir);
+}
+
+static void remove_files(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+}
+
+/* --log_dir: klog's per-severity files and PROGRAM.SEVERITY links; INFO holds every line. */
+static void test_log_dir(void)
+{
+        char dir[] = "/tmp/ima-test-log-XXXXXX";
+        struct log_output_options o = { .stderr_threshold = LOG_LEVEL_ERROR + 1 /* FATAL */ };
+        const char *const sev[] = { "INFO", "WARNING", "ERROR" };
+        char *texts[3];
+
+        CHECK(mkdtemp(dir) != NULL);
+        o.dir = dir;
+        for (int one = 0; one <= 1; one++) {
+                _cleanup_free_ char *err = NULL;
+
+                o.one_output = one;
+                CHECK_INT(log_set_output(&o), 0);
+                capture_start();
+                log_info("an info");
+                log_warning("a warning");
+                log_error("an error");
+                err = capture_end();
+                CHECK_STR(err, ""); /* threshold FATAL: nothing on stderr */
+                for (int i = 0; i < 3; i++) {
+                        _cleanup_free_ char *link = NULL;
+
+                        CHECK(asprintf(&link, "%s/ip-masq-agent.%s", dir, sev[i]) > 0);
+                        texts[i] = read_all(link);
+                }
+                CHECK(strstr(texts[0], "] an info\n") != NULL);
+                CHECK(!strstr(texts[1], "an info") && !strstr(texts[2], "an info") && !strstr(texts[2], "a warning"));
+                CHECK(strstr(texts[1], "] a warning\n") != NULL);
+                CHECK(strstr(texts[2], "] an error\n") != NULL);
+                /* without --one_output a line also lands in every less severe file */
+                CHECK(!!strstr(texts[0], "] an error\n") == !one);
+                CHECK(!!strstr(texts[1], "] an error\n") == !one);
+                for (int i = 0; i < 3; i++)
+                        free(texts[i]);
+                o = (struct log_output_options){ .to_stderr = true };
+                CHECK_INT(log_set_output(&o), 0);
+                o = (struct log_output_options){ .stderr_threshold = LOG_LEVEL_ERROR + 1, .dir = dir };
+                /* empty the directory between rounds: files of the same second share a name */
+                remove_files(dir);
+        }
+        o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        CHECK_INT(log_set_output(&o), 0);
+        remove_files(dir);
+        rmdir(dir);
+}
+
 int main(void)
 {
         TEST_RUN(test_text_printf);
@@ -398,6 +598,10 @@ int main(void)
         TEST_RUN(test_json_structured);
         TEST_RUN(test_json_escaping);
         TEST_RUN(test_format_names);
+        TEST_RUN(test_vmodule);
+        TEST_RUN(test_headers);
+        TEST_RUN(test_log_file);
+        TEST_RUN(test_log_dir);
         log_set_format(LOG_FORMAT_TEXT);
         TEST_EXIT();
 }

@@ -98,6 +98,24 @@ run upstream-flags 0 validate --config good.yaml --masq-chain=IP-MASQ-AGENT --no
         --enable-ipv6 --random-fully --to-ports=1024-29999,32768-65535 --v=2 --logtostderr --alsologtostderr
 run upstream-flags-separate 0 validate --config good.yaml --masq-chain IP-MASQ-AGENT --to-ports 1024-29999 -v 4 \
         --logtostderr=false --random-fully=true
+# every flag klog.InitFlags() registers, as the upstream agent has them
+run klog-flags 0 validate --config good.yaml --v=-1 --vmodule=daemon=4,watch=2 --stderrthreshold=warning \
+        --log_file_max_size=10 --one_output --skip_log_headers --skip_headers --add_dir_header \
+        --log_backtrace_at=main.c:1 --log_dir=/nonexistent --log_file=/nonexistent/x.log
+run klog-bad-vmodule 2 validate --vmodule=daemon
+expect klog-bad-vmodule err "invalid value \"daemon\" for flag -vmodule"
+run klog-bad-threshold 2 validate --stderrthreshold=LOUD
+expect klog-bad-threshold err "for flag -stderrthreshold: expected INFO, WARNING, ERROR or FATAL"
+run klog-bad-backtrace 2 validate --log_backtrace_at=main.c
+expect klog-bad-backtrace err "for flag -log_backtrace_at"
+# with --logtostderr=false the log file is used, and must be writable
+run klog-bad-log-file 1 validate --config good.yaml --logtostderr=false --log_file=/nonexistent/x.log
+expect klog-bad-log-file err "cannot open the log file /nonexistent/x.log: No such file or directory"
+run klog-log-file 0 validate --config does-not-exist --masq-chain=X --logtostderr=false --log_file=agent.log \
+        --skip_log_headers
+expect klog-log-file err "file not found; showing the built-in defaults"
+run klog-log-file-render 0 render --config good.yaml --logtostderr=false --log_file=agent.log
+[ -e agent.log ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL klog-log-file: agent.log not created"; }
 run bad-to-ports 2 validate --config good.yaml --to-ports=0-100
 expect bad-to-ports err "invalid value \"0-100\" for flag -to-ports"
 run bad-to-ports-overlap 2 validate --to-ports=1000-2000,1500-2500
