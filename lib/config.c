@@ -237,10 +237,10 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
                 return 0;
         if (v->type == IMA_DOC_INVALID) /* reported by the YAML reader */
                 return -EINVAL;
-        if (v->type == IMA_DOC_STRING)
+        if (v->type == IMA_DOC_STRING) /* the hint in the file's own syntax: JSON needs the quotes */
                 return ima_diag_error(s->diag, v->pos, e->key, v->text,
                                       "expected a list of CIDR strings, got a single string; write it as a "
-                                      "list: [%s]", v->text);
+                                      "list: [%s%s%s]", s->json ? "\"" : "", v->text, s->json ? "\"" : "");
         if (v->type != IMA_DOC_SEQ)
                 return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
                                       "expected a list of CIDR strings, got %s", a_type(v->type));
