@@ -388,11 +388,15 @@ static void schedule_heal(struct daemon *d)
 static void on_heal_timer(struct daemon *d)
 {
         uint64_t start = now_ms();
-        const char *culprit = d->culprit[0] ? d->culprit : "unknown";
+        char culprit[sizeof(d->culprit)];
+
+        snprintf(culprit, sizeof(culprit), "%s", d->culprit[0] ? d->culprit : "unknown");
 
         timer_ack(d->heal_tfd);
         log_v_kv(1, "Repairing a change by another process", LOG_STR("changedBy", culprit));
         reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
+        /* the next repair names whoever the next event shows, never this one by default */
+        d->culprit[0] = '\0';
         d->last_heal_ms = start;
         d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
         if (d->heal_delay_ms >= HEAL_FIGHT_MS && !d->fight_reported) {
@@ -426,6 +430,7 @@ static void on_events(struct daemon *d)
         }
         if (batch.lost) {
                 log_warning("nftables events were lost (receive queue overflow): reading the ruleset again");
+                snprintf(d->culprit, sizeof(d->culprit), "unknown (events lost)");
                 ima_reconciler_invalidate(d->rc);
                 schedule_heal(d);
         }
