@@ -434,6 +434,25 @@ static void test_headers(void)
         log_set_headers(false, false);
 }
 
+static void test_backtrace_at(void)
+{
+        _cleanup_free_ char *out = NULL, *spec = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        line = __LINE__ + 3;
+        CHECK(asprintf(&spec, "test-log.c:%d", line) > 0);
+        CHECK_INT(log_set_backtrace_at(spec), 0);
+        capture_start(); log_info("marked");
+        log_info("unmarked");
+        out = capture_end();
+        CHECK(strstr(out, "] marked\nstack trace (--log_backtrace_at=test-log.c:") != NULL);
+        CHECK(strstr(out, "] unmarked\n") != NULL && !strstr(strstr(out, "] unmarked\n"), "stack trace"));
+        CHECK_INT(log_set_backtrace_at("test-log.c"), -EINVAL);
+        CHECK_INT(log_set_backtrace_at("test-log.c:0"), -EINVAL);
+        CHECK_INT(log_set_backtrace_at(""), 0);
+}
+
 static char *read_all(const char *path)
 {
         FILE *f = fopen(path, "re");
@@ -600,6 +619,7 @@ int main(void)
         TEST_RUN(test_format_names);
         TEST_RUN(test_vmodule);
         TEST_RUN(test_headers);
+        TEST_RUN(test_backtrace_at);
         TEST_RUN(test_log_file);
         TEST_RUN(test_log_dir);
         log_set_format(LOG_FORMAT_TEXT);
