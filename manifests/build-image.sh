@@ -9,7 +9,6 @@
 # Usage: manifests/build-image.sh [-b AGENT_BINARY] [-t NAME:TAG] [OUTPUT.tar]
 # Without -b it builds a release binary in build-release/ first (meson, ninja).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 binary=
 tag=
@@ -21,7 +20,10 @@ while getopts "b:t:" opt; do
         esac
 done
 shift $((OPTIND - 1))
+# paths as the caller gave them, before moving to the source tree
 out=$(realpath -m "${1:-ip-masq-agent-image.tar}")
+[ -z "$binary" ] || binary=$(realpath "$binary")
+cd "$(dirname "$0")/.."
 version=$(sed -n "s/^ *version : '\([^']*\)'.*/\1/p" meson.build | head -n 1)
 tag=${tag:-ip-masq-agent-nft:$version}
 

@@ -44,6 +44,9 @@ tar -xzf "$WORK/oci/$layer" -C "$WORK/rootfs"
 [ -x "$WORK/rootfs/usr/bin/ip-masq-agent" ] || fail "no /usr/bin/ip-masq-agent in the image"
 note "image: $(du -h "$WORK/image.tar" | cut -f1), $(find "$WORK/rootfs" -type f | wc -l) files"
 
+# /proc as a container runtime provides it (the sanitizer build reads /proc/self/maps)
+mkdir -p "$WORK/rootfs/proc"
+mount -t proc proc "$WORK/rootfs/proc" || fail "cannot mount /proc for the image"
 # only the image's own files: no shell, no host library
 in_image() {
         chroot "$WORK/rootfs" /usr/bin/ip-masq-agent "$@"
