@@ -47,6 +47,7 @@ note "image: $(du -h "$WORK/image.tar" | cut -f1), $(find "$WORK/rootfs" -type f
 # /proc as a container runtime provides it (the sanitizer build reads /proc/self/maps)
 mkdir -p "$WORK/rootfs/proc"
 mount -t proc proc "$WORK/rootfs/proc" || fail "cannot mount /proc for the image"
+trap 'umount "$WORK/rootfs/proc" 2>/dev/null; rm -rf "$WORK"' EXIT
 # only the image's own files: no shell, no host library
 in_image() {
         chroot "$WORK/rootfs" /usr/bin/ip-masq-agent "$@"
