@@ -184,6 +184,7 @@ struct log_line {
         bool structured; /* klog quotes the message of structured lines */
         const struct log_field *fields;
         size_t n_fields;
+        bool is_backtrace; /* the stack trace line itself: never followed by another */
 };
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one (overlong forms,
@@ -389,6 +390,8 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         return out;
 }
 
+static void emit(const struct log_line *l);
+
 /* --log_backtrace_at: the stack of the logging call, in the destinations of the line. */
 static void emit_backtrace(const struct log_line *l)
 {
@@ -401,11 +404,22 @@ static void emit_backtrace(const struct log_line *l)
 
         if (!symbols || !(f = open_memstream(&out, &len)))
                 return;
-        fprintf(f, "stack trace (--log_backtrace_at=%s:%d):\n", backtrace_file, backtrace_line);
+        if (log_format == LOG_FORMAT_TEXT)
+                fprintf(f, "stack trace (--log_backtrace_at=%s:%d):\n", backtrace_file, backtrace_line);
         for (int i = 0; i < n; i++)
                 fprintf(f, "%s\n", symbols[i]);
-        if (fclose(f) == 0)
+        if (fclose(f) != 0) {
+                free(out);
+                return;
+        }
+        if (log_format == LOG_FORMAT_TEXT) /* raw lines after the logged one, as klog writes them */
                 log_output_write(l->level, out, len);
+        else /* one more JSON line, so that every line still parses */
+                emit(&(const struct log_line){
+                        .level = l->level, .v = l->v, .file = l->file, .line = l->line, .msg = "Stack trace",
+                        .structured = true, .n_fields = 1, .is_backtrace = true,
+                        .fields = (const struct log_field[]){ LOG_STR("stacktrace", out) },
+                });
         free(out);
 }
 
@@ -433,7 +447,7 @@ static void emit(const struct log_line *l)
         text[len++] = '\n';
         text[len] = '\0';
         log_output_write(l->level, text, len);
-        if (backtrace_file && l->line == backtrace_line && strcmp(base_name(l->file), backtrace_file) == 0)
+        if (backtrace_file && !l->is_backtrace && l->line == backtrace_line && strcmp(base_name(l->file), backtrace_file) == 0)
                 emit_backtrace(l);
 }
 

@@ -448,6 +448,31 @@ static void test_backtrace_at(void)
         out = capture_end();
         CHECK(strstr(out, "] marked\nstack trace (--log_backtrace_at=test-log.c:") != NULL);
         CHECK(strstr(out, "] unmarked\n") != NULL && !strstr(strstr(out, "] unmarked\n"), "stack trace"));
+        free(out);
+
+        /* JSON: the trace is one more line that parses */
+        log_set_format(LOG_FORMAT_JSON);
+        free(spec);
+        line = __LINE__ + 3;
+        CHECK(asprintf(&spec, "test-log.c:%d", line) > 0);
+        CHECK_INT(log_set_backtrace_at(spec), 0);
+        capture_start(); log_info("marked");
+        out = capture_end();
+        log_set_format(LOG_FORMAT_TEXT);
+        {
+                char *second = strchr(out, '\n');
+                char keys[256];
+                json_t *o;
+
+                CHECK(second && second[1] == '{');
+                o = second ? parse_json_line(second + 1, keys, sizeof(keys)) : NULL;
+                CHECK(o != NULL);
+                if (o) {
+                        CHECK_STR(json_string_value(json_object_get(o, "msg")), "Stack trace");
+                        CHECK(json_is_string(json_object_get(o, "stacktrace")));
+                        json_decref(o);
+                }
+        }
         CHECK_INT(log_set_backtrace_at("test-log.c"), -EINVAL);
         CHECK_INT(log_set_backtrace_at("test-log.c:0"), -EINVAL);
         CHECK_INT(log_set_backtrace_at(""), 0);
