@@ -251,7 +251,10 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
 
         r = get_state(rc, trust, rep, &have, &fresh);
         if (r < 0) {
-                add_error(rep, "reading the kernel state: %s", r == -EAGAIN ? "the ruleset kept changing" : strerror(-r));
+                add_error(rep, "reading the kernel state: %s%s",
+                          r == -EAGAIN ? "the ruleset kept changing" : strerror(-r),
+                          r == -EPERM ? " (nf_tables needs CAP_NET_ADMIN in this network namespace: run as root, "
+                                        "or give the container NET_ADMIN)" : "");
                 return r;
         }
         genid = have->genid;

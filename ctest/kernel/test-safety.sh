@@ -58,4 +58,13 @@ nft list table inet filter >"$WORK/filter.after"
 for t in nat kp filter; do
         diff -u "$WORK/$t.before" "$WORK/$t.after" >&2 || fail "foreign table $t was changed"
 done
-echo "ok: only our tables are touched; invalid config changes nothing; cleanup is idempotent"
+# without CAP_NET_ADMIN over this namespace (a nested user namespace has none): exit 1, and the
+# message says what is missing
+for verb in diff apply cleanup; do
+        rc=0
+        unshare --user "$IMA_BIN" "$verb" --config "$WORK/none" 2>"$WORK/noperm.err" || rc=$?
+        assert_eq "$verb without CAP_NET_ADMIN exits 1" 1 "$rc"
+        grep -q "needs CAP_NET_ADMIN in this network namespace" "$WORK/noperm.err" ||
+                { cat "$WORK/noperm.err" >&2; fail "$verb without CAP_NET_ADMIN does not say what is missing"; }
+done
+echo "ok: only our tables are touched; invalid config changes nothing; cleanup is idempotent; no privilege, clear error"
