@@ -26,6 +26,9 @@ out=$(realpath -m "${1:-ip-masq-agent-image.tar}")
 cd "$(dirname "$0")/.."
 version=$(sed -n "s/^ *version : '\([^']*\)'.*/\1/p" meson.build | head -n 1)
 tag=${tag:-ip-masq-agent-nft:$version}
+# the reference's tag: what follows the last ':' unless that is a registry port ("reg:5000/name")
+ref=${tag##*:}
+case $ref in */* | "$tag") ref=latest; tag=$tag:latest ;; esac
 
 if [ -z "$binary" ]; then
         bash ctest/install-deps.sh >&2
@@ -74,7 +77,7 @@ manifest_size=$(stat -c %s "$work/manifest.json")
 mv "$work/manifest.json" "$work/oci/blobs/sha256/$manifest"
 
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-        "$manifest" "$manifest_size" "$tag" "${tag##*:}" > "$work/oci/index.json"
+        "$manifest" "$manifest_size" "$tag" "$ref" > "$work/oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' > "$work/oci/oci-layout"
 # what "docker load" reads when it does not read OCI layouts
 printf '[{"Config":"blobs/sha256/%s","RepoTags":["%s"],"Layers":["blobs/sha256/%s"]}]' \
