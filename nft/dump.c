@@ -48,6 +48,13 @@ static int check_gen(const struct nlmsghdr *nlh, const struct dump_ctx *c)
         return ntohs(g->res_id) == (c->genid & 0xffff) ? 0 : -EINTR;
 }
 
+/* Chain dumps are filtered by family only, whatever table the request names (and the other
+ * dumps are checked too, as nothing in the answer may be taken for ours by mistake). */
+static bool in_our_table(const char *table)
+{
+        return table && strcmp(table, IMA_TABLE_NAME) == 0;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
@@ -95,6 +102,10 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
         if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
                 nftnl_set_free(s);
                 return -EPROTO;
+        }
+        if (!in_our_table(nftnl_set_get_str(s, NFTNL_SET_TABLE))) {
+                nftnl_set_free(s);
+                return 0;
         }
         c->n_objects++;
         name = nftnl_set_get_str(s, NFTNL_SET_NAME);
@@ -189,6 +200,10 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
                 nftnl_chain_free(ch);
                 return -EPROTO;
         }
+        if (!in_our_table(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE))) {
+                nftnl_chain_free(ch);
+                return 0; /* kube-proxy's, iptables-nft's, ... */
+        }
         c->n_objects++;
         name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
         if (name && strcmp(name, IMA_CHAIN_NAME) == 0) {
@@ -225,6 +240,12 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
         if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
                 nftnl_rule_free(rule);
                 return -EPROTO;
+        }
+        if (!in_our_table(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE)) ||
+            !nftnl_rule_is_set(rule, NFTNL_RULE_CHAIN) ||
+            strcmp(nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN), IMA_CHAIN_NAME) != 0) {
+                nftnl_rule_free(rule);
+                return 0;
         }
         r = ima_rule_signature(rule, &sig);
         nftnl_rule_free(rule);
@@ -437,6 +458,12 @@ static int counters_rule_cb(const struct nlmsghdr *nlh, void *data)
         if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
                 nftnl_rule_free(rule);
                 return -EPROTO;
+        }
+        if (!in_our_table(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE)) ||
+            !nftnl_rule_is_set(rule, NFTNL_RULE_CHAIN) ||
+            strcmp(nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN), IMA_CHAIN_NAME) != 0) {
+                nftnl_rule_free(rule);
+                return 0;
         }
         c->action = -1;
         c->packets = c->bytes = 0;

@@ -18,10 +18,22 @@ table ip kube-proxy {
 table inet filter {
         chain forward { type filter hook forward priority filter; policy accept; }
 }
+table ip other {
+        set nomasq-dst { type ipv4_addr; flags interval; elements = { 192.0.2.0/24 } }
+        chain postrouting {
+                type filter hook postrouting priority filter; policy accept;
+                ip daddr @nomasq-dst counter
+        }
+}
+table ip6 other {
+        chain postrouting { type nat hook postrouting priority srcnat; policy accept; }
+}
 NFT
 nft list table ip nat >"$WORK/nat.before"
 nft list table ip kube-proxy >"$WORK/kp.before"
 nft list table inet filter >"$WORK/filter.before"
+nft list table ip other >"$WORK/other.before"
+nft list table ip6 other >"$WORK/other6.before"
 
 cleanup_rc=0
 agent cleanup 2>/dev/null || cleanup_rc=$?
@@ -31,6 +43,15 @@ agent apply --config "$WORK/none" --enable-ipv6 2>/dev/null || fail "apply faile
 readback ip >"$WORK/good.ip"
 readback ip6 >"$WORK/good.ip6"
 [ "$(head -n 1 "$WORK/good.ip")" = "table ip ip-masq-agent" ] || fail "ip table missing after apply"
+
+# other tables' objects, even those with our names, are not ours: the agent is in sync at once
+# (the kernel's chain dump does not filter by table) and a second apply sends nothing
+rc=0
+agent diff --config "$WORK/none" --enable-ipv6 >"$WORK/diff.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || { cat "$WORK/diff.out" >&2; fail "diff beside foreign tables exits $rc, want 0 (in sync)"; }
+agent apply --config "$WORK/none" --enable-ipv6 --v=2 2>"$WORK/apply2.err" || fail "second apply failed"
+grep -q '"In sync, nothing sent"' "$WORK/apply2.err" ||
+        { cat "$WORK/apply2.err" >&2; fail "a second apply beside foreign tables was not in sync"; }
 
 # invalid configurations: exit 2, kernel untouched
 printf 'NonMasqueradeCIDRs:\n  - 10.0.0.1/8\n' >"$WORK/bad.yaml"
@@ -55,7 +76,9 @@ assert_eq "ip6 table removed by cleanup" absent "$(readback ip6)"
 nft list table ip nat >"$WORK/nat.after"
 nft list table ip kube-proxy >"$WORK/kp.after"
 nft list table inet filter >"$WORK/filter.after"
-for t in nat kp filter; do
+nft list table ip other >"$WORK/other.after"
+nft list table ip6 other >"$WORK/other6.after"
+for t in nat kp filter other other6; do
         diff -u "$WORK/$t.before" "$WORK/$t.after" >&2 || fail "foreign table $t was changed"
 done
 # without CAP_NET_ADMIN over this namespace (a nested user namespace has none): exit 1, and the
