@@ -164,6 +164,7 @@ void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata)
 {
         bool interrupted = false;
+        int failed = 0; /* the callback's first error: the rest of the answer is drained unread */
         int r;
 
         if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
@@ -183,22 +184,24 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
                         if (h->nlmsg_flags & NLM_F_DUMP_INTR)
                                 interrupted = true;
                         if (h->nlmsg_type == NLMSG_DONE)
-                                return interrupted ? -EINTR : 0;
+                                return failed ? failed : interrupted ? -EINTR : 0;
                         if (h->nlmsg_type == NLMSG_ERROR) {
                                 ima_nl_parse_error(h, &err, &seq, NULL);
                                 if (err < 0)
-                                        return err;
+                                        return failed ? failed : err;
                                 /* a zero error is the ACK; for dumps DONE follows */
                                 if (!(req->nlmsg_flags & NLM_F_DUMP))
-                                        return interrupted ? -EINTR : 0;
+                                        return failed ? failed : interrupted ? -EINTR : 0;
                                 continue;
                         }
                         if (h->nlmsg_type < NLMSG_MIN_TYPE)
                                 continue;
-                        if (!interrupted && cb) {
+                        /* a dump left running would make the socket's next dump fail with EBUSY:
+                         * after a callback error the answer is still read to its end */
+                        if (!interrupted && !failed && cb) {
                                 r = cb(h, userdata);
                                 if (r < 0)
-                                        return r;
+                                        failed = r;
                         }
                 }
         }

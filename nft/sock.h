@@ -41,8 +41,8 @@ typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
 
 /* Sends one request (built in buf by the caller, with its own seq) and feeds every answer
  * message to cb until the kernel's ACK or NLMSG_DONE. Returns 0, the kernel's -errno (e.g.
- * -ENOENT), or -EINTR when a dump was interrupted by a concurrent change (the answer was read to
- * its end; the caller should retry). */
+ * -ENOENT), cb's first error, or -EINTR when a dump was interrupted by a concurrent change. In
+ * every case but a receive error the answer is read to its end, so the socket can dump again. */
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
 
 /* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */

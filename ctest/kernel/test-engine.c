@@ -3,9 +3,12 @@
  * refused because the generation moved (and the retry), trusting the cache, and a set left
  * malformed by a raw single-element delete. */
 #include <errno.h>
+#include <libnftnl/common.h>
+#include <linux/netlink.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ctest/tests.h"
@@ -178,11 +181,65 @@ static void test_empty_model_removes_tables(void)
         ima_model_free(none);
 }
 
+static int fail_at_once(const struct nlmsghdr *nlh, void *userdata)
+{
+        (*(int *)userdata)++;
+        return -EPROTO;
+}
+
+/* A callback that fails on the first part of a long dump must not leave the kernel's dump running
+ * on the socket: a netlink socket takes one dump at a time, and the next one would get EBUSY. */
+static void test_failed_dump_is_drained(void)
+{
+        _cleanup_free_ char *yaml = NULL;
+        struct ima_observed *obs = NULL;
+        struct ima_reconciler *rc = NULL;
+        struct ima_reconcile_report rep = { 0 };
+        struct ima_model *m;
+        struct ima_nl *nl = NULL;
+        struct nftnl_set *set;
+        char buf[4096] = { 0 };
+        struct nlmsghdr *nlh;
+        size_t len = 0;
+        FILE *f;
+        int calls = 0;
+
+        f = open_memstream(&yaml, &len);
+        fprintf(f, "CidrLimit: 5000\nNonMasqueradeCIDRs:\n");
+        for (int i = 0; i < 5000; i++) /* not adjacent: 5,000 intervals, 10,000 elements */
+                fprintf(f, "  - 11.%d.%d.0/24\n", i / 100, 2 * (i % 100));
+        fclose(f);
+        m = model_of(yaml);
+        CHECK(m != NULL);
+        CHECK_INT(ima_nl_open(&nl), 0);
+        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
+        CHECK_INT(ima_reconcile(rc, m, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        ima_reconcile_report_clear(&rep);
+
+        set = nftnl_set_alloc();
+        nftnl_set_set_str(set, NFTNL_SET_TABLE, "ip-masq-agent");
+        nftnl_set_set_str(set, NFTNL_SET_NAME, "nomasq-dst");
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_set_elems_nlmsg_build_payload(nlh, set);
+        nftnl_set_free(set);
+        CHECK_INT(ima_nl_request(nl, nlh, fail_at_once, &calls), -EPROTO);
+        CHECK_INT(calls, 1);
+        /* the same socket dumps again at once */
+        CHECK_INT(ima_dump_observe(nl, &obs), 0);
+        ima_observed_free(obs);
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(m);
+        run("nft delete table ip ip-masq-agent");
+}
+
 int main(void)
 {
         TEST_RUN(test_generation_conflict_is_retried);
         TEST_RUN(test_trust_genid);
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
+        TEST_RUN(test_failed_dump_is_drained);
         TEST_EXIT();
 }
