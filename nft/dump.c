@@ -354,13 +354,10 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
         return ima_nl_request(nl, nlh, rule_cb, c);
 }
 
-static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
+static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
 {
         int r;
 
-        r = get_table(nl, c);
-        if (r < 0 || !c->table->present)
-                return r;
         r = dump_sets(nl, c);
         if (r < 0)
                 return r;
@@ -377,6 +374,18 @@ static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
         if (c->table_use > c->n_objects)
                 c->table->foreign = true;
         return 0;
+}
+
+static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
+{
+        int r;
+
+        r = get_table(nl, c);
+        if (r < 0 || !c->table->present)
+                return r;
+        /* the table or a set seen a moment ago is gone: a concurrent change, read again */
+        r = observe_table_parts(nl, c);
+        return r == -ENOENT ? -EINTR : r;
 }
 
 static int observe_once(struct ima_nl *nl, struct ima_observed **ret)
