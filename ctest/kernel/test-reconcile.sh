@@ -81,7 +81,6 @@ note "ok: ${#drifts[@]} kinds of drift healed"
         sed 's/^/  - /' "$WORK/p10k"
 } >"$WORK/big.yaml"
 agent apply --config "$WORK/big.yaml" 2>/dev/null || fail "apply of 10,000 prefixes failed"
-old=$(sed -n 5000p "$WORK/p10k")
 sed -i "5000s|.*|  - 203.0.113.0/24|" "$WORK/big.yaml" # line 5000 of the list is prefix 4997
 old=$(sed -n 4997p "$WORK/p10k")
 monitored agent apply --config "$WORK/big.yaml" 2>"$WORK/apply.log"
@@ -92,6 +91,36 @@ diff -u "$WORK/expected.events" "$WORK/events" >&2 || fail "a 1-CIDR change did 
 grep -q " messages=2 " "$WORK/apply.log" || fail "a 1-CIDR change took other than 2 messages: $(cat "$WORK/apply.log")"
 cfg="$WORK/big.yaml" what="10k delta" expect_in_sync
 note "ok: 1-CIDR change on 10,000 prefixes = 1 delete + 1 add"
+
+# --- options that change rules: the chain rebuilt in one transaction; IPv6 off drops ip6 ----------
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+# each step: the options, and a pattern the chain must then show (each apply sets the others back)
+steps=(
+        "--priority=60|json:\"prio\": 60"
+        "--to-ports=1024-29999,32768-65535|masquerade to :1024-29999"
+        "--random-fully=false|counter packets 0 bytes 0 masquerade comment"
+        "--enable-ipv6|masquerade fully-random comment"
+        "--priority=100|json:\"prio\": 100"
+)
+for step in "${steps[@]}"; do
+        opts=${step%%|*} want=${step#*|}
+        what="option change [$opts]"
+        rc=0
+        agent diff --config "$cfg" "$opts" >"$WORK/diff.out" 2>&1 || rc=$?
+        [ "$rc" = 3 ] || fail "$what: diff exits $rc, expected 3: $(cat "$WORK/diff.out")"
+        gen_before=$(readback --genid)
+        agent apply --config "$cfg" "$opts" 2>"$WORK/apply.log" || fail "$what: apply failed: $(cat "$WORK/apply.log")"
+        assert_eq "$what: transactions" 1 "$(($(readback --genid) - gen_before))"
+        # "json:" patterns are looked for in nft -j (nft names priorities differently across versions)
+        listing=(nft list chain ip ip-masq-agent postrouting)
+        [ "${want#json:}" = "$want" ] || { listing=(nft -j list chain ip ip-masq-agent postrouting); want=${want#json:}; }
+        output_has "$want" "${listing[@]}" || fail "$what: the chain does not show \"$want\": $("${listing[@]}")"
+        expect_in_sync "$opts"
+done
+assert_eq "ip6 table after IPv6 was switched off" absent "$(readback ip6)"
+readback ip >"$WORK/got.ip"
+diff -u "$golden" "$WORK/got.ip" >&2 || fail "not back to the default table after the option changes"
+note "ok: ${#steps[@]} option changes, each one transaction, back to the default table"
 
 # --- a racing editor ---------------------------------------------------------------------------
 agent apply --config "$WORK/none" 2>/dev/null || fail "apply failed"
