@@ -268,10 +268,8 @@ static void reload_config(struct daemon *d)
                 return;
         r = ima_config_read_file(arg_config_path, diag, &buf, &len);
         if (r >= 0 || r == -ENOENT) {
-                if (same_as_last_read(d, r == -ENOENT, &buf, len)) {
-                        metrics_config_loaded(d->metrics, d->config_valid);
-                        return;
-                }
+                if (same_as_last_read(d, r == -ENOENT, &buf, len))
+                        return; /* the same bytes: no new load to count */
                 r = r == -ENOENT ? ima_config_new_defaults(&arg_config_opts, &config)
                                  : ima_config_parse(d->last_bytes, d->last_len, &arg_config_opts, diag, &config);
         } else {
@@ -693,13 +691,15 @@ static int http_timeout(const struct daemon *d)
         return t;
 }
 
-static void cleanup_tables(struct daemon *d)
+static int cleanup_tables(struct daemon *d)
 {
         _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
+        int r;
 
-        if (ima_model_new_empty(&nothing) < 0)
-                return;
-        (void)reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL, NULL);
+        r = ima_model_new_empty(&nothing);
+        if (r < 0)
+                return r;
+        return reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL, NULL);
 }
 
 int daemon_run(void)
@@ -708,6 +708,7 @@ int daemon_run(void)
                             .retry_tfd = -1, .http_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
                             .retry_delay_ms = RETRY_FIRST_DELAY_MS };
         bool done = false;
+        int status = EXIT_OK;
 
         if (daemon_init(&d) < 0) {
                 daemon_free(&d);
@@ -726,6 +727,7 @@ int daemon_run(void)
                         continue;
                 if (n < 0) {
                         log_error("epoll_wait: %m");
+                        status = EXIT_FAILURE_RUNTIME;
                         break;
                 }
                 for (int i = 0; i < n && !done; i++) {
@@ -771,10 +773,11 @@ int daemon_run(void)
                         }
                 }
         }
-        if (arg_cleanup_on_exit)
-                cleanup_tables(&d);
-        else if (d.model)
+        /* a cleanup that failed left the tables: the exit status must say so */
+        if (arg_cleanup_on_exit && cleanup_tables(&d) < 0)
+                status = EXIT_FAILURE_RUNTIME;
+        else if (!arg_cleanup_on_exit && d.model)
                 log_info("Leaving the tables in place: pods keep their SNAT until the next agent takes over");
         daemon_free(&d);
-        return EXIT_OK;
+        return status;
 }

@@ -208,7 +208,7 @@ static void render_config(FILE *f, const struct metrics *m)
                    "Configuration loads that found the file invalid; the last valid configuration stayed in force.");
         put_u64(f, "config_load_errors_total", NULL, m->config_load_errors);
         put_family(f, "config_loads_total", "counter",
-                   "Times the configuration file was read and validated (start, file change, SIGHUP, resync).");
+                   "Times the configuration was validated: at start and whenever the file's content changed (a resync or SIGHUP that finds the same bytes is not counted).");
         put_u64(f, "config_loads_total", NULL, m->config_loads);
         put_family(f, "config_valid", "gauge", "Whether the latest configuration load was valid (1) or not (0).");
         put_u64(f, "config_valid", NULL, m->config_valid);
