@@ -55,6 +55,14 @@ static bool in_our_table(const char *table)
         return table && strcmp(table, IMA_TABLE_NAME) == 0;
 }
 
+static bool in_our_chain(const struct nftnl_rule *rule)
+{
+        const char *chain = nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN);
+
+        return in_our_table(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE)) && chain &&
+               strcmp(chain, IMA_CHAIN_NAME) == 0;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
@@ -243,9 +251,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
                 nftnl_rule_free(rule);
                 return -EPROTO;
         }
-        if (!in_our_table(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE)) ||
-            !nftnl_rule_is_set(rule, NFTNL_RULE_CHAIN) ||
-            strcmp(nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN), IMA_CHAIN_NAME) != 0) {
+        if (!in_our_chain(rule)) {
                 nftnl_rule_free(rule);
                 return 0;
         }
@@ -470,9 +476,7 @@ static int counters_rule_cb(const struct nlmsghdr *nlh, void *data)
                 nftnl_rule_free(rule);
                 return -EPROTO;
         }
-        if (!in_our_table(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE)) ||
-            !nftnl_rule_is_set(rule, NFTNL_RULE_CHAIN) ||
-            strcmp(nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN), IMA_CHAIN_NAME) != 0) {
+        if (!in_our_chain(rule)) {
                 nftnl_rule_free(rule);
                 return 0;
         }
