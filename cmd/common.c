@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/args.h"
 #include "cmd/common.h"
@@ -12,6 +14,8 @@
 
 /* Deltas up to this many intervals per set are logged CIDR by CIDR. */
 #define SUMMARY_LIST_MAX 8
+/* A failure that lasts is logged again this often (at error level), with how often it recurred. */
+#define FAILURE_REMIND_MS (5 * 60 * 1000)
 
 void log_diag(const struct ima_diag *d)
 {
@@ -210,45 +214,132 @@ static void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN])
         ima_duration_format((int64_t)usec * 1000, buf);
 }
 
+void failure_memory_clear(struct failure_memory *m)
+{
+        free(m->reasons);
+        *m = (struct failure_memory){ 0 };
+}
+
+static uint64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Everything a failed reconcile said, to tell one lasting failure from a new one. NULL on ENOMEM. */
+static char *failure_reasons(int r, const struct ima_reconcile_report *rep)
+{
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        fprintf(f, "%s", strerror(-r));
+        for (size_t i = 0; i < rep->n_errors; i++)
+                fprintf(f, "\n%s", rep->errors[i]);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* Whether this failure only repeats the one logged last, recently enough to stay quiet about it.
+ * Updates mem either way. */
+static bool failure_is_repeat(struct failure_memory *mem, int r, const struct ima_reconcile_report *rep)
+{
+        uint64_t now = monotonic_ms();
+        char *reasons;
+
+        if (!mem)
+                return false;
+        mem->failures++;
+        reasons = failure_reasons(r, rep);
+        if (reasons && mem->reasons && strcmp(reasons, mem->reasons) == 0 &&
+            now - mem->logged_ms < FAILURE_REMIND_MS) {
+                free(reasons);
+                mem->unlogged++;
+                return true;
+        }
+        free(mem->reasons);
+        mem->reasons = reasons;
+        mem->logged_ms = now;
+        return false;
+}
+
+static void log_failure(int r, const struct ima_reconcile_report *rep, const char *trigger, struct failure_memory *mem)
+{
+        unsigned unlogged = mem ? mem->unlogged : 0;
+
+        if (failure_is_repeat(mem, r, rep)) {
+                log_v_kv(2, "Reconcile failed again, for the same reason", LOG_STR("trigger", trigger),
+                         LOG_INT("failuresInARow", (int64_t)mem->failures));
+                return;
+        }
+        if (mem && mem->failures > 1)
+                log_error_kv(0, "Reconcile keeps failing", LOG_STR("trigger", trigger),
+                             LOG_INT("failuresInARow", (int64_t)mem->failures),
+                             LOG_INT("notLoggedSinceLastTime", (int64_t)unlogged));
+        if (mem)
+                mem->unlogged = 0;
+        for (size_t i = 0; i < rep->n_errors; i++)
+                log_error_kv(0, "Reconcile failed", LOG_STR("trigger", trigger), LOG_STR("reason", rep->errors[i]));
+        if (rep->n_errors == 0)
+                log_error_kv(r, "Reconcile failed", LOG_STR("trigger", trigger));
+        else if (rep->attempts > 0)
+                log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
+                             LOG_STR("trigger", trigger));
+}
+
+static void log_success(const struct ima_reconcile_report *rep, const char *trigger, const char *changed_by)
+{
+        char total[IMA_DURATION_STRLEN], read[IMA_DURATION_STRLEN], commit[IMA_DURATION_STRLEN];
+        _cleanup_free_ char *summary = NULL;
+        struct log_field fields[9];
+        size_t n = 0;
+
+        if (rep->plan->n_ops == 0) {
+                log_v_kv(3, "In sync, nothing sent", LOG_STR("trigger", trigger),
+                         LOG_STR("kernelState", rep->observed ? "read" : "known from the last commit"));
+                return;
+        }
+        format_usec(rep->observe_usec + rep->diff_usec + rep->build_usec + rep->commit_usec, total);
+        format_usec(rep->observe_usec, read);
+        format_usec(rep->commit_usec, commit);
+        summary = plan_summary(rep->plan);
+        fields[n++] = LOG_STR("trigger", trigger);
+        if (changed_by)
+                fields[n++] = LOG_STR("changedBy", changed_by);
+        fields[n++] = LOG_STR("changes", summary ? summary : "?");
+        fields[n++] = LOG_INT("messages", (int64_t)rep->n_msgs);
+        fields[n++] = LOG_INT("bytes", (int64_t)rep->n_bytes);
+        fields[n++] = LOG_INT("attempts", (int64_t)rep->attempts);
+        fields[n++] = LOG_STR("elapsed", total);
+        fields[n++] = LOG_STR("read", read);
+        fields[n++] = LOG_STR("commit", commit);
+        log_write_kv(LOG_LEVEL_INFO, 0, 0, __FILE__, __LINE__, "Reconciled", fields, n);
+}
+
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *trigger, const char *changed_by, struct ima_reconcile_report *ret_report)
+                     const char *trigger, const char *changed_by, struct failure_memory *mem,
+                     struct ima_reconcile_report *ret_report)
 {
         struct ima_reconcile_report rep = { 0 };
-        _cleanup_free_ char *summary = NULL;
         int r;
 
         r = ima_reconcile(rc, want, trust, IMA_RECONCILE_APPLY, &rep);
         if (r < 0) {
-                for (size_t i = 0; i < rep.n_errors; i++)
-                        log_error_kv(0, "Reconcile failed", LOG_STR("trigger", trigger), LOG_STR("reason", rep.errors[i]));
-                if (rep.n_errors == 0)
-                        log_error_kv(r, "Reconcile failed", LOG_STR("trigger", trigger));
-                else if (rep.attempts > 0)
-                        log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
-                                     LOG_STR("trigger", trigger));
-        } else if (rep.plan->n_ops == 0) {
-                log_v_kv(2, "In sync, nothing sent", LOG_STR("trigger", trigger),
-                         LOG_STR("kernelState", rep.observed ? "read" : "known from the last commit"));
+                log_failure(r, &rep, trigger, mem);
         } else {
-                char total[IMA_DURATION_STRLEN], read[IMA_DURATION_STRLEN], commit[IMA_DURATION_STRLEN];
-                struct log_field fields[9];
-                size_t n = 0;
-
-                format_usec(rep.observe_usec + rep.diff_usec + rep.build_usec + rep.commit_usec, total);
-                format_usec(rep.observe_usec, read);
-                format_usec(rep.commit_usec, commit);
-                summary = plan_summary(rep.plan);
-                fields[n++] = LOG_STR("trigger", trigger);
-                if (changed_by)
-                        fields[n++] = LOG_STR("changedBy", changed_by);
-                fields[n++] = LOG_STR("changes", summary ? summary : "?");
-                fields[n++] = LOG_INT("messages", (int64_t)rep.n_msgs);
-                fields[n++] = LOG_INT("bytes", (int64_t)rep.n_bytes);
-                fields[n++] = LOG_INT("attempts", (int64_t)rep.attempts);
-                fields[n++] = LOG_STR("elapsed", total);
-                fields[n++] = LOG_STR("read", read);
-                fields[n++] = LOG_STR("commit", commit);
-                log_write_kv(LOG_LEVEL_INFO, 0, 0, __FILE__, __LINE__, "Reconciled", fields, n);
+                if (mem && mem->failures > 0) {
+                        log_info_kv("Reconcile succeeded after failing", LOG_STR("trigger", trigger),
+                                    LOG_INT("failuresInARow", (int64_t)mem->failures));
+                        failure_memory_clear(mem);
+                }
+                log_success(&rep, trigger, changed_by);
         }
         if (ret_report)
                 *ret_report = rep;

@@ -43,12 +43,27 @@ int open_netlink(struct ima_nl **ret);
  * listed for small deltas, counts for big ones. malloc'd; NULL on ENOMEM. */
 char *plan_summary(const struct ima_plan *p);
 
+/* What a long-running caller remembers of failed reconciles, so that a lasting failure (the
+ * previous agent still owning the table, a kernel refusing the ruleset) is logged when it starts,
+ * when its reasons change and as a reminder every few minutes, not at every retry; and so that
+ * its end is logged too. Zero-initialized; cleared with failure_memory_clear(). */
+struct failure_memory {
+        char *reasons;      /* the failing reconcile's errors, NULL while reconciles succeed */
+        unsigned failures;  /* consecutive failed reconciles */
+        unsigned unlogged;  /* of these, failures with the same reasons not logged at error level */
+        uint64_t logged_ms; /* CLOCK_MONOTONIC time the reasons were last logged */
+};
+
+void failure_memory_clear(struct failure_memory *m);
+
 /* One reconcile, logged as structured lines: "Reconciled" when something changed (trigger, what,
- * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=2 line when in
- * sync, every error on failure. Returns 0 or -errno. When ret_report is not NULL the report is
- * handed over (the caller clears it), else it is cleared here. */
+ * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=3 line when in
+ * sync, every error on failure (only the first time in a row when mem is not NULL). Returns 0 or
+ * -errno. When ret_report is not NULL the report is handed over (the caller clears it), else it
+ * is cleared here. */
 int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                     const char *trigger, const char *changed_by, struct ima_reconcile_report *ret_report);
+                     const char *trigger, const char *changed_by, struct failure_memory *mem,
+                     struct ima_reconcile_report *ret_report);
 
 /* Logs every entry of a configuration diagnosis as a structured line: file, line, column, key,
  * value and the problem (with what to write instead, where the parser knows). */

@@ -108,6 +108,7 @@ struct daemon {
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
         bool reconcile_ok;         /* the last reconcile succeeded */
+        struct failure_memory failures; /* to log a lasting failure once, not every retry */
         unsigned model_version;    /* bumped whenever the desired model changes */
         unsigned applied_version;  /* model_version the kernel was last brought to */
         uint64_t last_full_check_ms;
@@ -169,6 +170,7 @@ static void daemon_free(struct daemon *d)
         ima_model_free(d->model);
         free(d->config_json);
         free(d->last_problem);
+        failure_memory_clear(&d->failures);
         free(d->last_bytes);
         close_fd(&d->sigfd);
         close_fd(&d->reload_tfd);
@@ -348,7 +350,7 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
         if (!d->model)
                 return;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &rep);
+        r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &d->failures, &rep);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         d->reconcile_ok = r >= 0;
         if (r >= 0) {
@@ -362,6 +364,10 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
                                : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
                                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
                                wall_seconds());
+        /* in sync is worth a line (at v=0) only when a new configuration (or the start) found it so:
+         * the tables a previous agent left behind are adopted as they are */
+        if (r >= 0 && rep.plan->n_ops == 0 && d->applied_version != d->model_version)
+                log_info_kv("The kernel already holds this configuration: nothing sent", LOG_STR("trigger", why));
         if (r >= 0)
                 account(d, &rep);
         ima_reconcile_report_clear(&rep);
@@ -699,7 +705,7 @@ static int cleanup_tables(struct daemon *d)
         r = ima_model_new_empty(&nothing);
         if (r < 0)
                 return r;
-        return reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL, NULL);
+        return reconcile_logged(d->rc, nothing, IMA_TRUST_NOTHING, "cleanup on exit", NULL, NULL, NULL);
 }
 
 int daemon_run(void)

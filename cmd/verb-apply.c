@@ -14,6 +14,6 @@ int verb_apply(void)
                 return r;
         if (open_reconciler(&nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
-        r = reconcile_logged(rc, model, IMA_TRUST_NOTHING, "apply", NULL, NULL);
+        r = reconcile_logged(rc, model, IMA_TRUST_NOTHING, "apply", NULL, NULL, NULL);
         return r < 0 ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 }

@@ -16,7 +16,7 @@ int verb_cleanup(void)
         if (ima_model_new_empty(&nothing) < 0 || open_reconciler(&nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         /* reconciling to "no tables" deletes what exists and sends nothing when nothing does */
-        if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", NULL, &rep) < 0) {
+        if (reconcile_logged(rc, nothing, IMA_TRUST_NOTHING, "cleanup", NULL, NULL, &rep) < 0) {
                 ima_reconcile_report_clear(&rep);
                 return EXIT_FAILURE_RUNTIME;
         }

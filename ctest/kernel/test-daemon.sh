@@ -71,6 +71,8 @@ wait_for 5 dst_has "192.168.0.0/16" || fail "the last good configuration was not
 kill -HUP "$AGENT"
 sleep 0.3
 assert_eq "times the same configuration error was logged" 1 "$(grep -c "host bits are set" "$WORK/agent.log")"
+# that SIGHUP found the kernel in sync: at --v=2 an in-sync reconcile says nothing
+assert_eq "in-sync lines logged at --v=2" 0 "$(grep -c "In sync" "$WORK/agent.log" || true)"
 
 # SIGHUP re-reads a file that inotify cannot see change (written in place behind the symlink)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
@@ -180,9 +182,15 @@ kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/
 wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in ownership mode"
 # a rolling update that overlaps: the new agent is refused while the old one owns the table,
 # retries, and takes the table over once the old one is gone
-"$IMA_BIN" run --config "$cm/ip-masq-agent" --health-bind-address=127.0.0.1:10258 >"$WORK/agent2.log" 2>&1 &
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --health-bind-address=127.0.0.1:10258 --v=2 >"$WORK/agent2.log" 2>&1 &
 second=$!
 wait_for 10 grep -q "owned by another process" "$WORK/agent2.log" || fail "the second agent did not report the owner"
+# its retries (after 0.5 s, 1 s, 2 s ...) fail for the same reason: logged once, the repeats at v=2
+retried_twice() {
+        [ "$(grep -c "Reconcile failed again, for the same reason" "$WORK/agent2.log")" -ge 2 ]
+}
+wait_for 10 retried_twice || fail "the second agent did not retry: $(tail -5 "$WORK/agent2.log")"
+assert_eq "times the lasting failure was logged" 1 "$(grep -c "owned by another process" "$WORK/agent2.log")"
 wait_for 10 sh -c "curl -s --max-time 2 http://127.0.0.1:10258/readyz | grep -q 'last reconcile failed'" ||
         fail "/readyz of the refused agent does not say its reconcile failed"
 assert_eq "/readyz of the refused agent" 503 "$(http 127.0.0.1:10258/readyz)"
@@ -190,6 +198,8 @@ stop_agent
 wait_for 10 grep -q 'trigger="retry" changes="ip: table flags restored' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
 assert_eq "/readyz after taking over" 200 "$(http 127.0.0.1:10258/readyz)"
+grep -q '"Reconcile succeeded after failing" trigger="retry" failuresInARow=' "$WORK/agent2.log" ||
+        fail "the end of the failure was not logged: $(tail -5 "$WORK/agent2.log")"
 AGENT=$second
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not outlive the agent"

@@ -27,7 +27,7 @@ expect_in_sync() {
 
 # --- no-op resync -------------------------------------------------------------------------------
 agent apply --config "$cfg" 2>/dev/null || fail "initial apply failed"
-monitored agent apply --config "$cfg" --v=2 2>"$WORK/apply.log"
+monitored agent apply --config "$cfg" --v=3 2>"$WORK/apply.log"
 [ ! -s "$WORK/monitor" ] || fail "an in-sync apply wrote to the kernel: $(cat "$WORK/monitor")"
 grep -q "In sync, nothing sent" "$WORK/apply.log" || fail "in-sync apply did not say so: $(cat "$WORK/apply.log")"
 what="no-op" expect_in_sync

@@ -49,7 +49,7 @@ readback ip6 >"$WORK/good.ip6"
 rc=0
 agent diff --config "$WORK/none" --enable-ipv6 >"$WORK/diff.out" 2>&1 || rc=$?
 [ "$rc" = 0 ] || { cat "$WORK/diff.out" >&2; fail "diff beside foreign tables exits $rc, want 0 (in sync)"; }
-agent apply --config "$WORK/none" --enable-ipv6 --v=2 2>"$WORK/apply2.err" || fail "second apply failed"
+agent apply --config "$WORK/none" --enable-ipv6 --v=3 2>"$WORK/apply2.err" || fail "second apply failed"
 grep -q '"In sync, nothing sent"' "$WORK/apply2.err" ||
         { cat "$WORK/apply2.err" >&2; fail "a second apply beside foreign tables was not in sync"; }
 
