@@ -1,15 +1,20 @@
 /* test-engine: the reconciler through its API, against the kernel, inside the private namespace
  * that test-engine.sh creates. Covers what the command line cannot trigger on purpose: a commit
- * refused because the generation moved (and the retry), trusting the cache, and a set left
- * malformed by a raw single-element delete. */
+ * refused because the generation moved (and the retry), trusting the cache, a set left
+ * malformed by a raw single-element delete, a failed dump drained, and reads racing a writer
+ * never returning a torn state. */
 #include <errno.h>
 #include <libnftnl/common.h>
 #include <linux/netlink.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctest/tests.h"
 #include "lib/config.h"
@@ -234,6 +239,109 @@ static void test_failed_dump_is_drained(void)
         run("nft delete table ip ip-masq-agent");
 }
 
+static char *many_prefixes_yaml(const char *extra)
+{
+        char *yaml = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&yaml, &len);
+
+        fprintf(f, "CidrLimit: 20000\nMasqLinkLocal: true\nNonMasqueradeCIDRs:\n%s", extra);
+        for (int i = 0; i < 10000; i++) /* 10.0.0.0/25, 10.0.1.0/25, ...: 10,000 intervals */
+                fprintf(f, "  - 10.%d.%d.0/25\n", i / 256, i % 256);
+        fclose(f);
+        return yaml;
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Another process keeps adding and removing an interval at each end of the set while we read it.
+ * Element dumps are not flagged NLM_F_DUMP_INTR: a dump continued across a commit can skip or
+ * repeat elements at a message boundary. Every read that succeeds must be exactly one of the
+ * two states the writer alternates between; none may be a mix. */
+static void test_torn_dump_is_never_taken(void)
+{
+        _cleanup_free_ char *yaml_a = many_prefixes_yaml(""), *yaml_b = many_prefixes_yaml("  - 9.0.0.0/25\n  - 11.0.0.0/25\n");
+        struct ima_model *a = model_of(yaml_a), *b = model_of(yaml_b);
+        struct ima_reconcile_report rep = { 0 };
+        struct ima_reconciler *rc = NULL;
+        struct ima_nl *nl = NULL;
+        int reads = 0, as_a = 0, as_b = 0, busy = 0, status;
+        double end;
+        pid_t writer;
+
+        CHECK(a && b);
+        CHECK_INT(ima_nl_open(&nl), 0);
+        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
+        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        ima_reconcile_report_clear(&rep);
+
+        writer = fork();
+        if (writer == 0) {
+                struct ima_reconciler *wrc = NULL;
+                struct ima_nl *wnl = NULL;
+
+                if (ima_nl_open(&wnl) < 0 || ima_reconciler_new(wnl, &wrc) < 0)
+                        _exit(1);
+                end = now_s() + 10; /* bounded even if the parent dies */
+                for (int i = 0; now_s() < end && i < 100000; i++) {
+                        struct ima_reconcile_report wrep = { 0 };
+
+                        if (ima_reconcile(wrc, i % 2 ? a : b, IMA_TRUST_CACHE, IMA_RECONCILE_APPLY, &wrep) < 0)
+                                _exit(1);
+                        ima_reconcile_report_clear(&wrep);
+                        /* pauses of varied length, so that reads of both states fit between commits */
+                        usleep(i % 8 == 0 || i % 8 == 5 ? 30000 : 1000);
+                }
+                _exit(0);
+        }
+        CHECK(writer > 0);
+        end = now_s() + 4;
+        while (now_s() < end && reads < 200) {
+                struct ima_observed *o = NULL;
+                int r = ima_dump_observe(nl, &o);
+
+                reads++;
+                if (r == -EAGAIN) {
+                        busy++;
+                        continue;
+                }
+                CHECK_INT(r, 0);
+                if (r == 0) {
+                        const struct ima_observed_set *got = &o->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST];
+                        struct ima_ipset *norm = NULL;
+
+                        CHECK(got->present && !got->malformed);
+                        CHECK_INT(ima_ipset_dup(got->elems, &norm), 0);
+                        ima_ipset_normalize(norm);
+                        if (ima_ipset_equal(norm, a->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST]))
+                                as_a++;
+                        else if (ima_ipset_equal(norm, b->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST]))
+                                as_b++;
+                        else
+                                CHECK_INT(norm->n, 0); /* a torn read: neither state (shows its size) */
+                        ima_ipset_free(norm);
+                }
+                ima_observed_free(o);
+        }
+        kill(writer, SIGKILL);
+        CHECK(waitpid(writer, &status, 0) == writer);
+        CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+        fprintf(stderr, "# torn-read test: %d reads beside a writer: %d state A, %d state B, %d gave up (kept changing)\n",
+                reads, as_a, as_b, busy);
+        CHECK(as_a + as_b > 0);
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(a);
+        ima_model_free(b);
+        run("nft delete table ip ip-masq-agent");
+}
+
 int main(void)
 {
         TEST_RUN(test_generation_conflict_is_retried);
@@ -241,5 +349,6 @@ int main(void)
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
         TEST_RUN(test_failed_dump_is_drained);
+        TEST_RUN(test_torn_dump_is_never_taken);
         TEST_EXIT();
 }
