@@ -10,6 +10,7 @@
 #include "cmd/verbs.h"
 #include "lib/diag.h"
 #include "lib/duration.h"
+#include "nft/dump.h"
 #include "nft/sock.h"
 
 /* Deltas up to this many intervals per set are logged CIDR by CIDR. */
@@ -346,4 +347,40 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
         else
                 ima_reconcile_report_clear(&rep);
         return r;
+}
+
+unsigned check_upstream_chains(struct ima_nl *nl, unsigned previously)
+{
+        const char *chain = arg_masq_chain ? arg_masq_chain : "IP-MASQ-AGENT";
+        unsigned present = 0;
+
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                const char *tool = f == IMA_FAMILY_IPV4 ? "iptables" : "ip6tables";
+                unsigned bit = 1u << f;
+                _cleanup_free_ char *fix = NULL;
+                int r = ima_dump_chain_exists(nl, (enum ima_family)f, "nat", chain);
+
+                if (r < 0) {
+                        log_v(2, "cannot check for the upstream agent's chain in table %s nat: %s",
+                              ima_family_nft_name((enum ima_family)f), strerror(-r));
+                        present |= previously & bit; /* unknown: keep what we knew */
+                        continue;
+                }
+                if (r > 0)
+                        present |= bit;
+                if (r > 0 && !(previously & bit)) {
+                        if (asprintf(&fix, "%s -t nat -F %s (it then masquerades nothing); to remove it, also delete the "
+                                           "POSTROUTING rule that jumps to it and run %s -t nat -X %s",
+                                     tool, chain, tool, chain) < 0)
+                                fix = NULL;
+                        log_warning_kv("The upstream ip-masq-agent's iptables chain is still installed: it masquerades by "
+                                       "its own rules, beside this agent's, and can masquerade traffic this agent exempts",
+                                       LOG_STR("table", f == IMA_FAMILY_IPV4 ? "ip nat" : "ip6 nat"),
+                                       LOG_STR("chain", chain), LOG_STR("fix", fix ? fix : "flush and delete the chain"));
+                } else if (r == 0 && (previously & bit)) {
+                        log_info_kv("The upstream ip-masq-agent's iptables chain is gone",
+                                    LOG_STR("table", f == IMA_FAMILY_IPV4 ? "ip nat" : "ip6 nat"), LOG_STR("chain", chain));
+                }
+        }
+        return present;
 }

@@ -68,3 +68,12 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
 /* Logs every entry of a configuration diagnosis as a structured line: file, line, column, key,
  * value and the problem (with what to write instead, where the parser knows). */
 void log_diag(const struct ima_diag *d);
+
+/* The upstream agent leaves its iptables chain (--masq-chain, default IP-MASQ-AGENT, in table nat)
+ * behind when its DaemonSet is replaced. Under iptables-nft that chain is an nftables chain in
+ * table ip|ip6 nat, hooked at the same priority as ours, and it keeps masquerading by its old
+ * list: traffic this agent exempts can still be masqueraded. Checks both families (a read, never
+ * a change: the table is not ours), warns for each family where the chain newly appeared (bit
+ * 1 << family not set in previously), notes where it went away, and returns the families where
+ * it is present now. Chains of iptables-legacy are invisible to nftables and not reported. */
+unsigned check_upstream_chains(struct ima_nl *nl, unsigned previously);

@@ -109,6 +109,7 @@ struct daemon {
         bool config_valid;         /* the file as it is now is valid */
         bool reconcile_ok;         /* the last reconcile succeeded */
         struct failure_memory failures; /* to log a lasting failure once, not every retry */
+        unsigned upstream_chains;  /* families where upstream's iptables chain was last seen */
         unsigned model_version;    /* bumped whenever the desired model changes */
         unsigned applied_version;  /* model_version the kernel was last brought to */
         uint64_t last_full_check_ms;
@@ -373,6 +374,12 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
         ima_reconcile_report_clear(&rep);
 }
 
+static void check_upstream(struct daemon *d)
+{
+        d->upstream_chains = check_upstream_chains(d->nl, d->upstream_chains);
+        metrics_set_upstream_chains(d->metrics, d->upstream_chains);
+}
+
 static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
 {
         reconcile_for(d, trust, why, NULL);
@@ -494,6 +501,7 @@ static void on_resync_timer(struct daemon *d)
         if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
                 d->last_full_check_ms = now_ms();
                 reconcile(d, IMA_TRUST_NOTHING, "resync (full check)");
+                check_upstream(d);
         } else {
                 reconcile(d, IMA_TRUST_GENID, "resync");
         }
@@ -510,6 +518,7 @@ static bool on_signal(struct daemon *d)
                 log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
+                check_upstream(d);
                 return false;
         }
         log_info_kv("Exiting", LOG_STR("signal", sigabbrev_np((int)si.ssi_signo)));
@@ -723,6 +732,7 @@ int daemon_run(void)
         reload_config(&d);
         d.last_full_check_ms = now_ms();
         reconcile(&d, IMA_TRUST_NOTHING, "start");
+        check_upstream(&d);
         if (d.interval_nsec == 0)
                 set_interval(&d, IMA_CONFIG_DEFAULT_RESYNC_NSEC);
         while (!done) {

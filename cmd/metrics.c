@@ -33,6 +33,7 @@ struct metrics {
         bool config_valid;
         uint64_t kernel_events;
         enum metrics_ownership ownership;
+        unsigned upstream_chains; /* 1 << family */
 };
 
 static const char *const result_name[METRICS_RECONCILE_RESULT_COUNT] = {
@@ -115,6 +116,11 @@ void metrics_config_loaded(struct metrics *m, bool valid)
 void metrics_kernel_events(struct metrics *m, uint64_t n)
 {
         m->kernel_events += n;
+}
+
+void metrics_set_upstream_chains(struct metrics *m, unsigned families)
+{
+        m->upstream_chains = families;
 }
 
 void metrics_set_ownership(struct metrics *m, enum metrics_ownership mode)
@@ -298,6 +304,16 @@ static void render_sets(FILE *f, const struct metrics *m)
         }
 }
 
+static void render_upstream(FILE *f, const struct metrics *m)
+{
+        put_family(f, "upstream_iptables_chain_present", "gauge",
+                   "Whether the upstream ip-masq-agent's iptables chain (--masq-chain) is still in table nat "
+                   "under iptables-nft (1): it masquerades beside this agent and can undo its exemptions.");
+        for (int fam = 0; fam < IMA_FAMILY_COUNT; fam++)
+                put_u64(f, "upstream_iptables_chain_present", LABELS("family", ima_family_nft_name(fam)),
+                        (m->upstream_chains >> fam) & 1);
+}
+
 int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, char **ret, size_t *ret_len)
 {
         char *buf = NULL;
@@ -321,6 +337,7 @@ int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, 
         render_ownership(f, m);
         render_reconcile(f, m);
         render_sets(f, m);
+        render_upstream(f, m);
         failed = ferror(f);
         if (fclose(f) != 0 || failed) {
                 free(buf);

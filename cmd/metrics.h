@@ -66,6 +66,9 @@ void metrics_kernel_events(struct metrics *m, uint64_t n);
 
 void metrics_set_ownership(struct metrics *m, enum metrics_ownership mode);
 
+/* Families (bit 1 << family) where the upstream agent's iptables chain is still installed. */
+void metrics_set_upstream_chains(struct metrics *m, unsigned families);
+
 /* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL
  * terminated; *ret_len excludes the NUL. nat may be NULL (no NAT samples). -ENOMEM. */
 int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, char **ret, size_t *ret_len);

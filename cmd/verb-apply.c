@@ -15,5 +15,6 @@ int verb_apply(void)
         if (open_reconciler(&nl, &rc) < 0)
                 return EXIT_FAILURE_RUNTIME;
         r = reconcile_logged(rc, model, IMA_TRUST_NOTHING, "apply", NULL, NULL, NULL);
+        (void)check_upstream_chains(nl, 0);
         return r < 0 ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 }

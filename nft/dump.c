@@ -350,6 +350,33 @@ static int get_chain(struct ima_nl *nl, struct dump_ctx *c)
         return r == -ENOENT ? 0 : r;
 }
 
+static int count_reply(const struct nlmsghdr *nlh, void *data)
+{
+        (void)nlh;
+        (*(int *)data)++;
+        return 0;
+}
+
+int ima_dump_chain_exists(struct ima_nl *nl, enum ima_family f, const char *table, const char *chain)
+{
+        struct nftnl_chain *ch = nftnl_chain_alloc();
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
+        struct nlmsghdr *nlh;
+        int r, replies = 0;
+
+        if (!ch)
+                return -ENOMEM;
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nftnl_chain_nlmsg_build_payload(nlh, ch);
+        nftnl_chain_free(ch);
+        r = ima_nl_request(nl, nlh, count_reply, &replies);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : replies > 0;
+}
+
 static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_rule *rule = nftnl_rule_alloc();

@@ -2,7 +2,8 @@
  * flags and owner, both sets (type, flags, elements decoded into intervals), the chain (type,
  * hook, priority, policy) and its rules as signatures, and whether anything else lives in the
  * table. A read torn by a concurrent commit (dump interrupted, parts from different generations,
- * generation moved between start and end) is retried. Reads nothing outside the two tables. */
+ * generation moved between start and end) is retried. Reads nothing outside the two tables,
+ * except, on request, whether another table holds a chain of a given name. */
 #pragma once
 
 #include "lib/observed.h"
@@ -15,3 +16,7 @@ int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
 
 /* Reads the counters of the postrouting chain's rules. A missing table leaves present false. */
 int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret);
+
+/* Whether table TABLE of family f holds a chain named CHAIN (a GETCHAIN of that one chain, a
+ * read only): 1, 0 (no such table or chain) or -errno. */
+int ima_dump_chain_exists(struct ima_nl *nl, enum ima_family f, const char *table, const char *chain);

@@ -141,6 +141,21 @@ http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_config_valid 0' "$WORK/body" || fail "/metrics does not show the invalid configuration"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
+# the upstream agent's chain, as iptables-nft holds it, found at SIGHUP: logged once, exported
+nft 'add table ip nat; add chain ip nat IP-MASQ-AGENT; add rule ip nat IP-MASQ-AGENT counter masquerade'
+kill -HUP "$AGENT"
+wait_for 5 grep -q 'chain is still installed' "$WORK/agent.log" || fail "the upstream chain was not reported"
+http 127.0.0.1:10255/metrics >/dev/null
+grep -qF 'ip_masq_agent_upstream_iptables_chain_present{family="ip"} 1' "$WORK/body" ||
+        fail "/metrics does not show the upstream chain: $(grep upstream "$WORK/body")"
+kill -HUP "$AGENT"
+nft delete table ip nat
+kill -HUP "$AGENT"
+wait_for 5 grep -q 'iptables chain is gone' "$WORK/agent.log" || fail "the upstream chain's removal was not noted"
+assert_eq "times the upstream chain was reported" 1 "$(grep -c 'chain is still installed' "$WORK/agent.log")"
+http 127.0.0.1:10255/metrics >/dev/null
+grep -qF 'ip_masq_agent_upstream_iptables_chain_present{family="ip"} 0' "$WORK/body" ||
+        fail "/metrics still shows the upstream chain"
 stop_agent
 
 # --- a health port someone else holds: the rules do not wait for it --------------------------------

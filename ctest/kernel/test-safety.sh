@@ -3,12 +3,18 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-# what iptables-nft and kube-proxy (nftables mode) would have created
+# what iptables-nft (with the chain the upstream agent leaves behind) and kube-proxy (nftables
+# mode) would have created
 nft -f - <<'NFT'
 table ip nat {
+        chain IP-MASQ-AGENT {
+                ip daddr 10.0.0.0/8 counter return
+                counter masquerade
+        }
         chain POSTROUTING {
                 type nat hook postrouting priority srcnat; policy accept;
                 oifname "eth9" counter masquerade
+                counter jump IP-MASQ-AGENT
         }
 }
 table ip kube-proxy {
@@ -39,6 +45,15 @@ cleanup_rc=0
 agent cleanup 2>/dev/null || cleanup_rc=$?
 assert_eq "cleanup with nothing to clean exits 0" 0 "$cleanup_rc"
 
+agent apply --config "$WORK/none" --enable-ipv6 2>"$WORK/apply1.err" || fail "apply failed"
+# the upstream agent's leftover chain is reported (and, below, left alone: not our table)
+grep -q "iptables chain is still installed: .* table=\"ip nat\" chain=\"IP-MASQ-AGENT\" fix=\"iptables -t nat -F IP-MASQ-AGENT " \
+        "$WORK/apply1.err" || { cat "$WORK/apply1.err" >&2; fail "the upstream agent's leftover chain was not reported"; }
+assert_eq "leftover chains reported" 1 "$(grep -c "still installed" "$WORK/apply1.err")"
+agent apply --config "$WORK/none" --masq-chain=OTHER-CHAIN 2>"$WORK/apply-other.err" || fail "apply failed"
+if grep -q "still installed" "$WORK/apply-other.err"; then
+        fail "a chain that is not --masq-chain was reported: $(cat "$WORK/apply-other.err")"
+fi
 agent apply --config "$WORK/none" --enable-ipv6 2>/dev/null || fail "apply failed"
 readback ip >"$WORK/good.ip"
 readback ip6 >"$WORK/good.ip6"
