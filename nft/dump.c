@@ -329,24 +329,31 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
         return ima_interval_decode(c->elems, c->n_elems, os->elems, &os->malformed);
 }
 
-/* GETCHAIN of our one chain, not a dump: the kernel does not filter chain dumps by table, and a
- * kube-proxy node's ip family holds tens of thousands of chains (20,000 cost 12 ms a read). A
- * chain someone added to our table still shows, in the table's use count. Absent is not an error. */
-static int get_chain(struct ima_nl *nl, struct dump_ctx *c)
+/* GETCHAIN of one chain by name, not a dump. -ENOENT when the table or the chain is absent. */
+static int request_chain(struct ima_nl *nl, enum ima_family f, const char *table, const char *chain, ima_nl_msg_cb cb,
+                         void *data)
 {
         struct nftnl_chain *ch = nftnl_chain_alloc();
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
-        int r;
 
         if (!ch)
                 return -ENOMEM;
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, IMA_CHAIN_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(c->family), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_chain_nlmsg_build_payload(nlh, ch);
         nftnl_chain_free(ch);
-        r = ima_nl_request(nl, nlh, chain_cb, c);
+        return ima_nl_request(nl, nlh, cb, data);
+}
+
+/* Our one chain, asked for by name: the kernel does not filter chain dumps by table, and a
+ * kube-proxy node's ip family holds tens of thousands of chains (20,000 cost 12 ms a read). A
+ * chain someone added to our table still shows, in the table's use count. Absent is not an error. */
+static int get_chain(struct ima_nl *nl, struct dump_ctx *c)
+{
+        int r = request_chain(nl, c->family, IMA_TABLE_NAME, IMA_CHAIN_NAME, chain_cb, c);
+
         return r == -ENOENT ? 0 : r;
 }
 
@@ -359,19 +366,8 @@ static int count_reply(const struct nlmsghdr *nlh, void *data)
 
 int ima_dump_chain_exists(struct ima_nl *nl, enum ima_family f, const char *table, const char *chain)
 {
-        struct nftnl_chain *ch = nftnl_chain_alloc();
-        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
-        struct nlmsghdr *nlh;
-        int r, replies = 0;
+        int replies = 0, r = request_chain(nl, f, table, chain, count_reply, &replies);
 
-        if (!ch)
-                return -ENOMEM;
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
-        nftnl_chain_nlmsg_build_payload(nlh, ch);
-        nftnl_chain_free(ch);
-        r = ima_nl_request(nl, nlh, count_reply, &replies);
         if (r == -ENOENT)
                 return 0;
         return r < 0 ? r : replies > 0;
