@@ -440,9 +440,11 @@ static void on_events(struct daemon *d)
                 schedule_heal(d);
         }
         if (batch.lost) {
-                log_warning("nftables events were lost (receive queue overflow): reading the ruleset again");
+                /* our own large commits overflow the queue with their element notifications; the
+                 * repair's generation check tells whether anyone else committed meanwhile, and
+                 * reads the ruleset only then */
+                log_v(1, "nftables events were lost (receive queue overflow): checking the generation");
                 snprintf(d->culprit, sizeof(d->culprit), "unknown (events lost)");
-                ima_reconciler_invalidate(d->rc);
                 schedule_heal(d);
         }
         ima_event_batch_clear(&batch);

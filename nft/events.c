@@ -19,9 +19,8 @@ struct ima_events {
         struct mnl_socket *sock;
         uint32_t own_portid;
         char *buf;
-        /* the transaction whose messages are being read */
+        /* whether the transaction whose messages are being read touches our tables */
         bool txn_touched;
-        bool txn_own;
 };
 
 int ima_events_open(uint32_t own_portid, struct ima_events **ret)
@@ -105,8 +104,11 @@ static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima
                 batch->cap = cap;
         }
         t = &batch->txns[batch->n_txns++];
+        /* NEWGEN carries the committing socket's portid. It alone says whose transaction this
+         * was: the earlier messages may belong to a transaction whose NEWGEN a queue overflow
+         * dropped (our own large commits do that), and must not make the next one look ours. */
         *t = (struct ima_event_txn){
-                .own = ev->txn_own || nlh->nlmsg_pid == ev->own_portid,
+                .own = nlh->nlmsg_pid == ev->own_portid,
                 .touched = ev->txn_touched,
         };
         mnl_attr_for_each(a, nlh, sizeof(*g)) {
@@ -125,7 +127,7 @@ static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima
                         break;
                 }
         }
-        ev->txn_touched = ev->txn_own = false;
+        ev->txn_touched = false;
         return 0;
 }
 
@@ -136,8 +138,6 @@ static int handle_msg(struct ima_events *ev, const struct nlmsghdr *nlh, struct 
                 return 0;
         if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN)
                 return end_txn(ev, nlh, batch);
-        if (nlh->nlmsg_pid == ev->own_portid)
-                ev->txn_own = true;
         if (names_our_table(nlh))
                 ev->txn_touched = true;
         return 0;
@@ -156,7 +156,7 @@ int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
                 if (n < 0 && errno == ENOBUFS) {
                         /* dropped events may have ended the open transaction: forget it */
                         batch->lost = true;
-                        ev->txn_touched = ev->txn_own = false;
+                        ev->txn_touched = false;
                         continue;
                 }
                 if (n < 0)

@@ -1,8 +1,8 @@
 /* events.h: the nf_tables event stream (multicast group NFNLGRP_NFTABLES), reduced to what the
  * agent acts on: the transactions committed since the last read, each with its generation, who
  * committed it, and whether it touched table ip/ip6 ip-masq-agent; and whether events were lost
- * (then nothing can be assumed). Transactions committed through the agent's own socket are
- * marked as its own. */
+ * (then only the generation id can tell whether anyone else committed). Transactions committed
+ * through the agent's own socket are marked as its own. */
 #pragma once
 
 #include <stdbool.h>

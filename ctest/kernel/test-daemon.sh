@@ -61,6 +61,43 @@ for drift in "nft delete table ip ip-masq-agent" "nft flush ruleset" \
         note "[$drift] repaired after $(($(now_ms) - t0)) ms"
 done
 
+# commits of our own too large for the event socket's receive queue (60,000 prefixes: 120,000
+# element notifications, added at start, then deleted by a config change) overflow it and drop
+# our own end-of-transaction message: the generation shows nobody else committed (no read), and
+# the next transaction by someone else is still seen as theirs, and repaired
+stop_agent
+{
+        echo "CidrLimit: 60000"
+        echo "NonMasqueradeCIDRs:"
+        "$IMA_HELPERS/gen-prefixes" 60000 7 | sed 's/^/  - /'
+} >"$WORK/big.yaml"
+: >"$WORK/agent.log"
+"$IMA_BIN" run --config "$WORK/big.yaml" --table-ownership=off --v=3 >>"$WORK/agent.log" 2>&1 &
+AGENT=$!
+wait_for 30 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+repaired_8888() {
+        nft add element ip ip-masq-agent nomasq-dst "{ 8.8.8.8 }"
+        wait_for 10 sh -c "! nft list set ip ip-masq-agent nomasq-dst | grep -q 8.8.8.8" ||
+                fail "$1: a change by another process was not repaired: $(tail -5 "$WORK/agent.log")"
+}
+if wait_for 5 grep -q "events were lost" "$WORK/agent.log"; then
+        wait_for 5 grep -q 'In sync, nothing sent" trigger="repair"' "$WORK/agent.log" ||
+                fail "no check after the overflow: $(tail -5 "$WORK/agent.log")"
+        grep -q 'In sync, nothing sent" trigger="repair" kernelState="known from the last commit"' "$WORK/agent.log" ||
+                fail "an overflow by our own commit made the agent read the ruleset: $(grep -A2 'events were lost' "$WORK/agent.log")"
+else
+        note "the event queue did not overflow at 60,000 prefixes here: ordinary repairs below"
+fi
+repaired_8888 "after our large commit"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\n' >"$WORK/big.yaml.tmp"
+mv "$WORK/big.yaml.tmp" "$WORK/big.yaml"
+wait_for 30 grep -q 'trigger="config change"' "$WORK/agent.log" || fail "the config change was not applied"
+repaired_8888 "after our large delete"
+stop_agent
+: >"$WORK/agent.log" # the sections below count lines of their own agent's log only
+start_agent --table-ownership=off
+dst_has "192.168.0.0/16" || fail "the small configuration was not applied again"
+
 # a bad configuration: the last good one stays in force, is still repaired, and the error is
 # logged once although the resync keeps reading the file
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]
