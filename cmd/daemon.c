@@ -404,7 +404,7 @@ static void on_heal_timer(struct daemon *d)
         snprintf(culprit, sizeof(culprit), "%s", d->culprit[0] ? d->culprit : "unknown");
 
         timer_ack(d->heal_tfd);
-        log_v_kv(1, "Repairing a change by another process", LOG_STR("changedBy", culprit));
+        log_v_kv(1, "Checking the tables after a change by another process", LOG_STR("changedBy", culprit));
         reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
         /* the next repair names whoever the next event shows, never this one by default */
         d->culprit[0] = '\0';
