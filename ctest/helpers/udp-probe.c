@@ -2,7 +2,9 @@
  *
  *   udp-probe recv PORT COUNT TIMEOUT_MS   print "SOURCE SPORT PAYLOAD" for each datagram received,
  *                                          until COUNT arrived or TIMEOUT_MS passed (exit 1 then)
- *   udp-probe send ADDR PORT PAYLOAD       send one datagram
+ *   udp-probe send ADDR PORT PAYLOAD [SPORT]
+ *                                          send one datagram, from source port SPORT if given
+ *                                          (the same flow, to conntrack, as an earlier send)
  *
  * IPv4 and IPv6 (recv listens on both). Bounded in count and time by construction. */
 #include <arpa/inet.h>
@@ -63,7 +65,20 @@ static int do_recv(const char *port, int count, int timeout_ms)
         return got == count ? 0 : 1;
 }
 
-static int do_send(const char *addr, const char *port, const char *payload)
+static int bind_port(int fd, int family, const char *sport)
+{
+        struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(sport)) };
+        struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(sport)) };
+        int on = 1;
+
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+                return -1;
+        if (family == AF_INET6)
+                return bind(fd, (struct sockaddr *)&a6, sizeof(a6));
+        return bind(fd, (struct sockaddr *)&a4, sizeof(a4));
+}
+
+static int do_send(const char *addr, const char *port, const char *payload, const char *sport)
 {
         struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
         struct addrinfo *ai;
@@ -75,7 +90,8 @@ static int do_send(const char *addr, const char *port, const char *payload)
                 return 2;
         }
         fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-        if (fd < 0 || sendto(fd, payload, strlen(payload), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (fd < 0 || (sport && bind_port(fd, ai->ai_family, sport) < 0) ||
+            sendto(fd, payload, strlen(payload), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
                 perror("udp-probe send");
                 freeaddrinfo(ai);
                 return 2;
@@ -89,8 +105,8 @@ int main(int argc, char **argv)
 {
         if (argc == 5 && strcmp(argv[1], "recv") == 0)
                 return do_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
-        if (argc == 5 && strcmp(argv[1], "send") == 0)
-                return do_send(argv[2], argv[3], argv[4]);
-        fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD\n");
+        if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
+                return do_send(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+        fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD [SPORT]\n");
         return 2;
 }

@@ -61,9 +61,17 @@ done <<<"$sources"
 ((in_low > 0 && in_high > 0)) || fail "--to-ports: one range was never used ($in_low low, $in_high high)"
 note "--to-ports: $in_low connections in 20000-20099, $in_high in 20200-20299"
 
-# VPC-CNI scenario on the same topology: nothing is masqueraded any more
+# VPC-CNI scenario on the same topology: nothing is masqueraded any more, for new connections.
+# One that NAT already translated keeps its translation while conntrack remembers it (the same
+# source port, within UDP's 30 s), as it does under iptables: what README says to operators.
+probe_recv_start ext 7004 2 "$WORK/kept"
+in_ns pod-gr "$IMA_HELPERS/udp-probe" send 203.0.113.2 7004 before 40000
 printf 'NonMasqueradeCIDRs: [0.0.0.0/0]\n' >"$WORK/config"
 in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply failed in node"
+in_ns pod-gr "$IMA_HELPERS/udp-probe" send 203.0.113.2 7004 after 40000
+wait "$PROBE_PID" || true
+assert_eq "one flow across the change: source seen before and after" "198.51.100.1 before
+198.51.100.1 after" "$(grep -v '^ready$' "$WORK/kept" | awk '{ print $1, $3 }')"
 got=$(probe_matrix ext 7001 "pod-gr 203.0.113.2" "pod-vpc 203.0.113.2")
 assert_eq "source addresses seen by ext (VPC-CNI)" "pod-gr->203.0.113.2 10.1.0.2
 pod-vpc->203.0.113.2 172.16.0.2" "$got"
