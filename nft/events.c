@@ -17,10 +17,8 @@
 
 struct ima_events {
         struct mnl_socket *sock;
-        uint32_t own_portid;
         char *buf;
-        /* whether the transaction whose messages are being read touches our tables */
-        bool txn_touched;
+        struct ima_event_decoder dec;
 };
 
 int ima_events_open(uint32_t own_portid, struct ima_events **ret)
@@ -30,7 +28,7 @@ int ima_events_open(uint32_t own_portid, struct ima_events **ret)
 
         if (!ev)
                 return -ENOMEM;
-        ev->own_portid = own_portid;
+        ima_event_decoder_init(&ev->dec, own_portid);
         ev->buf = malloc(EVENTS_READ_BUFSIZE);
         if (!ev->buf)
                 return -ENOMEM;
@@ -88,7 +86,12 @@ static bool names_our_table(const struct nlmsghdr *nlh)
         return false;
 }
 
-static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
+void ima_event_decoder_init(struct ima_event_decoder *d, uint32_t own_portid)
+{
+        *d = (struct ima_event_decoder){ .own_portid = own_portid };
+}
+
+static int end_txn(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
 {
         const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
         struct ima_event_txn *t;
@@ -109,7 +112,7 @@ static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima
          * dropped (our own large commits do that), and must not make the next one look ours. */
         *t = (struct ima_event_txn){
                 .own = nlh->nlmsg_pid == ev->own_portid,
-                .touched = ev->txn_touched,
+                .touched = ev->txn_touched || ev->txn_partial,
         };
         mnl_attr_for_each(a, nlh, sizeof(*g)) {
                 switch (mnl_attr_get_type(a)) {
@@ -127,11 +130,11 @@ static int end_txn(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima
                         break;
                 }
         }
-        ev->txn_touched = false;
+        ev->txn_touched = ev->txn_partial = false;
         return 0;
 }
 
-static int handle_msg(struct ima_events *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
+static int handle_msg(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, struct ima_event_batch *batch)
 {
         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
             mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg))
@@ -143,31 +146,48 @@ static int handle_msg(struct ima_events *ev, const struct nlmsghdr *nlh, struct 
         return 0;
 }
 
+int ima_event_decoder_feed(struct ima_event_decoder *d, const void *buf, size_t len, struct ima_event_batch *batch)
+{
+        int left = (int)len;
+
+        for (const struct nlmsghdr *h = buf; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+                int r = handle_msg(d, h, batch);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void ima_event_decoder_lost(struct ima_event_decoder *d, struct ima_event_batch *batch)
+{
+        /* The next NEWGEN may end a transaction some of whose messages were dropped: it counts
+         * as touching our tables, or the caller could move its cached generation over a change to
+         * them (a drop can end in the middle of a transaction, when the reader frees room while
+         * the kernel is still notifying). Transactions dropped whole leave a gap in the
+         * generations instead. */
+        batch->lost = true;
+        d->txn_partial = true;
+}
+
 int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
 {
         for (;;) {
                 ssize_t n = recv(ima_events_fd(ev), ev->buf, EVENTS_READ_BUFSIZE, MSG_DONTWAIT);
-                int len;
+                int r;
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                         return 0;
                 if (n < 0 && errno == ENOBUFS) {
-                        /* dropped events may have ended the open transaction: forget it */
-                        batch->lost = true;
-                        ev->txn_touched = false;
+                        ima_event_decoder_lost(&ev->dec, batch);
                         continue;
                 }
                 if (n < 0)
                         return -errno;
-                len = (int)n;
-                for (const struct nlmsghdr *h = (const struct nlmsghdr *)ev->buf; mnl_nlmsg_ok(h, len);
-                     h = mnl_nlmsg_next(h, &len)) {
-                        int r = handle_msg(ev, h, batch);
-
-                        if (r < 0)
-                                return r;
-                }
+                r = ima_event_decoder_feed(&ev->dec, ev->buf, (size_t)n, batch);
+                if (r < 0)
+                        return r;
         }
 }

@@ -16,7 +16,8 @@ struct ima_events;
 struct ima_event_txn {
         uint32_t genid;          /* the generation this transaction produced */
         bool own;                /* committed through the socket whose portid was given at open */
-        bool touched;            /* changed one of our tables (or anything inside them) */
+        bool touched;            /* changed one of our tables (or anything inside them); also set
+                                  * when events were lost before it ended, since then nobody knows */
         uint32_t pid;            /* committing process, as the kernel reports it */
         char comm[32];           /* its name */
 };
@@ -27,6 +28,25 @@ struct ima_event_batch {
         size_t cap;
         bool lost;               /* the socket overflowed: events were dropped */
 };
+
+/* The part that makes sense of the messages, apart from the socket so that it can be tested with
+ * made-up messages. Transactions end with NEWGEN, which names the committing socket. */
+struct ima_event_decoder {
+        uint32_t own_portid;
+        /* whether the transaction whose messages are being read touches our tables */
+        bool txn_touched;
+        /* messages were dropped since the last NEWGEN: the transaction it ends may have named
+         * our tables in a message we never saw */
+        bool txn_partial;
+};
+
+void ima_event_decoder_init(struct ima_event_decoder *d, uint32_t own_portid);
+/* Decodes one datagram of netlink messages, appending each transaction a NEWGEN completes to
+ * batch. 0 or -ENOMEM. */
+int ima_event_decoder_feed(struct ima_event_decoder *d, const void *buf, size_t len, struct ima_event_batch *batch);
+/* The socket dropped messages (ENOBUFS): sets batch->lost, and makes the next transaction to end
+ * count as touching our tables. */
+void ima_event_decoder_lost(struct ima_event_decoder *d, struct ima_event_batch *batch);
 
 /* Subscribes to nf_tables events. own_portid identifies the agent's batch socket. The receive
  * buffer is made large (forced when privileged) so that a big transaction's events fit. */
