@@ -436,7 +436,8 @@ static void on_events(struct daemon *d)
                         continue;
                 }
                 snprintf(d->culprit, sizeof(d->culprit), "%s[%" PRIu32 "]", t->comm[0] ? t->comm : "?", t->pid);
-                log_v(2, "generation %" PRIu32 ": %s changed table ip-masq-agent", t->genid, d->culprit);
+                log_v(2, "generation %" PRIu32 ": %s %s table ip-masq-agent", t->genid, d->culprit,
+                      t->cut ? "may have changed (events were lost)" : "changed");
                 schedule_heal(d);
         }
         if (batch.lost) {

@@ -113,6 +113,7 @@ static int end_txn(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, str
         *t = (struct ima_event_txn){
                 .own = nlh->nlmsg_pid == ev->own_portid,
                 .touched = ev->txn_touched || ev->txn_partial,
+                .cut = ev->txn_partial,
         };
         mnl_attr_for_each(a, nlh, sizeof(*g)) {
                 switch (mnl_attr_get_type(a)) {

@@ -18,6 +18,7 @@ struct ima_event_txn {
         bool own;                /* committed through the socket whose portid was given at open */
         bool touched;            /* changed one of our tables (or anything inside them); also set
                                   * when events were lost before it ended, since then nobody knows */
+        bool cut;                /* events were lost before it ended: touched is a guess */
         uint32_t pid;            /* committing process, as the kernel reports it */
         char comm[32];           /* its name */
 };
