@@ -417,19 +417,22 @@ static void on_heal_timer(struct daemon *d)
         }
 }
 
-static void on_events(struct daemon *d)
+/* Reads the queued events; returns how many transactions (besides our own) they held. */
+static int read_events(struct daemon *d)
 {
         struct ima_event_batch batch = { 0 };
+        int n = 0;
 
         if (ima_events_read(d->events, &batch) < 0) {
                 ima_event_batch_clear(&batch);
-                return;
+                return 0;
         }
         for (size_t i = 0; i < batch.n_txns; i++) {
                 const struct ima_event_txn *t = &batch.txns[i];
 
                 if (t->own)
                         continue;
+                n++;
                 metrics_kernel_events(d->metrics, 1);
                 if (!t->touched) {
                         ima_reconciler_skip_generation(d->rc, t->genid);
@@ -449,6 +452,20 @@ static void on_events(struct daemon *d)
                 schedule_heal(d);
         }
         ima_event_batch_clear(&batch);
+        return n;
+}
+
+static void on_events(struct daemon *d)
+{
+        (void)read_events(d);
+}
+
+/* The reconciler's generation check found the kernel ahead: the events that explain it (a commit
+ * to kube-proxy's table a moment ago, say) are queued; account for them before it gives up on its
+ * cache and reads 100,000 elements back. */
+static int catch_up_events(void *userdata)
+{
+        return read_events(userdata);
 }
 
 /* Says how config changes are noticed when it is not simply the file's own directory. */
@@ -675,6 +692,7 @@ static int daemon_init(struct daemon *d)
                 log_error("cannot subscribe to nftables events: %s", strerror(-r));
                 return r;
         }
+        ima_reconciler_set_catch_up(d->rc, catch_up_events, d);
         r = watch_new(arg_config_path, &d->watch);
         if (r < 0) {
                 log_error("cannot watch %s: %s", arg_config_path, strerror(-r));

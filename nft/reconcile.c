@@ -28,7 +28,12 @@ struct ima_reconciler {
         struct rules_key sigs_key;  /* the model the signatures below were made for */
         struct ima_rule_sigs sigs[IMA_FAMILY_COUNT];
         bool have_sigs;
+        int (*catch_up)(void *userdata); /* reads queued events; see ima_reconciler_set_catch_up() */
+        void *catch_up_data;
 };
+
+/* Generation checks repeated after reading queued events, before a full read instead. */
+#define CATCH_UP_ATTEMPTS 3
 
 static uint64_t now_usec(void)
 {
@@ -103,6 +108,36 @@ void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
                 rc->cache->genid = genid;
 }
 
+void ima_reconciler_set_catch_up(struct ima_reconciler *rc, int (*fn)(void *userdata), void *userdata)
+{
+        rc->catch_up = fn;
+        rc->catch_up_data = userdata;
+}
+
+/* Whether the cache is provably the kernel state now: the generation has not moved since, or
+ * moved only over commits the event stream shows leaving our tables alone. */
+static int cache_current(struct ima_reconciler *rc, bool *ret)
+{
+        uint32_t gen;
+        int r;
+
+        for (int attempt = 0;; attempt++) {
+                r = ima_nl_getgen(rc->nl, &gen);
+                if (r < 0)
+                        return r;
+                /* the catch-up may have dropped the cache */
+                if (rc->cache && gen == rc->cache->genid) {
+                        *ret = true;
+                        return 0;
+                }
+                if (!rc->cache || !rc->catch_up || attempt == CATCH_UP_ATTEMPTS ||
+                    rc->catch_up(rc->catch_up_data) <= 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+}
+
 void ima_reconcile_report_clear(struct ima_reconcile_report *report)
 {
         ima_plan_free(report->plan);
@@ -133,7 +168,7 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
                      const struct ima_observed **ret, struct ima_observed **ret_owned)
 {
         uint64_t start = now_usec();
-        uint32_t gen;
+        bool current;
         int r;
 
         if (rc->cache && trust == IMA_TRUST_CACHE) {
@@ -141,10 +176,10 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
                 return 0;
         }
         if (rc->cache && trust == IMA_TRUST_GENID) {
-                r = ima_nl_getgen(rc->nl, &gen);
+                r = cache_current(rc, &current);
                 if (r < 0)
                         return r;
-                if (gen == rc->cache->genid) {
+                if (current) {
                         *ret = rc->cache;
                         rep->observe_usec += now_usec() - start;
                         return 0;

@@ -55,6 +55,14 @@ void ima_reconciler_invalidate(struct ima_reconciler *rc);
  * pinned to the right generation without a dump while other tables churn. */
 void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid);
 
+/* A generation check (IMA_TRUST_GENID) that finds the kernel ahead of the cache calls fn before
+ * giving up on the cache: by the time GETGEN answers, the events of every commit up to that
+ * generation are queued on the caller's event socket, and fn should read them (calling
+ * ima_reconciler_skip_generation() for those that left our tables alone) and return how many
+ * transactions it read. The check is then repeated, a few times at most, while fn returns more
+ * than 0. Without it a commit to another table racing the check costs a full read. */
+void ima_reconciler_set_catch_up(struct ima_reconciler *rc, int (*fn)(void *userdata), void *userdata);
+
 /* Makes the kernel match want. Returns 0 (report filled; plan empty when in sync) or -errno with
  * report->errors explaining; -ENOMEM. The caller releases the report with
  * ima_reconcile_report_clear(). */

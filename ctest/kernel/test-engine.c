@@ -108,6 +108,61 @@ static void test_trust_genid(void)
         ima_model_free(a);
 }
 
+struct catch_up_ctx {
+        struct ima_reconciler *rc;
+        struct ima_nl *nl;
+        int calls;
+};
+
+/* Plays the daemon's event reader: the commit that moved the generation left our tables alone. */
+static int catch_up_unrelated_commit(void *userdata)
+{
+        struct catch_up_ctx *c = userdata;
+        uint32_t gen;
+
+        if (c->calls++ > 0 || ima_nl_getgen(c->nl, &gen) < 0)
+                return 0;
+        ima_reconciler_skip_generation(c->rc, gen);
+        return 1;
+}
+
+/* A generation check that finds the kernel ahead asks the event reader to catch up before it
+ * reads the whole state back. */
+static void test_generation_check_catches_up(void)
+{
+        struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
+        struct ima_reconcile_report rep = { 0 };
+        struct catch_up_ctx c = { 0 };
+
+        CHECK_INT(ima_nl_open(&c.nl), 0);
+        CHECK_INT(ima_reconciler_new(c.nl, &c.rc), 0);
+        CHECK_INT(ima_reconcile(c.rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        ima_reconcile_report_clear(&rep);
+        /* without a reader: another table's commit costs a read */
+        CHECK_INT(run("nft add table ip unrelated"), 0);
+        CHECK_INT(ima_reconcile(c.rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(rep.observed);
+        ima_reconcile_report_clear(&rep);
+        /* with one that accounts for it: none */
+        ima_reconciler_set_catch_up(c.rc, catch_up_unrelated_commit, &c);
+        CHECK_INT(run("nft delete table ip unrelated"), 0);
+        CHECK_INT(ima_reconcile(c.rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(!rep.observed);
+        CHECK_INT(rep.plan->n_ops, 0);
+        CHECK_INT(c.calls, 1);
+        ima_reconcile_report_clear(&rep);
+        /* a reader with nothing to explain a change to our table: read, and repaired */
+        CHECK_INT(run("nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }"), 0);
+        CHECK_INT(ima_reconcile(c.rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(rep.observed);
+        CHECK_INT(rep.n_intervals, 1);
+        CHECK_INT(c.calls, 2);
+        ima_reconcile_report_clear(&rep);
+        ima_reconciler_free(c.rc);
+        ima_nl_free(c.nl);
+        ima_model_free(a);
+}
+
 /* Deletes only the end element of 10.0.0.0/8 (11.0.0.0, INTERVAL_END): the kernel accepts it and
  * the range silently grows, which nft itself cannot even express. */
 static int delete_end_element_only(struct ima_nl *nl)
@@ -346,6 +401,7 @@ int main(void)
 {
         TEST_RUN(test_generation_conflict_is_retried);
         TEST_RUN(test_trust_genid);
+        TEST_RUN(test_generation_check_catches_up);
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
         TEST_RUN(test_failed_dump_is_drained);
