@@ -2,7 +2,7 @@
  * to "nft -f" of the same table and "iptables-restore" of the payload the upstream agent writes
  * (one RETURN rule per CIDR). Runs inside the private namespace bench-reconcile.sh creates.
  *
- *   bench-reconcile GEN_PREFIXES N...
+ *   bench-reconcile GEN_PREFIXES WORKDIR N...
  *
  * Every figure is the median of several runs. "wall" is elapsed time; "cpu" is CPU time of the
  * process, kernel work on its behalf included (the commit runs inside sendmsg); for the agent
@@ -27,6 +27,19 @@
 #include "nft/sock.h"
 
 #define MAX_RUNS 64
+
+/* Where the scripts fed to nft and iptables-restore are written (the caller removes it). */
+static const char *workdir;
+
+static const char *work_path(const char *name)
+{
+        static char paths[4][512];
+        static int next;
+        char *p = paths[next++ % 4];
+
+        snprintf(p, sizeof(paths[0]), "%s/%s", workdir, name);
+        return p;
+}
 
 struct cost {
         double wall_ms;
@@ -333,24 +346,24 @@ static void bench_n(const char *gen_tool, size_t n)
         }
 
         /* nft -f of the same table (the render script replaces it atomically) */
-        write_render("/tmp/bench-full.nft", want);
+        write_render(work_path("bench-full.nft"), want);
         for (int i = 0; i < runs; i++) {
                 remove_tables(nl);
-                add(&nft_full, run_tool(nft_argv, "/tmp/bench-full.nft"));
+                add(&nft_full, run_tool(nft_argv, work_path("bench-full.nft")));
         }
         for (int i = 0; i < deltas; i++) {
                 snprintf(text, sizeof(text),
                          "delete element ip ip-masq-agent nomasq-dst { %s }\nadd element ip ip-masq-agent nomasq-dst { %s }\n",
                          i % 2 ? narrow : orig, i % 2 ? orig : narrow);
-                write_file("/tmp/bench-delta.nft", text);
-                add(&nft_delta, run_tool(nft_argv, "/tmp/bench-delta.nft"));
+                write_file(work_path("bench-delta.nft"), text);
+                add(&nft_delta, run_tool(nft_argv, work_path("bench-delta.nft")));
         }
         remove_tables(nl);
 
         /* upstream: the whole chain through iptables-restore, for any change */
-        write_upstream_payload("/tmp/bench-upstream.txt", prefixes, n);
+        write_upstream_payload(work_path("bench-upstream.txt"), prefixes, n);
         for (int i = 0; i < (n >= 10000 ? 1 : runs); i++)
-                add(&ipt_full, run_tool(ipt_argv, "/tmp/bench-upstream.txt"));
+                add(&ipt_full, run_tool(ipt_argv, work_path("bench-upstream.txt")));
         system("iptables -t nat -F IP-MASQ-AGENT && iptables -t nat -X IP-MASQ-AGENT");
 
         agent_full = median(&full);
@@ -418,7 +431,7 @@ static void bench_beside_kube_proxy(const char *gen_tool)
         alone = median_read(nl, want, 21);
         /* in slices: one transaction of 20,000 chains exceeds what nft -f may send */
         for (int part = 0; part < FOREIGN_CHAINS / 500; part++) {
-                f = fopen("/tmp/bench-kube-proxy.nft", "w");
+                f = fopen(work_path("bench-kube-proxy.nft"), "w");
                 if (!f)
                         exit(1);
                 fputs("table ip kube-proxy-bench {\n", f);
@@ -427,7 +440,7 @@ static void bench_beside_kube_proxy(const char *gen_tool)
                                 i / 250, i % 250);
                 fputs("}\n", f);
                 fclose(f);
-                run_tool(nft_argv, "/tmp/bench-kube-proxy.nft");
+                run_tool(nft_argv, work_path("bench-kube-proxy.nft"));
         }
         beside = median_read(nl, want, 21);
         system("nft delete table ip kube-proxy-bench");
@@ -445,11 +458,12 @@ static void bench_beside_kube_proxy(const char *gen_tool)
 
 int main(int argc, char **argv)
 {
-        if (argc < 3) {
-                fprintf(stderr, "usage: bench-reconcile GEN_PREFIXES N...\n");
+        if (argc < 4) {
+                fprintf(stderr, "usage: bench-reconcile GEN_PREFIXES WORKDIR N...\n");
                 return 2;
         }
-        for (int i = 2; i < argc; i++)
+        workdir = argv[2];
+        for (int i = 3; i < argc; i++)
                 bench_n(argv[1], strtoul(argv[i], NULL, 10));
         bench_beside_kube_proxy(argv[1]);
         return 0;

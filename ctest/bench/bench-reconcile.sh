@@ -9,4 +9,4 @@ bench_packages=(iptables)
 ima_enter_sandbox "$@"
 [ $# -gt 0 ] || set -- 64 1000 10000 100000
 echo "# $(uname -r), $(nproc) CPUs, $(nft --version), $(iptables --version)"
-"$IMA_HELPERS/bench-reconcile" "$IMA_HELPERS/gen-prefixes" "$@"
+"$IMA_HELPERS/bench-reconcile" "$IMA_HELPERS/gen-prefixes" "$WORK" "$@"
