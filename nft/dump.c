@@ -128,7 +128,10 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                                  nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) == (v4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR) &&
                                  !nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE) && !nftnl_set_is_set(s, NFTNL_SET_TIMEOUT) &&
                                  /* per-element expressions ("counter" in the set) change its memory and speed */
-                                 !nftnl_set_is_set(s, NFTNL_SET_EXPR) && !nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS);
+                                 !nftnl_set_is_set(s, NFTNL_SET_EXPR) && !nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS) &&
+                                 /* a size limit refuses our adds with ENFILE, on every retry */
+                                 !nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
+                                 !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT);
         } else if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
                 /* anonymous sets belong to a rule and go away with it */
                 c->table->foreign = true;
