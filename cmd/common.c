@@ -221,7 +221,7 @@ void failure_memory_clear(struct failure_memory *m)
         *m = (struct failure_memory){ 0 };
 }
 
-static uint64_t monotonic_ms(void)
+uint64_t now_ms(void)
 {
         struct timespec ts;
 
@@ -252,7 +252,7 @@ static char *failure_reasons(int r, const struct ima_reconcile_report *rep)
  * Updates mem either way. */
 static bool failure_is_repeat(struct failure_memory *mem, int r, const struct ima_reconcile_report *rep)
 {
-        uint64_t now = monotonic_ms();
+        uint64_t now = now_ms();
         char *reasons;
 
         if (!mem)

@@ -56,6 +56,9 @@ struct failure_memory {
 
 void failure_memory_clear(struct failure_memory *m);
 
+/* CLOCK_MONOTONIC in milliseconds: the time base of the daemon's delays and of failure_memory. */
+uint64_t now_ms(void);
+
 /* One reconcile, logged as structured lines: "Reconciled" when something changed (trigger, what,
  * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=3 line when in
  * sync, every error on failure (only the first time in a row when mem is not NULL). Returns 0 or

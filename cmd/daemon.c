@@ -120,14 +120,6 @@ struct daemon {
         char culprit[64];          /* who changed our tables last */
 };
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int timer_set(int tfd, int64_t first_nsec, int64_t period_nsec)
 {
         struct itimerspec its = {
@@ -455,11 +447,6 @@ static int read_events(struct daemon *d)
         return n;
 }
 
-static void on_events(struct daemon *d)
-{
-        (void)read_events(d);
-}
-
 /* The reconciler's generation check found the kernel ahead: the events that explain it (a commit
  * to kube-proxy's table a moment ago, say) are queued; account for them before it gives up on its
  * cache and reads 100,000 elements back. */
@@ -776,7 +763,7 @@ int daemon_run(void)
                                 on_watch(&d);
                                 break;
                         case SOURCE_EVENTS:
-                                on_events(&d);
+                                (void)read_events(&d);
                                 break;
                         case SOURCE_RELOAD_TIMER:
                                 on_reload_timer(&d);
