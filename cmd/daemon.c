@@ -107,6 +107,7 @@ struct daemon {
         bool read_once;
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
+        bool config_failed;        /* a read or parse failed, and no valid file was read since */
         bool reconcile_ok;         /* the last reconcile succeeded */
         struct failure_memory failures; /* to log a lasting failure once, not every retry */
         unsigned upstream_chains;  /* families where upstream's iptables chain was last seen */
@@ -230,8 +231,6 @@ static void set_interval(struct daemon *d, int64_t nsec)
         (void)timer_set(d->resync_tfd, nsec, nsec);
 }
 
-/* Reads the configuration. A valid one replaces the desired model when its effective content
- * differs; an invalid one keeps the last valid model (and is logged once). */
 /* Whether the file holds exactly what it held at the last read (or is still missing): then the
  * verdict of that read stands, and a 100,000-CIDR file need not be parsed every resync. Keeps
  * buf as the new "last read" otherwise. */
@@ -273,6 +272,7 @@ static void reload_config(struct daemon *d)
         metrics_config_loaded(d->metrics, r >= 0);
         if (r < 0) {
                 d->config_valid = false;
+                d->config_failed = true;
                 if (r == -EINVAL)
                         log_problems_once(d, diag, true);
                 else
@@ -281,6 +281,11 @@ static void reload_config(struct daemon *d)
         }
         log_problems_once(d, diag, false); /* warnings, or clears the memory of old problems */
         d->config_valid = true;
+        if (d->config_failed) {
+                /* the error was logged once; without this line the log would end on it */
+                log_info_kv("Configuration is valid again", LOG_STR("file", arg_config_path));
+                d->config_failed = false;
+        }
         json = ima_config_to_json(config, NULL);
         if (!json || build_model(config, &model) < 0) {
                 log_error("out of memory building the desired state");
@@ -347,7 +352,9 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
         clock_gettime(CLOCK_MONOTONIC, &t1);
         d->reconcile_ok = r >= 0;
         if (r >= 0) {
+                /* a pending retry would only read the whole ruleset back for nothing */
                 d->retry_delay_ms = RETRY_FIRST_DELAY_MS;
+                (void)timer_set(d->retry_tfd, 0, 0);
         } else if (!timer_armed(d->retry_tfd)) {
                 (void)timer_set(d->retry_tfd, (int64_t)d->retry_delay_ms * 1000000, 0);
                 d->retry_delay_ms = d->retry_delay_ms * 2 < RETRY_MAX_DELAY_MS ? d->retry_delay_ms * 2 : RETRY_MAX_DELAY_MS;

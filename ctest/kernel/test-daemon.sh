@@ -114,6 +114,8 @@ assert_eq "in-sync lines logged at --v=2" 0 "$(grep -c "In sync" "$WORK/agent.lo
 # SIGHUP re-reads a file that inotify cannot see change (written in place behind the symlink)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 dst_lacks "192.168.0.0/16" || fail "fixed configuration not applied"
+assert_eq "times the recovery from the invalid configuration was logged" 1 \
+        "$(grep -c '"Configuration is valid again"' "$WORK/agent.log")"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12]\n' >"$cm/..data/ip-masq-agent"
 kill -HUP "$AGENT"
 wait_for 5 dst_has "172.16.0.0/12" || fail "SIGHUP did not reload"
