@@ -24,7 +24,8 @@ shift $((OPTIND - 1))
 out=$(realpath -m "${1:-ip-masq-agent-image.tar}")
 [ -z "$binary" ] || binary=$(realpath "$binary")
 cd "$(dirname "$0")/.."
-version=$(sed -n "s/^ *version : '\([^']*\)'.*/\1/p" meson.build | head -n 1)
+version=$(sed -n "s/^ *version : '\([^']*\)'.*/\1/p" meson.build)
+version=${version%%$'\n'*}
 tag=${tag:-ip-masq-agent-nft:$version}
 # the reference's tag: what follows the last ':' unless that is a registry port ("reg:5000/name")
 ref=${tag##*:}
@@ -36,7 +37,9 @@ if [ -z "$binary" ]; then
         ninja -C build-release cmd/ip-masq-agent >&2
         binary=build-release/cmd/ip-masq-agent
 fi
-mhd=$(ldconfig -p | awk '$1 == "libmicrohttpd.so.12" { print $NF; exit }')
+# awk reads to the end: an early exit would kill ldconfig with SIGPIPE, and pipefail would end
+# this script there, silently, whenever ldconfig had not finished writing (a loaded machine)
+mhd=$(ldconfig -p | awk '$1 == "libmicrohttpd.so.12" && !found { print $NF; found = 1 }')
 if [ -z "$mhd" ]; then
         echo "libmicrohttpd.so.12 not found: apt-get install libmicrohttpd12" >&2
         exit 1

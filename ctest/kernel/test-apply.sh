@@ -54,5 +54,6 @@ for dir in "$IMA_SRCDIR"/golden/apply/*/; do
 done
 
 # and back to the first case after the last one (IPv6 and ports switched off again)
-check_case "$(ls -d "$IMA_SRCDIR"/golden/apply/*/ | head -n 1)"
+cases=("$IMA_SRCDIR"/golden/apply/*/)
+check_case "${cases[0]}"
 echo "ok: apply golden cases, render equivalence, idempotence, config changes"
