@@ -262,4 +262,7 @@ start_agent
 wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the adopted table is not owned"
 stop_agent
+# README "Removing the agent": once no agent runs, the orphaned table can be deleted by anyone
+out=$(agent cleanup 2>&1) || fail "cleanup of the orphaned table failed: $out"
+assert_eq "table after cleanup of the orphan" absent "$(readback ip)"
 echo "ok: daemon"
