@@ -131,7 +131,8 @@ static int end_txn(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, str
                         break;
                 }
         }
-        ev->txn_touched = ev->txn_partial = false;
+        ev->txn_touched = false;
+        ev->txn_partial = ev->loss_window;
         return 0;
 }
 
@@ -162,13 +163,22 @@ int ima_event_decoder_feed(struct ima_event_decoder *d, const void *buf, size_t 
 
 void ima_event_decoder_lost(struct ima_event_decoder *d, struct ima_event_batch *batch)
 {
-        /* The next NEWGEN may end a transaction some of whose messages were dropped: it counts
-         * as touching our tables, or the caller could move its cached generation over a change to
-         * them (a drop can end in the middle of a transaction, when the reader frees room while
-         * the kernel is still notifying). Transactions dropped whole leave a gap in the
-         * generations instead. */
+        /* A transaction that lost some of its messages counts as touching our tables, or the
+         * caller could move its cached generation over a change to them. Once the queue
+         * overflows, the kernel drops every message until the reader empties it, so that
+         * transaction is the one in progress when delivery resumes: its NEWGEN comes after the
+         * messages queued before the drop (read first, though the error comes before them), and
+         * may come only after the queue was seen empty. Transactions dropped whole leave a gap in
+         * the generations instead. */
         batch->lost = true;
         d->txn_partial = true;
+        d->loss_window = true;
+}
+
+void ima_event_decoder_drained(struct ima_event_decoder *d)
+{
+        /* txn_partial stays set for the next NEWGEN */
+        d->loss_window = false;
 }
 
 int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
@@ -179,8 +189,10 @@ int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
 
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        ima_event_decoder_drained(&ev->dec);
                         return 0;
+                }
                 if (n < 0 && errno == ENOBUFS) {
                         ima_event_decoder_lost(&ev->dec, batch);
                         continue;

@@ -36,18 +36,26 @@ struct ima_event_decoder {
         uint32_t own_portid;
         /* whether the transaction whose messages are being read touches our tables */
         bool txn_touched;
-        /* messages were dropped since the last NEWGEN: the transaction it ends may have named
-         * our tables in a message we never saw */
+        /* messages may have been dropped before the next NEWGEN: the transaction it ends may
+         * have named our tables in a message we never saw */
         bool txn_partial;
+        /* a loss was reported and the queue has not been read empty since: every transaction
+         * ending now may be the one that lost messages */
+        bool loss_window;
 };
 
 void ima_event_decoder_init(struct ima_event_decoder *d, uint32_t own_portid);
 /* Decodes one datagram of netlink messages, appending each transaction a NEWGEN completes to
  * batch. 0 or -ENOMEM. */
 int ima_event_decoder_feed(struct ima_event_decoder *d, const void *buf, size_t len, struct ima_event_batch *batch);
-/* The socket dropped messages (ENOBUFS): sets batch->lost, and makes the next transaction to end
- * count as touching our tables. */
+/* The socket dropped messages (ENOBUFS): sets batch->lost, and makes every transaction that ends
+ * from now until the queue has been read empty, and the first one after that, count as touching
+ * our tables. The kernel reports the loss before the messages still queued ahead of it, and
+ * drops everything after it until the queue is empty, so the transaction that lost messages is
+ * one of those, and which one cannot be told. */
 void ima_event_decoder_lost(struct ima_event_decoder *d, struct ima_event_batch *batch);
+/* The socket's queue was read empty. */
+void ima_event_decoder_drained(struct ima_event_decoder *d);
 
 /* Subscribes to nf_tables events. own_portid identifies the agent's batch socket. The receive
  * buffer is made large (forced when privileged) so that a big transaction's events fit. */
