@@ -273,10 +273,13 @@ static void reload_config(struct daemon *d)
         if (r < 0) {
                 d->config_valid = false;
                 d->config_failed = true;
-                if (r == -EINVAL)
+                if (r == -EINVAL) {
                         log_problems_once(d, diag, true);
-                else
+                } else {
+                        /* not a verdict on these bytes (out of memory, say): read them again */
+                        d->read_once = false;
                         log_error("%s: %s", arg_config_path, strerror(-r));
+                }
                 return;
         }
         log_problems_once(d, diag, false); /* warnings, or clears the memory of old problems */
@@ -288,6 +291,7 @@ static void reload_config(struct daemon *d)
         }
         json = ima_config_to_json(config, NULL);
         if (!json || build_model(config, &model) < 0) {
+                d->read_once = false; /* try these bytes again next time */
                 log_error("out of memory building the desired state");
                 return;
         }
@@ -401,12 +405,13 @@ static void on_heal_timer(struct daemon *d)
         char culprit[sizeof(d->culprit)];
 
         snprintf(culprit, sizeof(culprit), "%s", d->culprit[0] ? d->culprit : "unknown");
+        /* the next repair names whoever the next event shows, never this one by default; events
+         * the reconcile's catch-up reads name the next repair's culprit */
+        d->culprit[0] = '\0';
 
         timer_ack(d->heal_tfd);
         log_v_kv(1, "Checking the tables after a change by another process", LOG_STR("changedBy", culprit));
         reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
-        /* the next repair names whoever the next event shows, never this one by default */
-        d->culprit[0] = '\0';
         d->last_heal_ms = start;
         d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
         if (d->heal_delay_ms >= HEAL_FIGHT_MS && !d->fight_reported) {
@@ -420,12 +425,10 @@ static void on_heal_timer(struct daemon *d)
 static int read_events(struct daemon *d)
 {
         struct ima_event_batch batch = { 0 };
-        int n = 0;
+        int n = 0, r;
 
-        if (ima_events_read(d->events, &batch) < 0) {
-                ima_event_batch_clear(&batch);
-                return 0;
-        }
+        /* on an error, what was decoded before it still counts, and the rest counts as lost */
+        r = ima_events_read(d->events, &batch);
         for (size_t i = 0; i < batch.n_txns; i++) {
                 const struct ima_event_txn *t = &batch.txns[i];
 
@@ -446,7 +449,8 @@ static int read_events(struct daemon *d)
                 /* our own large commits overflow the queue with their element notifications; the
                  * repair's generation check tells whether anyone else committed meanwhile, and
                  * reads the ruleset only then */
-                log_v(1, "nftables events were lost (receive queue overflow): checking the generation");
+                log_v(1, "nftables events were lost (%s): checking the generation",
+                      r < 0 ? strerror(-r) : "receive queue overflow");
                 snprintf(d->culprit, sizeof(d->culprit), "unknown (events lost)");
                 schedule_heal(d);
         }
@@ -503,13 +507,26 @@ static void on_retry_timer(struct daemon *d)
         reconcile(d, IMA_TRUST_NOTHING, "retry");
 }
 
+/* For a watch that could not be added at all (inotify limits, permissions), and for a symlinked
+ * directory repointed elsewhere; an ancestor watch reports the directory appearing itself. The
+ * file is read right after, so a change the old watches missed is applied too. */
+static void refresh_watch(struct daemon *d)
+{
+        bool was_active = watch_active(d->watch), rearmed;
+
+        if (watch_ancestor(d->watch) || watch_refresh(d->watch, &rearmed) < 0 || !rearmed)
+                return;
+        if (!was_active)
+                log_info("watching the directory of %s again", arg_config_path);
+        else
+                log_info("a directory on the path of %s is another one now (a symlink changed): watching it",
+                         arg_config_path);
+}
+
 static void on_resync_timer(struct daemon *d)
 {
         timer_ack(d->resync_tfd);
-        /* an ancestor watch already reports the directory appearing; this is for a watch that
-         * could not be added at all (inotify limits, permissions) */
-        if (!watch_active(d->watch) && !watch_ancestor(d->watch) && watch_retry(d->watch) == 0)
-                log_info("watching the directory of %s again", arg_config_path);
+        refresh_watch(d);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
         if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
@@ -530,6 +547,7 @@ static bool on_signal(struct daemon *d)
                 return false;
         if (si.ssi_signo == SIGHUP) {
                 log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
+                d->read_once = false; /* parse it even if its bytes did not change */
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
                 check_upstream(d);

@@ -22,6 +22,8 @@ struct watch_target {
         char *dir;
         char *name;      /* the entry in dir that matters */
         bool ancestor;   /* dir is an ancestor watched until the next component appears */
+        dev_t dev;       /* the directory dir led to when the watch was added */
+        ino_t ino;
 };
 
 struct watch {
@@ -48,6 +50,7 @@ static void targets_clear(struct watch *w)
 static int target_add(struct watch *w, const char *dir, const char *name, bool ancestor)
 {
         struct watch_target *t;
+        struct stat st;
         int wd;
 
         if (w->n_targets == ARRAY_SIZE(w->targets))
@@ -58,11 +61,17 @@ static int target_add(struct watch *w, const char *dir, const char *name, bool a
         t = &w->targets[w->n_targets];
         t->dir = strdup(dir);
         t->name = strdup(name);
-        if (!t->dir || !t->name) {
+        if (!t->dir || !t->name || stat(dir, &st) < 0) {
+                /* stat failing means dir changed right after the watch was added: start over */
+                int r = t->dir && t->name ? -errno : -ENOMEM;
+
+                (void)inotify_rm_watch(w->fd, wd);
                 free(t->dir);
                 free(t->name);
-                return -ENOMEM;
+                return r;
         }
+        t->dev = st.st_dev;
+        t->ino = st.st_ino;
         t->wd = wd;
         t->ancestor = ancestor;
         w->n_targets++;
@@ -213,10 +222,29 @@ int watch_error(const struct watch *w)
         return w->error;
 }
 
-int watch_retry(struct watch *w)
+/* Whether every watched directory is still the one its path leads to. A directory symlink
+ * repointed elsewhere changes nothing in any watched directory: only this notices it. */
+static bool targets_current(const struct watch *w)
 {
-        int r = arm(w);
+        for (size_t i = 0; i < w->n_targets; i++) {
+                const struct watch_target *t = &w->targets[i];
+                struct stat st;
 
+                if (stat(t->dir, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino)
+                        return false;
+        }
+        return true;
+}
+
+int watch_refresh(struct watch *w, bool *ret_rearmed)
+{
+        int r;
+
+        *ret_rearmed = false;
+        if (watch_active(w) && targets_current(w))
+                return 0;
+        r = arm(w);
+        *ret_rearmed = true;
         return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;
 }
 

@@ -33,6 +33,8 @@ int watch_error(const struct watch *w);
  * resolves to. When so, the watches are re-established along the path as it resolves now.
  * Returns 0 or -errno. */
 int watch_read(struct watch *w, bool *ret_changed);
-/* Re-establishes the watches from scratch (a backstop for the resync timer). Returns 0 when the
- * config file's directory is watched, else the reason as -errno. */
-int watch_retry(struct watch *w);
+/* The resync timer's backstop: re-establishes the watches from scratch when the config file's
+ * directory is not watched, or when a watched directory is no longer the one its path leads to
+ * (a symlinked directory repointed: no event says so). *ret_rearmed tells whether it did.
+ * Returns 0 when the config file's directory is watched, else the reason as -errno. */
+int watch_refresh(struct watch *w, bool *ret_rearmed);

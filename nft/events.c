@@ -197,10 +197,16 @@ int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)
                         ima_event_decoder_lost(&ev->dec, batch);
                         continue;
                 }
-                if (n < 0)
-                        return -errno;
-                r = ima_event_decoder_feed(&ev->dec, ev->buf, (size_t)n, batch);
-                if (r < 0)
+                /* after any other failure what was not decoded is unknown: a loss, for the caller too */
+                if (n < 0) {
+                        r = -errno;
+                        ima_event_decoder_lost(&ev->dec, batch);
                         return r;
+                }
+                r = ima_event_decoder_feed(&ev->dec, ev->buf, (size_t)n, batch);
+                if (r < 0) {
+                        ima_event_decoder_lost(&ev->dec, batch);
+                        return r;
+                }
         }
 }

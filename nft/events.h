@@ -66,6 +66,6 @@ int ima_events_fd(const struct ima_events *ev);
 
 /* Reads everything queued (never blocks) and appends completed transactions to batch. Messages
  * of a transaction whose NEWGEN has not arrived yet are kept for the next call. Returns 0 or
- * -errno (-ENOMEM). */
+ * -errno; on an error batch holds what was decoded before it, and counts as lost. */
 int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch);
 void ima_event_batch_clear(struct ima_event_batch *batch);

@@ -46,6 +46,20 @@ start_agent "$WORK/linkdir/config"
 expect "start through a symlinked directory" 192.0.2.0/24
 write "$WORK/real/config" 198.51.100.0/24
 expect "file replaced in a symlinked directory" 198.51.100.0/24
+# the directory symlink repointed: nothing changes in any watched directory, so only the resync
+# (1 s here) can notice; it must also move the watch, or edits in the new directory would wait
+# for the next resync, an hour away once the new file is read
+mkdir "$WORK/real2"
+write "$WORK/real2/config" 192.0.0.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n' >"$WORK/real/config"
+wait_for 5 grep -q 'interval="1s"' "$WORK/agent.log" || fail "ResyncInterval 1s not taken"
+ln -s real2 "$WORK/linkdir.new"
+mv -T "$WORK/linkdir.new" "$WORK/linkdir"
+expect "directory symlink repointed (seen by the resync)" 192.0.0.0/24
+grep -q "is another one now (a symlink changed): watching it" "$WORK/agent.log" ||
+        fail "the repointed directory was not re-watched: $(tail -5 "$WORK/agent.log")"
+write "$WORK/real2/config" 203.0.113.0/24
+expect "file replaced in the directory the symlink points to now" 203.0.113.0/24
 stop_agent
 
 # --- the config file is a symlink to a file in another directory --------------------------------
