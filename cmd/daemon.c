@@ -547,7 +547,6 @@ static bool on_signal(struct daemon *d)
                 return false;
         if (si.ssi_signo == SIGHUP) {
                 log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
-                d->read_once = false; /* parse it even if its bytes did not change */
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
                 check_upstream(d);
