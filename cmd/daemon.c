@@ -594,10 +594,10 @@ static bool http_ready(void *userdata, char *reason, size_t size)
         const struct daemon *d = userdata;
 
         if (!d->config_valid)
-                snprintf(reason, size, "configuration %s is invalid%s\n", arg_config_path,
+                snprintf(reason, size, "configuration %s is invalid%s", arg_config_path,
                          d->model ? " (the last valid one is still applied)" : "");
         else if (!d->reconcile_ok)
-                snprintf(reason, size, "the last reconcile failed\n");
+                snprintf(reason, size, "the last reconcile failed");
         return d->config_valid && d->reconcile_ok;
 }
 

@@ -13,13 +13,23 @@
 
 /* Probes and one or two scrapers need a handful; the cap bounds what a misbehaving client costs. */
 #define HTTP_CONNECTION_LIMIT 32
+/* ...and no one address may take them all: the idle timeout does not stop a client that trickles
+ * a byte every few seconds, and health often shares the listener with metrics on every node
+ * address. kubelet's probes and a scraper each hold one or two at a time. */
+#define HTTP_PER_IP_CONNECTION_LIMIT 8
 /* Seconds a connection may sit idle (also mid-request) before it is closed. */
 #define HTTP_CONNECTION_TIMEOUT 10
 #define HTTP_LISTEN_BACKLOG 64
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
 
+/* libmicrohttpd's last message while a server was starting: its reason when it fails to start.
+ * Written only inside start_daemon(); global because the failed server is gone by the time the
+ * caller reads the reason. */
+static char mhd_start_error[256];
+
 struct http_server {
+        bool starting;
         const struct mhd_api *mhd;
         struct MHD_Daemon *daemon;
         unsigned paths;
@@ -325,9 +335,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
  * below the default verbosity. */
 static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+        const struct http_server *s = cls;
         _cleanup_free_ char *msg = NULL;
         size_t len;
 
+        if (s->starting) {
+                va_list copy;
+                int n;
+
+                va_copy(copy, ap);
+                n = snprintf(mhd_start_error, sizeof(mhd_start_error), "libmicrohttpd could not start: ");
+                (void)vsnprintf(mhd_start_error + n, sizeof(mhd_start_error) - (size_t)n, fmt, copy);
+                va_end(copy);
+                len = strlen(mhd_start_error);
+                while (len > 0 && mhd_start_error[len - 1] == '\n')
+                        mhd_start_error[--len] = '\0';
+        }
         if (!log_v_enabled(2, __FILE__) || vasprintf(&msg, fmt, ap) < 0)
                 return;
         len = strlen(msg);
@@ -342,14 +365,19 @@ static int start_daemon(struct http_server *s, int listen_fd, const char **reaso
 {
         const union MHD_DaemonInfo *info;
 
-        *reason = "libmicrohttpd could not start (out of memory or file descriptors)";
+        snprintf(mhd_start_error, sizeof(mhd_start_error),
+                 "libmicrohttpd could not start (out of memory or file descriptors)");
+        *reason = mhd_start_error;
+        s->starting = true;
         /* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no threads, the caller polls */
         s->daemon = s->mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
                                      MHD_OPTION_LISTEN_SOCKET, listen_fd,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+                                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_CONNECTION_LIMIT,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
-                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                                      MHD_OPTION_END);
+        s->starting = false;
         if (!s->daemon) {
                 /* Whether libmicrohttpd closed our socket on failure depends on where it failed;
                  * we are single-threaded, so a still-valid fd is still ours. */

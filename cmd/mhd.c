@@ -1,5 +1,6 @@
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cmd/mhd.h"
 
@@ -8,6 +9,8 @@
 
 static struct mhd_api api;
 static const struct mhd_api *loaded;
+/* dlerror()'s text is only valid until the next dl call: the reason keeps a copy */
+static char load_error[512];
 
 static const struct {
         const char *name;
@@ -33,14 +36,20 @@ const struct mhd_api *mhd_load(const char **ret_reason)
                 return loaded;
         lib = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
         if (!lib) {
-                *ret_reason = "cannot load " MHD_SONAME " (install package libmicrohttpd12)";
+                /* installed but unloadable (a dependency missing) is a different fix: say which */
+                snprintf(load_error, sizeof(load_error), "cannot load %s (install package libmicrohttpd12): %s",
+                         MHD_SONAME, dlerror());
+                *ret_reason = load_error;
                 return NULL;
         }
         for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
                 void *fn = dlsym(lib, symbols[i].name);
 
                 if (!fn) {
-                        *ret_reason = MHD_SONAME " lacks a function the agent needs (version older than 0.9.73?)";
+                        snprintf(load_error, sizeof(load_error),
+                                 "%s lacks %s, which the agent needs (version older than 0.9.73?)", MHD_SONAME,
+                                 symbols[i].name);
+                        *ret_reason = load_error;
                         dlclose(lib);
                         return NULL;
                 }

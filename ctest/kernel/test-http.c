@@ -392,6 +392,31 @@ static void test_stalled_client(void)
         close(fd);
 }
 
+/* Clients that trickle bytes are never idle long enough for the timeout; from one address they
+ * must not take every connection: a probe from another address still gets its answer. */
+static void test_one_address_cannot_take_every_connection(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(18080),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        static const char partial[] = "GET /healthz HTTP/1.1\r\n";
+        int fds[40];
+        struct reply r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+                fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                CHECK(fds[i] >= 0);
+                CHECK_INT(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+                CHECK_INT(write(fds[i], partial, sizeof(partial) - 1), sizeof(partial) - 1);
+        }
+        /* 127.0.0.2 is another source address on the same loopback */
+        r = fetch(URL("127.0.0.1:18080", "/healthz"), "--interface", "127.0.0.2", NULL);
+        CHECK_INT(r.curl_exit, 0);
+        CHECK_INT(r.status, 200);
+        reply_done(&r);
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                close(fds[i]);
+}
+
 /* Health and metrics on two addresses, each server answering only its own paths. */
 static void test_two_servers(void)
 {
@@ -540,6 +565,7 @@ int main(void)
         TEST_RUN(test_metrics);
         TEST_RUN(test_two_requests_one_connection);
         TEST_RUN(test_stalled_client);
+        TEST_RUN(test_one_address_cannot_take_every_connection);
         TEST_RUN(test_two_servers);
         TEST_RUN(test_address_forms);
         TEST_RUN(test_bind_errors);
