@@ -95,7 +95,6 @@ int ima_config_new_defaults(const struct ima_config_options *o, struct ima_confi
         return 0;
 }
 
-/* Go's encoding/json: the exact field name, else an ASCII case-insensitive match. */
 /* Go's encoding/json: the exact field name, else an ASCII case-insensitive match (Go also folds
  * a few non-ASCII letters such as U+017F; we do not, see README). */
 static int match_key(const struct ima_doc_entry *e)
