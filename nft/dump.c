@@ -32,6 +32,7 @@ struct dump_ctx {
         struct ima_elem *elems; /* GETSETELEM */
         size_t n_elems;
         size_t cap_elems;
+        bool keyless_elem;      /* the set holds a catch-all element */
 };
 
 static uint16_t nfproto(enum ima_family f)
@@ -146,6 +147,16 @@ static int elem_push(struct dump_ctx *c, struct nftnl_set_elem *e)
         uint32_t len = 0;
         unsigned bytes = ima_family_bits(c->family) / 8;
 
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+        if (!key) {
+                /* a catch-all ("*"), which the kernel accepts in an interval set: it exempts every
+                 * address, and the agent never writes one. The set is refilled; failing the read
+                 * instead would leave it there for good. */
+                c->keyless_elem = true;
+                return 0;
+        }
+        if (len != bytes)
+                return -EPROTO;
         if (c->n_elems == c->cap_elems) {
                 size_t cap = c->cap_elems ? c->cap_elems * 2 : 256;
                 struct ima_elem *v = realloc(c->elems, cap * sizeof(*v));
@@ -155,9 +166,6 @@ static int elem_push(struct dump_ctx *c, struct nftnl_set_elem *e)
                 c->elems = v;
                 c->cap_elems = cap;
         }
-        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-        if (!key || len != bytes)
-                return -EPROTO;
         c->elems[c->n_elems++] = (struct ima_elem){
                 .key = ima_addr_from_bytes(c->family, key),
                 .end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
@@ -323,13 +331,17 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
         nftnl_set_free(s);
         c->n_elems = 0;
+        c->keyless_elem = false;
         r = ima_nl_request(nl, nlh, elem_cb, c);
         if (r < 0)
                 return r;
         r = ima_ipset_new(c->family, &os->elems);
         if (r < 0)
                 return r;
-        return ima_interval_decode(c->elems, c->n_elems, os->elems, &os->malformed);
+        r = ima_interval_decode(c->elems, c->n_elems, os->elems, &os->malformed);
+        if (r >= 0 && c->keyless_elem)
+                os->malformed = true;
+        return r;
 }
 
 /* GETCHAIN of one chain by name, not a dump. -ENOENT when the table or the chain is absent. */

@@ -46,6 +46,7 @@ drifts=(
         "nft add element ip ip-masq-agent nomasq-dst { 11.0.0.0/8 }"
         "nft add element ip ip-masq-agent nomasq-src { 10.99.0.0/16 }"
         "nft flush set ip ip-masq-agent nomasq-dst"
+        "\"\$IMA_HELPERS/nft-catchall\" ip ip-masq-agent nomasq-dst"
         "nft add table ip ip-masq-agent { flags dormant\\; }"
         "nft add chain ip ip-masq-agent extra"
         "nft add set ip ip-masq-agent extra { type ipv4_addr\\; }"
