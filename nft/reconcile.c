@@ -102,9 +102,15 @@ void ima_reconciler_invalidate(struct ima_reconciler *rc)
         rc->cache = ima_observed_free(rc->cache);
 }
 
+/* The generation a commit at genid produces: one more, except that the kernel skips 0. */
+static uint32_t next_genid(uint32_t genid)
+{
+        return genid == UINT32_MAX ? 1 : genid + 1;
+}
+
 void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
 {
-        if (rc->cache && rc->cache->genid + 1 == genid)
+        if (rc->cache && next_genid(rc->cache->genid) == genid)
                 rc->cache->genid = genid;
 }
 
@@ -312,7 +318,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                         ima_reconciler_invalidate(rc);
                         return r;
                 }
-                genid++; /* a commit advances the generation by exactly one */
+                genid = next_genid(genid);
         } else if (have == rc->cache) {
                 return 0;
         }

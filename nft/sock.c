@@ -183,8 +183,14 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
                                 continue; /* a stale answer to an earlier, abandoned request */
                         if (h->nlmsg_flags & NLM_F_DUMP_INTR)
                                 interrupted = true;
-                        if (h->nlmsg_type == NLMSG_DONE)
-                                return failed ? failed : interrupted ? -EINTR : 0;
+                        if (h->nlmsg_type == NLMSG_DONE) {
+                                /* a dump the kernel ended early says so in DONE's payload: what
+                                 * came before it is not the whole answer */
+                                int done_err = mnl_nlmsg_get_payload_len(h) >= sizeof(int)
+                                                       ? *(const int *)mnl_nlmsg_get_payload(h) : 0;
+
+                                return failed ? failed : interrupted ? -EINTR : done_err < 0 ? done_err : 0;
+                        }
                         if (h->nlmsg_type == NLMSG_ERROR) {
                                 ima_nl_parse_error(h, &err, &seq, NULL);
                                 if (err < 0)
