@@ -54,7 +54,8 @@ wait_for 5 dst_has "192.168.0.0/16" || fail "ConfigMap update not applied"
 note "ConfigMap update applied after $(($(now_ms) - t0)) ms (poll granularity 10 ms)"
 
 for drift in "nft delete table ip ip-masq-agent" "nft flush ruleset" \
-        "nft flush chain ip ip-masq-agent postrouting" "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }"; do
+        "nft flush chain ip ip-masq-agent postrouting" "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }" \
+        "\"\$IMA_HELPERS/nft-catchall\" ip ip-masq-agent nomasq-dst"; do
         t0=$(now_ms)
         eval "$drift"
         wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "[$drift] not repaired"
