@@ -56,6 +56,20 @@ static void newgen(struct datagram *d, uint32_t genid, uint32_t portid, uint32_t
         done(d, nlh);
 }
 
+/* What every case starts from: a decoder for the agent's portid, no transactions, no bytes. */
+struct fixture {
+        struct ima_event_decoder dec;
+        struct ima_event_batch b;
+        struct datagram d;
+};
+
+static void fixture_init(struct fixture *f)
+{
+        f->b = (struct ima_event_batch){ 0 };
+        f->d.len = 0;
+        ima_event_decoder_init(&f->dec, OWN_PORTID);
+}
+
 static void feed(struct ima_event_decoder *dec, struct datagram *d, struct ima_event_batch *b)
 {
         CHECK_INT(ima_event_decoder_feed(dec, d->buf, d->len, b), 0);
@@ -64,56 +78,52 @@ static void feed(struct ima_event_decoder *dec, struct datagram *d, struct ima_e
 
 static void test_whose_and_what(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
+        fixture_init(&f);
         /* ours */
-        elem(&d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
-        newgen(&d, 10, OWN_PORTID, 1, "ip-masq-agent");
+        elem(&f.d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
+        newgen(&f.d, 10, OWN_PORTID, 1, "ip-masq-agent");
         /* kube-proxy's: another table */
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 11, NFT_PORTID, 2, "kube-proxy");
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 11, NFT_PORTID, 2, "kube-proxy");
         /* nft editing our ip6 table */
-        elem(&d, NFPROTO_IPV6, "ip-masq-agent", NFT_PORTID);
-        newgen(&d, 12, NFT_PORTID, 3, "nft");
+        elem(&f.d, NFPROTO_IPV6, "ip-masq-agent", NFT_PORTID);
+        newgen(&f.d, 12, NFT_PORTID, 3, "nft");
         /* our name in another family is not our table */
-        elem(&d, NFPROTO_INET, "ip-masq-agent", NFT_PORTID);
-        newgen(&d, 13, NFT_PORTID, 4, "nft");
-        feed(&dec, &d, &b);
+        elem(&f.d, NFPROTO_INET, "ip-masq-agent", NFT_PORTID);
+        newgen(&f.d, 13, NFT_PORTID, 4, "nft");
+        feed(&f.dec, &f.d, &f.b);
 
-        CHECK_INT(b.n_txns, 4);
-        CHECK(!b.lost);
-        if (b.n_txns == 4) {
-                CHECK(b.txns[0].own && b.txns[0].touched);
-                CHECK_INT(b.txns[0].genid, 10);
-                CHECK(!b.txns[1].own && !b.txns[1].touched);
-                CHECK_STR(b.txns[1].comm, "kube-proxy");
-                CHECK_INT(b.txns[1].pid, 2);
-                CHECK(!b.txns[2].own && b.txns[2].touched);
-                CHECK(!b.txns[3].own && !b.txns[3].touched);
+        CHECK_INT(f.b.n_txns, 4);
+        CHECK(!f.b.lost);
+        if (f.b.n_txns == 4) {
+                CHECK(f.b.txns[0].own && f.b.txns[0].touched);
+                CHECK_INT(f.b.txns[0].genid, 10);
+                CHECK(!f.b.txns[1].own && !f.b.txns[1].touched);
+                CHECK_STR(f.b.txns[1].comm, "kube-proxy");
+                CHECK_INT(f.b.txns[1].pid, 2);
+                CHECK(!f.b.txns[2].own && f.b.txns[2].touched);
+                CHECK(!f.b.txns[3].own && !f.b.txns[3].touched);
         }
-        ima_event_batch_clear(&b);
+        ima_event_batch_clear(&f.b);
 }
 
 /* A transaction's messages may come in several datagrams: it ends with its NEWGEN only. */
 static void test_transaction_across_reads(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
-        elem(&d, NFPROTO_IPV4, "ip-masq-agent", NFT_PORTID);
-        feed(&dec, &d, &b);
-        CHECK_INT(b.n_txns, 0);
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 5, NFT_PORTID, 9, "nft");
-        feed(&dec, &d, &b);
-        CHECK_INT(b.n_txns, 1);
-        CHECK(b.n_txns == 1 && b.txns[0].touched && !b.txns[0].own);
-        ima_event_batch_clear(&b);
+        fixture_init(&f);
+        elem(&f.d, NFPROTO_IPV4, "ip-masq-agent", NFT_PORTID);
+        feed(&f.dec, &f.d, &f.b);
+        CHECK_INT(f.b.n_txns, 0);
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 5, NFT_PORTID, 9, "nft");
+        feed(&f.dec, &f.d, &f.b);
+        CHECK_INT(f.b.n_txns, 1);
+        CHECK(f.b.n_txns == 1 && f.b.txns[0].touched && !f.b.txns[0].own);
+        ima_event_batch_clear(&f.b);
 }
 
 /* Our own large commit overflows the queue: the kernel drops the rest of its element messages
@@ -124,51 +134,47 @@ static void test_transaction_across_reads(void)
  * it is judged normally. */
 static void test_loss_after_own_messages(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
-        ima_event_decoder_lost(&dec, &b);
-        elem(&d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
-        elem(&d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
-        feed(&dec, &d, &b);
-        ima_event_decoder_drained(&dec);
+        fixture_init(&f);
+        ima_event_decoder_lost(&f.dec, &f.b);
+        elem(&f.d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
+        elem(&f.d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
+        feed(&f.dec, &f.d, &f.b);
+        ima_event_decoder_drained(&f.dec);
         /* nft adds an element to kube-proxy's table; then again */
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 21, NFT_PORTID, 7, "nft");
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 22, NFT_PORTID, 7, "nft");
-        feed(&dec, &d, &b);
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 21, NFT_PORTID, 7, "nft");
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 22, NFT_PORTID, 7, "nft");
+        feed(&f.dec, &f.d, &f.b);
 
-        CHECK(b.lost);
-        CHECK_INT(b.n_txns, 2);
-        if (b.n_txns == 2) {
-                CHECK(!b.txns[0].own);
-                CHECK(b.txns[0].touched && b.txns[0].cut); /* unknown: messages were dropped */
-                CHECK(!b.txns[1].own && !b.txns[1].touched && !b.txns[1].cut);
+        CHECK(f.b.lost);
+        CHECK_INT(f.b.n_txns, 2);
+        if (f.b.n_txns == 2) {
+                CHECK(!f.b.txns[0].own);
+                CHECK(f.b.txns[0].touched && f.b.txns[0].cut); /* unknown: messages were dropped */
+                CHECK(!f.b.txns[1].own && !f.b.txns[1].touched && !f.b.txns[1].cut);
         }
-        ima_event_batch_clear(&b);
+        ima_event_batch_clear(&f.b);
 }
 
 /* A drop in the middle of someone's transaction that named our table only in the dropped part. */
 static void test_loss_inside_a_transaction(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
-        ima_event_decoder_lost(&dec, &b);
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        feed(&dec, &d, &b);
-        ima_event_decoder_drained(&dec); /* ... "ip-masq-agent" was in what was dropped ... */
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 31, NFT_PORTID, 8, "nft");
-        feed(&dec, &d, &b);
-        CHECK_INT(b.n_txns, 1);
-        CHECK(b.n_txns == 1 && b.txns[0].touched);
-        ima_event_batch_clear(&b);
+        fixture_init(&f);
+        ima_event_decoder_lost(&f.dec, &f.b);
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        feed(&f.dec, &f.d, &f.b);
+        ima_event_decoder_drained(&f.dec); /* ... "ip-masq-agent" was in what was dropped ... */
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 31, NFT_PORTID, 8, "nft");
+        feed(&f.dec, &f.d, &f.b);
+        CHECK_INT(f.b.n_txns, 1);
+        CHECK(f.b.n_txns == 1 && f.b.txns[0].touched);
+        ima_event_batch_clear(&f.b);
 }
 
 /* Whole transactions were still queued ahead of the drop: the loss is reported before them, yet
@@ -178,54 +184,50 @@ static void test_loss_inside_a_transaction(void)
  * the loss on our own NEWGEN, and nft's change passed as leaving our tables alone.) */
 static void test_loss_reported_before_queued_transactions(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
-        ima_event_decoder_lost(&dec, &b);
-        elem(&d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
-        newgen(&d, 40, OWN_PORTID, 1, "ip-masq-agent");
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 41, NFT_PORTID, 2, "kube-proxy");
-        feed(&dec, &d, &b);
-        ima_event_decoder_drained(&dec);
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 42, NFT_PORTID, 3, "nft");
-        elem(&d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
-        newgen(&d, 43, NFT_PORTID, 2, "kube-proxy");
-        feed(&dec, &d, &b);
+        fixture_init(&f);
+        ima_event_decoder_lost(&f.dec, &f.b);
+        elem(&f.d, NFPROTO_IPV4, "ip-masq-agent", OWN_PORTID);
+        newgen(&f.d, 40, OWN_PORTID, 1, "ip-masq-agent");
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 41, NFT_PORTID, 2, "kube-proxy");
+        feed(&f.dec, &f.d, &f.b);
+        ima_event_decoder_drained(&f.dec);
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 42, NFT_PORTID, 3, "nft");
+        elem(&f.d, NFPROTO_IPV4, "kube-proxy", NFT_PORTID);
+        newgen(&f.d, 43, NFT_PORTID, 2, "kube-proxy");
+        feed(&f.dec, &f.d, &f.b);
 
-        CHECK_INT(b.n_txns, 4);
-        if (b.n_txns == 4) {
-                CHECK(b.txns[0].own);
+        CHECK_INT(f.b.n_txns, 4);
+        if (f.b.n_txns == 4) {
+                CHECK(f.b.txns[0].own);
                 /* queued whole, but nothing can tell it from the one that lost messages */
-                CHECK(!b.txns[1].own && b.txns[1].touched && b.txns[1].cut);
-                CHECK(!b.txns[2].own && b.txns[2].touched && b.txns[2].cut);
-                CHECK_STR(b.txns[2].comm, "nft");
-                CHECK(!b.txns[3].touched && !b.txns[3].cut);
+                CHECK(!f.b.txns[1].own && f.b.txns[1].touched && f.b.txns[1].cut);
+                CHECK(!f.b.txns[2].own && f.b.txns[2].touched && f.b.txns[2].cut);
+                CHECK_STR(f.b.txns[2].comm, "nft");
+                CHECK(!f.b.txns[3].touched && !f.b.txns[3].cut);
         }
-        ima_event_batch_clear(&b);
+        ima_event_batch_clear(&f.b);
 }
 
 /* Messages outside nf_tables, or too short to carry their header, are ignored. */
 static void test_foreign_and_short_messages(void)
 {
-        struct ima_event_decoder dec;
-        struct ima_event_batch b = { 0 };
-        struct datagram d = { .len = 0 };
+        struct fixture f;
         struct nlmsghdr *nlh;
 
-        ima_event_decoder_init(&dec, OWN_PORTID);
-        nlh = mnl_nlmsg_put_header(d.buf);
+        fixture_init(&f);
+        nlh = mnl_nlmsg_put_header(f.d.buf);
         nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | 0;
-        done(&d, nlh);
-        nlh = mnl_nlmsg_put_header(d.buf + d.len);
+        done(&f.d, nlh);
+        nlh = mnl_nlmsg_put_header(f.d.buf + f.d.len);
         nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN; /* no nfgenmsg */
-        done(&d, nlh);
-        feed(&dec, &d, &b);
-        CHECK_INT(b.n_txns, 0);
-        ima_event_batch_clear(&b);
+        done(&f.d, nlh);
+        feed(&f.dec, &f.d, &f.b);
+        CHECK_INT(f.b.n_txns, 0);
+        ima_event_batch_clear(&f.b);
 }
 
 int main(void)
