@@ -100,6 +100,9 @@ static const struct row rows[] = {
         { "@LL@: .inf\n@LIMIT@: !!int 1m\n@DST@: [10.0.0.0/8, !!binary x, -.Inf]\n@RESYNC@: 0s\n", 0,
           "err -:1:@COL_LL@: @LL@: infinity and NaN have no JSON form, so the upstream agent rejects them "
           "(value \".inf\")", 5, NULL },
+        /* ...but only those that reach the conversion: a repeated key keeps its last value alone */
+        { "@LL@: .inf\n@LIMIT@: {~: 1, x: [.nan]}\n@LL@: true\n@LIMIT@: 5\n", 0,
+          "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=5", 0, "the later one wins" },
         { "@DST@: [10.0.0.0/8, !!binary x]\n", 0, "err @DST@[1]: !!binary value is not valid base64 (value \"x\")", 1,
           NULL },
         { "@LIMIT@: !!int 1m\n", 0, "err @LIMIT@: cannot decode !!str as !!int (value \"1m\")", 1, NULL },

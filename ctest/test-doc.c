@@ -91,8 +91,14 @@ static char *to_json(const char *yaml)
         f = open_memstream(&buf, &len);
         if (!f)
                 return NULL;
-        if (r < 0 || d->n_errors)
-                fprintf(f, "error: %s", d->n_entries ? d->entries[0].message : strerror(-r));
+        if (r < 0 || d->n_errors) {
+                const char *msg = strerror(-r);
+
+                for (size_t i = d->n_entries; i-- > 0;) /* the first error; warnings may precede it */
+                        if (d->entries[i].level == IMA_DIAG_ERROR)
+                                msg = d->entries[i].message;
+                fprintf(f, "error: %s", msg);
+        }
         else if (!root)
                 fputs("null", f);
         else
@@ -133,6 +139,13 @@ static void test_yaml_to_json_like_upstream(void)
                 { "a: 0.000001", "{\"a\":0.000001}" },
                 { "a: .inf", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
                 { "a: [.NaN]", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
+                /* go-yaml keeps only the last of a repeated key, so an overridden value is never converted */
+                { "a: .inf\na: 1", "{\"a\":1}" },
+                { "a: {~: 1, b: [.nan]}\na: 2", "{\"a\":2}" },
+                { "b: &b {a: .inf}\nc: {<<: *b, a: 1}", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
+                { "c: {<<: {a: -.inf, x: 1}, a: 1}", "{\"c\":{\"a\":1,\"x\":1}}" },
+                { "a: &x .inf\na: 1\nb: *x", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
+                { "a: 1\na: .inf", "error: infinity and NaN have no JSON form, so the upstream agent rejects them" },
                 /* YAML 1.1 booleans and nulls: only these spellings */
                 { "a: [y, Y, yes, Yes, YES, yEs, on, On, ON, oN, true, True, TRUE, tRUE]",
                   "{\"a\":[true,true,true,true,true,\"yEs\",true,true,true,\"oN\",true,true,true,\"tRUE\"]}" },
@@ -165,6 +178,9 @@ static void test_yaml_to_json_like_upstream(void)
                 { "18446744073709551615: a",
                   "error: a number above 2^63-1 cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
                 { "~: a", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                { "~: a\n~: b", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                { "\"~\": a\n~: b\n\"~\": c", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                { "? [a]\n: 1\nx: 2\nx: 3", "error: a list cannot be a mapping key here: go-yaml refuses it" },
                 /* merge keys: set where they stand, earlier list entries take precedence */
                 { "b: &b {x: 1, z: 2}\nc: {<<: *b, z: 3}", "{\"b\":{\"x\":1,\"z\":2},\"c\":{\"x\":1,\"z\":3}}" },
                 { "b: &b {x: 1, z: 2}\nc: {z: 3, <<: *b}", "{\"b\":{\"x\":1,\"z\":2},\"c\":{\"x\":1,\"z\":2}}" },

@@ -480,19 +480,25 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
 }
 
 /* The JSON key a go-yaml key becomes in sigs.k8s.io/yaml's conversion: strings as they are,
- * ints in decimal, floats as FormatFloat(v, 'g', -1, 32), booleans as "true"/"false"; anything
- * else has no JSON form and fails the whole file there. */
+ * ints in decimal, floats as FormatFloat(v, 'g', -1, 32), booleans as "true"/"false". A null or
+ * an unsigned key has no JSON form: *ret_no_json says why, and *ret is the key as written (the
+ * conversion fails only if the mapping survives, see report_no_json()). A list or mapping as a
+ * key fails go-yaml itself, at once. */
 static int key_text(struct reader *r, const struct ima_doc_node *k, char fbuf[static IMA_GO_FLOAT_STRLEN],
-                    const char **ret, size_t *ret_len)
+                    const char **ret, size_t *ret_len, const char **ret_no_json)
 {
+        *ret_no_json = NULL;
         switch (k->type) {
         case IMA_DOC_STRING:
                 *ret = k->text;
                 *ret_len = k->text_len;
                 return 0;
         case IMA_DOC_NUMBER:
-                if (k->num_kind == IMA_DOC_NUM_UINT)
+                if (k->num_kind == IMA_DOC_NUM_UINT) {
+                        *ret_no_json = "a number above 2^63-1 cannot be a mapping key here: "
+                                       "upstream's YAML-to-JSON step refuses it";
                         break;
+                }
                 if (k->num_kind == IMA_DOC_NUM_FLOAT) {
                         ima_go_format_float(k->num_float, IMA_GO_FLOAT_G32, fbuf);
                         *ret = fbuf;
@@ -506,27 +512,28 @@ static int key_text(struct reader *r, const struct ima_doc_node *k, char fbuf[st
                 *ret = k->boolean ? "true" : "false";
                 *ret_len = strlen(*ret);
                 return 0;
+        case IMA_DOC_NULL:
+                *ret_no_json = "a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it";
+                break;
         case IMA_DOC_INVALID: /* reported already */
                 *ret = NULL;
                 return 0;
-        case IMA_DOC_NULL:
         case IMA_DOC_SEQ:
         case IMA_DOC_MAP:
-                break;
+                *ret = NULL;
+                return value_error(r, NULL, k->pos, NULL, "a %s cannot be a mapping key here: go-yaml refuses it",
+                                   ima_doc_type_name(k->type));
         }
-        *ret = NULL;
-        return value_error(r, NULL, k->pos, k->source ? k->source : k->text,
-                           "a %s cannot be a mapping key here: upstream's YAML-to-JSON step refuses it",
-                           k->type == IMA_DOC_NUMBER ? "number above 2^63-1" : ima_doc_type_name(k->type));
+        *ret = k->source ? k->source : k->text ? k->text : "";
+        *ret_len = strlen(*ret);
+        return 0;
 }
 
 /* JSON has no NaN or infinity: json.Marshal fails on them, and so the whole file does. */
-static int check_json_value(struct reader *r, struct ima_doc_node *n)
+static void mark_no_json_value(struct ima_doc_node *n)
 {
         if (n->type == IMA_DOC_NUMBER && n->num_kind == IMA_DOC_NUM_FLOAT && !isfinite(n->num_float))
-                return value_error(r, n, n->pos, n->source,
-                                   "infinity and NaN have no JSON form, so the upstream agent rejects them");
-        return 0;
+                n->no_json = "infinity and NaN have no JSON form, so the upstream agent rejects them";
 }
 
 /* Entries of one mapping in the order go-yaml sets them into its Go map; see finish_mapping(). */
@@ -536,9 +543,11 @@ struct pending {
         size_t cap;
 };
 
-static int pending_add(struct pending *p, const char *key, size_t key_len, struct ima_pos pos,
-                       struct ima_doc_node *value, bool merged)
+static int pending_add(struct pending *p, const char *key, size_t key_len, const char *key_no_json,
+                       struct ima_pos pos, struct ima_doc_node *value, bool merged)
 {
+        int k;
+
         if (p->map->n == p->cap) {
                 size_t cap = p->cap ? p->cap * 2 : 8;
                 bool *v = realloc(p->merged, cap * sizeof(*v));
@@ -551,7 +560,11 @@ static int pending_add(struct pending *p, const char *key, size_t key_len, struc
                 p->cap = cap;
         }
         p->merged[p->map->n] = merged;
-        return ima_doc_map_append(p->map, key, key_len, pos, value);
+        k = ima_doc_map_append(p->map, key, key_len, pos, value);
+        if (k < 0)
+                return k;
+        p->map->entries[p->map->n - 1].key_no_json = key_no_json;
+        return 0;
 }
 
 /* "<<: *base" or "<<: [*a, *b]": go-yaml sets the entries of the merged mappings at this point,
@@ -585,7 +598,7 @@ static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node 
         for (size_t i = 0; k >= 0 && i < src->n; i++) {
                 struct ima_doc_entry *e = &src->entries[i];
 
-                k = pending_add(p, e->key, e->key_len, e->key_pos, TAKE_PTR(e->value), true);
+                k = pending_add(p, e->key, e->key_len, e->key_no_json, e->key_pos, TAKE_PTR(e->value), true);
         }
         ima_doc_free(src);
         return k;
@@ -602,11 +615,14 @@ static int index_cmp(const void *a, const void *b, void *arg)
                 return c;
         if (x->key_len != y->key_len)
                 return x->key_len < y->key_len ? -1 : 1;
+        if (!x->key_no_json != !y->key_no_json) /* "~" the null is not "~" the string */
+                return x->key_no_json ? 1 : -1;
         return *(const size_t *)a < *(const size_t *)b ? -1 : 1; /* keep the order of setting */
 }
 
 /* Collapses each repeated key to the value set last (a Go map keeps one value per key) and
- * sorts the keys bytewise, as json.Marshal orders a map's keys. n log n, not n^2. */
+ * sorts the keys bytewise, as json.Marshal orders a map's keys. n log n, not n^2. Keys with no
+ * JSON form are all kept, to be reported. */
 static int finish_mapping(struct reader *r, struct pending *p, unsigned depth)
 {
         struct ima_doc_node *map = p->map;
@@ -625,18 +641,18 @@ static int finish_mapping(struct reader *r, struct pending *p, unsigned depth)
         qsort_r(order, map->n, sizeof(*order), index_cmp, map->entries);
         for (size_t i = 0; i < map->n; i++) {
                 struct ima_doc_entry *e = &map->entries[order[i]];
-                bool last = i + 1 == map->n || e->key_len != map->entries[order[i + 1]].key_len ||
-                            memcmp(e->key, map->entries[order[i + 1]].key, e->key_len) != 0;
+                const struct ima_doc_entry *next = i + 1 < map->n ? &map->entries[order[i + 1]] : NULL;
+                bool last = !next || e->key_no_json || next->key_no_json || e->key_len != next->key_len ||
+                            memcmp(e->key, next->key, e->key_len) != 0;
 
                 if (last) {
                         out[n_out++] = *e;
                         continue;
                 }
                 if (depth == 0 && !p->merged[order[i]]) {
-                        const struct ima_doc_entry *w = &map->entries[order[i + 1]];
                         int k = ima_diag_warn(r->diag, e->key_pos, e->key, NULL,
                                               "ignored: the same key is given again at line %u, and the later one wins",
-                                              w->key_pos.line);
+                                              next->key_pos.line);
 
                         if (k < 0)
                                 return k;
@@ -664,7 +680,7 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
         for (;;) {
                 _cleanup_(ima_doc_freep) struct ima_doc_node *key = NULL, *value = NULL;
                 char fbuf[IMA_GO_FLOAT_STRLEN];
-                const char *text = NULL;
+                const char *text = NULL, *key_no_json = NULL;
                 size_t len = 0;
                 yaml_event_t ev;
                 bool merge;
@@ -685,30 +701,30 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                         text = "<<";
                         len = 2;
                 } else {
-                        k = key_text(r, key, fbuf, &text, &len);
+                        k = key_text(r, key, fbuf, &text, &len, &key_no_json);
                         if (k < 0)
                                 return k;
                 }
                 k = next_event(r, &ev);
                 if (k < 0)
                         return k;
-                /* a key with no JSON form was reported: its value is read, checked, dropped */
-                k = text ? path_push(r, text, len, 0) : 0;
+                /* values under a key that failed go-yaml are read, checked, dropped; those under a
+                 * key with no JSON form are kept until that key is reported */
+                k = text && !key_no_json ? path_push(r, text, len, 0) : 0;
                 if (k < 0) {
                         yaml_event_delete(&ev);
                         return k;
                 }
                 k = read_node(r, &ev, depth + 1, &value);
-                if (k >= 0)
-                        k = check_json_value(r, value);
-                if (text)
+                if (text && !key_no_json)
                         r->n_path--;
                 if (k < 0)
                         return k;
+                mark_no_json_value(value);
                 if (merge)
                         k = apply_merge(r, p, TAKE_PTR(value));
                 else if (text)
-                        k = pending_add(p, text, len, key->pos, TAKE_PTR(value), false);
+                        k = pending_add(p, text, len, key_no_json, key->pos, TAKE_PTR(value), false);
                 if (k < 0)
                         return k;
         }
@@ -746,13 +762,10 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                         return k;
                 }
                 k = read_node(r, &ev, depth + 1, &item);
-                if (k >= 0)
-                        k = check_json_value(r, item);
                 r->n_path--;
-                if (k < 0) {
-                        ima_doc_free(item);
+                if (k < 0)
                         return k;
-                }
+                mark_no_json_value(item);
                 k = ima_doc_seq_append(seq, item);
                 if (k < 0)
                         return k;
@@ -813,6 +826,48 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
         return 0;
 }
 
+/* Upstream converts the Go value go-yaml built, in which a repeated key kept only its last
+ * value: so only what survived in the final tree can fail the conversion. Reports each value and
+ * key with no JSON form there, under its key; the values become IMA_DOC_INVALID, the keys go. */
+static int report_no_json(struct reader *r, struct ima_doc_node *n)
+{
+        size_t kept = 0;
+        int k = 0;
+
+        if (n->no_json) {
+                k = value_error(r, n, n->pos, n->source, "%s", n->no_json);
+                n->no_json = NULL;
+                return k;
+        }
+        for (size_t i = 0; n->type == IMA_DOC_SEQ && i < n->n; i++) {
+                k = path_push(r, NULL, 0, i);
+                if (k < 0)
+                        return k;
+                k = report_no_json(r, n->items[i]);
+                r->n_path--;
+                if (k < 0)
+                        return k;
+        }
+        for (size_t i = 0; n->type == IMA_DOC_MAP && i < n->n; i++) {
+                struct ima_doc_entry *e = &n->entries[i];
+
+                if (k >= 0 && e->key_no_json) {
+                        k = value_error(r, NULL, e->key_pos, e->key_len ? e->key : NULL, "%s", e->key_no_json);
+                        free(e->key);
+                        ima_doc_free(e->value);
+                        continue;
+                }
+                if (k >= 0 && (k = path_push(r, e->key, e->key_len, 0)) >= 0) {
+                        k = report_no_json(r, e->value);
+                        r->n_path--;
+                }
+                n->entries[kept++] = *e;
+        }
+        if (n->type == IMA_DOC_MAP)
+                n->n = kept;
+        return k;
+}
+
 int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret)
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
@@ -836,8 +891,10 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
                         continue;
                 }
                 k = read_node(&r, &ev, 0, &root);
-                if (k >= 0)
-                        k = check_json_value(&r, root);
+                if (k < 0)
+                        break;
+                mark_no_json_value(root);
+                k = report_no_json(&r, root);
                 if (k < 0)
                         break;
         }

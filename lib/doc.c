@@ -100,6 +100,7 @@ struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n)
         c->boolean = n->boolean;
         c->num_kind = n->num_kind;
         c->num_float = n->num_float;
+        c->no_json = n->no_json;
         if (n->text && ima_doc_set_text(c, n->text, n->text_len) < 0)
                 return NULL;
         if (n->source && !(c->source = strdup(n->source)))
@@ -116,6 +117,7 @@ struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n)
 
                 if (!v || ima_doc_map_append(c, e->key, e->key_len, e->key_pos, v) < 0)
                         return NULL;
+                c->entries[c->n - 1].key_no_json = e->key_no_json;
         }
         return TAKE_PTR(c);
 }

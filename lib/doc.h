@@ -28,6 +28,9 @@ struct ima_doc_entry {
         size_t key_len;
         struct ima_pos key_pos;
         struct ima_doc_node *value;
+        /* YAML reader only, while it builds the tree: why this key has no JSON form (key then
+         * holds it as written). Reported, and the entry removed, once repeated keys are settled. */
+        const char *key_no_json;
 };
 
 /* How go-yaml typed a YAML number: the YAML->JSON step turns mapping keys into strings
@@ -52,6 +55,10 @@ struct ima_doc_node {
         struct ima_doc_node **items;    /* SEQ */
         struct ima_doc_entry *entries;  /* MAP */
         size_t n;                       /* items or entries */
+        /* YAML reader only, while it builds the tree: why this value has no JSON form. A value a
+         * repeated key overrides never reaches upstream's JSON step, so this is reported only once
+         * the tree is final; the node then becomes IMA_DOC_INVALID. */
+        const char *no_json;
 };
 
 /* Bound on the values one document may hold, aliases expanded: a "billion laughs" file must
