@@ -34,6 +34,8 @@ struct path_step {
 
 struct reader {
         yaml_parser_t parser;
+        const char *buf; /* the document, for hints on syntax errors */
+        size_t len;
         struct ima_diag *diag;
         struct path_step *path; /* where the reader is, to name the key in messages */
         size_t n_path, cap_path;
@@ -49,18 +51,37 @@ static struct ima_pos mark_pos(const yaml_mark_t *m)
         return (struct ima_pos){ .line = (unsigned)m->line + 1, .col = (unsigned)m->column + 1 };
 }
 
+/* The byte ahead bytes after a mark (which counts characters, after any BOM); NUL past the end. */
+static char byte_at_mark(const struct reader *r, const yaml_mark_t *m, size_t ahead)
+{
+        size_t chars = 0, i = r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+
+        for (; i < r->len; i++) {
+                if (((unsigned char)r->buf[i] & 0xc0) == 0x80) /* a UTF-8 continuation byte */
+                        continue;
+                if (chars++ == m->index)
+                        return i + ahead < r->len ? r->buf[i + ahead] : '\0';
+        }
+        return '\0';
+}
+
 static int next_event(struct reader *r, yaml_event_t *ev)
 {
         if (!yaml_parser_parse(&r->parser, ev)) {
-                struct ima_pos pos = mark_pos(&r->parser.problem_mark);
+                const yaml_mark_t *mark = &r->parser.problem_mark;
+                struct ima_pos pos = mark_pos(mark);
                 const char *problem = r->parser.problem ? r->parser.problem : "unknown problem";
+                const char *hint = "";
 
                 if (r->parser.error == YAML_MEMORY_ERROR)
                         return -ENOMEM;
-                if (r->parser.context)
-                        return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s %s",
-                                              problem, r->parser.context);
-                return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s", problem);
+                /* inside [...] or {...} a ':' always separates a key from its value, in go-yaml too */
+                if (byte_at_mark(r, mark, 0) == ':' && byte_at_mark(r, mark, 1) == ':')
+                        hint = "; inside [...] an IPv6 address that starts with \"::\" must be quoted "
+                               "(\"::/0\") or written as a \"- \" list item";
+                return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s%s%s%s", problem,
+                                      r->parser.context ? " " : "", r->parser.context ? r->parser.context : "",
+                                      hint);
         }
         return 0;
 }
@@ -871,7 +892,7 @@ static int report_no_json(struct reader *r, struct ima_doc_node *n)
 int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret)
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
-        struct reader r = { .diag = diag };
+        struct reader r = { .buf = buf, .len = len, .diag = diag };
         yaml_event_t ev;
         int k;
 
