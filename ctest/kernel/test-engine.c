@@ -1,8 +1,10 @@
 /* test-engine: the reconciler through its API, against the kernel, inside the private namespace
  * that test-engine.sh creates. Covers what the command line cannot trigger on purpose: a commit
  * refused because the generation moved (and the retry), trusting the cache, a set left
- * malformed by a raw single-element delete, a failed dump drained, and reads racing a writer
- * never returning a torn state. */
+ * malformed by a raw single-element delete, a failed dump drained, reads racing a writer
+ * never returning a torn state, and a random walk of configs and tampering whose every step must
+ * read back as the merged coverage of what was written. */
+#include <arpa/inet.h> /* before the linux/ headers, which skip what it defined */
 #include <errno.h>
 #include <libnftnl/common.h>
 #include <linux/netlink.h>
@@ -25,21 +27,27 @@
 #include "nft/reconcile.h"
 #include "nft/sock.h"
 
-static struct ima_model *model_of(const char *yaml)
+static struct ima_model *model_of_family(const char *yaml, bool enable_ipv6)
 {
-        struct ima_config_options copts = { 0 };
+        struct ima_config_options copts = { .enable_ipv6 = enable_ipv6 };
         struct ima_model_options mopts;
         struct ima_config *c = NULL;
         struct ima_model *m = NULL;
         struct ima_diag *d = NULL;
 
         ima_model_options_init(&mopts);
+        mopts.enable_ipv6 = enable_ipv6;
         if (ima_diag_new("test", &d) < 0 || ima_config_parse(yaml, strlen(yaml), &copts, d, &c) < 0 ||
             ima_model_build(c, &mopts, &m) < 0)
                 m = NULL;
         ima_config_free(c);
         ima_diag_free(d);
         return m;
+}
+
+static struct ima_model *model_of(const char *yaml)
+{
+        return model_of_family(yaml, false);
 }
 
 static int run(const char *cmd)
@@ -397,6 +405,286 @@ static void test_torn_dump_is_never_taken(void)
         run("nft delete table ip ip-masq-agent");
 }
 
+
+/* --- a random walk of configs, each step read back and checked against coverage computed here --- */
+
+typedef unsigned __int128 addr_t;
+
+struct span {
+        addr_t lo, hi;
+};
+
+struct spans {
+        struct span v[128];
+        size_t n;
+};
+
+static uint64_t walk_rand(uint64_t *state)
+{
+        uint64_t x = *state; /* xorshift64 */
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *state = x;
+}
+
+/* The network bits of a prefix of len in a bits-wide address. */
+static addr_t mask_of(unsigned bits, unsigned len)
+{
+        return len == 0 ? 0 : (~(addr_t)0 << (128 - len)) >> (128 - bits);
+}
+
+static addr_t last_of(addr_t net, unsigned bits, unsigned len)
+{
+        return net | (mask_of(bits, bits) & ~mask_of(bits, len));
+}
+
+static void spans_add(struct spans *s, addr_t lo, addr_t hi)
+{
+        if (s->n < ARRAY_SIZE(s->v))
+                s->v[s->n++] = (struct span){ lo, hi };
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+        const struct span *x = a, *y = b;
+
+        if (x->lo != y->lo)
+                return x->lo < y->lo ? -1 : 1;
+        return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Sorted, and (merge) with overlapping or touching spans joined: what the agent must leave in a set. */
+static void spans_sort(struct spans *s, bool merge)
+{
+        size_t out = 0;
+
+        qsort(s->v, s->n, sizeof(s->v[0]), span_cmp);
+        for (size_t i = 0; merge && i < s->n; i++) {
+                if (out > 0 && (s->v[out - 1].hi == ~(addr_t)0 || s->v[i].lo <= s->v[out - 1].hi + 1)) {
+                        if (s->v[i].hi > s->v[out - 1].hi)
+                                s->v[out - 1].hi = s->v[i].hi;
+                        continue;
+                }
+                s->v[out++] = s->v[i];
+        }
+        if (merge)
+                s->n = out;
+}
+
+static int parse_addr(const char *text, bool v6, addr_t *ret)
+{
+        unsigned char b[16];
+        addr_t a = 0;
+
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, text, b) != 1)
+                return -EINVAL;
+        for (int i = 0; i < (v6 ? 16 : 4); i++)
+                a = a << 8 | b[i];
+        *ret = a;
+        return 0;
+}
+
+/* One set as nft-readback (libnftables JSON) shows it: "a/len", "a-b" or "a" per element. */
+static int read_back_set(const char *family, const char *set, struct spans *ret)
+{
+        const char *helpers = getenv("IMA_HELPERS");
+        bool v6 = strcmp(family, "ip6") == 0, in_set = false;
+        char cmd[512], line[512], want[64];
+        int r = 0;
+        FILE *f;
+
+        ret->n = 0;
+        snprintf(cmd, sizeof(cmd), "%s/nft-readback %s", helpers ? helpers : ".", family);
+        snprintf(want, sizeof(want), "set %s ", set);
+        f = popen(cmd, "r");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char *e = line + strlen("  element "), *dash, *slash;
+                addr_t lo, hi;
+
+                line[strcspn(line, "\n")] = '\0';
+                if (strncmp(line, "set ", 4) == 0)
+                        in_set = strncmp(line, want, strlen(want)) == 0;
+                if (!in_set || strncmp(line, "  element ", strlen("  element ")) != 0)
+                        continue;
+                dash = strchr(e, '-');
+                slash = strchr(e, '/');
+                if (dash)
+                        *dash = '\0';
+                if (slash)
+                        *slash = '\0';
+                if (parse_addr(e, v6, &lo) < 0 || (dash && parse_addr(dash + 1, v6, &hi) < 0)) {
+                        r = -EINVAL;
+                        continue;
+                }
+                if (slash)
+                        hi = last_of(lo, v6 ? 128 : 32, (unsigned)atoi(slash + 1));
+                else if (!dash)
+                        hi = lo;
+                spans_add(ret, lo, hi);
+        }
+        if (pclose(f) != 0 && r == 0)
+                r = -EIO;
+        spans_sort(ret, false);
+        return r;
+}
+
+/* A prefix from a small space so that steps overlap, nest, touch, split and merge each other;
+ * now and then one at the edges of the address space. */
+static void random_prefix(uint64_t *rng, bool v6, char *buf, size_t size, struct spans *cover)
+{
+        unsigned bits = v6 ? 128 : 32, len;
+        unsigned char b[16];
+        addr_t net, a;
+
+        switch (walk_rand(rng) % 41) {
+        case 0:
+                net = 0, len = 0;
+                break;
+        case 1:
+                net = mask_of(bits, bits), len = bits;
+                break;
+        case 2:
+                net = 0, len = bits - 1;
+                break;
+        default: /* inside 10.0.0.0/14 or 2001:db8::/110 */
+                len = bits - (unsigned)(walk_rand(rng) % 19);
+                net = (v6 ? (addr_t)0x20010db8 << 96 : (addr_t)10 << 24) | (addr_t)(walk_rand(rng) % (1u << 18));
+                net &= mask_of(bits, len);
+                break;
+        }
+        a = net;
+        for (int i = (int)bits / 8 - 1; i >= 0; i--, a >>= 8)
+                b[i] = (unsigned char)a;
+        inet_ntop(v6 ? AF_INET6 : AF_INET, b, buf, (socklen_t)size);
+        snprintf(buf + strlen(buf), size - strlen(buf), "/%u", len);
+        spans_add(cover, net, last_of(net, bits, len));
+}
+
+static void random_list(uint64_t *rng, FILE *yaml, const char *key, struct spans cover[2])
+{
+        size_t n = walk_rand(rng) % 12;
+
+        fprintf(yaml, "%s: [", key);
+        for (size_t i = 0; i < n; i++) {
+                bool v6 = walk_rand(rng) % 3 == 0;
+                char buf[80];
+
+                random_prefix(rng, v6, buf, sizeof(buf), &cover[v6]);
+                fprintf(yaml, "%s\"%s\"", i ? ", " : "", buf);
+        }
+        fputs("]\n", yaml);
+}
+
+static bool spans_equal(const struct spans *a, const struct spans *b)
+{
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (a->v[i].lo != b->v[i].lo || a->v[i].hi != b->v[i].hi)
+                        return false;
+        return true;
+}
+
+/* Steps through random configs the way the daemon does, each a delta from the state its own
+ * commits left (IMA_TRUST_CACHE), now and then after someone else edited the table (read again,
+ * IMA_TRUST_GENID). After every step both families' sets are read back through libnftables and
+ * must equal the merged coverage of the prefixes written, computed here independently of
+ * lib/ipset.c. IMA_WALK_SEED repeats a run; the seed is printed. */
+static void test_random_walk(void)
+{
+        static const char *const tampering[] = {
+                "nft add element ip ip-masq-agent nomasq-dst { 198.51.100.7 }",
+                "nft flush set ip ip-masq-agent nomasq-src",
+                "nft delete table ip6 ip-masq-agent",
+                "nft add rule ip ip-masq-agent postrouting counter",
+                "nft flush ruleset",
+        };
+        const char *env = getenv("IMA_WALK_SEED");
+        uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u | 1, rng = seed;
+        struct ima_reconciler *rc = NULL;
+        struct ima_nl *nl = NULL;
+        unsigned steps = 150, deltas = 0, mismatches = 0;
+
+        fprintf(stderr, "# random walk: %u steps, IMA_WALK_SEED=%llu\n", steps, (unsigned long long)seed);
+        CHECK_INT(ima_nl_open(&nl), 0);
+        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
+        for (unsigned step = 0; rc && step < steps; step++) {
+                struct spans want[2][IMA_SET_COUNT] = { 0 }, cover[2] = { 0 };
+                struct ima_reconcile_report rep = { 0 };
+                bool ll = walk_rand(&rng) % 2, ll6 = walk_rand(&rng) % 2;
+                enum ima_trust trust = IMA_TRUST_CACHE;
+                _cleanup_free_ char *yaml = NULL;
+                struct ima_model *m;
+                size_t len = 0;
+                FILE *f = open_memstream(&yaml, &len);
+
+                if (!f)
+                        break;
+                random_list(&rng, f, "NonMasqueradeCIDRs", cover);
+                want[0][IMA_SET_DST] = cover[0];
+                want[1][IMA_SET_DST] = cover[1];
+                memset(cover, 0, sizeof(cover));
+                random_list(&rng, f, "NonMasqueradeSrcCIDRs", cover);
+                want[0][IMA_SET_SRC] = cover[0];
+                want[1][IMA_SET_SRC] = cover[1];
+                fprintf(f, "MasqLinkLocal: %s\nMasqLinkLocalIPv6: %s\nCidrLimit: 1000\n", ll ? "true" : "false",
+                        ll6 ? "true" : "false");
+                fclose(f);
+                if (!ll)
+                        spans_add(&want[0][IMA_SET_DST], (addr_t)0xa9fe << 16, (addr_t)0xa9fe << 16 | 0xffff);
+                if (!ll6)
+                        spans_add(&want[1][IMA_SET_DST], (addr_t)0xfe80 << 112, ((addr_t)0xfec0 << 112) - 1);
+                if (step == 0)
+                        trust = IMA_TRUST_NOTHING;
+                else if (walk_rand(&rng) % 8 == 0) {
+                        const char *t = tampering[walk_rand(&rng) % ARRAY_SIZE(tampering)];
+
+                        (void)!run(t); /* may fail (the element may be covered already): fine */
+                        trust = IMA_TRUST_GENID;
+                }
+                m = model_of_family(yaml, true);
+                CHECK(m);
+                if (!m) {
+                        fprintf(stderr, "# step %u: config refused:\n%s", step, yaml);
+                        break;
+                }
+                CHECK_INT(ima_reconcile(rc, m, trust, IMA_RECONCILE_APPLY, &rep), 0);
+                if (trust == IMA_TRUST_CACHE && rep.plan) {
+                        bool elements_only = true;
+
+                        for (size_t i = 0; i < rep.plan->n_ops; i++)
+                                elements_only &= rep.plan->ops[i].kind == IMA_OP_DEL_ELEMS ||
+                                                 rep.plan->ops[i].kind == IMA_OP_ADD_ELEMS;
+                        CHECK(elements_only);
+                        deltas += rep.plan->n_ops > 0;
+                }
+                ima_reconcile_report_clear(&rep);
+                ima_model_free(m);
+                for (int v6 = 0; v6 < 2; v6++)
+                        for (int s = 0; s < IMA_SET_COUNT; s++) {
+                                struct spans got;
+
+                                spans_sort(&want[v6][s], true);
+                                CHECK_INT(read_back_set(v6 ? "ip6" : "ip", ima_set_name((enum ima_set_id)s), &got), 0);
+                                if (!spans_equal(&got, &want[v6][s])) {
+                                        fprintf(stderr, "# step %u: %s %s: kernel has %zu intervals, expected %zu; config:\n%s",
+                                                step, v6 ? "ip6" : "ip", ima_set_name((enum ima_set_id)s), got.n,
+                                                want[v6][s].n, yaml);
+                                        mismatches++;
+                                }
+                        }
+        }
+        CHECK_INT(mismatches, 0);
+        CHECK(deltas > steps / 2); /* the walk did exercise the delta path */
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        run("nft delete table ip ip-masq-agent; nft delete table ip6 ip-masq-agent");
+}
+
 int main(void)
 {
         TEST_RUN(test_generation_conflict_is_retried);
@@ -406,5 +694,6 @@ int main(void)
         TEST_RUN(test_empty_model_removes_tables);
         TEST_RUN(test_failed_dump_is_drained);
         TEST_RUN(test_torn_dump_is_never_taken);
+        TEST_RUN(test_random_walk);
         TEST_EXIT();
 }
