@@ -579,6 +579,26 @@ static void random_list(uint64_t *rng, FILE *yaml, const char *key, struct spans
         fputs("]\n", yaml);
 }
 
+static void spans_print(const char *what, const struct spans *s, bool v6)
+{
+        fprintf(stderr, "#   %s:", what);
+        for (size_t i = 0; i < s->n; i++) {
+                char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+                unsigned char b[2][16];
+
+                for (int k = 0; k < 2; k++) {
+                        addr_t a = k ? s->v[i].hi : s->v[i].lo;
+
+                        for (int j = v6 ? 15 : 3; j >= 0; j--, a >>= 8)
+                                b[k][j] = (unsigned char)a;
+                }
+                inet_ntop(v6 ? AF_INET6 : AF_INET, b[0], lo, sizeof(lo));
+                inet_ntop(v6 ? AF_INET6 : AF_INET, b[1], hi, sizeof(hi));
+                fprintf(stderr, " %s-%s", lo, hi);
+        }
+        fputc('\n', stderr);
+}
+
 static bool spans_equal(const struct spans *a, const struct spans *b)
 {
         if (a->n != b->n)
@@ -674,6 +694,8 @@ static void test_random_walk(void)
                                         fprintf(stderr, "# step %u: %s %s: kernel has %zu intervals, expected %zu; config:\n%s",
                                                 step, v6 ? "ip6" : "ip", ima_set_name((enum ima_set_id)s), got.n,
                                                 want[v6][s].n, yaml);
+                                        spans_print("kernel", &got, v6);
+                                        spans_print("expected", &want[v6][s], v6);
                                         mismatches++;
                                 }
                         }
