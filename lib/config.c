@@ -360,7 +360,22 @@ static int decode_entry(struct parse_state *s, const struct ima_doc_entry *e, en
         return -EINVAL;
 }
 
-static int check_cidr_text(struct parse_state *s, const char *name, const struct ima_doc_node *item,
+/* An error about list item KEY[INDEX]; the name is formatted only here, since a list may hold
+ * 100,000 good items. */
+static int _printf_(5, 6) item_error(struct parse_state *s, const char *key, size_t index,
+                                     const struct ima_doc_node *item, const char *fmt, ...)
+{
+        char name[256], msg[512];
+        va_list ap;
+
+        snprintf(name, sizeof(name), "%s[%zu]", key, index);
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return ima_diag_error(s->diag, item->pos, name, item->text, "%s", msg);
+}
+
+static int check_cidr_text(struct parse_state *s, const char *key, size_t index, const struct ima_doc_node *item,
                            struct ima_cidr *ret)
 {
         char aligned[IMA_ADDR_STRLEN + 4], single[IMA_ADDR_STRLEN + 4];
@@ -368,37 +383,36 @@ static int check_cidr_text(struct parse_state *s, const char *name, const struct
         struct ima_cidr c, fixed;
 
         if (item->type == IMA_DOC_NULL || item->text_len == 0)
-                return ima_diag_error(s->diag, item->pos, name, t,
-                                      "empty list item; remove it or write a CIDR such as 10.0.0.0/8");
+                return item_error(s, key, index, item,
+                                  "empty list item; remove it or write a CIDR such as 10.0.0.0/8");
         if (isspace((unsigned char)t[0]) || isspace((unsigned char)t[item->text_len - 1]))
-                return ima_diag_error(s->diag, item->pos, name, t, "invalid CIDR: remove the spaces around it");
+                return item_error(s, key, index, item, "invalid CIDR: remove the spaces around it");
         if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
-                return ima_diag_error(s->diag, item->pos, name, t, "invalid CIDR: %s", reason);
+                return item_error(s, key, index, item, "invalid CIDR: %s", reason);
         if (!ima_cidr_is_aligned(&c)) {
                 fixed = c;
                 fixed.addr = ima_cidr_first(&c);
                 ima_cidr_format_go(&fixed, aligned);
                 fixed = (struct ima_cidr){ .family = c.family, .addr = c.addr, .prefix_len = ima_family_bits(c.family) };
                 ima_cidr_format_go(&fixed, single);
-                return ima_diag_error(s->diag, item->pos, name, t,
-                                      "host bits are set: write %s for the network, or %s for the single address",
-                                      aligned, single);
+                return item_error(s, key, index, item,
+                                  "host bits are set: write %s for the network, or %s for the single address",
+                                  aligned, single);
         }
         if (ima_cidr_is_v4mapped(&c)) {
                 if (c.prefix_len < 96)
-                        return ima_diag_error(s->diag, item->pos, name, t,
-                                              "IPv4-mapped IPv6 prefixes are not supported");
+                        return item_error(s, key, index, item, "IPv4-mapped IPv6 prefixes are not supported");
                 fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = c.addr & UINT32_MAX,
                                            .prefix_len = c.prefix_len - 96 };
                 ima_cidr_format_go(&fixed, aligned);
-                return ima_diag_error(s->diag, item->pos, name, t,
-                                      "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
-                                      aligned);
+                return item_error(s, key, index, item,
+                                  "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
+                                  aligned);
         }
         if (c.family == IMA_FAMILY_IPV6 && !s->opts->enable_ipv6)
-                return ima_diag_error(s->diag, item->pos, name, t,
-                                      "IPv6 CIDR given but IPv6 is not enabled; pass --enable-ipv6 to the agent "
-                                      "(or remove this entry)");
+                return item_error(s, key, index, item,
+                                  "IPv6 CIDR given but IPv6 is not enabled; pass --enable-ipv6 to the agent "
+                                  "(or remove this entry)");
         *ret = c;
         return 0;
 }
@@ -410,7 +424,6 @@ static int take_cidr_list(struct parse_state *s, enum config_key k, struct ima_c
         const struct ima_doc_entry *e = s->seen[k][s->n_seen[k] - 1];
         const struct ima_doc_node *v = e->value;
         _cleanup_free_ struct ima_cidr *out = NULL;
-        char name[256];
         size_t n = 0;
         int r = 0;
 
@@ -427,8 +440,7 @@ static int take_cidr_list(struct parse_state *s, enum config_key k, struct ima_c
                         r = -EINVAL; /* reported by check_list_types() */
                         continue;
                 }
-                snprintf(name, sizeof(name), "%s[%zu]", e->key, i);
-                q = check_cidr_text(s, name, item, &out[n]);
+                q = check_cidr_text(s, e->key, i, item, &out[n]);
                 if (q == -ENOMEM)
                         return q;
                 if (q < 0)
