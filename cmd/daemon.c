@@ -99,7 +99,7 @@ struct daemon {
         int http_tfd;              /* retries binding endpoints that could not bind yet */
 
         struct ima_model *model;   /* desired state of the last valid configuration */
-        char *config_json;         /* its effective configuration, to tell real changes */
+        struct ima_config *config; /* its effective configuration, to tell real changes */
         char *last_problem;        /* config problems last logged, to log each only once */
         char *last_bytes;          /* the file as last read (NULL: missing or never read) */
         size_t last_len;
@@ -162,7 +162,7 @@ static void daemon_free(struct daemon *d)
         ima_nl_free(d->nl);
         watch_free(d->watch);
         ima_model_free(d->model);
-        free(d->config_json);
+        ima_config_free(d->config);
         free(d->last_problem);
         failure_memory_clear(&d->failures);
         free(d->last_bytes);
@@ -203,17 +203,38 @@ static void log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
         d->last_problem = text;
 }
 
-/* One line for the log: the same JSON without indentation. */
-static char *compact_json(const char *text)
-{
-        json_t *v = json_loads(text, 0, NULL);
-        char *out;
+/* Beyond this many CIDRs the configuration is logged as counts: a list of 100,000 would make one
+ * 2 MB line per change, and cost more to format than to apply. */
+#define LOG_CONFIG_MAX_CIDRS 256
 
-        if (!v)
-                return strdup(text);
-        out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(v);
-        return out;
+/* One line for the log: the effective configuration as validate prints it, without indentation. */
+static void log_config(const char *what, const struct ima_config *c)
+{
+        const char *source = c->source == IMA_CONFIG_SOURCE_DEFAULTS ? "defaults (no file)" : "file";
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        char interval[IMA_DURATION_STRLEN];
+        json_t *v;
+
+        if (c->n_nomasq_dst + c->n_nomasq_src > LOG_CONFIG_MAX_CIDRS) {
+                ima_duration_format(c->resync_interval_nsec, interval);
+                log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),
+                            LOG_INT("nonMasqueradeCIDRs", (int64_t)c->n_nomasq_dst),
+                            LOG_INT("nonMasqueradeSrcCIDRs", (int64_t)c->n_nomasq_src),
+                            LOG_INT("cidrLimit", c->cidr_limit),
+                            LOG_STR("masqLinkLocal", c->masq_link_local ? "true" : "false"),
+                            LOG_STR("masqLinkLocalIPv6", c->masq_link_local_ipv6 ? "true" : "false"),
+                            LOG_STR("resyncInterval", interval),
+                            LOG_STR("lists", "counted, not listed: \"ip-masq-agent validate\" prints them"));
+                return;
+        }
+        text = ima_config_to_json(c, NULL);
+        v = text ? json_loads(text, 0, NULL) : NULL;
+        if (v) {
+                line = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                json_decref(v);
+        }
+        log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),
+                    LOG_STR("config", line ? line : text ? text : "(out of memory)"));
 }
 
 static void set_interval(struct daemon *d, int64_t nsec)
@@ -254,7 +275,7 @@ static void reload_config(struct daemon *d)
         _cleanup_(ima_diag_freep) struct ima_diag *diag = NULL;
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
-        _cleanup_free_ char *json = NULL, *buf = NULL, *line = NULL;
+        _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         int r;
 
@@ -289,24 +310,20 @@ static void reload_config(struct daemon *d)
                 log_info_kv("Configuration is valid again", LOG_STR("file", arg_config_path));
                 d->config_failed = false;
         }
-        json = ima_config_to_json(config, NULL);
-        if (!json || build_model(config, &model) < 0) {
+        set_interval(d, config->resync_interval_nsec);
+        if (d->config && ima_config_equal(d->config, config))
+                return;
+        if (build_model(config, &model) < 0) {
                 d->read_once = false; /* try these bytes again next time */
                 log_error("out of memory building the desired state");
                 return;
         }
-        set_interval(d, config->resync_interval_nsec);
-        if (d->config_json && strcmp(d->config_json, json) == 0)
-                return;
-        line = compact_json(json);
-        log_info_kv(d->model ? "New configuration" : "Using configuration", LOG_STR("file", arg_config_path),
-                    LOG_STR("source", config->source == IMA_CONFIG_SOURCE_DEFAULTS ? "defaults (no file)" : "file"),
-                    LOG_STR("config", line ? line : json));
+        log_config(d->model ? "New configuration" : "Using configuration", config);
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
         d->model_version++;
-        free(d->config_json);
-        d->config_json = TAKE_PTR(json);
+        ima_config_free(d->config);
+        d->config = TAKE_PTR(config);
 }
 
 static double wall_seconds(void)

@@ -396,6 +396,49 @@ static void test_stateless(void)
         CHECK_STR(b, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=2m0s limit=64");
 }
 
+static struct ima_config *parse_ok(const char *text)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        struct ima_config_options o = { .enable_ipv6 = true };
+        struct ima_config *c = NULL;
+
+        if (ima_diag_new("-", &d) < 0 || ima_config_parse(text, strlen(text), &o, d, &c) < 0)
+                return NULL;
+        return c;
+}
+
+/* What the daemon uses to tell a real change from a rewrite of the same content. */
+static void test_equal(void)
+{
+        static const struct {
+                const char *a, *b;
+                bool equal;
+        } cases[] = {
+                { "NonMasqueradeCIDRs: [10.0.0.0/8]\n", "{\"nonMasqueradeCIDRs\": [\"10.0.0.0/8\"]} ", true },
+                { "", "NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\nCidrLimit: 64\n", true },
+                { "ResyncInterval: 60s\n", "ResyncInterval: 1m\n", true },
+                { "NonMasqueradeCIDRs: [10.0.0.0/8, 11.0.0.0/8]\n", "NonMasqueradeCIDRs: [11.0.0.0/8, 10.0.0.0/8]\n", false },
+                { "NonMasqueradeCIDRs: [10.0.0.0/8]\n", "NonMasqueradeCIDRs: [10.0.0.0/9]\n", false },
+                { "NonMasqueradeCIDRs: [\"::/0\"]\n", "NonMasqueradeCIDRs: [0.0.0.0/0]\n", false },
+                { "NonMasqueradeCIDRs: []\n", "NonMasqueradeSrcCIDRs: []\nNonMasqueradeCIDRs: []\n", true },
+                { "NonMasqueradeSrcCIDRs: [10.0.0.0/8]\n", "NonMasqueradeSrcCIDRs: [10.0.0.0/8, 10.0.0.0/8]\n", false },
+                { "MasqLinkLocal: true\n", "", false },
+                { "MasqLinkLocalIPv6: true\n", "", false },
+                { "CidrLimit: 65\n", "", false },
+                { "ResyncInterval: 61s\n", "", false },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(ima_config_freep) struct ima_config *a = parse_ok(cases[i].a), *b = parse_ok(cases[i].b);
+
+                CHECK(a && b);
+                if (!a || !b)
+                        continue;
+                CHECK_INT(ima_config_equal(a, b), cases[i].equal);
+                CHECK_INT(ima_config_equal(b, a), cases[i].equal);
+        }
+}
+
 static void test_json_output(void)
 {
         _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
@@ -576,6 +619,7 @@ int main(void)
         TEST_RUN(test_rows_every_spelling);
         TEST_RUN(test_same_key_different_case);
         TEST_RUN(test_stateless);
+        TEST_RUN(test_equal);
         TEST_RUN(test_json_output);
         TEST_RUN(test_files);
         TEST_RUN(test_100k_cidrs);

@@ -771,6 +771,24 @@ static json_t *sets_object(const struct ima_model *m)
         return o;
 }
 
+static bool cidr_lists_equal(const struct ima_cidr *a, size_t n_a, const struct ima_cidr *b, size_t n_b)
+{
+        if (n_a != n_b)
+                return false;
+        for (size_t i = 0; i < n_a; i++)
+                if (a[i].family != b[i].family || a[i].addr != b[i].addr || a[i].prefix_len != b[i].prefix_len)
+                        return false;
+        return true;
+}
+
+bool ima_config_equal(const struct ima_config *a, const struct ima_config *b)
+{
+        return cidr_lists_equal(a->nomasq_dst, a->n_nomasq_dst, b->nomasq_dst, b->n_nomasq_dst) &&
+               cidr_lists_equal(a->nomasq_src, a->n_nomasq_src, b->nomasq_src, b->n_nomasq_src) &&
+               a->masq_link_local == b->masq_link_local && a->masq_link_local_ipv6 == b->masq_link_local_ipv6 &&
+               a->resync_interval_nsec == b->resync_interval_nsec && a->cidr_limit == b->cidr_limit;
+}
+
 char *ima_config_to_json(const struct ima_config *c, const struct ima_model *m)
 {
         char interval[IMA_DURATION_STRLEN];

@@ -65,6 +65,10 @@ int ima_config_read_file(const char *path, struct ima_diag *diag, char **ret, si
 int ima_config_load(const char *path, const struct ima_config_options *o, struct ima_diag *diag,
                     struct ima_config **ret);
 
+/* True if a and b mean the same configuration, lists in the same order included (where it came
+ * from does not count). What ima_config_to_json() would tell, without formatting 100,000 CIDRs. */
+bool ima_config_equal(const struct ima_config *a, const struct ima_config *b);
+
 /* The effective configuration as one JSON document with upstream's camelCase keys in a fixed
  * order (nonMasqueradeCIDRs, nonMasqueradeSrcCIDRs, cidrLimit, masqLinkLocal, masqLinkLocalIPv6,
  * resyncInterval as Go's Duration.String() writes it), then, if m is not NULL, "sets": the
