@@ -19,28 +19,28 @@ static void test_roundtrip(void)
                 { 0x0b000000, 0x0bffffff },       /* adjacent 11/8: stays separate */
                 { 0xc8000000, 0xffffffff },       /* to the top: no end element */
         };
-        struct ima_elem e[8];
+        struct ima_elem enc[8];
         size_t n;
-        bool malformed = true;
-        struct ima_ipset *s;
 
-        ima_interval_encode(IMA_FAMILY_IPV4, v4, 4, e, &n);
+        ima_interval_encode(IMA_FAMILY_IPV4, v4, 4, enc, &n);
         CHECK_INT(n, 7);
-        CHECK(e[1].end && e[1].key == 1);
-        CHECK(!e[6].end && e[6].key == 0xc8000000);
-        /* the kernel dumps high to low */
-        for (size_t i = 0; i < n / 2; i++) {
-                struct ima_elem t = e[i];
+        CHECK(enc[1].end && enc[1].key == 1);
+        CHECK(!enc[6].end && enc[6].key == 0xc8000000);
+        /* in order, high to low (as the kernel dumps an rbtree set), and shuffled */
+        for (int order = 0; order < 3; order++) {
+                struct ima_elem e[8];
+                bool malformed = true;
+                struct ima_ipset *s;
 
-                e[i] = e[n - 1 - i];
-                e[n - 1 - i] = t;
+                for (size_t i = 0; i < n; i++)
+                        e[i] = enc[order == 0 ? i : order == 1 ? n - 1 - i : (i * 3 + 2) % n];
+                s = decode(IMA_FAMILY_IPV4, e, n, &malformed);
+                CHECK(s && !malformed);
+                CHECK_INT(s ? s->n : 0, 4);
+                for (size_t i = 0; s && i < 4; i++)
+                        CHECK(s->v[i].first == v4[i].first && s->v[i].last == v4[i].last);
+                ima_ipset_free(s);
         }
-        s = decode(IMA_FAMILY_IPV4, e, n, &malformed);
-        CHECK(s && !malformed);
-        CHECK_INT(s ? s->n : 0, 4);
-        for (size_t i = 0; s && i < 4; i++)
-                CHECK(s->v[i].first == v4[i].first && s->v[i].last == v4[i].last);
-        ima_ipset_free(s);
 }
 
 static void test_ipv6_all(void)

@@ -25,14 +25,39 @@ static int elem_cmp(const void *a, const void *b)
         return (int)y->end - (int)x->end;
 }
 
+/* An rbtree set dumps its elements highest key first: reversing them is O(n), where sorting
+ * 200,000 took a fifth of a full state read. Anything else is sorted. */
+static void sort_elems(struct ima_elem *elems, size_t n)
+{
+        bool ascending = true, descending = true;
+
+        for (size_t i = 1; i < n && (ascending || descending); i++) {
+                int c = elem_cmp(&elems[i - 1], &elems[i]);
+
+                ascending = ascending && c <= 0;
+                descending = descending && c >= 0;
+        }
+        if (ascending)
+                return;
+        if (descending) {
+                for (size_t i = 0, j = n - 1; i < j; i++, j--) {
+                        struct ima_elem t = elems[i];
+
+                        elems[i] = elems[j];
+                        elems[j] = t;
+                }
+                return;
+        }
+        qsort(elems, n, sizeof(*elems), elem_cmp);
+}
+
 int ima_interval_decode(struct ima_elem *elems, size_t n, struct ima_ipset *set, bool *ret_malformed)
 {
         ima_u128 start = 0;
         bool open = false, malformed = false;
         int r;
 
-        if (n > 0) /* qsort's array may not be NULL, even for zero elements */
-                qsort(elems, n, sizeof(*elems), elem_cmp);
+        sort_elems(elems, n);
         for (size_t i = 0; i < n; i++) {
                 const struct ima_elem *e = &elems[i];
 
