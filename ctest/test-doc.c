@@ -204,6 +204,10 @@ static void test_yaml_to_json_like_upstream(void)
                 { "a: [b: c: d]", "error: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence" },
                 { "a:\n- ::/0\n- \"::1/128\"", "{\"a\":[\"::/0\",\"::1/128\"]}" },
                 /* documents */
+                { "%YAML 1.2\n---\na: 1", "error: YAML syntax error: found incompatible YAML document (%YAML 1.2): "
+                  "upstream's YAML 1.1 parser refuses it; remove the directive" },
+                { "%YAML 1.1\n---\na: 1", "{\"a\":1}" },
+                { "a: 1\n---\n%YAML 1.2\n---\nb: 2", "{\"a\":1}" }, /* only the first document is read */
                 { "", "null" },
                 { "# only a comment\n", "null" },
                 { "null", "null" },

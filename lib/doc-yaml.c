@@ -910,6 +910,18 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
                         yaml_event_delete(&ev);
                         break; /* only the first document counts */
                 }
+                if (ev.type == YAML_DOCUMENT_START_EVENT && ev.data.document_start.version_directive &&
+                    (ev.data.document_start.version_directive->major != 1 ||
+                     ev.data.document_start.version_directive->minor != 1)) {
+                        /* libyaml reads "%YAML 1.2" documents; go-yaml refuses all but 1.1 */
+                        k = ima_diag_error(r.diag, mark_pos(&ev.start_mark), NULL, NULL,
+                                           "YAML syntax error: found incompatible YAML document (%%YAML %d.%d): "
+                                           "upstream's YAML 1.1 parser refuses it; remove the directive",
+                                           ev.data.document_start.version_directive->major,
+                                           ev.data.document_start.version_directive->minor);
+                        yaml_event_delete(&ev);
+                        break;
+                }
                 if (ev.type == YAML_STREAM_START_EVENT || ev.type == YAML_DOCUMENT_START_EVENT) {
                         yaml_event_delete(&ev);
                         continue;
