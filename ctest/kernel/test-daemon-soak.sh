@@ -60,8 +60,10 @@ unrelated() {
 checkpoint() {
         local t0 got want
         t0=$(now_ms)
-        wait_for 10 agent diff --config "$cm/ip-masq-agent" ||
-                fail "step $1: not converged within 10 s: $(agent diff --config "$cm/ip-masq-agent" 2>&1 | head -20)
+        # a bound, not a timing: after a fast fight the repair may wait out a back-off of up
+        # to 10 s (HEAL_MAX_DELAY_MS)
+        wait_for 30 agent diff --config "$cm/ip-masq-agent" ||
+                fail "step $1: not converged within 30 s: $(agent diff --config "$cm/ip-masq-agent" 2>&1 | head -20)
 config:
 $config
 agent log: $(tail -5 "$WORK/agent.log")"
