@@ -221,8 +221,8 @@ static void log_config(const char *what, const struct ima_config *c)
                             LOG_INT("nonMasqueradeCIDRs", (int64_t)c->n_nomasq_dst),
                             LOG_INT("nonMasqueradeSrcCIDRs", (int64_t)c->n_nomasq_src),
                             LOG_INT("cidrLimit", c->cidr_limit),
-                            LOG_STR("masqLinkLocal", c->masq_link_local ? "true" : "false"),
-                            LOG_STR("masqLinkLocalIPv6", c->masq_link_local_ipv6 ? "true" : "false"),
+                            LOG_BOOL("masqLinkLocal", c->masq_link_local),
+                            LOG_BOOL("masqLinkLocalIPv6", c->masq_link_local_ipv6),
                             LOG_STR("resyncInterval", interval),
                             LOG_STR("lists", "counted, not listed: \"ip-masq-agent validate\" prints them"));
                 return;

@@ -259,6 +259,8 @@ static json_t *json_field_value(const struct log_field *f)
                 if (isinf(f->f))
                         return json_string(f->f > 0 ? "+Inf" : "-Inf");
                 return json_real(f->f);
+        case LOG_FIELD_BOOL:
+                return json_boolean(f->b);
         }
         return NULL;
 }
@@ -347,6 +349,9 @@ static void put_text_field(FILE *f, const struct log_field *field)
                 return;
         case LOG_FIELD_FLOAT:
                 fprintf(f, "%g", field->f);
+                return;
+        case LOG_FIELD_BOOL:
+                fputs(field->b ? "true" : "false", f);
                 return;
         }
 }

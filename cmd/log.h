@@ -42,9 +42,10 @@ enum log_field_type {
         LOG_FIELD_STR,
         LOG_FIELD_INT,
         LOG_FIELD_FLOAT,
+        LOG_FIELD_BOOL,
 };
 
-/* One key/value of a structured line; build them with LOG_STR/LOG_INT/LOG_FLOAT. The keys
+/* One key/value of a structured line; build them with LOG_STR/LOG_INT/LOG_FLOAT/LOG_BOOL. The keys
  * "ts", "caller", "msg", "v" and "err" are the line's own: a field with one of those names
  * replaces it in JSON, so don't use them. */
 struct log_field {
@@ -54,12 +55,14 @@ struct log_field {
                 const char *s; /* NULL prints as <nil> / null */
                 int64_t i;
                 double f;      /* NaN and infinities print as strings, as zap does */
+                bool b;        /* true/false, unquoted in both formats */
         };
 };
 
 #define LOG_STR(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_STR, .s = (v) })
 #define LOG_INT(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_INT, .i = (v) })
 #define LOG_FLOAT(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_FLOAT, .f = (v) })
+#define LOG_BOOL(k, v) ((struct log_field){ .key = (k), .type = LOG_FIELD_BOOL, .b = (v) })
 
 void log_set_verbosity(int v);
 int log_get_verbosity(void);

@@ -130,10 +130,10 @@ static void test_text_structured(void)
         log_set_format(LOG_FORMAT_TEXT);
         capture_start();
         line = __LINE__; log_info_kv("reconciled", LOG_STR("set", "nomasq-dst"), LOG_INT("added", 3),
-                                     LOG_STR("odd", "a\"b\\c\nd\x01"), LOG_STR("none", NULL));
+                                     LOG_STR("odd", "a\"b\\c\nd\x01"), LOG_STR("none", NULL), LOG_BOOL("ok", true));
         out = capture_end();
         CHECK(text_line_is('I', line, out,
-                           "\"reconciled\" set=\"nomasq-dst\" added=3 odd=\"a\\\\\"b\\\\\\\\c\\\\nd\\\\x01\" none=<nil>"));
+                           "\"reconciled\" set=\"nomasq-dst\" added=3 odd=\"a\\\\\"b\\\\\\\\c\\\\nd\\\\x01\" none=<nil> ok=true"));
         free(out);
 
         capture_start();
@@ -297,13 +297,13 @@ static void test_json_structured(void)
         log_set_verbosity(2);
         capture_start();
         log_v_kv(2, "reconciled", LOG_STR("set", "nomasq-dst"), LOG_INT("added", -3),
-                 LOG_FLOAT("seconds", 0.25), LOG_STR("none", NULL), LOG_FLOAT("nan", NAN));
+                 LOG_FLOAT("seconds", 0.25), LOG_STR("none", NULL), LOG_FLOAT("nan", NAN), LOG_BOOL("ok", false));
         out = capture_end();
         log_set_verbosity(0);
         o = parse_json_line(out, keys, sizeof(keys));
         if (!o)
                 return;
-        CHECK_STR(keys, "ts,caller,msg,v,set,added,seconds,none,nan,");
+        CHECK_STR(keys, "ts,caller,msg,v,set,added,seconds,none,nan,ok,");
         CHECK_STR(json_string_value(json_object_get(o, "msg")), "reconciled");
         CHECK_INT(json_integer_value(json_object_get(o, "v")), 2);
         CHECK_STR(json_string_value(json_object_get(o, "set")), "nomasq-dst");
@@ -313,6 +313,7 @@ static void test_json_structured(void)
         CHECK(json_real_value(json_object_get(o, "seconds")) == 0.25);
         CHECK(json_is_null(json_object_get(o, "none")));
         CHECK_STR(json_string_value(json_object_get(o, "nan")), "NaN");
+        CHECK(json_is_false(json_object_get(o, "ok")));
         json_decref(o);
         free(out);
 
