@@ -54,6 +54,11 @@
  * backstop costing about a second of CPU per check at 100,000 CIDRs, so time-based, not
  * per-resync (ResyncInterval may be short). */
 #define FULL_CHECK_INTERVAL_MS (10 * 60 * 1000)
+/* Our own commit of this many intervals or more is sent while our event socket is out of the
+ * event group: the kernel builds a notification per element for each listener (with one, a
+ * commit of 100,000 intervals took 2.9 s instead of 0.23 s), and at such sizes they would
+ * overflow our queue anyway. The gap is then checked like a loss of events. */
+#define DEAF_COMMIT_INTERVALS 1000
 /* ResyncInterval below this is raised to it (README: Configuration). */
 #define MIN_RESYNC_NSEC (100 * 1000000LL)
 
@@ -119,6 +124,7 @@ struct daemon {
         bool fight_reported;
         uint64_t retry_delay_ms;
         char culprit[64];          /* who changed our tables last */
+        bool deaf;                 /* out of the event group (for our own large commit) */
 };
 
 static int timer_set(int tfd, int64_t first_nsec, int64_t period_nsec)
@@ -483,6 +489,34 @@ static int catch_up_events(void *userdata)
         return read_events(userdata);
 }
 
+/* Rejoins the event group; what was committed while we were out of it can only be found by the
+ * repair's generation check, as after a loss. Retried at each resync if it fails. */
+static void listen_again(struct daemon *d)
+{
+        int r = ima_events_listen(d->events, true);
+
+        if (r < 0) {
+                log_error("cannot rejoin the nftables event group: %s; changes by other processes are seen only "
+                          "at resyncs until it succeeds", strerror(-r));
+                return;
+        }
+        d->deaf = false;
+        snprintf(d->culprit, sizeof(d->culprit), "unknown (not listening during our own commit)");
+        schedule_heal(d);
+}
+
+static void on_commit(void *userdata, bool before, size_t n_intervals)
+{
+        struct daemon *d = userdata;
+
+        if (n_intervals < DEAF_COMMIT_INTERVALS)
+                return;
+        if (before)
+                d->deaf = ima_events_listen(d->events, false) >= 0;
+        else if (d->deaf)
+                listen_again(d);
+}
+
 /* Says how config changes are noticed when it is not simply the file's own directory. */
 static void log_watch_state(const struct daemon *d)
 {
@@ -543,6 +577,8 @@ static void refresh_watch(struct daemon *d)
 static void on_resync_timer(struct daemon *d)
 {
         timer_ack(d->resync_tfd);
+        if (d->deaf)
+                listen_again(d);
         refresh_watch(d);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
@@ -721,6 +757,7 @@ static int daemon_init(struct daemon *d)
                 return r;
         }
         ima_reconciler_set_catch_up(d->rc, catch_up_events, d);
+        ima_reconciler_set_commit_hook(d->rc, on_commit, d);
         r = watch_new(arg_config_path, &d->watch);
         if (r < 0) {
                 log_error("cannot watch %s: %s", arg_config_path, strerror(-r));

@@ -45,6 +45,16 @@ int ima_events_open(uint32_t own_portid, struct ima_events **ret)
         return 0;
 }
 
+int ima_events_listen(struct ima_events *ev, bool on)
+{
+        int group = NFNLGRP_NFTABLES;
+
+        if (mnl_socket_setsockopt(ev->sock, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &group,
+                                  sizeof(group)) < 0)
+                return -errno;
+        return 0;
+}
+
 struct ima_events *ima_events_free(struct ima_events *ev)
 {
         if (!ev)

@@ -30,6 +30,8 @@ struct ima_reconciler {
         bool have_sigs;
         int (*catch_up)(void *userdata); /* reads queued events; see ima_reconciler_set_catch_up() */
         void *catch_up_data;
+        void (*commit_hook)(void *userdata, bool before, size_t n_intervals);
+        void *commit_hook_data;
 };
 
 /* Generation checks repeated after reading queued events, before a full read instead. */
@@ -112,6 +114,13 @@ void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
 {
         if (rc->cache && next_genid(rc->cache->genid) == genid)
                 rc->cache->genid = genid;
+}
+
+void ima_reconciler_set_commit_hook(struct ima_reconciler *rc, void (*fn)(void *userdata, bool before, size_t n_intervals),
+                                    void *userdata)
+{
+        rc->commit_hook = fn;
+        rc->commit_hook_data = userdata;
 }
 
 void ima_reconciler_set_catch_up(struct ima_reconciler *rc, int (*fn)(void *userdata), void *userdata)
@@ -246,9 +255,13 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uin
         if (r < 0)
                 return r;
         rep->build_usec += now_usec() - start;
+        if (rc->commit_hook)
+                rc->commit_hook(rc->commit_hook_data, true, rep->n_intervals);
         start = now_usec();
         r = ima_batch_commit(b, IMA_BATCH_COMMIT);
         rep->commit_usec += now_usec() - start;
+        if (rc->commit_hook)
+                rc->commit_hook(rc->commit_hook_data, false, rep->n_intervals);
         rep->attempts++;
         rep->n_msgs = ima_batch_n_msgs(b);
         rep->n_bytes = ima_batch_size(b);

@@ -63,6 +63,12 @@ void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid);
  * than 0. Without it a commit to another table racing the check costs a full read. */
 void ima_reconciler_set_catch_up(struct ima_reconciler *rc, int (*fn)(void *userdata), void *userdata);
 
+/* fn is called right before a transaction is sent (before = true) and right after its answers
+ * are read (before = false), with the number of intervals it adds or deletes: the daemon stops
+ * listening to events around its own large commits (see ima_events_listen()). */
+void ima_reconciler_set_commit_hook(struct ima_reconciler *rc, void (*fn)(void *userdata, bool before, size_t n_intervals),
+                                    void *userdata);
+
 /* Makes the kernel match want. Returns 0 (report filled; plan empty when in sync) or -errno with
  * report->errors explaining; -ENOMEM. The caller releases the report with
  * ima_reconcile_report_clear(). */

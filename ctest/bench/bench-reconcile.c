@@ -24,6 +24,7 @@
 #include "lib/model.h"
 #include "lib/render.h"
 #include "nft/dump.h"
+#include "nft/events.h"
 #include "nft/reconcile.h"
 #include "nft/sock.h"
 
@@ -295,7 +296,8 @@ static void bench_n(const char *gen_tool, size_t n)
         struct ima_model *want, *want2;
         struct sample full = { 0 }, delta_cache = { 0 }, delta_genid = { 0 }, oneshot = { 0 }, insync = { 0 };
         struct sample nft_full = { 0 }, nft_delta = { 0 }, ipt_full = { 0 }, parse = { 0 }, read_user = { 0 },
-                      read_sys = { 0 };
+                      read_sys = { 0 }, full_heard = { 0 };
+        struct ima_events *listener = NULL;
         struct ima_reconciler *rc = NULL;
         struct ima_nl *nl = NULL;
         struct cost agent_full, agent_delta, c;
@@ -324,6 +326,17 @@ static void bench_n(const char *gen_tool, size_t n)
                 ima_reconciler_new(nl, &rc);
                 add(&full, reconcile(rc, want, IMA_TRUST_NOTHING, &msgs));
         }
+        /* the same with someone subscribed to nftables events (never reading them): the kernel
+         * builds a notification per element for each listener, in the committing process */
+        if (ima_events_open(0, &listener) < 0)
+                exit(1);
+        for (int i = 0; i < (n >= 100000 ? 1 : runs); i++) {
+                remove_tables(nl);
+                ima_reconciler_free(rc);
+                ima_reconciler_new(nl, &rc);
+                add(&full_heard, reconcile(rc, want, IMA_TRUST_NOTHING, NULL));
+        }
+        ima_events_free(listener);
         /* 1-CIDR deltas, back and forth */
         for (int i = 0; i < deltas; i++)
                 add(&delta_cache, reconcile(rc, i % 2 ? want : want2, IMA_TRUST_CACHE, &delta_msgs));
@@ -387,6 +400,7 @@ static void bench_n(const char *gen_tool, size_t n)
         print_cost("config parse + model (not part of a resync)", median(&parse), NULL);
         snprintf(text, sizeof(text), "   %zu messages", msgs);
         print_cost("agent: full apply", agent_full, text);
+        print_cost("agent: full apply, an event listener present", median(&full_heard), NULL);
         snprintf(text, sizeof(text), "   %zu messages", delta_msgs);
         print_cost("agent: 1-CIDR delta (daemon, cache)", agent_delta, text);
         print_cost("agent: 1-CIDR delta (cache checked by GETGEN)", median(&delta_genid), NULL);
