@@ -27,7 +27,7 @@
 #include "nft/reconcile.h"
 #include "nft/sock.h"
 
-static struct ima_model *model_of_family(const char *yaml, bool enable_ipv6)
+static struct ima_model *model_of_opts(const char *yaml, bool enable_ipv6)
 {
         struct ima_config_options copts = { .enable_ipv6 = enable_ipv6 };
         struct ima_model_options mopts;
@@ -47,7 +47,7 @@ static struct ima_model *model_of_family(const char *yaml, bool enable_ipv6)
 
 static struct ima_model *model_of(const char *yaml)
 {
-        return model_of_family(yaml, false);
+        return model_of_opts(yaml, false);
 }
 
 static int run(const char *cmd)
@@ -405,7 +405,6 @@ static void test_torn_dump_is_never_taken(void)
         run("nft delete table ip ip-masq-agent");
 }
 
-
 /* --- a random walk of configs, each step read back and checked against coverage computed here --- */
 
 typedef unsigned __int128 addr_t;
@@ -666,7 +665,7 @@ static void test_random_walk(void)
                         (void)!run(t); /* may fail (the element may be covered already): fine */
                         trust = IMA_TRUST_GENID;
                 }
-                m = model_of_family(yaml, true);
+                m = model_of_opts(yaml, true);
                 CHECK(m);
                 if (!m) {
                         fprintf(stderr, "# step %u: config refused:\n%s", step, yaml);
