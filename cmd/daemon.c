@@ -433,7 +433,7 @@ static void on_heal_timer(struct daemon *d)
         d->culprit[0] = '\0';
 
         timer_ack(d->heal_tfd);
-        log_v_kv(1, "Checking the tables after a change by another process", LOG_STR("changedBy", culprit));
+        log_v_kv(1, "Checking the tables: another process may have changed them", LOG_STR("changedBy", culprit));
         reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
         d->last_heal_ms = start;
         d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
