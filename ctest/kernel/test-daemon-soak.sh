@@ -1,5 +1,6 @@
 #!/bin/bash
-# The daemon under a seeded random storm: ConfigMap updates in quick succession, other processes
+# The daemon under a seeded random storm: ConfigMap updates in quick succession (some of 1,500
+# prefixes, sent while the agent is out of the event group), other processes
 # editing, flushing and deleting its tables, and commits to unrelated tables, interleaved without
 # waiting. At every checkpoint the agent must converge, and its tables must read back (through
 # libnftables) exactly as a fresh "apply" of the last configuration builds them in a namespace of
@@ -22,16 +23,20 @@ in_ns reference ip link set lo up
 pool=(10.0.0.0/8 10.0.0.0/16 10.1.0.0/16 10.0.1.0/24 10.0.0.0/24 10.0.0.128/25 10.0.0.1/32
         11.0.0.0/8 10.0.0.0/7 172.16.0.0/12 192.168.0.0/16 192.168.1.0/24 0.0.0.0/1 128.0.0.0/1
         255.255.255.255/32 0.0.0.0/32 169.254.0.0/16 169.254.1.0/24 198.51.100.0/24 203.0.113.0/25)
+# Now and then a list of 1,500 prefixes: the agent sends such a change while out of the event group.
+mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed")
 config=
 random_config() {
         local dst=() src=() i n
         n=$((RANDOM % 6))
         for ((i = 0; i < n; i++)); do dst+=("${pool[RANDOM % ${#pool[@]}]}"); done
+        [ $((RANDOM % 2)) != 0 ] || dst+=("${big[@]}")
         n=$((RANDOM % 3))
         for ((i = 0; i < n; i++)); do src+=("${pool[RANDOM % ${#pool[@]}]}"); done
         config="NonMasqueradeCIDRs: [$(IFS=,; echo "${dst[*]}")]
 NonMasqueradeSrcCIDRs: [$(IFS=,; echo "${src[*]}")]
 MasqLinkLocal: $([ $((RANDOM % 2)) = 0 ] && echo true || echo false)
+CidrLimit: 2000
 ResyncInterval: 1h"
 }
 
@@ -102,7 +107,8 @@ for ((step = 1; step <= steps; step++)); do
 done
 kill -0 "$agent_pid" || fail "the agent died: $(tail -20 "$WORK/agent.log")"
 errors=$(grep -c '^E' "$WORK/agent.log" || true)
-note "config updates ${counts[0]}, edits by others ${counts[1]}, unrelated commits ${counts[2]}; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
+unheard=$(grep -c 'not listening during our own commit' "$WORK/agent.log" || true)
+note "config updates ${counts[0]}, edits by others ${counts[1]}, unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
 kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$WORK/agent.log")"
 ip netns del reference
