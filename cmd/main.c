@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cmd/args.h"
 #include "cmd/http.h"
@@ -403,6 +404,18 @@ static int parse_args(int argc, char **argv, const struct verb **ret)
         return -EINVAL;
 }
 
+/* "--config validate" with no file of that name: the command was taken as the flag's value, and
+ * without one the agent would run the daemon on the defaults. A usage error instead. */
+static bool config_path_is_a_command(void)
+{
+        struct stat st;
+
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (strcmp(arg_config_path, verbs[i].name) == 0)
+                        return stat(arg_config_path, &st) < 0 && errno == ENOENT;
+        return false;
+}
+
 int main(int argc, char **argv)
 {
         const struct verb *verb;
@@ -417,6 +430,11 @@ int main(int argc, char **argv)
         }
         if (arg_version)
                 return verb_version();
+        if (config_path_is_a_command()) {
+                fprintf(stderr, "--config %s: no such file, and \"%s\" is a command; give the path after --config: "
+                                "ip-masq-agent %s --config PATH\n", arg_config_path, arg_config_path, arg_config_path);
+                return EXIT_USAGE;
+        }
         log_set_headers(arg_skip_headers, arg_add_dir_header);
         r = log_set_output(&arg_log_output);
         if (r < 0) {

@@ -162,6 +162,14 @@ agent=$agent_real
 expect apply-bad err "nothing was changed"
 expect apply-bad err "--masq-chain=IP-MASQ-AGENT accepted for compatibility: with nftables the rules live in table ip ip-masq-agent, chain postrouting"
 expect_not apply-bad err "netlink"
+# a command taken as --config's value would leave flags alone, which means "run": refused instead
+# (in a namespace of its own all the same, and bounded, in case that regresses)
+agent="timeout 10 unshare -rn $agent_real"
+run config-is-a-command 2 --config validate
+agent=$agent_real
+expect config-is-a-command err '--config validate: no such file, and "validate" is a command'
+touch apply
+run config-file-named-like-a-command 0 validate --config apply
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
