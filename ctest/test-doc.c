@@ -221,6 +221,27 @@ static void test_yaml_to_json_like_upstream(void)
                 { "\v{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0x0b" },
                 { "{a: 1}", "error: JSON syntax error: expected a quoted key (a file that starts with '{' is read as JSON, "
                   "as upstream reads it: quote keys and strings), found 'a'" },
+                /* strings as Go's encoding/json decodes them: surrogate pairs joined, a lone
+                 * surrogate or a byte that is not UTF-8 becomes U+FFFD */
+                { "{\"a\": \"\\ud83d\\ude00 \\u00e9\\u20AC\\/\\b\"}", "{\"a\":\"\xf0\x9f\x98\x80 \xc3\xa9\xe2\x82\xac/\\u0008\"}" },
+                { "{\"a\": \"\\ud800\\u0041\"}", "{\"a\":\"\xef\xbf\xbd" "A\"}" },
+                { "{\"a\": \"\\udc00x\"}", "{\"a\":\"\xef\xbf\xbdx\"}" },
+                { "{\"a\": \"\xff\xe2\x82\"}", "{\"a\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}" }, /* one per byte, as Go */
+                { "{\"a\": \"\xf0\x9f\x98\x80\"}", "{\"a\":\"\xf0\x9f\x98\x80\"}" },
+                { "{\"a\": \"x\ty\"}", "error: JSON syntax error: control character in string, found byte 0x09" },
+                { "{\"a\": \"\\x41\"}", "error: JSON syntax error: invalid escape in string, found 'x'" },
+                { "{\"a\": \"\\u12G4\"}", "error: JSON syntax error: expected 4 hex digits after \\u, found 'G'" },
+                { "{\"a\": \"abc", "error: JSON syntax error: unterminated string, found end of file" },
+                /* numbers: Go's grammar */
+                { "{\"a\": -}", "error: JSON syntax error: expected a digit in number, found '}'" },
+                { "{\"a\": 1.}", "error: JSON syntax error: expected a digit after the decimal point, found '}'" },
+                { "{\"a\": 1e+}", "error: JSON syntax error: expected a digit in exponent, found '}'" },
+                { "{\"a\": 1E5}", "{\"a\":1E5}" },
+                /* structure */
+                { "{\"a\" 1}", "error: JSON syntax error: expected ':' after key, found '1'" },
+                { "{\"a\": [1 2]}", "error: JSON syntax error: expected ',' or ']' after list item, found '2'" },
+                { "{\"a\": 1 \"b\": 2}", "error: JSON syntax error: expected ',' or '}' after object member, found '\"'" },
+                { "{\"a\": }", "error: JSON syntax error: expected a value, found '}'" },
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -272,10 +293,37 @@ static void test_alias_bomb(void)
         free(buf);
 }
 
+/* Nesting is bounded in both syntaxes (1000 levels below the top mapping; a ConfigMap needs 2):
+ * deeper fails cleanly, without exhausting the stack, and both readers draw the line alike. */
+static void test_nesting_bound(void)
+{
+        for (int json = 0; json < 2; json++)
+                for (int depth = 999; depth <= 1001; depth++) {
+                        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+                        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+                        _cleanup_free_ char *buf = NULL;
+                        size_t len = 0;
+                        FILE *f = open_memstream(&buf, &len);
+
+                        fputs(json ? "{\"a\": " : "a: ", f);
+                        for (int i = 0; i < depth; i++)
+                                fputc('[', f);
+                        for (int i = 0; i < depth; i++)
+                                fputc(']', f);
+                        fputs(json ? "}" : "\n", f);
+                        fclose(f);
+                        CHECK_INT(ima_diag_new("-", &d), 0);
+                        CHECK_INT(ima_doc_parse(buf, len, d, &root), depth > 1000 ? -EINVAL : 0);
+                        CHECK(depth > 1000 ? d->n_entries > 0 && strstr(d->entries[0].message, "nested deeper than 1000")
+                                          : d->n_errors == 0);
+                }
+}
+
 int main(void)
 {
         TEST_RUN(test_yaml_to_json_like_upstream);
         TEST_RUN(test_positions);
         TEST_RUN(test_alias_bomb);
+        TEST_RUN(test_nesting_bound);
         TEST_EXIT();
 }
