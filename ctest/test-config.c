@@ -103,6 +103,13 @@ static const struct row rows[] = {
         /* ...but only those that reach the conversion: a repeated key keeps its last value alone */
         { "@LL@: .inf\n@LIMIT@: {~: 1, x: [.nan]}\n@LL@: true\n@LIMIT@: 5\n", 0,
           "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=5", 0, "the later one wins" },
+        /* a quoted value shows what is invisible or would break the quoting, Go-style */
+        { "@DST@: [\"10.0.0.1\\\"\\\\\\n\\t\\x01\\x7f/8\"]\n", 0,
+          "err @DST@[0]: invalid CIDR", 1, NULL },
+        { "@DST@: [\"10.0.0.1\\\"\\\\\\n\\t\\x01\\x7f/8\"]\n", 0,
+          "err (value \"10.0.0.1\\\"\\\\\\n\\t\\x01\\x7f/8\")", 1, NULL },
+        { "{\"@DST@\": [\"10.0.0.1\\\"\\\\\\n\\t\\u0001\\u007f/8\"]}", 0,
+          "err (value \"10.0.0.1\\\"\\\\\\n\\t\\x01\\x7f/8\")", 1, NULL },
         { "@DST@: [10.0.0.0/8, !!binary x]\n", 0, "err @DST@[1]: !!binary value is not valid base64 (value \"x\")", 1,
           NULL },
         { "@LIMIT@: !!int 1m\n", 0, "err @LIMIT@: cannot decode !!str as !!int (value \"1m\")", 1, NULL },
