@@ -38,7 +38,8 @@ int log_get_verbosity(void)
         return log_verbosity;
 }
 
-/* The source path as the build names it, without the "../" meson puts before it. */
+/* The source path as the project names it. The build maps __FILE__ so (meson.build); the "../"
+ * meson puts before it is dropped too for a compiler that cannot. */
 static const char *source_path(const char *file)
 {
         while (strncmp(file, "../", 3) == 0)
