@@ -100,7 +100,8 @@ def gen_yaml(rng):
         key, kind = rng.choice(list(KEYS.items()))
         entries.append((spelling(rng, key), kind))
     if rng.random() < 0.2:
-        entries.append((rng.choice(["foo", "non_masquerade_cidrs", "masqlinklocal6", "enableIPv6"]), "bool"))
+        entries.append((rng.choice(["foo", "non_masquerade_cidrs", "masqlinklocal6", "enableIPv6", "true", "y",
+                                    "1", "1.5", "0x10", "~", "18446744073709551615", ".inf", "'~'"]), "bool"))
     rng.shuffle(entries)
     anchor_used = False
     for key, kind in entries:
@@ -118,6 +119,29 @@ def gen_yaml(rng):
     if rng.random() < 0.1:
         lines.append("...")
     return "\n".join(lines) + "\n"
+
+
+def wild(rng, text):
+    """Reshapes a YAML file the ways editors and tools do: CRLF, a BOM, a %YAML 1.1 directive,
+    explicit keys, block scalars, !!binary items, trailing comments."""
+    r = rng.randrange(8)
+    if r == 0:
+        return text.replace("\n", "\r\n")
+    if r == 1:
+        return "\ufeff" + text
+    if r == 2:
+        return "%YAML 1.1\n---\n" + text
+    if r == 3:
+        return "? masqLinkLocal\n: %s\n" % rng.choice(BOOLS[:22]) + text
+    if r == 4:
+        return text + "resyncInterval: %s\n" % rng.choice(["|\n  90s", ">-\n  2m", "|-\n  1h"])
+    if r == 5:
+        cidr = rng.choice(CIDRS)
+        return text + "nonMasqueradeCIDRs: [!!binary %s]\n" % __import__("base64").b64encode(cidr.encode()).decode()
+    if r == 6:
+        return "".join(line + ("  # note\n" if line and not line.startswith(("-", " ", "#")) else "\n")
+                       for line in text.split("\n")[:-1])
+    return text
 
 
 def json_value(rng, kind):
@@ -170,7 +194,8 @@ def main():
     for i in range(count):
         path = os.path.join(work, "case-%05d" % i)
         with open(path, "w") as f:
-            f.write(gen_json(rng) if rng.random() < 0.25 else gen_yaml(rng))
+            f.write(gen_json(rng) if rng.random() < 0.25 else wild(rng, gen_yaml(rng)) if rng.random() < 0.3
+                    else gen_yaml(rng))
         paths.append(path)
     up = subprocess.run([decode] + paths, capture_output=True, text=True, check=True).stdout.splitlines()
     differ = accepted = 0
