@@ -9,7 +9,7 @@ accept a file with the same effective values, or both refuse it.
 
 Inputs where this agent deliberately differs (README: "Where this agent deliberately differs
 from upstream") are not generated: zero or negative intervals, null list items, host bits,
-NonMasqueradeSrcCIDRs.
+NonMasqueradeSrcCIDRs, keys folded by Unicode rules, libyaml's flow-scalar corners.
 
   differential.py AGENT DECODE WORKDIR [COUNT] [SEED]
 """
@@ -34,7 +34,7 @@ BOOLS = ["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "Tru
 INTS = ["64", "100", "0x64", "0o144", "0144", "1_00", "100.0", "1e2", "6.4e1", '"64"', "~", "",
         "-1", "0", "5", "+100", "0b1100100", "!!int \"64\"", "!!float 64", "1.5", "99999999999999999999"]
 DURATIONS = ["90s", "1m", "1h30m", "1.5h", "300ms", "2h45m30.5s", "1m0s", '"1m"', "'45s'", "60",
-             '"60"', "~", "", "1µs", "5us", "1d", "-1s" if False else "10s", "1h1m1s1ms1us1ns",
+             '"60"', "~", "", "1µs", "5us", "1d", "10s", "1h1m1s1ms1us1ns",
              "!!str 2m", ".5h", "1.h"]
 
 
