@@ -409,7 +409,6 @@ static void bench_big_config_latency(const char *dir, size_t n_cidrs, const char
          * every commit, the agent's rebuilds of 100,000 included */
         if (ima_events_open(0, &ev) < 0)
                 die("subscribing to nftables events");
-
         for (unsigned i = 0; i < ARRAY_SIZE(lat); i++) {
                 double t0;
 
