@@ -44,6 +44,7 @@ struct reader {
         size_t *buckets; /* 1 + index of the newest anchor per bucket; 0 = empty */
         size_t n_buckets;
         size_t n_nodes;
+        size_t n_no_json; /* values and keys marked for report_no_json(): none, no walk */
 };
 
 static struct ima_pos mark_pos(const yaml_mark_t *m)
@@ -554,10 +555,12 @@ static int key_text(struct reader *r, const struct ima_doc_node *k, char fbuf[st
 }
 
 /* JSON has no NaN or infinity: json.Marshal fails on them, and so the whole file does. */
-static void mark_no_json_value(struct ima_doc_node *n)
+static void mark_no_json_value(struct reader *r, struct ima_doc_node *n)
 {
-        if (n->type == IMA_DOC_NUMBER && n->num_kind == IMA_DOC_NUM_FLOAT && !isfinite(n->num_float))
+        if (n->type == IMA_DOC_NUMBER && n->num_kind == IMA_DOC_NUM_FLOAT && !isfinite(n->num_float)) {
                 n->no_json = "infinity and NaN have no JSON form, so the upstream agent rejects them";
+                r->n_no_json++;
+        }
 }
 
 /* Entries of one mapping in the order go-yaml sets them into its Go map; see finish_mapping(). */
@@ -744,7 +747,8 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                         r->n_path--;
                 if (k < 0)
                         return k;
-                mark_no_json_value(value);
+                mark_no_json_value(r, value);
+                r->n_no_json += key_no_json != NULL;
                 if (merge)
                         k = apply_merge(r, p, TAKE_PTR(value));
                 else if (text)
@@ -789,7 +793,7 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                 r->n_path--;
                 if (k < 0)
                         return k;
-                mark_no_json_value(item);
+                mark_no_json_value(r, item);
                 k = ima_doc_seq_append(seq, item);
                 if (k < 0)
                         return k;
@@ -929,8 +933,9 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
                 k = read_node(&r, &ev, 0, &root);
                 if (k < 0)
                         break;
-                mark_no_json_value(root);
-                k = report_no_json(&r, root);
+                mark_no_json_value(&r, root);
+                /* a walk of the whole tree, 100,000 nodes for a long list: only if needed */
+                k = r.n_no_json ? report_no_json(&r, root) : 0;
                 if (k < 0)
                         break;
         }
