@@ -1,3 +1,5 @@
+#include <stdlib.h>
+
 #include "lib/ipset.h"
 #include "tests.h"
 
@@ -63,6 +65,63 @@ static void test_normalize(void)
                         CHECK_STR(text_of(s), cases[i].out);
                 ima_ipset_free(s);
         }
+}
+
+/* Random lists of ranges, in random, sorted, reversed and nearly sorted order (each sorted
+ * differently inside), against an independent oracle: a bitmap of a small address space, with
+ * the normalized set read off it run by run. */
+#define SPACE 4096
+
+static void test_normalize_random(void)
+{
+        static const size_t sizes[] = { 2, 3, 15, 16, 17, 33, 100, 1000, 5000 };
+        static unsigned char bits[SPACE];
+        unsigned seed = 12345;
+
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+                for (int order = 0; order < 4; order++) {
+                        struct ima_ipset *s = NULL;
+                        size_t n = sizes[k], want_n = 0;
+                        int ok = 1;
+
+                        if (ima_ipset_new(IMA_FAMILY_IPV4, &s) < 0) {
+                                CHECK(0);
+                                return;
+                        }
+                        memset(bits, 0, sizeof(bits));
+                        for (size_t i = 0; i < n; i++) {
+                                /* sorted and reversed orders still hold overlaps and duplicates */
+                                size_t slot = order == 2 ? n - 1 - i : i;
+                                unsigned first = (unsigned)(slot * SPACE / n);
+                                unsigned last;
+
+                                if (order == 0)
+                                        first = (unsigned)rand_r(&seed) % SPACE;
+                                else if (order == 3)
+                                        first ^= (unsigned)rand_r(&seed) % 2; /* nearly sorted */
+                                last = first + (unsigned)rand_r(&seed) % (n > 100 ? 3 : 300);
+
+                                if (last >= SPACE)
+                                        last = SPACE - 1;
+                                for (unsigned a = first; a <= last; a++)
+                                        bits[a] = 1;
+                                ok &= ima_ipset_add(s, first, last) == 0;
+                        }
+                        ima_ipset_normalize(s);
+                        for (unsigned a = 0, b; a < SPACE && ok; a++) {
+                                if (!bits[a] || (a > 0 && bits[a - 1]))
+                                        continue;
+                                for (b = a; b + 1 < SPACE && bits[b + 1];)
+                                        b++;
+                                ok = want_n < s->n && s->v[want_n].first == a && s->v[want_n].last == b;
+                                want_n++;
+                        }
+                        CHECK(ok && want_n == s->n);
+                        if (!ok || want_n != s->n)
+                                fprintf(stderr, "  %zu ranges, order %d: %zu intervals, expected %zu\n", n, order,
+                                        s->n, want_n);
+                        ima_ipset_free(s);
+                }
 }
 
 static void test_ipv6_edges(void)
@@ -134,6 +193,7 @@ static void test_prefix_detection(void)
 int main(void)
 {
         TEST_RUN(test_normalize);
+        TEST_RUN(test_normalize_random);
         TEST_RUN(test_ipv6_edges);
         TEST_RUN(test_contains);
         TEST_RUN(test_diff);
