@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -405,6 +407,125 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
         return ima_nl_request(nl, nlh, rule_cb, c);
 }
 
+/* Chains, named objects and flowtables that are in our table but not ours: they make the table
+ * "foreign", and it is rebuilt without them. */
+static int other_chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_chain *ch;
+        const char *name;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        ch = nftnl_chain_alloc();
+        if (!ch)
+                return -ENOMEM;
+        if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
+                nftnl_chain_free(ch);
+                return -EPROTO;
+        }
+        name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
+        if (in_our_table(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE)) && name && strcmp(name, IMA_CHAIN_NAME) != 0)
+                c->table->foreign = true;
+        nftnl_chain_free(ch);
+        return 0;
+}
+
+static int other_obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_obj *o;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        o = nftnl_obj_alloc();
+        if (!o)
+                return -ENOMEM;
+        if (nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+                nftnl_obj_free(o);
+                return -EPROTO;
+        }
+        if (in_our_table(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE)))
+                c->table->foreign = true;
+        nftnl_obj_free(o);
+        return 0;
+}
+
+static int other_flowtable_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *c = data;
+        struct nftnl_flowtable *ft;
+        int r = check_gen(nlh, c);
+
+        if (r < 0)
+                return r;
+        ft = nftnl_flowtable_alloc();
+        if (!ft)
+                return -ENOMEM;
+        if (nftnl_flowtable_nlmsg_parse(nlh, ft) < 0) {
+                nftnl_flowtable_free(ft);
+                return -EPROTO;
+        }
+        if (in_our_table(nftnl_flowtable_get_str(ft, NFTNL_FLOWTABLE_TABLE)))
+                c->table->foreign = true;
+        nftnl_flowtable_free(ft);
+        return 0;
+}
+
+/* Asked only when the table's use count exceeds the sets and the chain read: that count also
+ * includes what another process's transaction is adding while it is being processed, which is no
+ * part of the ruleset (dumps do not show it) unless that transaction commits, and then the
+ * generation moves and the state is read again. Taking the count alone for proof rebuilt the
+ * table, zeroing its counters, for a chain that never came. The chain dump is not filtered by
+ * table in the kernel (every chain of the family comes back), the other two are. */
+static int find_other_objects(struct ima_nl *nl, struct dump_ctx *c)
+{
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
+        struct nftnl_flowtable *ft;
+        struct nftnl_chain *ch;
+        struct nftnl_obj *o;
+        struct nlmsghdr *nlh;
+        int r;
+
+        ch = nftnl_chain_alloc();
+        if (!ch)
+                return -ENOMEM;
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_chain_nlmsg_build_payload(nlh, ch);
+        nftnl_chain_free(ch);
+        r = ima_nl_request(nl, nlh, other_chain_cb, c);
+        if (r < 0 || c->table->foreign)
+                return r;
+
+        memset(buf, 0, sizeof(buf));
+        o = nftnl_obj_alloc();
+        if (!o)
+                return -ENOMEM;
+        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_obj_nlmsg_build_payload(nlh, o);
+        nftnl_obj_free(o);
+        r = ima_nl_request(nl, nlh, other_obj_cb, c);
+        if (r < 0 || c->table->foreign)
+                return r;
+
+        memset(buf, 0, sizeof(buf));
+        ft = nftnl_flowtable_alloc();
+        if (!ft)
+                return -ENOMEM;
+        nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+                                    ima_nl_seq_reserve(nl, 1));
+        nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+        nftnl_flowtable_free(ft);
+        return ima_nl_request(nl, nlh, other_flowtable_cb, c);
+}
+
 static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
 {
         int r;
@@ -423,9 +544,7 @@ static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
                 return r;
         /* chains besides ours, named objects and flowtables count in the table's use but were
          * not read */
-        if (c->table_use > c->n_objects)
-                c->table->foreign = true;
-        return 0;
+        return c->table_use > c->n_objects ? find_other_objects(nl, c) : 0;
 }
 
 static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
