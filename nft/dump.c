@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/flowtable.h>
-#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -407,70 +405,50 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
         return ima_nl_request(nl, nlh, rule_cb, c);
 }
 
-/* Chains, named objects and flowtables that are in our table but not ours: they make the table
- * "foreign", and it is rebuilt without them. */
-static int other_chain_cb(const struct nlmsghdr *nlh, void *data)
-{
-        struct dump_ctx *c = data;
-        struct nftnl_chain *ch;
-        const char *name;
-        int r = check_gen(nlh, c);
+/* The dumps that can show what else is in our table: all three kinds of message carry the table's
+ * name in the same attribute, and their own name in one of the first few. */
+#define OTHER_TABLE_ATTR ((int)NFTA_CHAIN_TABLE)
+#define OTHER_MAX_ATTR ((int)NFTA_CHAIN_NAME)
+_Static_assert((int)NFTA_OBJ_TABLE == OTHER_TABLE_ATTR && (int)NFTA_FLOWTABLE_TABLE == OTHER_TABLE_ATTR,
+               "table attribute");
+_Static_assert((int)NFTA_OBJ_NAME <= OTHER_MAX_ATTR && (int)NFTA_FLOWTABLE_NAME <= OTHER_MAX_ATTR, "name attribute");
 
-        if (r < 0)
-                return r;
-        ch = nftnl_chain_alloc();
-        if (!ch)
-                return -ENOMEM;
-        if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
-                nftnl_chain_free(ch);
-                return -EPROTO;
-        }
-        name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
-        if (in_our_table(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE)) && name && strcmp(name, IMA_CHAIN_NAME) != 0)
-                c->table->foreign = true;
-        nftnl_chain_free(ch);
-        return 0;
+struct other_kind {
+        uint16_t msg;        /* NFT_MSG_GET... */
+        uint16_t name_attr;  /* the object's own name */
+        const char *exclude; /* the one object of this kind that is ours, or NULL */
+};
+
+struct other_ctx {
+        struct dump_ctx *dump;
+        const struct other_kind *kind;
+};
+
+static int other_attr_cb(const struct nlattr *attr, void *data)
+{
+        const struct nlattr **tb = data;
+        uint16_t type = mnl_attr_get_type(attr);
+
+        if (type <= OTHER_MAX_ATTR && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+                tb[type] = attr;
+        return MNL_CB_OK;
 }
 
-static int other_obj_cb(const struct nlmsghdr *nlh, void *data)
+static int other_cb(const struct nlmsghdr *nlh, void *data)
 {
-        struct dump_ctx *c = data;
-        struct nftnl_obj *o;
-        int r = check_gen(nlh, c);
+        const struct other_ctx *o = data;
+        const struct nlattr *tb[OTHER_MAX_ATTR + 1] = { NULL };
+        const struct nlattr *name;
+        int r = check_gen(nlh, o->dump);
 
         if (r < 0)
                 return r;
-        o = nftnl_obj_alloc();
-        if (!o)
-                return -ENOMEM;
-        if (nftnl_obj_nlmsg_parse(nlh, o) < 0) {
-                nftnl_obj_free(o);
+        if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), other_attr_cb, tb) < 0)
                 return -EPROTO;
-        }
-        if (in_our_table(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE)))
-                c->table->foreign = true;
-        nftnl_obj_free(o);
-        return 0;
-}
-
-static int other_flowtable_cb(const struct nlmsghdr *nlh, void *data)
-{
-        struct dump_ctx *c = data;
-        struct nftnl_flowtable *ft;
-        int r = check_gen(nlh, c);
-
-        if (r < 0)
-                return r;
-        ft = nftnl_flowtable_alloc();
-        if (!ft)
-                return -ENOMEM;
-        if (nftnl_flowtable_nlmsg_parse(nlh, ft) < 0) {
-                nftnl_flowtable_free(ft);
-                return -EPROTO;
-        }
-        if (in_our_table(nftnl_flowtable_get_str(ft, NFTNL_FLOWTABLE_TABLE)))
-                c->table->foreign = true;
-        nftnl_flowtable_free(ft);
+        name = tb[o->kind->name_attr];
+        if (tb[OTHER_TABLE_ATTR] && in_our_table(mnl_attr_get_str(tb[OTHER_TABLE_ATTR])) &&
+            !(o->kind->exclude && name && strcmp(mnl_attr_get_str(name), o->kind->exclude) == 0))
+                o->dump->table->foreign = true;
         return 0;
 }
 
@@ -482,48 +460,25 @@ static int other_flowtable_cb(const struct nlmsghdr *nlh, void *data)
  * table in the kernel (every chain of the family comes back), the other two are. */
 static int find_other_objects(struct ima_nl *nl, struct dump_ctx *c)
 {
-        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
-        struct nftnl_flowtable *ft;
-        struct nftnl_chain *ch;
-        struct nftnl_obj *o;
-        struct nlmsghdr *nlh;
-        int r;
+        static const struct other_kind kinds[] = {
+                { NFT_MSG_GETCHAIN, NFTA_CHAIN_NAME, IMA_CHAIN_NAME },
+                { NFT_MSG_GETOBJ, NFTA_OBJ_NAME, NULL },
+                { NFT_MSG_GETFLOWTABLE, NFTA_FLOWTABLE_NAME, NULL },
+        };
 
-        ch = nftnl_chain_alloc();
-        if (!ch)
-                return -ENOMEM;
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
-                                    ima_nl_seq_reserve(nl, 1));
-        nftnl_chain_nlmsg_build_payload(nlh, ch);
-        nftnl_chain_free(ch);
-        r = ima_nl_request(nl, nlh, other_chain_cb, c);
-        if (r < 0 || c->table->foreign)
-                return r;
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !c->table->foreign; k++) {
+                char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
+                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, kinds[k].msg, nfproto(c->family),
+                                                             NLM_F_DUMP | NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+                struct other_ctx o = { .dump = c, .kind = &kinds[k] };
+                int r;
 
-        memset(buf, 0, sizeof(buf));
-        o = nftnl_obj_alloc();
-        if (!o)
-                return -ENOMEM;
-        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IMA_TABLE_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
-                                    ima_nl_seq_reserve(nl, 1));
-        nftnl_obj_nlmsg_build_payload(nlh, o);
-        nftnl_obj_free(o);
-        r = ima_nl_request(nl, nlh, other_obj_cb, c);
-        if (r < 0 || c->table->foreign)
-                return r;
-
-        memset(buf, 0, sizeof(buf));
-        ft = nftnl_flowtable_alloc();
-        if (!ft)
-                return -ENOMEM;
-        nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, IMA_TABLE_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
-                                    ima_nl_seq_reserve(nl, 1));
-        nftnl_flowtable_nlmsg_build_payload(nlh, ft);
-        nftnl_flowtable_free(ft);
-        return ima_nl_request(nl, nlh, other_flowtable_cb, c);
+                mnl_attr_put_strz(nlh, OTHER_TABLE_ATTR, IMA_TABLE_NAME);
+                r = ima_nl_request(nl, nlh, other_cb, &o);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
