@@ -11,9 +11,16 @@ static const char *const set_names[IMA_SET_COUNT] = {
         [IMA_SET_SRC] = "nomasq-src",
 };
 
-static const char *const set_comments[IMA_SET_COUNT] = {
-        [IMA_SET_DST] = "destinations not masqueraded: NonMasqueradeCIDRs and link-local unless MasqLinkLocal",
-        [IMA_SET_SRC] = "sources not masqueraded: NonMasqueradeSrcCIDRs",
+/* each family's own link-local key, as that is the one an operator reading the table must set */
+static const char *const set_comments[IMA_FAMILY_COUNT][IMA_SET_COUNT] = {
+        [IMA_FAMILY_IPV4] = {
+                [IMA_SET_DST] = "destinations not masqueraded: NonMasqueradeCIDRs and link-local unless MasqLinkLocal",
+                [IMA_SET_SRC] = "sources not masqueraded: NonMasqueradeSrcCIDRs",
+        },
+        [IMA_FAMILY_IPV6] = {
+                [IMA_SET_DST] = "destinations not masqueraded: NonMasqueradeCIDRs and link-local unless MasqLinkLocalIPv6",
+                [IMA_SET_SRC] = "sources not masqueraded: NonMasqueradeSrcCIDRs",
+        },
 };
 
 /* "link-local" as upstream defines it per family, exempt unless MasqLinkLocal(IPv6) is true */
@@ -27,9 +34,9 @@ const char *ima_set_name(enum ima_set_id s)
         return set_names[s];
 }
 
-const char *ima_set_comment(enum ima_set_id s)
+const char *ima_set_comment(enum ima_family f, enum ima_set_id s)
 {
-        return set_comments[s];
+        return set_comments[f][s];
 }
 
 const char *ima_table_comment(void)

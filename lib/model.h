@@ -90,7 +90,7 @@ DEFINE_FREEP(struct ima_model, ima_model_free)
 
 const char *ima_set_name(enum ima_set_id s);
 /* What the set, table and chain say about themselves in "nft list" (comments). */
-const char *ima_set_comment(enum ima_set_id s);
+const char *ima_set_comment(enum ima_family f, enum ima_set_id s);
 const char *ima_table_comment(void);
 const char *ima_chain_comment(void);
 

@@ -90,7 +90,7 @@ static int render_table(const struct ima_model *m, enum ima_family f, FILE *out)
         for (int s = 0; s < IMA_SET_COUNT; s++) {
                 fprintf(out, "\n\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tauto-merge\n"
                              "\t\tcomment \"%s\"\n",
-                        ima_set_name(s), f == IMA_FAMILY_IPV4 ? "ipv4_addr" : "ipv6_addr", ima_set_comment(s));
+                        ima_set_name(s), f == IMA_FAMILY_IPV4 ? "ipv4_addr" : "ipv6_addr", ima_set_comment(f, s));
                 if (t->sets[s]->n > 0) {
                         fputs("\t\telements = { ", out);
                         r = ima_render_elements(t->sets[s], "\t\t\t     ", out);

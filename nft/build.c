@@ -104,7 +104,7 @@ static int build_set(struct ima_batch *b, const struct ima_op *op)
                 /* keybyteorder and auto-merge make nft print and edit the set like its own */
                 if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_BIG) ||
                     !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1) ||
-                    put_comment(u, NFTNL_UDATA_SET_COMMENT, ima_set_comment(op->set)) < 0)
+                    put_comment(u, NFTNL_UDATA_SET_COMMENT, ima_set_comment(op->family, op->set)) < 0)
                         goto out;
                 nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
         }
