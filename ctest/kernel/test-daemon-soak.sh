@@ -1,10 +1,10 @@
 #!/bin/bash
-# The daemon under a seeded random storm: ConfigMap updates in quick succession (some of 1,500
-# prefixes, sent while the agent is out of the event group), other processes
-# editing, flushing and deleting its tables, and commits to unrelated tables, interleaved without
-# waiting. At every checkpoint the agent must converge, and its tables must read back (through
-# libnftables) exactly as a fresh "apply" of the last configuration builds them in a namespace of
-# their own. IMA_SOAK_SEED repeats a run; the seed is printed.
+# The daemon, with --enable-ipv6, under a seeded random storm: ConfigMap updates in quick
+# succession (some of 1,500 prefixes, sent while the agent is out of the event group), other
+# processes editing, flushing and deleting its ip and ip6 tables, and commits to unrelated tables,
+# interleaved without waiting. At every checkpoint the agent must converge, and both its tables
+# must read back (through libnftables) exactly as a fresh "apply" of the last configuration builds
+# them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -12,10 +12,12 @@ seed=${IMA_SOAK_SEED:-$(( $(date +%s%N) % 32768 ))}
 RANDOM=$seed
 steps=120
 note "soak: $steps steps, IMA_SOAK_SEED=$seed"
+# the same flags for the daemon, its diff and the reference apply, so they build the same tables
+flags=(--enable-ipv6)
 
 cm="$WORK/configmap"
 mkdir "$cm"
-kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, fd00::/8]"
 ip netns add reference
 in_ns reference ip link set lo up
 
@@ -23,69 +25,113 @@ in_ns reference ip link set lo up
 pool=(10.0.0.0/8 10.0.0.0/16 10.1.0.0/16 10.0.1.0/24 10.0.0.0/24 10.0.0.128/25 10.0.0.1/32
         11.0.0.0/8 10.0.0.0/7 172.16.0.0/12 192.168.0.0/16 192.168.1.0/24 0.0.0.0/1 128.0.0.0/1
         255.255.255.255/32 0.0.0.0/32 169.254.0.0/16 169.254.1.0/24 198.51.100.0/24 203.0.113.0/25)
+# The same for IPv6: nested (2001:db8::/32 > /47 > /48, fc00::/7 > fd00::/8 > fd00::/16 > ...),
+# adjacent so they merge into a prefix (2001:db8::/48 + 2001:db8:1::/48, ::/1 + 8000::/1,
+# fe80::/10 + fec0::/10) or only into a range (2001:db8:1::/48 + 2001:db8:2::/48, fec0::/10 +
+# ff00::/8, up to the last address), both ends of the address space (::/128, ::1/128,
+# ffff:...:ffff/128), and fe80::/10 itself, which the link-local exemption adds unless
+# MasqLinkLocalIPv6. ::/0 swallows everything, so random_config adds it only rarely. In a YAML
+# flow list a plain scalar cannot start with ":", so those are quoted (in the pool itself: the
+# others stay plain, as people write them).
+pool6=(2001:db8::/32 2001:db8::/47 2001:db8::/48 2001:db8:1::/48 2001:db8:2::/48 2001:db8:3::/48
+        2001:db8:ffff:ffff::/64 fc00::/7 fd00::/8 fd00::/16 fd00:0:0:1::/64 fe80::/10 fe80::/64
+        fec0::/10 ff00::/8 '"::/1"' 8000::/1 '"::/128"' '"::1/128"'
+        ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128)
 # Now and then a list of 1,500 prefixes: the agent sends such a change while out of the event group.
+# The IPv6 list lies in fd00::/8, so fd00::/8, fd00::/16 and fc00::/7 of the pool swallow it.
 mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed")
+mapfile -t big6 < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed" ipv6)
 config=
 random_config() {
-        local dst=() src=() i n
+        local dst=() src=() i n ll=false ll6=false
         n=$((RANDOM % 6))
         for ((i = 0; i < n; i++)); do dst+=("${pool[RANDOM % ${#pool[@]}]}"); done
-        [ $((RANDOM % 2)) != 0 ] || dst+=("${big[@]}")
+        n=$((RANDOM % 6))
+        for ((i = 0; i < n; i++)); do dst+=("${pool6[RANDOM % ${#pool6[@]}]}"); done
+        [ $((RANDOM % 16)) != 0 ] || dst+=('"::/0"')
+        # a big list half the time, as before: of one family or, less often, of both
+        case $((RANDOM % 10)) in
+        0 | 1) dst+=("${big[@]}") ;;
+        2 | 3) dst+=("${big6[@]}") ;;
+        4) dst+=("${big[@]}" "${big6[@]}") ;;
+        esac
         n=$((RANDOM % 3))
         for ((i = 0; i < n; i++)); do src+=("${pool[RANDOM % ${#pool[@]}]}"); done
+        n=$((RANDOM % 3))
+        for ((i = 0; i < n; i++)); do src+=("${pool6[RANDOM % ${#pool6[@]}]}"); done
+        [ $((RANDOM % 16)) != 0 ] || src+=('"::/0"')
+        # drawn here, not in $(...): a subshell reseeds RANDOM, so the seed would not repeat them
+        [ $((RANDOM % 2)) != 0 ] || ll=true
+        [ $((RANDOM % 2)) != 0 ] || ll6=true
+        # CidrLimit counts NonMasqueradeCIDRs of both families together: 3,000 + pool picks
         config="NonMasqueradeCIDRs: [$(IFS=,; echo "${dst[*]}")]
 NonMasqueradeSrcCIDRs: [$(IFS=,; echo "${src[*]}")]
-MasqLinkLocal: $([ $((RANDOM % 2)) = 0 ] && echo true || echo false)
-CidrLimit: 2000
+MasqLinkLocal: $ll
+MasqLinkLocalIPv6: $ll6
+CidrLimit: 4000
 ResyncInterval: 1h"
 }
 
+# an edit by another process, to the ip or the ip6 table (stray elements outside every pool, so
+# they never merge with a configured prefix), or to both in one transaction
 tamper() {
-        case $((RANDOM % 8)) in
-        0) nft add element ip ip-masq-agent nomasq-dst "{ 198.18.$((RANDOM % 256)).0/24 }" ;;
-        1) nft flush set ip ip-masq-agent nomasq-dst ;;
-        2) nft flush set ip ip-masq-agent nomasq-src ;;
-        3) nft delete table ip ip-masq-agent ;;
+        local fam=ip elem="198.18.$((RANDOM % 256)).0/24"
+        if [ $((RANDOM % 2)) = 0 ]; then
+                fam=ip6
+                printf -v elem '3fff:%x::/32' $((RANDOM % 4096)) # not $(...): see random_config
+        fi
+        case $((RANDOM % 9)) in
+        0) nft add element $fam ip-masq-agent nomasq-dst "{ $elem }" ;;
+        1) nft flush set $fam ip-masq-agent nomasq-dst ;;
+        2) nft flush set $fam ip-masq-agent nomasq-src ;;
+        3) nft delete table $fam ip-masq-agent ;;
         4) nft flush ruleset ;;
-        5) nft add rule ip ip-masq-agent postrouting counter accept ;;
-        6) nft flush chain ip ip-masq-agent postrouting ;;
-        7) nft add chain ip ip-masq-agent stray ;;
+        5) nft add rule $fam ip-masq-agent postrouting counter accept ;;
+        6) nft flush chain $fam ip-masq-agent postrouting ;;
+        7) nft add chain $fam ip-masq-agent stray ;;
+        8) nft "flush set ip ip-masq-agent nomasq-dst; delete table ip6 ip-masq-agent" ;;
         esac
 }
 
 unrelated() {
-        if nft list table ip unrelated >/dev/null 2>&1; then
-                nft delete table ip unrelated
+        local fam=ip
+        [ $((RANDOM % 2)) = 0 ] || fam=ip6
+        if nft list table $fam unrelated >/dev/null 2>&1; then
+                nft delete table $fam unrelated
         else
-                nft add table ip unrelated
+                nft add table $fam unrelated
         fi
 }
 
-# checkpoint N: the agent converges, and its table equals a fresh apply of the last config
+# checkpoint N: the agent converges, and its tables equal a fresh apply of the last config
 checkpoint() {
-        local t0 got want
+        local t0 got want fam
         t0=$(now_ms)
         # a bound, not a timing: after a fast fight the repair may wait out a back-off of up
         # to 10 s (HEAL_MAX_DELAY_MS)
-        wait_for 30 agent diff --config "$cm/ip-masq-agent" ||
-                fail "step $1: not converged within 30 s: $(agent diff --config "$cm/ip-masq-agent" 2>&1 | head -20)
+        wait_for 30 agent diff "${flags[@]}" --config "$cm/ip-masq-agent" ||
+                fail "step $1: not converged within 30 s: $(agent diff "${flags[@]}" --config "$cm/ip-masq-agent" 2>&1 | head -20)
 config:
 $config
 agent log: $(tail -5 "$WORK/agent.log")"
         printf '%s\n' "$config" >"$WORK/last.yaml"
-        in_ns reference "$IMA_BIN" apply --config "$WORK/last.yaml" 2>/dev/null ||
+        in_ns reference "$IMA_BIN" apply "${flags[@]}" --config "$WORK/last.yaml" 2>/dev/null ||
                 fail "step $1: reference apply failed"
-        want=$(in_ns reference "$IMA_HELPERS/nft-readback" ip)
-        got=$(readback ip)
-        assert_eq "step $1: the agent's table equals a fresh apply of the last config" "$want" "$got"
+        for fam in ip ip6; do
+                want=$(in_ns reference "$IMA_HELPERS/nft-readback" $fam)
+                got=$(readback $fam)
+                # "absent" on both sides would pass too: with --enable-ipv6 both tables must exist
+                [ "$want" != absent ] || fail "step $1: the reference apply made no $fam table"
+                assert_eq "step $1: the agent's $fam table equals a fresh apply of the last config" "$want" "$got"
+        done
         converged_ms=$((converged_ms + $(now_ms) - t0))
         checkpoints=$((checkpoints + 1))
 }
 
-"$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
+"$IMA_BIN" run "${flags[@]}" --config "$cm/ip-masq-agent" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
 agent_pid=$!
 wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
-config="NonMasqueradeCIDRs: [10.0.0.0/8]"
+config="NonMasqueradeCIDRs: [10.0.0.0/8, fd00::/8]"
 converged_ms=0
 checkpoints=0
 counts=(0 0 0)
