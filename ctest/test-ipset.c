@@ -67,9 +67,9 @@ static void test_normalize(void)
         }
 }
 
-/* Random lists of ranges, in random, sorted, reversed and nearly sorted order (each sorted
- * differently inside), against an independent oracle: a bitmap of a small address space, with
- * the normalized set read off it run by run. */
+/* Lists of ranges in random, ascending, descending and nearly ascending order, of sizes around
+ * the sort's run length and beyond, against an independent oracle: a bitmap of a small address
+ * space, with the normalized set read off it run by run. */
 #define SPACE 4096
 
 static void test_normalize_random(void)
