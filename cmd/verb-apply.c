@@ -1,3 +1,4 @@
+#include "cmd/args.h"
 #include "cmd/common.h"
 #include "cmd/verbs.h"
 #include "nft/sock.h"
@@ -9,6 +10,9 @@ int verb_apply(void)
         _cleanup_(ima_nl_freep) struct ima_nl *nl = NULL;
         int r;
 
+        /* a running daemon's tables are its own: in sync when their contents are (and a change
+         * to them is refused, saying who owns them); an orphan stays adoptable */
+        arg_model_opts.keep_table_ownership = true;
         r = load_desired_model("apply", NULL, &model);
         if (r != EXIT_OK)
                 return r;

@@ -1,6 +1,7 @@
 /* verb-diff.c: what apply would change, as nft-like +/- lines; exit 0 in sync, 3 on drift. */
 #include <stdio.h>
 
+#include "cmd/args.h"
 #include "cmd/common.h"
 #include "cmd/log.h"
 #include "cmd/verbs.h"
@@ -14,6 +15,8 @@ int verb_diff(void)
         struct ima_reconcile_report rep = { 0 };
         int r, rc_exit;
 
+        /* as apply sees them: the daemon's ownership of its tables is no drift */
+        arg_model_opts.keep_table_ownership = true;
         r = load_desired_model("diff", NULL, &model);
         if (r != EXIT_OK)
                 return r;

@@ -33,7 +33,7 @@ static int recreate_reason(const struct ima_model_table *w, const struct ima_obs
 {
         if (h->foreign)
                 return IMA_REASON_TABLE_FOREIGN;
-        if ((h->flags & ~IMA_TABLE_F_DORMANT) != w->flags && !adoptable(w, h) &&
+        if (!w->keep_ownership && (h->flags & ~IMA_TABLE_F_DORMANT) != w->flags && !adoptable(w, h) &&
             !(h->flags & IMA_TABLE_F_OWNER && w->flags & IMA_TABLE_F_OWNER))
                 return IMA_REASON_TABLE_FLAGS;
         for (int s = 0; s < IMA_SET_COUNT; s++)
@@ -148,8 +148,11 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
                 return r < 0 ? r : ima_plan_add_create_table(p, want, f, (enum ima_op_reason)why);
         }
         if (needs_table_update(w, h)) {
+                /* kept ownership: the kernel refuses to change owner or persist in an update */
+                uint32_t flags = w->keep_ownership ? h->flags & ~IMA_TABLE_F_DORMANT : w->flags;
+
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = IMA_REASON_TABLE_FLAGS,
-                                                      .family = f, .table_flags = w->flags });
+                                                      .family = f, .table_flags = flags });
                 if (r < 0)
                         return r;
         }

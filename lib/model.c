@@ -120,6 +120,7 @@ int ima_model_build(const struct ima_config *c, const struct ima_model_options *
                 t->present = f == IMA_FAMILY_IPV4 || o->enable_ipv6;
                 t->flags = o->table_flags;
                 t->owner = o->table_owner;
+                t->keep_ownership = o->keep_table_ownership;
                 for (int s = 0; s < IMA_SET_COUNT; s++) {
                         r = ima_ipset_new((enum ima_family)f, &t->sets[s]);
                         if (r < 0)

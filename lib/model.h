@@ -60,12 +60,16 @@ struct ima_model_options {
         int32_t priority;                       /* chain priority, default IMA_DEFAULT_PRIORITY */
         uint32_t table_flags;                   /* IMA_TABLE_F_* the tables should carry */
         uint32_t table_owner;                   /* with IMA_TABLE_F_OWNER: our socket's portid */
+        bool keep_table_ownership;              /* one-shot commands: owner and persist left as found */
 };
 
 struct ima_model_table {
         bool present;
         uint32_t flags;
         uint32_t owner; /* portid that must own the table when flags has IMA_TABLE_F_OWNER */
+        /* owner and persist are not compared: a table the running daemon owns, or left to be
+         * adopted, is in sync for a one-shot command when its contents are */
+        bool keep_ownership;
         struct ima_ipset *sets[IMA_SET_COUNT];
 };
 

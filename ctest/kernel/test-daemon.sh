@@ -249,9 +249,22 @@ output_has "flags owner" nft list table ip ip-masq-agent || fail "the table is n
 if nft delete table ip ip-masq-agent 2>/dev/null; then fail "another process could delete the owned table"; fi
 nft flush ruleset
 nft list table ip ip-masq-agent >/dev/null 2>&1 || fail "nft flush ruleset removed the owned table"
+# one-shot commands take the daemon's ownership for what it is: in sync when the contents are,
+# and a change they would make is refused, naming the owner
 rc=0
-agent apply --config "$cm/ip-masq-agent" 2>"$WORK/apply.err" || rc=$?
-assert_eq "apply while the daemon owns the table" 1 "$rc"
+agent diff --config "$cm/ip-masq-agent" >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff of the daemon's owned, in-sync table: exit code" 0 "$rc"
+assert_eq "diff of the daemon's owned, in-sync table: output" "" "$(cat "$WORK/diff.out")"
+agent apply --config "$cm/ip-masq-agent" 2>"$WORK/apply.err" || fail "in-sync apply beside the owning daemon failed: $(cat "$WORK/apply.err")"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]\n' >"$WORK/other.yaml"
+rc=0
+agent diff --config "$WORK/other.yaml" >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff of the owned table against another config: exit code" 3 "$rc"
+assert_eq "diff of the owned table against another config: the contents only" \
+        "+ element ip ip-masq-agent nomasq-dst { 100.64.0.0/10 }" "$(cat "$WORK/diff.out")"
+rc=0
+agent apply --config "$WORK/other.yaml" 2>"$WORK/apply.err" || rc=$?
+assert_eq "apply of another config while the daemon owns the table" 1 "$rc"
 grep -q "owned by another process" "$WORK/apply.err" || fail "unclear error: $(cat "$WORK/apply.err")"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]"
 wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in ownership mode"
@@ -278,6 +291,8 @@ grep -q '"Reconcile succeeded after failing" trigger="retry" failuresInARow=' "$
 AGENT=$second
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "the persistent table did not outlive the agent"
+agent diff --config "$cm/ip-masq-agent" >"$WORK/diff.out" 2>&1 ||
+        fail "diff of the orphaned table, left to be adopted, reports drift: $(cat "$WORK/diff.out")"
 # a new agent adopts the orphaned table in place
 start_agent
 wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
