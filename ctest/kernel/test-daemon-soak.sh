@@ -5,13 +5,24 @@
 # interleaved without waiting. At every checkpoint the agent must converge, and both its tables
 # must read back (through libnftables) exactly as a fresh "apply" of the last configuration builds
 # them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
+#
+# "test-daemon-soak.sh owned" runs the same storm with the tables owned (owner + persist, Linux
+# 6.9+): edits by others are refused while an agent runs, and now and then the agent is killed
+# (SIGKILL or SIGTERM), its orphaned tables edited, and a new agent started, which must adopt and
+# repair them. Without that kernel feature the test fails, saying so.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
+mode=${1:-events}
+case $mode in
+events) ownership=(--table-ownership=off) ;;
+owned) ownership=(--table-ownership=auto) ;;
+*) fail "usage: test-daemon-soak.sh [owned]" ;;
+esac
 
 seed=${IMA_SOAK_SEED:-$(( $(date +%s%N) % 32768 ))}
 RANDOM=$seed
 steps=120
-note "soak: $steps steps, IMA_SOAK_SEED=$seed"
+note "soak ($mode): $steps steps, IMA_SOAK_SEED=$seed"
 # the same flags for the daemon, its diff and the reference apply, so they build the same tables
 flags=(--enable-ipv6)
 
@@ -73,14 +84,18 @@ ResyncInterval: 1h"
 }
 
 # an edit by another process, to the ip or the ip6 table (stray elements outside every pool, so
-# they never merge with a configured prefix), or to both in one transaction
+# they never merge with a configured prefix), or to both in one transaction. All but two reach
+# the kernel as edits of the agent's tables by name: "flush ruleset" (tamper_kind 4) passes over
+# owned tables, and nft sends nothing for an element a configured prefix already covers (0).
+tamper_kind=
 tamper() {
         local fam=ip elem="198.18.$((RANDOM % 256)).0/24"
         if [ $((RANDOM % 2)) = 0 ]; then
                 fam=ip6
                 printf -v elem '3fff:%x::/32' $((RANDOM % 4096)) # not $(...): see random_config
         fi
-        case $((RANDOM % 9)) in
+        tamper_kind=$((RANDOM % 9))
+        case $tamper_kind in
         0) nft add element $fam ip-masq-agent nomasq-dst "{ $elem }" ;;
         1) nft flush set $fam ip-masq-agent nomasq-dst ;;
         2) nft flush set $fam ip-masq-agent nomasq-src ;;
@@ -105,7 +120,7 @@ unrelated() {
 
 # checkpoint N: the agent converges, and its tables equal a fresh apply of the last config
 checkpoint() {
-        local t0 got want fam
+        local t0 got want fam listing
         t0=$(now_ms)
         # a bound, not a timing: after a fast fight the repair may wait out a back-off of up
         # to 10 s (HEAL_MAX_DELAY_MS)
@@ -113,7 +128,7 @@ checkpoint() {
                 fail "step $1: not converged within 30 s: $(agent diff "${flags[@]}" --config "$cm/ip-masq-agent" 2>&1 | head -20)
 config:
 $config
-agent log: $(tail -5 "$WORK/agent.log")"
+agent log: $(tail -5 "$log")"
         printf '%s\n' "$config" >"$WORK/last.yaml"
         in_ns reference "$IMA_BIN" apply "${flags[@]}" --config "$WORK/last.yaml" 2>/dev/null ||
                 fail "step $1: reference apply failed"
@@ -123,14 +138,50 @@ agent log: $(tail -5 "$WORK/agent.log")"
                 # "absent" on both sides would pass too: with --enable-ipv6 both tables must exist
                 [ "$want" != absent ] || fail "step $1: the reference apply made no $fam table"
                 assert_eq "step $1: the agent's $fam table equals a fresh apply of the last config" "$want" "$got"
+                if [ "$mode" = owned ]; then
+                        listing=$(nft list table $fam ip-masq-agent)
+                        [[ $listing == *"flags owner"* ]] ||
+                                fail "step $1: the $fam table is not owned: $(head -3 <<<"$listing")"
+                fi
         done
         converged_ms=$((converged_ms + $(now_ms) - t0))
         checkpoints=$((checkpoints + 1))
 }
 
-"$IMA_BIN" run "${flags[@]}" --config "$cm/ip-masq-agent" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
-agent_pid=$!
-wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+instances=0
+start_agent() {
+        instances=$((instances + 1))
+        log="$WORK/agent.$instances.log"
+        "$IMA_BIN" run "${flags[@]}" "${ownership[@]}" --config "$cm/ip-masq-agent" --v=2 >"$log" 2>&1 &
+        agent_pid=$!
+        wait_for 10 grep -q 'trigger="start"' "$log" || fail "agent $instances did not start: $(tail "$log")"
+        if [ "$mode" = owned ] && ! grep -q 'mode="owner_persist"' "$log"; then
+                fail "table ownership is not active (it needs Linux 6.9+, this is $(uname -r)): $(grep -m1 'Table ownership' "$log")"
+        fi
+}
+
+# owned mode: the agent goes (killed, or stopped as in a rolling update), another process edits the
+# tables it left (orphaned, so anyone may), a config update may land meanwhile, and a new agent
+# adopts the tables and repairs them
+restart_agent() {
+        if [ $((RANDOM % 2)) = 0 ]; then
+                kill -KILL "$agent_pid"
+                wait "$agent_pid" 2>/dev/null || true
+        else
+                kill -TERM "$agent_pid"
+                wait "$agent_pid" || fail "agent $instances: exit code $? after SIGTERM: $(tail -5 "$log")"
+        fi
+        tamper 2>/dev/null && orphan_edits=$((orphan_edits + 1))
+        if [ $((RANDOM % 2)) = 0 ]; then
+                random_config
+                kubelet_update "$cm" ip-masq-agent "$config"
+        fi
+        start_agent
+}
+
+orphan_edits=0
+refused=0
+start_agent
 config="NonMasqueradeCIDRs: [10.0.0.0/8, fd00::/8]"
 converged_ms=0
 checkpoints=0
@@ -143,19 +194,31 @@ for ((step = 1; step <= steps; step++)); do
                 random_config
                 kubelet_update "$cm" ip-masq-agent "$config"
                 ;;
-        1) tamper 2>/dev/null || true ;; # an edit may find nothing to edit (the table just went)
+        # an edit may find nothing to edit (the table just went), or, owned, must be refused
+        1)
+                if tamper 2>/dev/null; then
+                        [ "$mode" != owned ] || [ "$tamper_kind" = 0 ] || [ "$tamper_kind" = 4 ] ||
+                                fail "step $step: edit $tamper_kind of a table owned by a running agent succeeded"
+                else
+                        refused=$((refused + 1))
+                fi
+                ;;
         2) unrelated ;;
         esac
         [ $((RANDOM % 4)) = 0 ] && sleep 0.0$((RANDOM % 3))
+        if [ "$mode" = owned ] && [ $((RANDOM % 10)) = 0 ]; then
+                restart_agent
+        fi
         if [ $((step % 20)) = 0 ]; then
                 checkpoint "$step"
         fi
 done
-kill -0 "$agent_pid" || fail "the agent died: $(tail -20 "$WORK/agent.log")"
-errors=$(grep -c '^E' "$WORK/agent.log" || true)
-unheard=$(grep -c 'not listening during our own commit' "$WORK/agent.log" || true)
-note "config updates ${counts[0]}, edits by others ${counts[1]}, unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
+kill -0 "$agent_pid" || fail "the agent died: $(tail -20 "$log")"
+errors=$(cat "$WORK"/agent.*.log | grep -c '^E' || true)
+unheard=$(cat "$WORK"/agent.*.log | grep -c 'not listening during our own commit' || true)
+note "config updates ${counts[0]}, edits by others ${counts[1]} ($refused failed or refused), unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
+[ "$mode" != owned ] || note "agents started: $instances, edits of orphaned tables between two agents: $orphan_edits"
 kill -TERM "$agent_pid"
-wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$WORK/agent.log")"
+wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$log")"
 ip netns del reference
 echo "ok: the daemon converged to a fresh apply at every checkpoint"
