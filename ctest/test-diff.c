@@ -138,6 +138,36 @@ static void test_ownership(void)
         ima_model_free(m);
 }
 
+/* One-shot commands ("apply", "diff") leave owner and persist as they find them. */
+static void test_kept_ownership(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+        struct ima_plan *p = NULL;
+
+        m->tables[IMA_FAMILY_IPV4].keep_ownership = true;
+        t->flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST; /* the running daemon's */
+        t->owner = 7;
+        CHECK_STR(plan_kinds(m, o), "");
+        t->sets[IMA_SET_DST].elems->v[0].last = 0x0a7fffff; /* contents differ: contents only */
+        CHECK_STR(plan_kinds(m, o), "eE");
+        t->sets[IMA_SET_DST].elems->v[0].last = 0x0affffff;
+        t->flags = IMA_TABLE_F_PERSIST; /* orphaned: left to be adopted */
+        t->owner = 0;
+        CHECK_STR(plan_kinds(m, o), "");
+        t->flags = IMA_TABLE_F_PERSIST | IMA_TABLE_F_DORMANT; /* woken, still persistent */
+        CHECK_INT(ima_diff(m, sigs, o, &p), 0);
+        CHECK_STR(kinds(p), "T");
+        CHECK_INT(p->ops[0].table_flags, IMA_TABLE_F_PERSIST);
+        ima_plan_free(p);
+        t->foreign = true; /* whoever owns it, a foreign chain still means a re-creation */
+        t->flags = 0;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
 static void test_sets_and_chain(void)
 {
         struct ima_model *m = model();
@@ -172,5 +202,6 @@ int main(void)
         TEST_RUN(test_table_states);
         TEST_RUN(test_sets_and_chain);
         TEST_RUN(test_ownership);
+        TEST_RUN(test_kept_ownership);
         TEST_EXIT();
 }
