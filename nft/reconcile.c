@@ -241,8 +241,52 @@ static bool is_conflict(int r)
         return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY;
 }
 
-static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uint32_t genid,
-                     struct ima_reconcile_report *rep)
+/* An update of a table that is there and stays (adopting an orphan, waking a dormant table), as
+ * opposed to the creation of one. */
+static bool is_table_update(const struct ima_plan *p, size_t i, const struct ima_observed *have)
+{
+        const struct ima_op *op = &p->ops[i];
+
+        if (op->kind != IMA_OP_ADD_TABLE || !have->tables[op->family].present)
+                return false;
+        for (size_t j = 0; j < i; j++)
+                if (p->ops[j].kind == IMA_OP_DEL_TABLE && p->ops[j].family == op->family)
+                        return false;
+        return true;
+}
+
+/* The kernel refuses, with EINVAL, a transaction that both updates a table's flags and adds or
+ * deletes a base chain in it ("no dormant off/on games in a single transaction", which since
+ * adoption exists covers it too). An agent started with another --priority beside the tables
+ * its predecessor left needs both, and failed at every retry. Such a plan goes out as two
+ * transactions, the table updates first: the table is ours from then on, so no one else can
+ * come between the two. */
+static bool needs_two_transactions(const struct ima_plan *p, const struct ima_observed *have)
+{
+        bool updated[IMA_FAMILY_COUNT] = { false }, chain[IMA_FAMILY_COUNT] = { false };
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                enum ima_op_kind k = p->ops[i].kind;
+
+                if (is_table_update(p, i, have))
+                        updated[p->ops[i].family] = true;
+                else if (k == IMA_OP_ADD_CHAIN || k == IMA_OP_DEL_CHAIN)
+                        chain[p->ops[i].family] = true;
+        }
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                if (updated[f] && chain[f])
+                        return true;
+        return false;
+}
+
+enum plan_part {
+        PLAN_ALL,
+        PLAN_TABLE_UPDATES,
+        PLAN_ALL_BUT_TABLE_UPDATES,
+};
+
+static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, enum plan_part part,
+                     const struct ima_observed *have, uint32_t genid, struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
         uint64_t start = now_usec();
@@ -251,9 +295,13 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uin
         r = ima_batch_new(rc->nl, genid, &b);
         if (r < 0)
                 return r;
-        r = ima_build_plan(b, plan);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < plan->n_ops; i++) {
+                if (part != PLAN_ALL && is_table_update(plan, i, have) != (part == PLAN_TABLE_UPDATES))
+                        continue;
+                r = ima_build_op(b, &plan->ops[i]);
+                if (r < 0)
+                        return r;
+        }
         rep->build_usec += now_usec() - start;
         if (rc->commit_hook)
                 rc->commit_hook(rc->commit_hook_data, true, rep->n_intervals);
@@ -262,9 +310,10 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uin
         rep->commit_usec += now_usec() - start;
         if (rc->commit_hook)
                 rc->commit_hook(rc->commit_hook_data, false, rep->n_intervals);
-        rep->attempts++;
-        rep->n_msgs = ima_batch_n_msgs(b);
-        rep->n_bytes = ima_batch_size(b);
+        /* the second of two transactions adds to the first */
+        rep->attempts += part != PLAN_ALL_BUT_TABLE_UPDATES;
+        rep->n_msgs = (part == PLAN_ALL_BUT_TABLE_UPDATES ? rep->n_msgs : 0) + ima_batch_n_msgs(b);
+        rep->n_bytes = (part == PLAN_ALL_BUT_TABLE_UPDATES ? rep->n_bytes : 0) + ima_batch_size(b);
         if (r < 0)
                 record_batch_errors(b, r, rep);
         return r;
@@ -325,7 +374,15 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (r < 0)
                 return r;
         if (rep->plan->n_ops > 0) {
-                r = send_plan(rc, rep->plan, genid, rep);
+                if (needs_two_transactions(rep->plan, have)) {
+                        r = send_plan(rc, rep->plan, PLAN_TABLE_UPDATES, have, genid, rep);
+                        if (r == 0) {
+                                genid = next_genid(genid);
+                                r = send_plan(rc, rep->plan, PLAN_ALL_BUT_TABLE_UPDATES, have, genid, rep);
+                        }
+                } else {
+                        r = send_plan(rc, rep->plan, PLAN_ALL, have, genid, rep);
+                }
                 if (r < 0) {
                         /* whatever we knew is in doubt now */
                         ima_reconciler_invalidate(rc);

@@ -298,6 +298,14 @@ start_agent
 wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the adopted table is not owned"
 stop_agent
+# ... also by an agent with another --priority, as after a DaemonSet update: the kernel refuses to
+# adopt a table and re-create its base chain in one transaction
+start_agent --priority=50
+wait_for 5 grep -q 'changes="ip: table flags restored; ip postrouting: rules rebuilt (chain_incompatible)"' \
+        "$WORK/agent.log" || fail "the orphan was not adopted with the new priority: $(tail -3 "$WORK/agent.log")"
+output_has "type nat hook postrouting priority security;" nft list table ip ip-masq-agent ||
+        fail "the chain's priority did not change: $(nft list chain ip ip-masq-agent postrouting)"
+stop_agent
 # README "Removing the agent": once no agent runs, the orphaned table can be deleted by anyone
 out=$(agent cleanup 2>&1) || fail "cleanup of the orphaned table failed: $out"
 assert_eq "table after cleanup of the orphan" absent "$(readback ip)"
