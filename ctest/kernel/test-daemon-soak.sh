@@ -2,14 +2,16 @@
 # The daemon, with --enable-ipv6, under a seeded random storm: ConfigMap updates in quick
 # succession (some of 1,500 prefixes, sent while the agent is out of the event group), other
 # processes editing, flushing and deleting its ip and ip6 tables, and commits to unrelated tables,
-# interleaved without waiting. At every checkpoint the agent must converge, and both its tables
-# must read back (through libnftables) exactly as a fresh "apply" of the last configuration builds
-# them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
+# interleaved without waiting; now and then the agent is killed (SIGKILL) or stopped (SIGTERM),
+# its tables edited while no agent runs, and a new agent started, with other rule options as in a
+# DaemonSet update (--to-ports, --random-fully=false, --priority), which must take the tables over
+# and repair them. At every checkpoint the agent must converge, and both its tables must read back
+# (through libnftables) exactly as a fresh "apply" of the last configuration, with the same
+# options, builds them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
 #
 # "test-daemon-soak.sh owned" runs the same storm with the tables owned (owner + persist, Linux
-# 6.9+): edits by others are refused while an agent runs, and now and then the agent is killed
-# (SIGKILL or SIGTERM), its orphaned tables edited, and a new agent started, which must adopt and
-# repair them. Without that kernel feature the test fails, saying so.
+# 6.9+): edits by others are refused while an agent runs, and each new agent must adopt the
+# orphaned tables. Without that kernel feature the test fails, saying so.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 mode=${1:-events}
@@ -23,8 +25,11 @@ seed=${IMA_SOAK_SEED:-$(( $(date +%s%N) % 32768 ))}
 RANDOM=$seed
 steps=120
 note "soak ($mode): $steps steps, IMA_SOAK_SEED=$seed"
-# the same flags for the daemon, its diff and the reference apply, so they build the same tables
+# the same flags for the daemon, its diff and the reference apply, so they build the same tables;
+# each new agent draws its rule options from option_sets
 flags=(--enable-ipv6)
+option_sets=("" "--to-ports=1024-29999,32768-65535" "--random-fully=false" "--priority=50"
+        "--to-ports=2000-3000 --random-fully=false")
 
 cm="$WORK/configmap"
 mkdir "$cm"
@@ -160,10 +165,11 @@ start_agent() {
         fi
 }
 
-# owned mode: the agent goes (killed, or stopped as in a rolling update), another process edits the
-# tables it left (orphaned, so anyone may), a config update may land meanwhile, and a new agent
-# adopts the tables and repairs them
+# the agent goes (killed, or stopped as in a rolling update), another process edits the tables it
+# left (orphaned when owned, so anyone may), a config update may land meanwhile, and a new agent,
+# perhaps with other rule options, takes the tables over (adopts them when owned) and repairs them
 restart_agent() {
+        local opts
         if [ $((RANDOM % 2)) = 0 ]; then
                 kill -KILL "$agent_pid"
                 wait "$agent_pid" 2>/dev/null || true
@@ -176,10 +182,14 @@ restart_agent() {
                 random_config
                 kubelet_update "$cm" ip-masq-agent "$config"
         fi
+        opts=${option_sets[RANDOM % ${#option_sets[@]}]}
+        read -ra flags <<<"--enable-ipv6 $opts"
+        option_changes+=("${opts:-defaults}")
         start_agent
 }
 
 orphan_edits=0
+option_changes=()
 refused=0
 start_agent
 config="NonMasqueradeCIDRs: [10.0.0.0/8, fd00::/8]"
@@ -198,7 +208,7 @@ for ((step = 1; step <= steps; step++)); do
         1)
                 if tamper 2>/dev/null; then
                         [ "$mode" != owned ] || [ "$tamper_kind" = 0 ] || [ "$tamper_kind" = 4 ] ||
-                                fail "step $step: edit $tamper_kind of a table owned by a running agent succeeded"
+                                fail "step $step: edit $tamper_kind of a table owned by a running agent succeeded: $(tail -3 "$log")"
                 else
                         refused=$((refused + 1))
                 fi
@@ -206,7 +216,7 @@ for ((step = 1; step <= steps; step++)); do
         2) unrelated ;;
         esac
         [ $((RANDOM % 4)) = 0 ] && sleep 0.0$((RANDOM % 3))
-        if [ "$mode" = owned ] && [ $((RANDOM % 10)) = 0 ]; then
+        if [ $((RANDOM % 10)) = 0 ]; then
                 restart_agent
         fi
         if [ $((step % 20)) = 0 ]; then
@@ -217,7 +227,7 @@ kill -0 "$agent_pid" || fail "the agent died: $(tail -20 "$log")"
 errors=$(cat "$WORK"/agent.*.log | grep -c '^E' || true)
 unheard=$(cat "$WORK"/agent.*.log | grep -c 'not listening during our own commit' || true)
 note "config updates ${counts[0]}, edits by others ${counts[1]} ($refused failed or refused), unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
-[ "$mode" != owned ] || note "agents started: $instances, edits of orphaned tables between two agents: $orphan_edits"
+note "agents started: $instances, edits of their tables while none ran: $orphan_edits, options of each new agent: ${option_changes[*]:-none}"
 kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$log")"
 ip netns del reference
