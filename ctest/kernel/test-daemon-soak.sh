@@ -5,9 +5,10 @@
 # interleaved without waiting; now and then the agent is killed (SIGKILL) or stopped (SIGTERM),
 # its tables edited while no agent runs, and a new agent started, with other rule options as in a
 # DaemonSet update (--to-ports, --random-fully=false, --priority), which must take the tables over
-# and repair them. At every checkpoint the agent must converge, and both its tables must read back
-# (through libnftables) exactly as a fresh "apply" of the last configuration, with the same
-# options, builds them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
+# and repair them. One ConfigMap update in eight is invalid, and leaves the last valid one in
+# force. At every checkpoint the agent must converge, and both its tables must read back (through
+# libnftables) exactly as a fresh "apply" of the last valid configuration, with the same options,
+# builds them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
 #
 # "test-daemon-soak.sh owned" runs the same storm with the tables owned (owner + persist, Linux
 # 6.9+): edits by others are refused while an agent runs, and each new agent must adopt the
@@ -58,6 +59,11 @@ pool6=(2001:db8::/32 2001:db8::/47 2001:db8::/48 2001:db8:1::/48 2001:db8:2::/48
 mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed")
 mapfile -t big6 < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed" ipv6)
 config=
+# One config in eight is invalid (one bad entry among the rest): the agent must keep the last valid
+# one in force and go on repairing it, so the checkpoints compare against valid_config.
+invalid=("10.0.0.1/8" not-a-cidr '"::ffff:10.0.0.0/104"' 10.0.0.0/33 "10.0.0.0 /8")
+config_valid=true
+invalid_configs=0
 random_config() {
         local dst=() src=() i n ll=false ll6=false
         n=$((RANDOM % 6))
@@ -76,6 +82,11 @@ random_config() {
         n=$((RANDOM % 3))
         for ((i = 0; i < n; i++)); do src+=("${pool6[RANDOM % ${#pool6[@]}]}"); done
         [ $((RANDOM % 16)) != 0 ] || src+=('"::/0"')
+        config_valid=true
+        if [ $((RANDOM % 8)) = 0 ]; then
+                dst+=("${invalid[RANDOM % ${#invalid[@]}]}")
+                config_valid=false
+        fi
         # drawn here, not in $(...): a subshell reseeds RANDOM, so the seed would not repeat them
         [ $((RANDOM % 2)) != 0 ] || ll=true
         [ $((RANDOM % 2)) != 0 ] || ll6=true
@@ -86,6 +97,7 @@ MasqLinkLocal: $ll
 MasqLinkLocalIPv6: $ll6
 CidrLimit: 4000
 ResyncInterval: 1h"
+        [ "$config_valid" = false ] || valid_config=$config
 }
 
 # an edit by another process, to the ip or the ip6 table (stray elements outside every pool, so
@@ -127,14 +139,14 @@ unrelated() {
 checkpoint() {
         local t0 got want fam listing
         t0=$(now_ms)
+        printf '%s\n' "$valid_config" >"$WORK/last.yaml"
         # a bound, not a timing: after a fast fight the repair may wait out a back-off of up
         # to 10 s (HEAL_MAX_DELAY_MS)
-        wait_for 30 agent diff "${flags[@]}" --config "$cm/ip-masq-agent" ||
-                fail "step $1: not converged within 30 s: $(agent diff "${flags[@]}" --config "$cm/ip-masq-agent" 2>&1 | head -20)
-config:
-$config
+        wait_for 30 agent diff "${flags[@]}" --config "$WORK/last.yaml" ||
+                fail "step $1: not converged within 30 s: $(agent diff "${flags[@]}" --config "$WORK/last.yaml" 2>&1 | head -20)
+last valid config:
+$valid_config
 agent log: $(tail -5 "$log")"
-        printf '%s\n' "$config" >"$WORK/last.yaml"
         in_ns reference "$IMA_BIN" apply "${flags[@]}" --config "$WORK/last.yaml" 2>/dev/null ||
                 fail "step $1: reference apply failed"
         for fam in ip ip6; do
@@ -169,7 +181,7 @@ start_agent() {
 # left (orphaned when owned, so anyone may), a config update may land meanwhile, and a new agent,
 # perhaps with other rule options, takes the tables over (adopts them when owned) and repairs them
 restart_agent() {
-        local opts
+        local opts i
         if [ $((RANDOM % 2)) = 0 ]; then
                 kill -KILL "$agent_pid"
                 wait "$agent_pid" 2>/dev/null || true
@@ -178,8 +190,14 @@ restart_agent() {
                 wait "$agent_pid" || fail "agent $instances: exit code $? after SIGTERM: $(tail -5 "$log")"
         fi
         tamper 2>/dev/null && orphan_edits=$((orphan_edits + 1))
-        if [ $((RANDOM % 2)) = 0 ]; then
-                random_config
+        # a new agent with an invalid file applies nothing and is not ready (test-daemon covers
+        # that): the agent that comes up here finds a valid one
+        if [ $((RANDOM % 2)) = 0 ] || [ "$config_valid" = false ]; then
+                for ((i = 0; i < 20; i++)); do
+                        random_config
+                        [ "$config_valid" = false ] || break
+                done
+                [ "$config_valid" = true ] || fail "no valid config in 20 draws"
                 kubelet_update "$cm" ip-masq-agent "$config"
         fi
         opts=${option_sets[RANDOM % ${#option_sets[@]}]}
@@ -193,6 +211,7 @@ option_changes=()
 refused=0
 start_agent
 config="NonMasqueradeCIDRs: [10.0.0.0/8, fd00::/8]"
+valid_config=$config
 converged_ms=0
 checkpoints=0
 counts=(0 0 0)
@@ -202,6 +221,15 @@ for ((step = 1; step <= steps; step++)); do
         case $kind in
         0)
                 random_config
+                if [ "$config_valid" = false ]; then
+                        # the agent reads a file once it has been quiet for 20 ms, so a valid
+                        # file replaced at once by an invalid one may never be read: let it
+                        # take in the last valid one first, or no one knows which one is in force
+                        printf '%s\n' "$valid_config" >"$WORK/valid.yaml"
+                        wait_for 30 agent diff "${flags[@]}" --config "$WORK/valid.yaml" ||
+                                fail "step $step: the last valid config was not applied within 30 s"
+                        invalid_configs=$((invalid_configs + 1))
+                fi
                 kubelet_update "$cm" ip-masq-agent "$config"
                 ;;
         # an edit may find nothing to edit (the table just went), or, owned, must be refused
@@ -226,7 +254,7 @@ done
 kill -0 "$agent_pid" || fail "the agent died: $(tail -20 "$log")"
 errors=$(cat "$WORK"/agent.*.log | grep -c '^E' || true)
 unheard=$(cat "$WORK"/agent.*.log | grep -c 'not listening during our own commit' || true)
-note "config updates ${counts[0]}, edits by others ${counts[1]} ($refused failed or refused), unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
+note "config updates ${counts[0]} ($invalid_configs invalid), edits by others ${counts[1]} ($refused failed or refused), unrelated commits ${counts[2]}; $unheard commits sent out of the event group; $checkpoints checkpoints, converged in $((converged_ms / checkpoints)) ms on average; $errors error lines"
 note "agents started: $instances, edits of their tables while none ran: $orphan_edits, options of each new agent: ${option_changes[*]:-none}"
 kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$log")"
