@@ -147,7 +147,8 @@ static void summarize_set(FILE *f, enum ima_family fam, enum ima_set_id s, const
 char *plan_summary(const struct ima_plan *p)
 {
         struct set_delta deltas[IMA_FAMILY_COUNT][IMA_SET_COUNT] = { 0 };
-        bool first = true, created[IMA_FAMILY_COUNT] = { 0 }, rules[IMA_FAMILY_COUNT] = { 0 };
+        bool first = true, created[IMA_FAMILY_COUNT] = { 0 }, deleted[IMA_FAMILY_COUNT] = { 0 },
+             rules[IMA_FAMILY_COUNT] = { 0 };
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -164,7 +165,8 @@ char *plan_summary(const struct ima_plan *p)
                         continue;
                 switch (op->kind) {
                 case IMA_OP_ADD_TABLE:
-                        if (op->reason == IMA_REASON_TABLE_FLAGS) {
+                        /* re-created for its flags is created all the same */
+                        if (op->reason == IMA_REASON_TABLE_FLAGS && !deleted[op->family]) {
                                 fprintf(f, "%s%s: table flags restored", sep, fam);
                         } else {
                                 fprintf(f, "%s%s: table created (%s)", sep, fam, ima_op_reason_name(op->reason));
@@ -173,6 +175,7 @@ char *plan_summary(const struct ima_plan *p)
                         break;
                 case IMA_OP_DEL_TABLE:
                         fprintf(f, "%s%s: table deleted (%s)", sep, fam, ima_op_reason_name(op->reason));
+                        deleted[op->family] = true;
                         break;
                 case IMA_OP_ADD_ELEMS:
                         if (op->reason == IMA_REASON_ELEMENTS)

@@ -43,11 +43,15 @@ static const char *kinds(const struct ima_plan *p)
                 [IMA_OP_DEL_ELEMS] = 'e', [IMA_OP_ADD_ELEMS] = 'E',
         };
         static char buf[256];
-        size_t i;
+        size_t n = 0;
 
-        for (i = 0; i < p->n_ops && i < sizeof(buf) - 1; i++)
-                buf[i] = letter[p->ops[i].kind];
-        buf[i] = '\0';
+        /* "|" where the second transaction starts */
+        for (size_t i = 0; i < p->n_ops && n < sizeof(buf) - 2; i++) {
+                if (p->ops[i].transaction > 0 && (i == 0 || p->ops[i - 1].transaction == 0))
+                        buf[n++] = '|';
+                buf[n++] = letter[p->ops[i].kind];
+        }
+        buf[n] = '\0';
         return buf;
 }
 
@@ -96,10 +100,10 @@ static void test_table_states(void)
         CHECK_STR(plan_kinds(m, o), "T");
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV4].foreign = true;
-        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
         o->tables[IMA_FAMILY_IPV4].foreign = false;
         o->tables[IMA_FAMILY_IPV4].flags = IMA_TABLE_F_OWNER;
-        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV6].present = true; /* IPv6 is off in the model */
         CHECK_STR(plan_kinds(m, o), "t");
@@ -130,10 +134,10 @@ static void test_ownership(void)
         CHECK_STR(plan_kinds(m, o), "T"); /* the kernel answers EPERM: reported, not hidden */
         t->flags = 0; /* made without ownership (e.g. by "apply"): persist cannot be added in place */
         t->owner = 0;
-        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
         m->tables[IMA_FAMILY_IPV4].flags = 0; /* ownership off, orphan left behind: re-created */
         t->flags = IMA_TABLE_F_PERSIST;
-        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
         ima_observed_free(o);
         ima_model_free(m);
 }
@@ -163,7 +167,66 @@ static void test_kept_ownership(void)
         ima_plan_free(p);
         t->foreign = true; /* whoever owns it, a foreign chain still means a re-creation */
         t->flags = 0;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+/* A table re-created while its old rules are live: the new chain matches the intervals directly
+ * until a second transaction, after the sets are live, puts the lookups in. The same split, for
+ * another reason, when adoption and a new chain meet. */
+static void test_second_transaction(void)
+{
+        static const enum ima_rule_kind first[] = { IMA_RULE_LOCAL_RETURN, IMA_RULE_DST_RANGE_RETURN,
+                                                    IMA_RULE_DST_RANGE_RETURN, IMA_RULE_DST_RANGE_RETURN,
+                                                    IMA_RULE_DST_RANGE_RETURN, IMA_RULE_MASQ };
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+        struct ima_ipset *dst = m->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST];
+        struct ima_plan *p = NULL;
+        size_t k = 0;
+
+        t->foreign = true;
+        CHECK_INT(ima_diff(m, sigs, o, &p), 0);
+        CHECK_STR(kinds(p), "tTSESCRRRRRR|fRRRR");
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct ima_op *op = &p->ops[i];
+
+                if (op->kind != IMA_OP_ADD_RULE || op->transaction > 0)
+                        continue;
+                CHECK_INT(op->rule.kind, first[k]);
+                if (op->rule.kind == IMA_RULE_DST_RANGE_RETURN) /* 10/8 169.254/16 172.16/12 192.168/16 */
+                        CHECK(op->rule.range.first == dst->v[k - 1].first && op->rule.range.last == dst->v[k - 1].last);
+                k++;
+        }
+        CHECK_INT(k, 6);
+        ima_plan_free(p);
+        p = NULL;
+        /* too many intervals for a rule each: one transaction, as before */
+        for (uint32_t i = 0; i < IMA_TRANSITION_MAX_INTERVALS; i++)
+                ima_ipset_add(dst, 0x0b000000 + 2 * i, 0x0b000000 + 2 * i);
+        ima_ipset_normalize(dst);
         CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        t->foreign = false;
+        ima_observed_free(o);
+        ima_model_free(m);
+
+        m = model();
+        m->tables[IMA_FAMILY_IPV4].flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
+        m->tables[IMA_FAMILY_IPV4].owner = 5;
+        o = in_sync(m);
+        t = &o->tables[IMA_FAMILY_IPV4];
+        t->flags = IMA_TABLE_F_PERSIST; /* an orphan to adopt ... */
+        t->owner = 0;
+        t->chain.priority = 50;         /* ... by an agent with another --priority */
+        CHECK_STR(plan_kinds(m, o), "T|cCRRRR");
+        t->chain.priority = m->priority; /* adoption alone, or a new chain alone: one transaction */
+        CHECK_STR(plan_kinds(m, o), "T");
+        t->flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
+        t->owner = 5;
+        t->chain.priority = 50;
+        CHECK_STR(plan_kinds(m, o), "cCRRRR");
         ima_observed_free(o);
         ima_model_free(m);
 }
@@ -181,7 +244,7 @@ static void test_sets_and_chain(void)
         CHECK_STR(plan_kinds(m, o), "S"); /* empty source set: created, nothing to add */
         t->sets[IMA_SET_SRC].present = true;
         t->sets[IMA_SET_SRC].compatible = false;
-        CHECK_STR(plan_kinds(m, o), "tTSESCRRRR");
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
         t->sets[IMA_SET_SRC].compatible = true;
         t->chain.rules[1][0] = 'X';
         CHECK_STR(plan_kinds(m, o), "fRRRR");
@@ -203,5 +266,6 @@ int main(void)
         TEST_RUN(test_sets_and_chain);
         TEST_RUN(test_ownership);
         TEST_RUN(test_kept_ownership);
+        TEST_RUN(test_second_transaction);
         TEST_EXIT();
 }

@@ -136,6 +136,7 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
 {
         _cleanup_(ima_plan_freep) struct ima_plan *dels = NULL, *adds = NULL;
         const struct ima_model_table *w = &want->tables[f];
+        size_t updated_at = SIZE_MAX;
         int why, r;
 
         if (!w->present)
@@ -145,12 +146,13 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
         why = recreate_reason(w, h);
         if (why >= 0) {
                 r = add_op(p, IMA_OP_DEL_TABLE, (enum ima_op_reason)why, f);
-                return r < 0 ? r : ima_plan_add_create_table(p, want, f, (enum ima_op_reason)why);
+                return r < 0 ? r : ima_plan_add_recreated_table(p, want, f, (enum ima_op_reason)why);
         }
         if (needs_table_update(w, h)) {
                 /* kept ownership: the kernel refuses to change owner or persist in an update */
                 uint32_t flags = w->keep_ownership ? h->flags & ~IMA_TABLE_F_DORMANT : w->flags;
 
+                updated_at = p->n_ops;
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = IMA_REASON_TABLE_FLAGS,
                                                       .family = f, .table_flags = flags });
                 if (r < 0)
@@ -164,7 +166,18 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
         /* a kernel interval set rejects an element that overlaps a live one: delete first */
         if ((r = append_plan(p, dels)) < 0 || (r = append_plan(p, adds)) < 0)
                 return r;
-        return diff_chain(p, want, want_rules, f, &h->chain);
+        r = diff_chain(p, want, want_rules, f, &h->chain);
+        if (r < 0 || updated_at == SIZE_MAX)
+                return r;
+        /* The kernel refuses (EINVAL) to update a table's flags (adopting an orphan, waking a
+         * dormant table) and to add or delete a base chain in it in one transaction. The update
+         * goes first, alone: after it the table is ours, so no one can come between the two. */
+        for (size_t i = updated_at + 1; i < p->n_ops; i++)
+                if (p->ops[i].kind == IMA_OP_ADD_CHAIN || p->ops[i].kind == IMA_OP_DEL_CHAIN) {
+                        ima_plan_defer(p, updated_at + 1);
+                        break;
+                }
+        return 0;
 }
 
 int ima_diff(const struct ima_model *want, const struct ima_rule_sigs want_rules[IMA_FAMILY_COUNT],

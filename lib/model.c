@@ -209,6 +209,44 @@ int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rul
         return 0;
 }
 
+int ima_model_transition_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n)
+{
+        _cleanup_free_ struct ima_rule *rules = NULL;
+        const struct ima_model_table *t = &m->tables[f];
+        size_t n_rules, n = 0, n_intervals = t->sets[IMA_SET_SRC]->n + t->sets[IMA_SET_DST]->n;
+        struct ima_rule *v;
+        int r;
+
+        if (n_intervals > IMA_TRANSITION_MAX_INTERVALS)
+                return -E2BIG;
+        r = ima_model_rules(m, f, &rules, &n_rules);
+        if (r < 0)
+                return r;
+        v = calloc(n_rules + n_intervals, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_rules; i++) {
+                bool src = rules[i].kind == IMA_RULE_SRC_RETURN;
+                const struct ima_ipset *set = t->sets[src ? IMA_SET_SRC : IMA_SET_DST];
+
+                if (!src && rules[i].kind != IMA_RULE_DST_RETURN) {
+                        v[n++] = rules[i];
+                        continue;
+                }
+                for (size_t k = 0; k < set->n; k++) {
+                        v[n] = (struct ima_rule){
+                                .kind = src ? IMA_RULE_SRC_RANGE_RETURN : IMA_RULE_DST_RANGE_RETURN,
+                                .range = set->v[k],
+                        };
+                        snprintf(v[n++].comment, sizeof(v->comment), "not masqueraded, until @%s is live",
+                                 ima_set_name(src ? IMA_SET_SRC : IMA_SET_DST));
+                }
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 /* One port as upstream's strconv.Atoi reads it (optional '+', leading zeros), then held to what
  * a port can be: upstream passes 0 or 70000 on to iptables, which fails on every sync. */
 static int parse_port(const char *s, size_t len, uint16_t *ret)

@@ -34,6 +34,9 @@ enum ima_rule_kind {
         IMA_RULE_SRC_RETURN,   /* ip saddr @nomasq-src counter return */
         IMA_RULE_DST_RETURN,   /* ip daddr @nomasq-dst counter return */
         IMA_RULE_MASQ,         /* [meta l4proto P [numgen random mod M < B]] counter masquerade [to :a-b] [fully-random] */
+        /* While the table is re-created: one per interval, no set (see ima_model_transition_rules) */
+        IMA_RULE_SRC_RANGE_RETURN, /* ip saddr A-B return */
+        IMA_RULE_DST_RANGE_RETURN, /* ip daddr A-B return */
 };
 
 struct ima_port_range {
@@ -48,6 +51,7 @@ struct ima_rule {
         uint32_t numgen_below;     /* matches when numgen random mod numgen_mod < numgen_below */
         struct ima_port_range ports; /* {0,0}: any port */
         bool random_fully;
+        struct ima_interval range; /* *_RANGE_RETURN */
         char comment[128];
 };
 
@@ -104,6 +108,13 @@ const char *ima_l4proto_name(uint8_t proto);
 /* The chain's rules for a family, in order. Returns a malloc'd array and its length in *ret_n,
  * or -ENOMEM. */
 int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n);
+
+/* The same list with each set lookup replaced by one rule per interval of the set, for a table
+ * re-created in the same transaction as its sets: Linux makes the rules live before the lookup
+ * data of an interval set created with them, and for that moment a lookup matches nothing. At
+ * most IMA_TRANSITION_MAX_INTERVALS (both sets together); -E2BIG beyond, -ENOMEM. */
+#define IMA_TRANSITION_MAX_INTERVALS 2048
+int ima_model_transition_rules(const struct ima_model *m, enum ima_family f, struct ima_rule **ret, size_t *ret_n);
 
 /* Parses "--to-ports" text ("1024-29999,32768-65535", single ports allowed, each port as Go's
  * strconv.Atoi reads it) as upstream does, and rejects what upstream would pass on to a failing

@@ -77,8 +77,23 @@ int ima_plan_add_set_elems(struct ima_plan *p, const struct ima_model *m, enum i
                                                  .elems = elems });
 }
 
-int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
-                              enum ima_op_reason reason)
+void ima_plan_defer(struct ima_plan *p, size_t from)
+{
+        for (size_t i = from; i < p->n_ops; i++)
+                p->ops[i].transaction = 1;
+}
+
+bool ima_plan_has_second_transaction(const struct ima_plan *p)
+{
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].transaction > 0)
+                        return true;
+        return false;
+}
+
+/* The table, both sets with their elements and the chain, without rules. */
+static int add_table_sets_chain(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                                enum ima_op_reason reason)
 {
         const struct ima_model_table *t = &m->tables[f];
         int r;
@@ -95,11 +110,44 @@ int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enu
                 if (r < 0)
                         return r;
         }
-        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = reason, .family = f,
-                                              .priority = m->priority });
+        return ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = reason, .family = f,
+                                                 .priority = m->priority });
+}
+
+int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                              enum ima_op_reason reason)
+{
+        int r = add_table_sets_chain(p, m, f, reason);
+
+        return r < 0 ? r : ima_plan_add_rules(p, m, f, reason);
+}
+
+int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                                 enum ima_op_reason reason)
+{
+        _cleanup_free_ struct ima_rule *rules = NULL;
+        size_t n_rules, second;
+        int r;
+
+        r = ima_model_transition_rules(m, f, &rules, &n_rules);
+        if (r == -E2BIG)
+                return ima_plan_add_create_table(p, m, f, reason);
         if (r < 0)
                 return r;
-        return ima_plan_add_rules(p, m, f, reason);
+        r = add_table_sets_chain(p, m, f, reason);
+        for (size_t i = 0; r >= 0 && i < n_rules; i++)
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_RULE, .reason = reason, .family = f,
+                                                      .rule = rules[i] });
+        if (r < 0)
+                return r;
+        second = p->n_ops;
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_FLUSH_CHAIN, .reason = reason, .family = f });
+        if (r >= 0)
+                r = ima_plan_add_rules(p, m, f, reason);
+        if (r < 0)
+                return r;
+        ima_plan_defer(p, second);
+        return 0;
 }
 
 size_t ima_plan_count_intervals(const struct ima_plan *p)

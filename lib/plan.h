@@ -1,6 +1,7 @@
 /* plan.h: an ordered list of changes to the agent's nftables objects, to be sent as ONE
- * transaction. Built by lib/diff.c (or as a full re-creation), sent by nft/, printed by the diff
- * command. Operations name model objects, never netlink structures. */
+ * transaction, or as two where the kernel cannot do it in one without a gap (each op says which).
+ * Built by lib/diff.c (or as a full re-creation), sent by nft/, printed by the diff command.
+ * Operations name model objects, never netlink structures. */
 #pragma once
 
 #include <stdbool.h>
@@ -52,6 +53,8 @@ struct ima_op {
         int32_t priority;        /* ADD_CHAIN */
         struct ima_rule rule;    /* ADD_RULE */
         struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
+        /* 0: the first transaction; 1: a second one, sent once the first has committed */
+        unsigned transaction;
 };
 
 struct ima_plan {
@@ -71,6 +74,16 @@ int ima_plan_add(struct ima_plan *p, const struct ima_op *op);
  * such table exists at that point of the transaction. -ENOMEM. */
 int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                               enum ima_op_reason reason);
+/* The same, for a table deleted earlier in the transaction, whose old rules are live until it
+ * commits: the new chain starts with one rule per interval in place of each set lookup, and a
+ * second transaction puts the lookups in, once the sets are live (ima_model_transition_rules).
+ * Beyond IMA_TRANSITION_MAX_INTERVALS, one transaction as ima_plan_add_create_table. -ENOMEM. */
+int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                                 enum ima_op_reason reason);
+/* Moves ops [from, end) of the plan into the second transaction. */
+void ima_plan_defer(struct ima_plan *p, size_t from);
+/* Whether any op is in the second transaction. */
+bool ima_plan_has_second_transaction(const struct ima_plan *p);
 /* Appends an ADD_ELEMS op with a copy of set s of family f as m describes it (nothing when the
  * set is empty). -ENOMEM. */
 int ima_plan_add_set_elems(struct ima_plan *p, const struct ima_model *m, enum ima_family f, enum ima_set_id s,

@@ -6,9 +6,14 @@
 int ima_render_rule(enum ima_family f, const struct ima_rule *r, char *buf, size_t size)
 {
         const char *fam = f == IMA_FAMILY_IPV4 ? "ip" : "ip6";
-        char match[64] = "", ports[24] = "";
+        char match[64] = "", ports[24] = "", range[IMA_RANGE_STRLEN];
 
         switch (r->kind) {
+        case IMA_RULE_SRC_RANGE_RETURN:
+        case IMA_RULE_DST_RANGE_RETURN:
+                ima_interval_format(f, &r->range, range);
+                return snprintf(buf, size, "%s %s %s return comment \"%s\"", fam,
+                                r->kind == IMA_RULE_SRC_RANGE_RETURN ? "saddr" : "daddr", range, r->comment);
         case IMA_RULE_LOCAL_RETURN:
                 return snprintf(buf, size, "fib daddr type local return comment \"%s\"", r->comment);
         case IMA_RULE_SRC_RETURN:

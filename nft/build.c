@@ -209,8 +209,8 @@ static int build_local_return(struct nftnl_rule *r)
         return add_verdict(r, NFT_RETURN);
 }
 
-/* ip saddr @nomasq-src counter return / ip daddr @nomasq-dst counter return (ip6 likewise) */
-static int build_set_return(struct nftnl_rule *r, enum ima_family f, enum ima_set_id set)
+/* ip saddr / ip daddr (ip6 likewise) into register 1 */
+static int add_address_load(struct nftnl_rule *r, enum ima_family f, enum ima_set_id set)
 {
         bool v4 = f == IMA_FAMILY_IPV4;
         uint32_t offset = v4 ? (set == IMA_SET_SRC ? 12 : 16) : (set == IMA_SET_SRC ? 8 : 24);
@@ -222,6 +222,16 @@ static int build_set_return(struct nftnl_rule *r, enum ima_family f, enum ima_se
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, ima_family_bits(f) / 8);
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+        return 0;
+}
+
+/* ip saddr @nomasq-src counter return / ip daddr @nomasq-dst counter return (ip6 likewise) */
+static int build_set_return(struct nftnl_rule *r, enum ima_family f, enum ima_set_id set)
+{
+        struct nftnl_expr *e;
+
+        if (add_address_load(r, f, set) < 0)
+                return -ENOMEM;
         e = expr_new(r, "lookup");
         if (!e)
                 return -ENOMEM;
@@ -231,6 +241,29 @@ static int build_set_return(struct nftnl_rule *r, enum ima_family f, enum ima_se
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
         if (add_counter(r) < 0)
                 return -ENOMEM;
+        return add_verdict(r, NFT_RETURN);
+}
+
+/* ip saddr A-B return / ip daddr A-B return (ip6 likewise): a set's interval as a range match,
+ * for the transaction that creates the set (see ima_model_transition_rules) */
+static int build_range_return(struct nftnl_rule *r, enum ima_family f, enum ima_set_id set,
+                              const struct ima_interval *range)
+{
+        uint8_t from[16], to[16];
+        uint32_t len = ima_family_bits(f) / 8;
+        struct nftnl_expr *e;
+
+        if (add_address_load(r, f, set) < 0)
+                return -ENOMEM;
+        ima_addr_to_bytes(f, range->first, from);
+        ima_addr_to_bytes(f, range->last, to);
+        e = expr_new(r, "range");
+        if (!e)
+                return -ENOMEM;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+        nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
+        nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
         return add_verdict(r, NFT_RETURN);
 }
 
@@ -320,6 +353,12 @@ struct nftnl_rule *ima_build_rule(enum ima_family f, const struct ima_rule *rule
                 break;
         case IMA_RULE_MASQ:
                 k = build_masq(r, rule);
+                break;
+        case IMA_RULE_SRC_RANGE_RETURN:
+                k = build_range_return(r, f, IMA_SET_SRC, &rule->range);
+                break;
+        case IMA_RULE_DST_RANGE_RETURN:
+                k = build_range_return(r, f, IMA_SET_DST, &rule->range);
                 break;
         }
         u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);

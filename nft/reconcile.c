@@ -241,52 +241,9 @@ static bool is_conflict(int r)
         return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY;
 }
 
-/* An update of a table that is there and stays (adopting an orphan, waking a dormant table), as
- * opposed to the creation of one. */
-static bool is_table_update(const struct ima_plan *p, size_t i, const struct ima_observed *have)
-{
-        const struct ima_op *op = &p->ops[i];
-
-        if (op->kind != IMA_OP_ADD_TABLE || !have->tables[op->family].present)
-                return false;
-        for (size_t j = 0; j < i; j++)
-                if (p->ops[j].kind == IMA_OP_DEL_TABLE && p->ops[j].family == op->family)
-                        return false;
-        return true;
-}
-
-/* The kernel refuses, with EINVAL, a transaction that both updates a table's flags and adds or
- * deletes a base chain in it ("no dormant off/on games in a single transaction", which since
- * adoption exists covers it too). An agent started with another --priority beside the tables
- * its predecessor left needs both, and failed at every retry. Such a plan goes out as two
- * transactions, the table updates first: the table is ours from then on, so no one else can
- * come between the two. */
-static bool needs_two_transactions(const struct ima_plan *p, const struct ima_observed *have)
-{
-        bool updated[IMA_FAMILY_COUNT] = { false }, chain[IMA_FAMILY_COUNT] = { false };
-
-        for (size_t i = 0; i < p->n_ops; i++) {
-                enum ima_op_kind k = p->ops[i].kind;
-
-                if (is_table_update(p, i, have))
-                        updated[p->ops[i].family] = true;
-                else if (k == IMA_OP_ADD_CHAIN || k == IMA_OP_DEL_CHAIN)
-                        chain[p->ops[i].family] = true;
-        }
-        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
-                if (updated[f] && chain[f])
-                        return true;
-        return false;
-}
-
-enum plan_part {
-        PLAN_ALL,
-        PLAN_TABLE_UPDATES,
-        PLAN_ALL_BUT_TABLE_UPDATES,
-};
-
-static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, enum plan_part part,
-                     const struct ima_observed *have, uint32_t genid, struct ima_reconcile_report *rep)
+/* Sends the plan's ops of one transaction (0 or 1). */
+static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, uint32_t genid,
+                     struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
         uint64_t start = now_usec();
@@ -296,7 +253,7 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, enu
         if (r < 0)
                 return r;
         for (size_t i = 0; i < plan->n_ops; i++) {
-                if (part != PLAN_ALL && is_table_update(plan, i, have) != (part == PLAN_TABLE_UPDATES))
+                if (plan->ops[i].transaction != transaction)
                         continue;
                 r = ima_build_op(b, &plan->ops[i]);
                 if (r < 0)
@@ -311,9 +268,9 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, enu
         if (rc->commit_hook)
                 rc->commit_hook(rc->commit_hook_data, false, rep->n_intervals);
         /* the second of two transactions adds to the first */
-        rep->attempts += part != PLAN_ALL_BUT_TABLE_UPDATES;
-        rep->n_msgs = (part == PLAN_ALL_BUT_TABLE_UPDATES ? rep->n_msgs : 0) + ima_batch_n_msgs(b);
-        rep->n_bytes = (part == PLAN_ALL_BUT_TABLE_UPDATES ? rep->n_bytes : 0) + ima_batch_size(b);
+        rep->attempts += transaction == 0;
+        rep->n_msgs = (transaction > 0 ? rep->n_msgs : 0) + ima_batch_n_msgs(b);
+        rep->n_bytes = (transaction > 0 ? rep->n_bytes : 0) + ima_batch_size(b);
         if (r < 0)
                 record_batch_errors(b, r, rep);
         return r;
@@ -374,14 +331,10 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (r < 0)
                 return r;
         if (rep->plan->n_ops > 0) {
-                if (needs_two_transactions(rep->plan, have)) {
-                        r = send_plan(rc, rep->plan, PLAN_TABLE_UPDATES, have, genid, rep);
-                        if (r == 0) {
-                                genid = next_genid(genid);
-                                r = send_plan(rc, rep->plan, PLAN_ALL_BUT_TABLE_UPDATES, have, genid, rep);
-                        }
-                } else {
-                        r = send_plan(rc, rep->plan, PLAN_ALL, have, genid, rep);
+                r = send_plan(rc, rep->plan, 0, genid, rep);
+                if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
+                        genid = next_genid(genid);
+                        r = send_plan(rc, rep->plan, 1, genid, rep);
                 }
                 if (r < 0) {
                         /* whatever we knew is in doubt now */
