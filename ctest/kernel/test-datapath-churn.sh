@@ -2,16 +2,12 @@
 # Real packets while the agent is replaced over and over, as in rolling updates and crashes: every
 # datagram pod -> internet must leave masqueraded and every one pod -> private network must keep
 # the pod's address, whatever the agent is doing. Agents are killed (SIGKILL) or stopped (SIGTERM)
-# and replaced by agents with other options (--priority, --to-ports, --random-fully), and
-# ConfigMap updates land in between (some of 1,500 prefixes). Each datagram is a new flow (a new
-# socket, so a new conntrack entry and a new NAT decision), so a moment with the chain missing,
-# half built or holding a partial set would show.
-#
-# Not here: switching table ownership on or off between agents. That re-creates the table, and
-# Linux (6.18 here) makes the rules of a transaction live before the lookup data of an interval
-# set created in the same transaction: for that moment the new nomasq-dst matches nothing, and
-# a few new flows to exempt destinations are masqueraded. Plain "nft -f" re-creating such a
-# table shows the same (README, "Known limitations").
+# and replaced by agents with other options (table ownership on or off, --priority, --to-ports,
+# --random-fully), and ConfigMap updates land in between (some of 1,500 prefixes). Each datagram
+# is a new flow (a new socket, so a new conntrack entry and a new NAT decision), so a moment with
+# the chain missing, half built or holding a partial set would show. Switching ownership
+# re-creates the table: before the agent did that in two transactions (range rules first, set
+# lookups once the sets are live), a few flows to exempt destinations came out masqueraded.
 #
 #   pod-gr 10.1.0.2 ---- 10.1.0.1 node 198.51.100.1 ---- 198.51.100.2 ext
 #                                                       + 203.0.113.2  ("internet": masqueraded)
@@ -44,8 +40,8 @@ NonMasqueradeSrcCIDRs: [172.16.0.0/16]"
         "CidrLimit: 2000
 NonMasqueradeCIDRs: [$base, $(IFS=,; echo "${big[*]}")]")
 kubelet_update "$cm" ip-masq-agent "${configs[0]}"
-option_sets=("" "--priority=50" "--to-ports=20000-29999" "--random-fully=false"
-        "--priority=50 --to-ports=20000-20999,21000-29999")
+option_sets=("" "--table-ownership=off" "--priority=50" "--to-ports=20000-29999" "--random-fully=false"
+        "--table-ownership=off --priority=50 --to-ports=20000-20999,21000-29999")
 
 instances=0
 start_agent() {
