@@ -225,6 +225,18 @@ cpu_ms() {
         echo $((ticks * 1000 / $(getconf CLK_TCK)))
 }
 
+# crash_or_stop PID LOG: ends the agent PID (a child of this shell) with SIGKILL, as a crash, or
+# SIGTERM, as a rolling update, at random; after SIGTERM it must exit 0 (LOG says why not).
+crash_or_stop() {
+        if [ $((RANDOM % 2)) = 0 ]; then
+                kill -KILL "$1"
+                wait "$1" 2>/dev/null || true
+        else
+                kill -TERM "$1"
+                wait "$1" || fail "agent $1: exit code $? after SIGTERM: $(tail -5 "$2")"
+        fi
+}
+
 # kubelet_update DIR FILE CONTENT: replaces FILE of a ConfigMap volume DIR the way kubelet does:
 # a new timestamped directory, a "..data_tmp" symlink renamed over "..data", the old one removed.
 kubelet_update() {

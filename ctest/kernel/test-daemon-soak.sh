@@ -194,13 +194,7 @@ start_agent() {
 # perhaps with other rule options, takes the tables over (adopts them when owned) and repairs them
 restart_agent() {
         local opts i toggled
-        if [ $((RANDOM % 2)) = 0 ]; then
-                kill -KILL "$agent_pid"
-                wait "$agent_pid" 2>/dev/null || true
-        else
-                kill -TERM "$agent_pid"
-                wait "$agent_pid" || fail "agent $instances: exit code $? after SIGTERM: $(tail -5 "$log")"
-        fi
+        crash_or_stop "$agent_pid" "$log"
         tamper 2>/dev/null && orphan_edits=$((orphan_edits + 1))
         # one new agent in five switches IPv6 on or off, which drops the ip6 table
         toggled=false

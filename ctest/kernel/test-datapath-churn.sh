@@ -72,13 +72,7 @@ sender=$!
 rounds=0 updates=0
 while kill -0 "$sender" 2>/dev/null && [ "$rounds" -lt 60 ]; do
         rounds=$((rounds + 1))
-        if [ $((RANDOM % 2)) = 0 ]; then
-                kill -KILL "$agent_pid"
-                wait "$agent_pid" 2>/dev/null || true
-        else
-                kill -TERM "$agent_pid"
-                wait "$agent_pid" || fail "agent $instances: exit code $? after SIGTERM: $(tail -5 "$log")"
-        fi
+        crash_or_stop "$agent_pid" "$log"
         if [ $((RANDOM % 2)) = 0 ]; then
                 kubelet_update "$cm" ip-masq-agent "${configs[RANDOM % ${#configs[@]}]}"
                 updates=$((updates + 1))
