@@ -518,14 +518,3 @@ int ima_build_op(struct ima_batch *b, const struct ima_op *op)
         }
         return -EINVAL;
 }
-
-int ima_build_plan(struct ima_batch *b, const struct ima_plan *p)
-{
-        for (size_t i = 0; i < p->n_ops; i++) {
-                int r = ima_build_op(b, &p->ops[i]);
-
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}

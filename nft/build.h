@@ -19,8 +19,6 @@ struct nftnl_set;
 
 /* Appends the messages for one operation (element ops may take several). 0, -ENOMEM. */
 int ima_build_op(struct ima_batch *b, const struct ima_op *op);
-/* Appends every op of the plan in order. */
-int ima_build_plan(struct ima_batch *b, const struct ima_plan *p);
 
 /* The rule as libnftnl object (table/chain/family set, no handle), for building and for
  * comparing against what the kernel holds. NULL on ENOMEM. */
