@@ -12,32 +12,61 @@
 #   pod-gr 10.1.0.2 ---- 10.1.0.1 node 198.51.100.1 ---- 198.51.100.2 ext
 #                                                       + 203.0.113.2  ("internet": masqueraded)
 #                                                       + 192.168.50.2 (private: not masqueraded)
+#
+# "test-datapath-churn.sh ipv6" does the same through the ip6 table (--enable-ipv6): pod-gr
+# fd20::2, node 2001:db8:1::1, "internet" 2001:db8:ff::2, private fd00:50::2.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
+family=${1:-ipv4}
 
 seed=${IMA_CHURN_SEED:-$(($(date +%s%N) % 32768))}
 RANDOM=$seed
 flows=300 # per destination
-note "datapath churn: $flows flows to each destination, IMA_CHURN_SEED=$seed"
+note "datapath churn ($family): $flows flows to each destination, IMA_CHURN_SEED=$seed"
 
-topo_mixed_mode 10.1.0.2/24 10.1.0.1/24 172.16.0.2/24 172.16.0.1/24 198.51.100.1/24 198.51.100.2/24
-topo_addr ext lo 203.0.113.2/32
-topo_addr ext lo 192.168.50.2/32
-topo_route pod-gr default 10.1.0.1
-topo_route node 203.0.113.0/24 198.51.100.2
-topo_route node 192.168.50.0/24 198.51.100.2
-topo_route ext 10.1.0.0/24 198.51.100.1
-
-# Every config keeps 192.168.0.0/16 exempt and 203.0.113.0/24 masqueraded; they differ around it.
+# Every config keeps the private destination exempt and the internet one masqueraded; they differ
+# around them.
 cm="$WORK/configmap"
 mkdir "$cm"
-base="10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16"
-mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed" | grep -v '^203\.0\.113\.\|^192\.168\.')
-configs=("NonMasqueradeCIDRs: [$base]"
-        "NonMasqueradeCIDRs: [$base, 100.64.0.0/10]"
-        "NonMasqueradeCIDRs: [192.168.0.0/16]
-NonMasqueradeSrcCIDRs: [172.16.0.0/16]"
-        "CidrLimit: 2000
+case $family in
+ipv4)
+        topo_mixed_mode 10.1.0.2/24 10.1.0.1/24 172.16.0.2/24 172.16.0.1/24 198.51.100.1/24 198.51.100.2/24
+        topo_addr ext lo 203.0.113.2/32
+        topo_addr ext lo 192.168.50.2/32
+        topo_route pod-gr default 10.1.0.1
+        topo_route node 203.0.113.0/24 198.51.100.2
+        topo_route node 192.168.50.0/24 198.51.100.2
+        topo_route ext 10.1.0.0/24 198.51.100.1
+        pod=10.1.0.2 node=198.51.100.1 internet=203.0.113.2 private=192.168.50.2 flags=()
+        base="10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16"
+        mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed" | grep -v '^203\.0\.113\.\|^192\.168\.')
+        configs=("NonMasqueradeCIDRs: [$base]"
+                "NonMasqueradeCIDRs: [$base, 100.64.0.0/10]"
+                "NonMasqueradeCIDRs: [192.168.0.0/16]
+NonMasqueradeSrcCIDRs: [172.16.0.0/16]")
+        ;;
+ipv6)
+        topo_mixed_mode fd20::2/64 fd20::1/64 fd10::2/64 fd10::1/64 2001:db8:1::1/64 2001:db8:1::2/64
+        topo_addr ext lo 2001:db8:ff::2/128
+        topo_addr ext lo fd00:50::2/128
+        topo_route pod-gr default fd20::1
+        topo_route node 2001:db8:ff::/64 2001:db8:1::2
+        topo_route node fd00:50::/64 2001:db8:1::2
+        topo_route ext fd20::/64 2001:db8:1::1
+        topo_neigh pod-gr eth0 fd20::1 node gr0
+        topo_neigh node eth0 2001:db8:1::2 ext eth0
+        pod=fd20::2 node=2001:db8:1::1 internet=2001:db8:ff::2 private=fd00:50::2 flags=(--enable-ipv6)
+        base="10.0.0.0/8, fd00::/8"
+        # inside fd00::/8: they nest in it or touch one another, never reach 2001:db8:ff::2
+        mapfile -t big < <("$IMA_HELPERS/gen-prefixes" 1500 "$seed" ipv6)
+        configs=("NonMasqueradeCIDRs: [$base]"
+                "NonMasqueradeCIDRs: [$base, 2001:db8:ab::/48]"
+                "NonMasqueradeCIDRs: [fd00::/8]
+NonMasqueradeSrcCIDRs: [fd10::/64]")
+        ;;
+*) fail "usage: test-datapath-churn.sh [ipv6]" ;;
+esac
+configs+=("CidrLimit: 2000
 NonMasqueradeCIDRs: [$base, $(IFS=,; echo "${big[*]}")]")
 kubelet_update "$cm" ip-masq-agent "${configs[0]}"
 option_sets=("" "--table-ownership=off" "--priority=50" "--to-ports=20000-29999" "--random-fully=false"
@@ -50,7 +79,7 @@ start_agent() {
         log="$WORK/agent.$instances.log"
         read -ra extra <<<"$opts"
         # not through in_ns: a function run in the background is a subshell, and $! would be it
-        ip netns exec node "$IMA_BIN" run --config "$cm/ip-masq-agent" "${extra[@]}" --v=2 >"$log" 2>&1 &
+        ip netns exec node "$IMA_BIN" run "${flags[@]}" --config "$cm/ip-masq-agent" "${extra[@]}" --v=2 >"$log" 2>&1 &
         agent_pid=$!
         wait_for 10 grep -q 'Reconciled" trigger="start"\|already holds' "$log" ||
                 fail "agent $instances ($opts) did not apply its configuration: $(tail -5 "$log")"
@@ -62,8 +91,8 @@ receiver=$!
 wait_for 5 grep -q '^ready$' "$WORK/received" || fail "the receiver did not start"
 (
         for ((i = 0; i < flows; i++)); do
-                in_ns pod-gr "$IMA_HELPERS/udp-probe" send 203.0.113.2 7100 "internet-$i"
-                in_ns pod-gr "$IMA_HELPERS/udp-probe" send 192.168.50.2 7100 "private-$i"
+                in_ns pod-gr "$IMA_HELPERS/udp-probe" send "$internet" 7100 "internet-$i"
+                in_ns pod-gr "$IMA_HELPERS/udp-probe" send "$private" 7100 "private-$i"
         done
 ) &
 sender=$!
@@ -86,8 +115,8 @@ kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "the last agent: exit code $? after SIGTERM"
 
 # "SOURCE SPORT PAYLOAD": internet flows from the node's address, private ones from the pod's
-wrong=$(awk '$3 ~ /^internet-/ && $1 != "198.51.100.1" || $3 ~ /^private-/ && $1 != "10.1.0.2"' \
-        "$WORK/received")
+wrong=$(awk -v node="$node" -v pod="$pod" \
+        '$3 ~ /^internet-/ && $1 != node || $3 ~ /^private-/ && $1 != pod' "$WORK/received")
 [ -z "$wrong" ] || fail "flows with the wrong source while agents were replaced:
 $(head -20 <<<"$wrong")"
 errors=$(cat "$WORK"/agent.*.log | grep -c '^E' || true)
