@@ -198,7 +198,12 @@ char *plan_summary(const struct ima_plan *p)
                         rules[op->family] = true;
                         break;
                 case IMA_OP_ADD_RULE:
+                case IMA_OP_FLUSH_OTHER_CHAIN:
                         continue;
+                case IMA_OP_DEL_OTHER:
+                        fprintf(f, "%s%s: %s %s removed (%s)", sep, fam, ima_other_kind_name(&op->other),
+                                op->other.name, ima_op_reason_name(op->reason));
+                        break;
                 }
                 first = false;
         }

@@ -40,7 +40,8 @@ static const char *kinds(const struct ima_plan *p)
                 [IMA_OP_ADD_TABLE] = 'T', [IMA_OP_DEL_TABLE] = 't', [IMA_OP_ADD_SET] = 'S',
                 [IMA_OP_DEL_SET] = 's', [IMA_OP_ADD_CHAIN] = 'C', [IMA_OP_DEL_CHAIN] = 'c',
                 [IMA_OP_FLUSH_CHAIN] = 'f', [IMA_OP_ADD_RULE] = 'R', [IMA_OP_FLUSH_SET] = 'F',
-                [IMA_OP_DEL_ELEMS] = 'e', [IMA_OP_ADD_ELEMS] = 'E',
+                [IMA_OP_DEL_ELEMS] = 'e', [IMA_OP_ADD_ELEMS] = 'E', [IMA_OP_FLUSH_OTHER_CHAIN] = 'o',
+                [IMA_OP_DEL_OTHER] = 'x',
         };
         static char buf[256];
         size_t n = 0;
@@ -231,6 +232,36 @@ static void test_second_transaction(void)
         ima_model_free(m);
 }
 
+/* Others' objects in our table are removed by name, in an order the kernel accepts, and only an
+ * unnamed one makes the table re-created. */
+static void test_other_objects(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+        struct ima_plan *p = NULL;
+        char order[1024] = "";
+
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_CHAIN, "stray", 0), 0);
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_OBJECT, "cnt", 1), 0);
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_SET, "vmap", 0), 0);
+        CHECK(t->foreign);
+        t->chain.rules[1][0] = 'X'; /* a rule of ours changed too: replaced before the removals */
+        CHECK_INT(ima_diff(m, sigs, o, &p), 0);
+        CHECK_STR(kinds(p), "fRRRRoxxx");
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].kind == IMA_OP_FLUSH_OTHER_CHAIN || p->ops[i].kind == IMA_OP_DEL_OTHER)
+                        snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s %.16s",
+                                 order[0] ? ", " : "", p->ops[i].kind == IMA_OP_FLUSH_OTHER_CHAIN ? "flush" : "delete",
+                                 p->ops[i].other.name);
+        CHECK_STR(order, "flush stray, delete vmap, delete cnt, delete stray");
+        ima_plan_free(p);
+        t->n_others = 0; /* another object that could not be named */
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
 static void test_sets_and_chain(void)
 {
         struct ima_model *m = model();
@@ -267,5 +298,6 @@ int main(void)
         TEST_RUN(test_ownership);
         TEST_RUN(test_kept_ownership);
         TEST_RUN(test_second_transaction);
+        TEST_RUN(test_other_objects);
         TEST_EXIT();
 }

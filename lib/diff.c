@@ -31,7 +31,7 @@ static bool adoptable(const struct ima_model_table *w, const struct ima_observed
  * update attempt makes the kernel say so (EPERM). */
 static int recreate_reason(const struct ima_model_table *w, const struct ima_observed_table *h)
 {
-        if (h->foreign)
+        if (h->foreign && h->n_others == 0) /* there, but not named: no way to remove them alone */
                 return IMA_REASON_TABLE_FOREIGN;
         if (!w->keep_ownership && (h->flags & ~IMA_TABLE_F_DORMANT) != w->flags && !adoptable(w, h) &&
             !(h->flags & IMA_TABLE_F_OWNER && w->flags & IMA_TABLE_F_OWNER))
@@ -117,6 +117,35 @@ static int diff_chain(struct ima_plan *p, const struct ima_model *want, const st
         return ima_plan_add_rules(p, want, f, IMA_REASON_RULES);
 }
 
+/* Others' objects in our table, removed by name after our chain's rules (which may have used them)
+ * were replaced. A chain, set, object or flowtable still in use cannot be deleted, so: every rule
+ * of their chains first, then their sets (a verdict map's elements use chains, an object map's
+ * objects), then objects and flowtables, then the chains. Removing them one by one, instead of
+ * re-creating the table, keeps our sets, chain and counters as they are. */
+static int remove_others(struct ima_plan *p, enum ima_family f, const struct ima_observed_table *h)
+{
+        static const int passes[] = { -1, IMA_OTHER_SET, IMA_OTHER_OBJECT, IMA_OTHER_FLOWTABLE, IMA_OTHER_CHAIN };
+
+        for (size_t k = 0; k < ARRAY_SIZE(passes); k++)
+                for (size_t i = 0; i < h->n_others; i++) {
+                        const struct ima_other_object *o = &h->others[i];
+                        bool flush = passes[k] < 0;
+                        int r;
+
+                        if (flush ? o->kind != IMA_OTHER_CHAIN : (int)o->kind != passes[k])
+                                continue;
+                        r = ima_plan_add(p, &(struct ima_op){
+                                                    .kind = flush ? IMA_OP_FLUSH_OTHER_CHAIN : IMA_OP_DEL_OTHER,
+                                                    .reason = IMA_REASON_TABLE_FOREIGN,
+                                                    .family = f,
+                                                    .other = *o,
+                                            });
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
 /* Moves every op of src to the end of dst (ownership of element lists included). */
 static int append_plan(struct ima_plan *dst, struct ima_plan *src)
 {
@@ -167,6 +196,8 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
         if ((r = append_plan(p, dels)) < 0 || (r = append_plan(p, adds)) < 0)
                 return r;
         r = diff_chain(p, want, want_rules, f, &h->chain);
+        if (r >= 0)
+                r = remove_others(p, f, h);
         if (r < 0 || updated_at == SIZE_MAX)
                 return r;
         /* The kernel refuses (EINVAL) to update a table's flags (adopting an orphan, waking a

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,9 +32,25 @@ struct ima_observed *ima_observed_free(struct ima_observed *o)
                 for (int s = 0; s < IMA_SET_COUNT; s++)
                         ima_ipset_free(o->tables[f].sets[s].elems);
                 chain_clear(&o->tables[f].chain);
+                free(o->tables[f].others);
         }
         free(o);
         return NULL;
+}
+
+int ima_observed_add_other(struct ima_observed_table *t, enum ima_other_kind kind, const char *name,
+                           uint32_t obj_type)
+{
+        struct ima_other_object *v = realloc(t->others, (t->n_others + 1) * sizeof(*v));
+
+        if (!v)
+                return -ENOMEM;
+        t->others = v;
+        v[t->n_others] = (struct ima_other_object){ .kind = kind, .obj_type = obj_type };
+        snprintf(v[t->n_others].name, sizeof(v->name), "%s", name);
+        t->n_others++;
+        t->foreign = true;
+        return 0;
 }
 
 void ima_rule_sigs_clear(struct ima_rule_sigs *s)

@@ -28,14 +28,35 @@ struct ima_observed_chain {
         size_t n_rules;
 };
 
+/* An object someone else put in our table, which the agent removes by name. */
+enum ima_other_kind {
+        IMA_OTHER_CHAIN,
+        IMA_OTHER_SET,
+        IMA_OTHER_OBJECT,    /* a named counter, quota, limit, ... */
+        IMA_OTHER_FLOWTABLE,
+};
+#define IMA_OTHER_NAME_MAX 256 /* NFT_NAME_MAXLEN */
+
+struct ima_other_object {
+        enum ima_other_kind kind;
+        uint32_t obj_type; /* IMA_OTHER_OBJECT: its NFT_OBJECT_* type, which deleting it needs */
+        char name[IMA_OTHER_NAME_MAX];
+};
+
 struct ima_observed_table {
         bool present;
         uint32_t flags;         /* NFT_TABLE_F_* */
         uint32_t owner;         /* portid of the owning socket when NFT_TABLE_F_OWNER */
         bool foreign;           /* holds objects besides our two sets and one chain */
+        struct ima_other_object *others; /* those objects, when all of them could be named */
+        size_t n_others;
         struct ima_observed_set sets[IMA_SET_COUNT];
         struct ima_observed_chain chain;
 };
+
+/* Records another's object in t (and marks t foreign). -ENOMEM. */
+int ima_observed_add_other(struct ima_observed_table *t, enum ima_other_kind kind, const char *name,
+                           uint32_t obj_type);
 
 struct ima_observed {
         uint32_t genid;         /* generation the observation is valid for */

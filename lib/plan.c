@@ -179,6 +179,26 @@ const char *ima_op_reason_name(enum ima_op_reason r)
         return names[r];
 }
 
+const char *ima_other_kind_name(const struct ima_other_object *o)
+{
+        /* the object types nft names (NFT_OBJECT_*) */
+        static const char *const objects[] = { [1] = "counter", [2] = "quota", [3] = "ct helper", [4] = "limit",
+                                                [5] = "connlimit", [6] = "tunnel", [7] = "ct timeout",
+                                                [8] = "secmark", [9] = "ct expectation", [10] = "synproxy" };
+
+        switch (o->kind) {
+        case IMA_OTHER_CHAIN:
+                return "chain";
+        case IMA_OTHER_SET:
+                return "set";
+        case IMA_OTHER_FLOWTABLE:
+                return "flowtable";
+        case IMA_OTHER_OBJECT:
+                break;
+        }
+        return o->obj_type < ARRAY_SIZE(objects) && objects[o->obj_type] ? objects[o->obj_type] : "object";
+}
+
 void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
 {
         const char *fam = ima_family_nft_name(op->family);
@@ -212,6 +232,13 @@ void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
                 return;
         case IMA_OP_FLUSH_SET:
                 snprintf(buf, size, "flush set %s %s %s", fam, IMA_TABLE_NAME, ima_set_name(op->set));
+                return;
+        case IMA_OP_FLUSH_OTHER_CHAIN:
+                snprintf(buf, size, "flush chain %s %s %s", fam, IMA_TABLE_NAME, op->other.name);
+                return;
+        case IMA_OP_DEL_OTHER:
+                snprintf(buf, size, "delete %s %s %s %s", ima_other_kind_name(&op->other), fam, IMA_TABLE_NAME,
+                         op->other.name);
                 return;
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:
@@ -259,6 +286,13 @@ static void print_op(const struct ima_op *op, FILE *out)
                 return;
         case IMA_OP_FLUSH_SET:
                 fprintf(out, "- elements %s %s %s (all)\n", fam, IMA_TABLE_NAME, ima_set_name(op->set));
+                return;
+        case IMA_OP_FLUSH_OTHER_CHAIN:
+                fprintf(out, "- rules %s %s %s (all; not the agent's)\n", fam, IMA_TABLE_NAME, op->other.name);
+                return;
+        case IMA_OP_DEL_OTHER:
+                fprintf(out, "- %s %s %s %s (not the agent's)\n", ima_other_kind_name(&op->other), fam,
+                        IMA_TABLE_NAME, op->other.name);
                 return;
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:

@@ -12,6 +12,7 @@
 #include "ipset.h"
 #include "macro.h"
 #include "model.h"
+#include "observed.h"
 
 enum ima_op_kind {
         IMA_OP_ADD_TABLE,   /* create the table (flags, comment) */
@@ -25,6 +26,8 @@ enum ima_op_kind {
         IMA_OP_FLUSH_SET,   /* delete every element of the set */
         IMA_OP_DEL_ELEMS,   /* delete intervals (start and end elements together) */
         IMA_OP_ADD_ELEMS,   /* add intervals */
+        IMA_OP_FLUSH_OTHER_CHAIN, /* delete every rule of another's chain in our table */
+        IMA_OP_DEL_OTHER,   /* delete another's chain, set, object or flowtable in our table */
 };
 
 /* Why an operation is in the plan: a configuration change, or which kind of drift it repairs. */
@@ -53,6 +56,7 @@ struct ima_op {
         int32_t priority;        /* ADD_CHAIN */
         struct ima_rule rule;    /* ADD_RULE */
         struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
+        struct ima_other_object other; /* *_OTHER* */
         /* 0: the first transaction; 1: a second one, sent once the first has committed */
         unsigned transaction;
 };
@@ -66,6 +70,9 @@ struct ima_plan {
 int ima_plan_new(struct ima_plan **ret);
 struct ima_plan *ima_plan_free(struct ima_plan *p);
 DEFINE_FREEP(struct ima_plan, ima_plan_free)
+
+/* "chain", "set", "counter", "quota", ... as nft names the kind of object. */
+const char *ima_other_kind_name(const struct ima_other_object *o);
 
 /* Appends op; the plan takes ownership of op->elems, even on failure. -ENOMEM. */
 int ima_plan_add(struct ima_plan *p, const struct ima_op *op);

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
@@ -495,6 +496,37 @@ static int build_elems_op(struct ima_batch *b, const struct ima_op *op)
         return 0;
 }
 
+/* Another's object in our table, by name: its rules flushed (a DELRULE naming only the chain), or
+ * the object deleted. Every such message names the table in attribute 1 and the object in its
+ * NAME attribute; a named object also needs its type. */
+_Static_assert((int)NFTA_CHAIN_TABLE == (int)NFTA_RULE_TABLE && (int)NFTA_SET_TABLE == (int)NFTA_RULE_TABLE &&
+               (int)NFTA_OBJ_TABLE == (int)NFTA_RULE_TABLE && (int)NFTA_FLOWTABLE_TABLE == (int)NFTA_RULE_TABLE,
+               "table attribute");
+
+static int build_other_op(struct ima_batch *b, const struct ima_op *op)
+{
+        static const struct {
+                uint16_t msg;
+                uint16_t name_attr;
+        } del[] = {
+                [IMA_OTHER_CHAIN] = { NFT_MSG_DELCHAIN, NFTA_CHAIN_NAME },
+                [IMA_OTHER_SET] = { NFT_MSG_DELSET, NFTA_SET_NAME },
+                [IMA_OTHER_OBJECT] = { NFT_MSG_DELOBJ, NFTA_OBJ_NAME },
+                [IMA_OTHER_FLOWTABLE] = { NFT_MSG_DELFLOWTABLE, NFTA_FLOWTABLE_NAME },
+        };
+        bool flush = op->kind == IMA_OP_FLUSH_OTHER_CHAIN;
+        struct nlmsghdr *nlh;
+
+        nlh = begin_msg(b, flush ? NFT_MSG_DELRULE : del[op->other.kind].msg, op->family, 0, op);
+        if (!nlh)
+                return -ENOMEM;
+        mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, IMA_TABLE_NAME);
+        mnl_attr_put_strz(nlh, flush ? NFTA_RULE_CHAIN : del[op->other.kind].name_attr, op->other.name);
+        if (!flush && op->other.kind == IMA_OTHER_OBJECT)
+                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(op->other.obj_type));
+        return ima_batch_msg_done(b);
+}
+
 int ima_build_op(struct ima_batch *b, const struct ima_op *op)
 {
         switch (op->kind) {
@@ -515,6 +547,9 @@ int ima_build_op(struct ima_batch *b, const struct ima_op *op)
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:
                 return build_elems_op(b, op);
+        case IMA_OP_FLUSH_OTHER_CHAIN:
+        case IMA_OP_DEL_OTHER:
+                return build_other_op(b, op);
         }
         return -EINVAL;
 }

@@ -33,6 +33,7 @@ struct dump_ctx {
         size_t n_elems;
         size_t cap_elems;
         bool keyless_elem;      /* the set holds a catch-all element */
+        bool unnamed_other;     /* another's object in our table that cannot be removed by name */
 };
 
 static uint16_t nfproto(enum ima_family f)
@@ -133,12 +134,12 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                                  /* a size limit refuses our adds with ENFILE, on every retry */
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT);
-        } else if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
+        } else if (name && !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
                 /* anonymous sets belong to a rule and go away with it */
-                c->table->foreign = true;
+                r = ima_observed_add_other(c->table, IMA_OTHER_SET, name, 0);
         }
         nftnl_set_free(s);
-        return 0;
+        return r;
 }
 
 static int elem_push(struct dump_ctx *c, struct nftnl_set_elem *e)
@@ -406,17 +407,19 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
 }
 
 /* The dumps that can show what else is in our table: all three kinds of message carry the table's
- * name in the same attribute, and their own name in one of the first few. */
+ * name in the same attribute, and their own name (and an object its type) in one of the first few. */
 #define OTHER_TABLE_ATTR ((int)NFTA_CHAIN_TABLE)
 #define OTHER_MAX_ATTR ((int)NFTA_CHAIN_NAME)
 _Static_assert((int)NFTA_OBJ_TABLE == OTHER_TABLE_ATTR && (int)NFTA_FLOWTABLE_TABLE == OTHER_TABLE_ATTR,
                "table attribute");
-_Static_assert((int)NFTA_OBJ_NAME <= OTHER_MAX_ATTR && (int)NFTA_FLOWTABLE_NAME <= OTHER_MAX_ATTR, "name attribute");
+_Static_assert((int)NFTA_OBJ_NAME <= OTHER_MAX_ATTR && (int)NFTA_FLOWTABLE_NAME <= OTHER_MAX_ATTR &&
+               (int)NFTA_OBJ_TYPE <= OTHER_MAX_ATTR, "name and type attributes");
 
 struct other_kind {
-        uint16_t msg;        /* NFT_MSG_GET... */
-        uint16_t name_attr;  /* the object's own name */
-        const char *exclude; /* the one object of this kind that is ours, or NULL */
+        uint16_t msg;              /* NFT_MSG_GET... */
+        enum ima_other_kind kind;
+        uint16_t name_attr;        /* the object's own name */
+        const char *exclude;       /* the one object of this kind that is ours, or NULL */
 };
 
 struct other_ctx {
@@ -429,30 +432,46 @@ static int other_attr_cb(const struct nlattr *attr, void *data)
         const struct nlattr **tb = data;
         uint16_t type = mnl_attr_get_type(attr);
 
-        if (type <= OTHER_MAX_ATTR && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+        if (type <= OTHER_MAX_ATTR)
                 tb[type] = attr;
         return MNL_CB_OK;
+}
+
+static const char *attr_str(const struct nlattr *a)
+{
+        return a && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 ? mnl_attr_get_str(a) : NULL;
 }
 
 static int other_cb(const struct nlmsghdr *nlh, void *data)
 {
         const struct other_ctx *o = data;
         const struct nlattr *tb[OTHER_MAX_ATTR + 1] = { NULL };
-        const struct nlattr *name;
+        const char *name;
+        uint32_t obj_type = 0;
         int r = check_gen(nlh, o->dump);
 
         if (r < 0)
                 return r;
         if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), other_attr_cb, tb) < 0)
                 return -EPROTO;
-        name = tb[o->kind->name_attr];
-        if (tb[OTHER_TABLE_ATTR] && in_our_table(mnl_attr_get_str(tb[OTHER_TABLE_ATTR])) &&
-            !(o->kind->exclude && name && strcmp(mnl_attr_get_str(name), o->kind->exclude) == 0))
-                o->dump->table->foreign = true;
-        return 0;
+        if (!in_our_table(attr_str(tb[OTHER_TABLE_ATTR])))
+                return 0;
+        name = attr_str(tb[o->kind->name_attr]);
+        if (name && o->kind->exclude && strcmp(name, o->kind->exclude) == 0)
+                return 0;
+        if (o->kind->kind == IMA_OTHER_OBJECT && tb[NFTA_OBJ_TYPE] &&
+            mnl_attr_validate(tb[NFTA_OBJ_TYPE], MNL_TYPE_U32) == 0)
+                obj_type = ntohl(mnl_attr_get_u32(tb[NFTA_OBJ_TYPE]));
+        if (!name || (o->kind->kind == IMA_OTHER_OBJECT && !obj_type)) {
+                o->dump->table->foreign = true; /* there, but not removable by name: re-created */
+                o->dump->unnamed_other = true;
+                return 0;
+        }
+        return ima_observed_add_other(o->dump->table, o->kind->kind, name, obj_type);
 }
 
-/* Asked only when the table's use count exceeds the sets and the chain read: that count also
+/* Names the chains, named objects and flowtables others put in our table, for their removal.
+ * Asked only when the table's use count exceeds the sets and the chain read: that count also
  * includes what another process's transaction is adding while it is being processed, which is no
  * part of the ruleset (dumps do not show it) unless that transaction commits, and then the
  * generation moves and the state is read again. Taking the count alone for proof rebuilt the
@@ -461,12 +480,12 @@ static int other_cb(const struct nlmsghdr *nlh, void *data)
 static int find_other_objects(struct ima_nl *nl, struct dump_ctx *c)
 {
         static const struct other_kind kinds[] = {
-                { NFT_MSG_GETCHAIN, NFTA_CHAIN_NAME, IMA_CHAIN_NAME },
-                { NFT_MSG_GETOBJ, NFTA_OBJ_NAME, NULL },
-                { NFT_MSG_GETFLOWTABLE, NFTA_FLOWTABLE_NAME, NULL },
+                { NFT_MSG_GETCHAIN, IMA_OTHER_CHAIN, NFTA_CHAIN_NAME, IMA_CHAIN_NAME },
+                { NFT_MSG_GETOBJ, IMA_OTHER_OBJECT, NFTA_OBJ_NAME, NULL },
+                { NFT_MSG_GETFLOWTABLE, IMA_OTHER_FLOWTABLE, NFTA_FLOWTABLE_NAME, NULL },
         };
 
-        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !c->table->foreign; k++) {
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
                 char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
                 struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, kinds[k].msg, nfproto(c->family),
                                                              NLM_F_DUMP | NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
@@ -499,7 +518,11 @@ static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
                 return r;
         /* chains besides ours, named objects and flowtables count in the table's use but were
          * not read */
-        return c->table_use > c->n_objects ? find_other_objects(nl, c) : 0;
+        if (c->table_use > c->n_objects && (r = find_other_objects(nl, c)) < 0)
+                return r;
+        if (c->unnamed_other) /* the table is re-created instead */
+                c->table->n_others = 0;
+        return 0;
 }
 
 static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
