@@ -74,6 +74,34 @@ for d in "${drifts[@]}"; do
 done
 note "ok: ${#drifts[@]} kinds of drift healed"
 
+# --- others' objects in our table go one by one: the table itself stays ----------------------------
+# chains that jump to each other, a counter one of them uses, a set and a verdict map our own
+# chain was made to use, a quota: all removed in one transaction, our table, sets and chain
+# untouched (same handle), in an order the kernel accepts (a used object cannot be deleted)
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+handle() { nft -a list table ip ip-masq-agent | sed -n '1s/.*# handle //p'; }
+before=$(handle)
+nft -f - <<'NFT' || fail "could not add the objects"
+add chain ip ip-masq-agent stray
+add chain ip ip-masq-agent stray2
+add rule ip ip-masq-agent stray jump stray2
+add set ip ip-masq-agent extra { type ipv4_addr; }
+add counter ip ip-masq-agent cnt
+add rule ip ip-masq-agent stray2 counter name cnt
+add map ip ip-masq-agent vm { type ipv4_addr : verdict; elements = { 192.0.2.4 : jump stray } }
+add rule ip ip-masq-agent postrouting ip daddr @extra accept
+add rule ip ip-masq-agent postrouting ip daddr vmap @vm
+add quota ip ip-masq-agent q { 10 mbytes }
+NFT
+agent apply --config "$cfg" 2>"$WORK/apply.log" || fail "apply failed: $(cat "$WORK/apply.log")"
+grep -q 'changes="ip postrouting: rules rebuilt (rules); ip: set extra removed' "$WORK/apply.log" ||
+        fail "not removed one by one: $(cat "$WORK/apply.log")"
+assert_eq "the table's handle after the removals (not re-created)" "$before" "$(handle)"
+readback ip >"$WORK/got.ip"
+diff -u "$golden" "$WORK/got.ip" >&2 || fail "not healed"
+what="others' objects" expect_in_sync
+note "ok: 6 objects of others removed, the table kept"
+
 # --- a CIDR change on a 10,000-prefix set is a set-element delta only ---------------------------
 "$IMA_HELPERS/gen-prefixes" 10000 1 >"$WORK/p10k"
 {
