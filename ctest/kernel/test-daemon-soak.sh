@@ -5,10 +5,11 @@
 # interleaved without waiting; now and then the agent is killed (SIGKILL) or stopped (SIGTERM),
 # its tables edited while no agent runs, and a new agent started, with other rule options as in a
 # DaemonSet update (--to-ports, --random-fully=false, --priority, IPv6 switched off or on again),
-# which must take the tables over and repair them. One ConfigMap update in eight is invalid, and leaves the last valid one in
-# force. At every checkpoint the agent must converge, and both its tables must read back (through
-# libnftables) exactly as a fresh "apply" of the last valid configuration, with the same options,
-# builds them in a namespace of their own. IMA_SOAK_SEED repeats a run; the seed is printed.
+# which must take the tables over and repair them. One ConfigMap update in eight is invalid, and
+# leaves the last valid one in force. At every checkpoint the agent must converge, and both its
+# tables must read back (through libnftables) exactly as a fresh "apply" of the last valid
+# configuration, with the same options, builds them in a namespace of their own. IMA_SOAK_SEED
+# repeats a run; the seed is printed.
 #
 # "test-daemon-soak.sh owned" runs the same storm with the tables owned (owner + persist, Linux
 # 6.9+): edits by others are refused while an agent runs, and each new agent must adopt the
