@@ -115,12 +115,12 @@ ResyncInterval: 1h"
 # owned tables, and nft sends nothing for an element a configured prefix already covers (0).
 tamper_kind=
 tamper() {
-        local fam=ip elem="198.18.$((RANDOM % 256)).0/24"
+        local fam=ip addr_type=ipv4_addr elem="198.18.$((RANDOM % 256)).0/24"
         if [ $((RANDOM % 2)) = 0 ]; then
-                fam=ip6
+                fam=ip6 addr_type=ipv6_addr
                 printf -v elem '3fff:%x::/32' $((RANDOM % 4096)) # not $(...): see random_config
         fi
-        tamper_kind=$((RANDOM % 9))
+        tamper_kind=$((RANDOM % 11))
         case $tamper_kind in
         0) nft add element $fam ip-masq-agent nomasq-dst "{ $elem }" ;;
         1) nft flush set $fam ip-masq-agent nomasq-dst ;;
@@ -131,6 +131,12 @@ tamper() {
         6) nft flush chain $fam ip-masq-agent postrouting ;;
         7) nft add chain $fam ip-masq-agent stray ;;
         8) nft "flush set ip ip-masq-agent nomasq-dst; delete table ip6 ip-masq-agent" ;;
+        # objects of others that our chain or theirs use: removed one by one, in the right order
+        9) nft "add set $fam ip-masq-agent extra { type $addr_type; }
+                add rule $fam ip-masq-agent postrouting $fam daddr @extra accept" ;;
+        10) nft "add counter $fam ip-masq-agent cnt; add chain $fam ip-masq-agent stray2
+                add rule $fam ip-masq-agent stray2 counter name cnt
+                add map $fam ip-masq-agent vm { type mark : verdict; elements = { 7 : jump stray2 } }" ;;
         esac
 }
 
