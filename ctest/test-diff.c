@@ -244,7 +244,7 @@ static void test_other_objects(void)
 
         CHECK_INT(ima_observed_add_other(t, IMA_OTHER_CHAIN, "stray", 0), 0);
         CHECK_INT(ima_observed_add_other(t, IMA_OTHER_OBJECT, "cnt", 1), 0);
-        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_SET, "vmap", 0), 0);
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_MAP, "vmap", 0), 0);
         CHECK(t->foreign);
         t->chain.rules[1][0] = 'X'; /* a rule of ours changed too: replaced before the removals */
         CHECK_INT(ima_diff(m, sigs, o, &p), 0);

@@ -119,12 +119,13 @@ static int diff_chain(struct ima_plan *p, const struct ima_model *want, const st
 
 /* Others' objects in our table, removed by name after our chain's rules (which may have used them)
  * were replaced. A chain, set, object or flowtable still in use cannot be deleted, so: every rule
- * of their chains first, then their sets (a verdict map's elements use chains, an object map's
- * objects), then objects and flowtables, then the chains. Removing them one by one, instead of
+ * of their chains first, then their sets and maps (a verdict map's elements use chains, an
+ * object map's objects), then objects and flowtables, then the chains. Removing them one by one, instead of
  * re-creating the table, keeps our sets, chain and counters as they are. */
 static int remove_others(struct ima_plan *p, enum ima_family f, const struct ima_observed_table *h)
 {
-        static const int passes[] = { -1, IMA_OTHER_SET, IMA_OTHER_OBJECT, IMA_OTHER_FLOWTABLE, IMA_OTHER_CHAIN };
+        static const int passes[] = { -1, IMA_OTHER_SET, IMA_OTHER_MAP, IMA_OTHER_OBJECT, IMA_OTHER_FLOWTABLE,
+                                      IMA_OTHER_CHAIN };
 
         for (size_t k = 0; k < ARRAY_SIZE(passes); k++)
                 for (size_t i = 0; i < h->n_others; i++) {

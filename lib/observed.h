@@ -32,6 +32,7 @@ struct ima_observed_chain {
 enum ima_other_kind {
         IMA_OTHER_CHAIN,
         IMA_OTHER_SET,
+        IMA_OTHER_MAP,       /* a set with data: verdicts (jumps to chains) or objects */
         IMA_OTHER_OBJECT,    /* a named counter, quota, limit, ... */
         IMA_OTHER_FLOWTABLE,
 };

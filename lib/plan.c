@@ -191,6 +191,8 @@ const char *ima_other_kind_name(const struct ima_other_object *o)
                 return "chain";
         case IMA_OTHER_SET:
                 return "set";
+        case IMA_OTHER_MAP:
+                return "map";
         case IMA_OTHER_FLOWTABLE:
                 return "flowtable";
         case IMA_OTHER_OBJECT:

@@ -511,6 +511,7 @@ static int build_other_op(struct ima_batch *b, const struct ima_op *op)
         } del[] = {
                 [IMA_OTHER_CHAIN] = { NFT_MSG_DELCHAIN, NFTA_CHAIN_NAME },
                 [IMA_OTHER_SET] = { NFT_MSG_DELSET, NFTA_SET_NAME },
+                [IMA_OTHER_MAP] = { NFT_MSG_DELSET, NFTA_SET_NAME },
                 [IMA_OTHER_OBJECT] = { NFT_MSG_DELOBJ, NFTA_OBJ_NAME },
                 [IMA_OTHER_FLOWTABLE] = { NFT_MSG_DELFLOWTABLE, NFTA_FLOWTABLE_NAME },
         };

@@ -136,7 +136,11 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT);
         } else if (name && !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
                 /* anonymous sets belong to a rule and go away with it */
-                r = ima_observed_add_other(c->table, IMA_OTHER_SET, name, 0);
+                r = ima_observed_add_other(c->table,
+                                           nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & (NFT_SET_MAP | NFT_SET_OBJECT)
+                                                   ? IMA_OTHER_MAP
+                                                   : IMA_OTHER_SET,
+                                           name, 0);
         }
         nftnl_set_free(s);
         return r;

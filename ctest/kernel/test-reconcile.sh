@@ -94,7 +94,8 @@ add rule ip ip-masq-agent postrouting ip daddr vmap @vm
 add quota ip ip-masq-agent q { 10 mbytes }
 NFT
 agent apply --config "$cfg" 2>"$WORK/apply.log" || fail "apply failed: $(cat "$WORK/apply.log")"
-grep -q 'changes="ip postrouting: rules rebuilt (rules); ip: set extra removed' "$WORK/apply.log" ||
+grep -q 'changes="ip postrouting: rules rebuilt (rules); ip: set extra removed (table_foreign_objects); ip: map vm removed' \
+        "$WORK/apply.log" ||
         fail "not removed one by one: $(cat "$WORK/apply.log")"
 assert_eq "the table's handle after the removals (not re-created)" "$before" "$(handle)"
 readback ip >"$WORK/got.ip"
