@@ -1,6 +1,7 @@
 #!/bin/bash
-# The daemon under valgrind's memcheck through a config change, a repair, a reload, an invalid
-# configuration, HTTP scrapes and SIGTERM: no memory error, no leak.
+# The daemon under valgrind's memcheck through a config change, repairs (a deleted table, others'
+# objects removed by name, a replaced set that makes it re-create the table in two transactions),
+# a reload, an invalid configuration, HTTP scrapes and SIGTERM: no memory error, no leak.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 command -v valgrind >/dev/null || fail "valgrind is not installed"
@@ -23,6 +24,12 @@ kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0
 wait_for 30 dst_has 192.168.0.0/16 || fail "config change not applied"
 nft delete table ip ip-masq-agent
 wait_for 30 dst_has 192.168.0.0/16 || fail "not repaired"
+nft "add chain ip ip-masq-agent stray; add counter ip ip-masq-agent cnt"
+wait_for 30 grep -q "chain stray removed" "$WORK/agent.log" || fail "others' objects not removed"
+nft "flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src
+        add set ip ip-masq-agent nomasq-src { type ipv4_addr; }"
+wait_for 30 grep -q "table created (set_incompatible)" "$WORK/agent.log" || fail "not re-created"
+wait_for 30 dst_has 192.168.0.0/16 || fail "not repaired after the re-creation"
 curl -sf --max-time 30 http://127.0.0.1:10254/metrics >/dev/null || fail "/metrics failed"
 curl -sf --max-time 30 http://127.0.0.1:10254/healthz >/dev/null || fail "/healthz failed"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]"
