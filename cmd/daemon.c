@@ -34,9 +34,13 @@
 #include "nft/reconcile.h"
 #include "nft/sock.h"
 
-/* A config change is read this long after the first inotify event: kubelet's update is a burst
- * of renames and symlink swaps that completes well within it. */
+/* A change of the config path is read this long after its first inotify event, so a burst of
+ * creations and deletions is read once, when it is over... */
 #define RELOAD_DEBOUNCE_MS 20
+/* ...except once the file is whole (closed after writing, or renamed into place, as kubelet's
+ * "..data" swap is): then at once, bar the few microseconds the rest of kubelet's burst (the old
+ * directory's removal) takes to arrive, so an update does not wait out a debounce for nothing. */
+#define RELOAD_COMPLETE_DELAY_MS 1
 /* A foreign change of our tables is repaired this long after its event... */
 #define HEAL_FIRST_DELAY_MS 2
 /* ...and, while someone keeps changing them, with a delay that doubles up to this... */
@@ -532,17 +536,19 @@ static void log_watch_state(const struct daemon *d)
 
 static void on_watch(struct daemon *d)
 {
-        bool was_active = watch_active(d->watch), changed = false;
+        bool was_active = watch_active(d->watch);
+        enum watch_change change;
 
-        if (watch_read(d->watch, &changed) < 0 || !changed)
+        if (watch_read(d->watch, &change) < 0 || change == WATCH_UNCHANGED)
                 return;
         if (!was_active && watch_active(d->watch))
                 log_info("the directory of %s appeared: watching it", arg_config_path);
         else if (was_active && !watch_active(d->watch))
                 log_watch_state(d);
-        if (timer_armed(d->reload_tfd))
-                return;
-        (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
+        if (change == WATCH_COMPLETE)
+                (void)timer_set(d->reload_tfd, (int64_t)RELOAD_COMPLETE_DELAY_MS * 1000000, 0);
+        else if (!timer_armed(d->reload_tfd))
+                (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
 }
 
 static void on_reload_timer(struct daemon *d)

@@ -34,17 +34,27 @@ struct watch {
         int error;
 };
 
-static void targets_clear(struct watch *w)
+static bool holds_wd(const struct watch_target *v, size_t n, int wd)
 {
-        for (size_t i = 0; i < w->n_targets; i++) {
-                struct watch_target *t = &w->targets[i];
+        for (size_t i = 0; i < n; i++)
+                if (v[i].wd == wd)
+                        return true;
+        return false;
+}
 
+/* Drops the targets v; the watch of a directory that keep (what replaces them) still watches
+ * stays: adding a watch for a directory already watched gives back its wd, and removing it would
+ * turn the events still queued for that directory into stale ones nobody reads. */
+static void targets_release(int fd, struct watch_target *v, size_t n, const struct watch_target *keep,
+                            size_t n_keep)
+{
+        for (size_t i = 0; i < n; i++) {
                 /* two targets in one directory share a wd: the second removal fails, harmlessly */
-                (void)inotify_rm_watch(w->fd, t->wd);
-                free(t->dir);
-                free(t->name);
+                if (!holds_wd(keep, n_keep, v[i].wd))
+                        (void)inotify_rm_watch(fd, v[i].wd);
+                free(v[i].dir);
+                free(v[i].name);
         }
-        w->n_targets = 0;
 }
 
 static int target_add(struct watch *w, const char *dir, const char *name, bool ancestor)
@@ -65,7 +75,8 @@ static int target_add(struct watch *w, const char *dir, const char *name, bool a
                 /* stat failing means dir changed right after the watch was added: start over */
                 int r = t->dir && t->name ? -errno : -ENOMEM;
 
-                (void)inotify_rm_watch(w->fd, wd);
+                if (!holds_wd(w->targets, w->n_targets, wd))
+                        (void)inotify_rm_watch(w->fd, wd);
                 free(t->dir);
                 free(t->name);
                 return r;
@@ -140,11 +151,14 @@ static char *link_target(const char *path, const char *dir)
 static int arm(struct watch *w)
 {
         _cleanup_free_ char *path = strdup(w->config_path);
+        struct watch_target old[ARRAY_SIZE(w->targets)];
+        size_t n_old = w->n_targets;
         int r = 0;
 
         if (!path)
                 return -ENOMEM;
-        targets_clear(w);
+        memcpy(old, w->targets, n_old * sizeof(*old));
+        w->n_targets = 0;
         for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
                 _cleanup_free_ char *dir = NULL, *name = NULL;
                 char *next;
@@ -167,6 +181,7 @@ static int arm(struct watch *w)
                 free(path);
                 path = next;
         }
+        targets_release(w->fd, old, n_old, w->targets, w->n_targets);
         w->error = r < 0 ? r : 0;
         return r;
 }
@@ -194,7 +209,7 @@ struct watch *watch_free(struct watch *w)
         if (!w)
                 return NULL;
         if (w->fd >= 0) {
-                targets_clear(w);
+                targets_release(w->fd, w->targets, w->n_targets, NULL, 0);
                 close(w->fd);
         }
         free(w->config_path);
@@ -248,31 +263,56 @@ int watch_refresh(struct watch *w, bool *ret_rearmed)
         return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;
 }
 
-/* The entry of a watched directory that matters, kubelet's "..data" and "..<timestamp>" entries
- * beside it, or the directory itself going away. Events of watches replaced since are stale. */
-static bool relevant(const struct watch *w, const struct inotify_event *e)
+/* Whether the entry name of dir is a regular file. */
+static bool is_regular_file(const char *dir, const char *name)
 {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return false;
+        return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* What an event says about the config path: the entry of a watched directory that matters,
+ * kubelet's "..data" and "..<timestamp>" entries beside it, or the directory itself going away.
+ * Events of watches replaced since are stale. */
+static enum watch_change classify(const struct watch *w, const struct inotify_event *e)
+{
+        enum watch_change change = WATCH_UNCHANGED;
+
         if (e->mask & IN_Q_OVERFLOW)
-                return true;
+                return WATCH_CHANGED;
         for (size_t i = 0; i < w->n_targets; i++) {
                 const struct watch_target *t = &w->targets[i];
+                bool own_name;
 
                 if (t->wd != e->wd)
                         continue;
                 if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-                        return true;
+                        return WATCH_CHANGED;
                 if (e->len == 0)
                         continue;
-                if (strcmp(e->name, t->name) == 0 || (!t->ancestor && strncmp(e->name, "..", 2) == 0))
-                        return true;
+                own_name = strcmp(e->name, t->name) == 0;
+                if (!t->ancestor && (e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
+                    (own_name || strcmp(e->name, "..data") == 0))
+                        return WATCH_COMPLETE;
+                /* a file just created is being written: its IN_CLOSE_WRITE tells when it is whole
+                 * (a symlink or a directory created there has none, and matters now; a hard link
+                 * made there has none either, and waits for the next resync) */
+                if (own_name && !t->ancestor && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) &&
+                    is_regular_file(t->dir, e->name))
+                        continue;
+                if (own_name || (!t->ancestor && strncmp(e->name, "..", 2) == 0))
+                        change = WATCH_CHANGED;
         }
-        return false;
+        return change;
 }
 
-int watch_read(struct watch *w, bool *ret_changed)
+int watch_read(struct watch *w, enum watch_change *ret)
 {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool changed = false;
+        enum watch_change change = WATCH_UNCHANGED;
 
         for (;;) {
                 ssize_t n = read(w->fd, buf, sizeof(buf));
@@ -285,16 +325,17 @@ int watch_read(struct watch *w, bool *ret_changed)
                         return -errno;
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *e = (const struct inotify_event *)p;
+                        enum watch_change c = classify(w, e);
 
-                        if (relevant(w, e))
-                                changed = true;
+                        if (c > change)
+                                change = c;
                         p += sizeof(*e) + e->len;
                 }
         }
         /* what the path resolves through may have changed: follow it again; the events of the
          * old watches that are still queued no longer match any target */
-        if (changed)
+        if (change != WATCH_UNCHANGED)
                 (void)arm(w);
-        *ret_changed = changed;
+        *ret = change;
         return 0;
 }

@@ -29,10 +29,20 @@ const char *watch_ancestor(const struct watch *w);
  * exhausted, -EACCES, ... */
 int watch_error(const struct watch *w);
 
-/* Reads all queued events; *ret_changed tells whether any could have changed what config_path
- * resolves to. When so, the watches are re-established along the path as it resolves now.
- * Returns 0 or -errno. */
-int watch_read(struct watch *w, bool *ret_changed);
+enum watch_change {
+        WATCH_UNCHANGED,
+        /* what config_path resolves to may have changed, and may still be changing (an entry
+         * created, deleted, its attributes changed): worth reading once things are quiet */
+        WATCH_CHANGED,
+        /* a writer closed the file, or something was renamed into its place (kubelet's "..data"
+         * swap, an editor's write-and-rename): what the path leads to is whole now */
+        WATCH_COMPLETE,
+};
+
+/* Reads all queued events; *ret tells the most any of them says about config_path. When it may
+ * have changed, the watches are re-established along the path as it resolves now. Returns 0 or
+ * -errno. */
+int watch_read(struct watch *w, enum watch_change *ret);
 /* The resync timer's backstop: re-establishes the watches from scratch when the config file's
  * directory is not watched, or when a watched directory is no longer the one its path leads to
  * (a symlinked directory repointed: no event says so). *ret_rearmed tells whether it did.

@@ -243,7 +243,7 @@ for ((step = 1; step <= steps; step++)); do
         0)
                 random_config
                 if [ "$config_valid" = false ]; then
-                        # the agent reads a file once it has been quiet for 20 ms, so a valid
+                        # the agent reads a file about a millisecond after the swap, so a valid
                         # file replaced at once by an invalid one may never be read: let it
                         # take in the last valid one first, or no one knows which one is in force
                         printf '%s\n' "$valid_config" >"$WORK/valid.yaml"

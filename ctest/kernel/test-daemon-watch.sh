@@ -1,8 +1,9 @@
 #!/bin/bash
 # How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
 # directory reached through a symlink, a config file that is a symlink to a file elsewhere, a
-# directory that is missing at start, deleted, or renamed away and recreated. Every case runs
-# with ResyncInterval 1h, so only the inotify watch can explain a change being applied.
+# directory that is missing at start, deleted, or renamed away and recreated, a file written
+# slowly. Every case runs with ResyncInterval 1h, so only the inotify watch can explain a change
+# being applied.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -100,5 +101,19 @@ write "$WORK/missing/old/config" 100.64.0.0/10 # the old directory no longer mat
 write "$WORK/missing/deeper/config" 192.0.0.0/24
 expect "recreated directory keeps being watched" 192.0.0.0/24
 if dst_has 100.64.0.0/10; then fail "a file in the renamed-away directory was applied"; fi
+stop_agent
+
+# --- a file created and written slowly: read once its writer closes it, not half-written --------
+mkdir "$WORK/slow"
+start_agent "$WORK/slow/config"
+wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied without a config file"
+exec 3>"$WORK/slow/config"
+printf 'NonMasqueradeCIDRs:\n- 10.0.0.0/8\n' >&3
+sleep 0.5 # 25 times the debounce after the file's creation
+printf -- '- 192.0.2.0/24\nResyncInterval: 1h\n' >&3
+exec 3>&-
+expect "file created and written slowly" 192.0.2.0/24
+changes=$(grep -c 'trigger="config change"' "$WORK/agent.log") || true
+[ "$changes" = 1 ] || fail "a half-written file was applied: $(grep 'trigger="config change"' "$WORK/agent.log")"
 stop_agent
 echo "ok: config watch"
