@@ -369,13 +369,15 @@ static int start_daemon(struct http_server *s, int listen_fd, const char **reaso
                  "libmicrohttpd could not start (out of memory or file descriptors)");
         *reason = mhd_start_error;
         s->starting = true;
-        /* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no threads, the caller polls */
+        /* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no threads, the caller polls.
+         * The logger comes first: libmicrohttpd prints what the options before it cause on its
+         * own stderr logger, bypassing ours (and says so) */
         s->daemon = s->mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                                      MHD_OPTION_LISTEN_SOCKET, listen_fd,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_CONNECTION_LIMIT,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
-                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                                      MHD_OPTION_END);
         s->starting = false;
         if (!s->daemon) {

@@ -183,16 +183,26 @@ static int parse_table_ownership(const char *value)
         return 0;
 }
 
-static int parse_log_format(const char *value)
+static int set_log_format(const char *flag, const char *value)
 {
         enum log_format f;
 
         if (log_format_from_string(value, &f) < 0) {
-                fprintf(stderr, "invalid value \"%s\" for flag -log-format: expected text or json\n", value);
+                fprintf(stderr, "invalid value \"%s\" for flag -%s: expected text or json\n", value, flag);
                 return -EINVAL;
         }
         log_set_format(f);
         return 0;
+}
+
+static int parse_log_format(const char *value)
+{
+        return set_log_format("log-format", value);
+}
+
+static int parse_logging_format(const char *value)
+{
+        return set_log_format("logging-format", value);
 }
 
 static const struct flag flags[] = {
@@ -217,6 +227,8 @@ static const struct flag flags[] = {
         { "metrics-bind-address", FLAG_CUSTOM, NULL, parse_metrics_bind_address,
           "run: serve Prometheus /metrics on this address (default off; may equal the health address)" },
         { "log-format", FLAG_CUSTOM, NULL, parse_log_format, "text (klog lines, default) or json" },
+        /* the spelling Kubernetes components (component-base's logs options) use */
+        { "logging-format", FLAG_CUSTOM, NULL, parse_logging_format, "the same as --log-format" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
           "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
         /* klog's flags, as klog.InitFlags() registers them for the upstream agent */

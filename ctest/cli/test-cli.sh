@@ -126,6 +126,9 @@ run bad-metrics-address 2 run --metrics-bind-address=::1:10266
 expect bad-metrics-address err "for flag -metrics-bind-address: IPv6 addresses must be in brackets"
 run bad-v 2 validate --v=x
 expect bad-v err "flag -v"
+run bad-log-format 2 validate --logging-format=xml
+expect bad-log-format err "invalid value \"xml\" for flag -logging-format: expected text or json"
+run logging-format 0 validate --config good.yaml --logging-format=json
 run bad-bool 2 validate --enable-ipv6=maybe
 expect bad-bool err "invalid boolean value \"maybe\" for flag -enable-ipv6"
 
