@@ -185,15 +185,15 @@ static void daemon_free(struct daemon *d)
         close_fd(&d->epfd);
 }
 
-/* Logs the diag's entries, unless exactly these were logged last time. */
-static void log_problems_once(struct daemon *d, const struct ima_diag *diag, bool invalid)
+/* Logs the diag's entries, unless exactly these were logged last time. Returns whether it did. */
+static bool log_problems_once(struct daemon *d, const struct ima_diag *diag, bool invalid)
 {
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
 
         if (!f)
-                return;
+                return true;
         for (size_t i = 0; i < diag->n_entries; i++) {
                 _cleanup_free_ char *line = ima_diag_entry_format(diag, &diag->entries[i]);
 
@@ -202,7 +202,7 @@ static void log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
         fclose(f);
         if (d->last_problem && strcmp(d->last_problem, text) == 0) {
                 free(text);
-                return;
+                return false;
         }
         log_diag(diag);
         if (invalid)
@@ -211,6 +211,7 @@ static void log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
                                                         : "nothing is applied until it is fixed"));
         free(d->last_problem);
         d->last_problem = text;
+        return true;
 }
 
 /* Beyond this many CIDRs the configuration is logged as counts: a list of 100,000 would make one
@@ -286,6 +287,7 @@ static void reload_config(struct daemon *d)
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
         _cleanup_free_ char *buf = NULL;
+        bool unreadable = false;
         size_t len = 0;
         int r;
 
@@ -299,20 +301,27 @@ static void reload_config(struct daemon *d)
                                  : ima_config_parse(d->last_bytes, d->last_len, &arg_config_opts, diag, &config);
         } else {
                 d->read_once = false; /* unreadable: try for real next time */
+                unreadable = true;
         }
-        metrics_config_loaded(d->metrics, r >= 0);
         if (r < 0) {
+                bool new_problem = true;
+
                 d->config_valid = false;
                 d->config_failed = true;
                 if (r == -EINVAL) {
-                        log_problems_once(d, diag, true);
+                        new_problem = log_problems_once(d, diag, true);
                 } else {
                         /* not a verdict on these bytes (out of memory, say): read them again */
                         d->read_once = false;
                         log_error("%s: %s", arg_config_path, strerror(-r));
                 }
+                /* a file that stays unreadable for the same reason is one failed load, not one
+                 * per resync: there are no bytes to compare, the reason stands in for them */
+                if (new_problem || !unreadable)
+                        metrics_config_loaded(d->metrics, false);
                 return;
         }
+        metrics_config_loaded(d->metrics, true);
         log_problems_once(d, diag, false); /* warnings, or clears the memory of old problems */
         d->config_valid = true;
         if (d->config_failed) {

@@ -199,6 +199,24 @@ grep -q "is invalid" "$WORK/body" || fail "/readyz does not say why: $(cat "$WOR
 assert_eq "/healthz with an invalid configuration" 200 "$(http 127.0.0.1:10254/healthz)"
 http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_config_valid 0' "$WORK/body" || fail "/metrics does not show the invalid configuration"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]
+ResyncInterval: 200ms"
+wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
+# a file that cannot be read (a directory where the file belongs), resynced 200 ms apart: one
+# failed load, not one per resync, as an unchanged invalid file is not counted again either
+http 127.0.0.1:10255/metrics >/dev/null
+load_errors=$(awk '$1 == "ip_masq_agent_config_load_errors_total" { print $2 }' "$WORK/body")
+assert_eq "config load errors after one invalid file" 1 "$load_errors"
+stamp="..unreadable"
+mkdir -p "$cm/$stamp/ip-masq-agent"
+ln -s "$stamp" "$cm/..data_tmp"
+mv -T "$cm/..data_tmp" "$cm/..data"
+wait_for 5 grep -q "not a regular file" "$WORK/agent.log" || fail "the unreadable file was not reported"
+sleep 1.5 # several resyncs
+http 127.0.0.1:10255/metrics >/dev/null
+load_errors=$(awk '$1 == "ip_masq_agent_config_load_errors_total" { print $2 }' "$WORK/body")
+assert_eq "config load errors while the file stays unreadable" 2 "$load_errors"
+assert_eq "times the unreadable file was reported" 1 "$(grep -c "not a regular file" "$WORK/agent.log")"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
 # the upstream agent's chain, as iptables-nft holds it, found at SIGHUP: logged once, exported
