@@ -289,12 +289,58 @@ static void test_sets_and_chain(void)
         ima_model_free(m);
 }
 
+/* The reason of the plan's first op, by name ("" for an empty plan). */
+static const char *first_reason(const struct ima_model *m, const struct ima_observed *o)
+{
+        static char buf[64];
+        struct ima_plan *p = NULL;
+
+        if (ima_diff(m, sigs, o, &p) < 0)
+                return "error";
+        snprintf(buf, sizeof(buf), "%s", p->n_ops ? ima_op_reason_name(p->ops[0].reason) : "");
+        ima_plan_free(p);
+        return buf;
+}
+
+/* A comment that is not ours means someone made the object: the kernel cannot change the comment
+ * of a table or set in place, so those are re-created (the table, keeping the rules complete in
+ * between); the chain is replaced. */
+static void test_comments(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+
+        t->comment_differs = true;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
+        CHECK_STR(first_reason(m, o), "comment");
+        t->comment_differs = false;
+        t->sets[IMA_SET_SRC].comment_differs = true;
+        CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
+        CHECK_STR(first_reason(m, o), "comment");
+        t->sets[IMA_SET_SRC].compatible = false; /* the graver reason is the one reported */
+        CHECK_STR(first_reason(m, o), "set_incompatible");
+        t->sets[IMA_SET_SRC].compatible = true;
+        t->sets[IMA_SET_SRC].comment_differs = false;
+        t->chain.comment_differs = true;
+        CHECK_STR(plan_kinds(m, o), "cCRRRR");
+        CHECK_STR(first_reason(m, o), "comment");
+        t->chain.priority = 50;
+        CHECK_STR(first_reason(m, o), "chain_incompatible");
+        t->chain.priority = m->priority;
+        t->chain.comment_differs = false;
+        CHECK_STR(plan_kinds(m, o), "");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
 int main(void)
 {
         TEST_RUN(test_in_sync_is_empty);
         TEST_RUN(test_element_delta_deletes_first);
         TEST_RUN(test_table_states);
         TEST_RUN(test_sets_and_chain);
+        TEST_RUN(test_comments);
         TEST_RUN(test_ownership);
         TEST_RUN(test_kept_ownership);
         TEST_RUN(test_second_transaction);

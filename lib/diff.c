@@ -39,6 +39,13 @@ static int recreate_reason(const struct ima_model_table *w, const struct ima_obs
         for (int s = 0; s < IMA_SET_COUNT; s++)
                 if (h->sets[s].present && !h->sets[s].compatible)
                         return IMA_REASON_SET_INCOMPATIBLE;
+        /* no update changes the comment of a table or a set; a set cannot be replaced while our
+         * chain uses it, and re-creating the table is what keeps the rules complete meanwhile */
+        if (h->comment_differs)
+                return IMA_REASON_COMMENT;
+        for (int s = 0; s < IMA_SET_COUNT; s++)
+                if (h->sets[s].present && h->sets[s].comment_differs)
+                        return IMA_REASON_COMMENT;
         return -1;
 }
 
@@ -95,8 +102,10 @@ static int diff_chain(struct ima_plan *p, const struct ima_model *want, const st
 {
         int r;
 
-        if (!c->present || !c->compatible || c->priority != want->priority) {
-                enum ima_op_reason why = c->present ? IMA_REASON_CHAIN_INCOMPATIBLE : IMA_REASON_CHAIN_MISSING;
+        if (!c->present || !c->compatible || c->priority != want->priority || c->comment_differs) {
+                enum ima_op_reason why = !c->present                                      ? IMA_REASON_CHAIN_MISSING
+                                         : c->compatible && c->priority == want->priority ? IMA_REASON_COMMENT
+                                                                                          : IMA_REASON_CHAIN_INCOMPATIBLE;
 
                 if (c->present) {
                         r = add_op(p, IMA_OP_DEL_CHAIN, why, f);

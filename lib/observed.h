@@ -17,6 +17,7 @@ struct ima_observed_set {
         bool present;
         bool compatible;        /* interval set of the family's address type and nothing more */
         bool malformed;         /* elements not in the start/end form the agent writes */
+        bool comment_differs;   /* its comment is not the agent's (someone else created it) */
         struct ima_ipset *elems; /* decoded intervals, sorted (NULL when not present) */
 };
 
@@ -24,6 +25,7 @@ struct ima_observed_chain {
         bool present;
         bool compatible;        /* nat / postrouting / policy accept */
         int32_t priority;
+        bool comment_differs;
         char **rules;           /* rule signatures in chain order */
         size_t n_rules;
 };
@@ -48,6 +50,9 @@ struct ima_observed_table {
         bool present;
         uint32_t flags;         /* NFT_TABLE_F_* */
         uint32_t owner;         /* portid of the owning socket when NFT_TABLE_F_OWNER */
+        /* its comment, the hint "nft list" shows operators, is not the agent's: someone
+         * re-created the table bare. The kernel keeps a table's comment from its creation on. */
+        bool comment_differs;
         bool foreign;           /* holds objects besides our two sets and one chain */
         struct ima_other_object *others; /* those objects, when all of them could be named */
         size_t n_others;

@@ -175,6 +175,7 @@ const char *ima_op_reason_name(enum ima_op_reason r)
                 [IMA_REASON_CHAIN_MISSING] = "chain_missing",
                 [IMA_REASON_CHAIN_INCOMPATIBLE] = "chain_incompatible",
                 [IMA_REASON_RULES] = "rules",
+                [IMA_REASON_COMMENT] = "comment",
         };
         return names[r];
 }

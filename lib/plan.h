@@ -44,8 +44,9 @@ enum ima_op_reason {
         IMA_REASON_CHAIN_MISSING,
         IMA_REASON_CHAIN_INCOMPATIBLE, /* wrong type, hook, priority or policy */
         IMA_REASON_RULES,              /* the rule list differs */
+        IMA_REASON_COMMENT,            /* the table's, a set's or the chain's comment is not ours */
 };
-#define IMA_REASON_COUNT (IMA_REASON_RULES + 1)
+#define IMA_REASON_COUNT (IMA_REASON_COMMENT + 1)
 
 struct ima_op {
         enum ima_op_kind kind;

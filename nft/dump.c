@@ -7,6 +7,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -65,9 +66,37 @@ static bool in_our_chain(const struct nftnl_rule *rule)
                strcmp(chain, IMA_CHAIN_NAME) == 0;
 }
 
+struct comment_match {
+        uint8_t type;
+        const char *want;
+        bool found;
+};
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+        struct comment_match *m = data;
+        uint8_t len = nftnl_udata_len(attr);
+
+        /* nft/build.c stores the comment with its NUL, as nft does */
+        if (nftnl_udata_type(attr) == m->type)
+                m->found = len == strlen(m->want) + 1 && memcmp(nftnl_udata_get(attr), m->want, len) == 0;
+        return 0;
+}
+
+/* Whether the userdata an object carries (NULL when none) holds want as its comment attribute
+ * type: what tells an object the agent made from one someone made under the same name. */
+static bool has_comment(const void *udata, uint32_t len, uint8_t type, const char *want)
+{
+        struct comment_match m = { .type = type, .want = want };
+
+        return udata && nftnl_udata_parse(udata, len, comment_cb, &m) >= 0 && m.found;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
+        const void *udata = NULL;
+        uint32_t udata_len = 0;
         struct nftnl_table *t;
         int r = check_gen(nlh, c);
 
@@ -85,6 +114,9 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
         if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
                 c->table->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
         c->table_use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+        if (nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+                udata = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &udata_len);
+        c->table->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment());
         nftnl_table_free(t);
         return 0;
 }
@@ -100,6 +132,8 @@ static int set_index(const char *name)
 static int set_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
+        const void *udata = NULL;
+        uint32_t udata_len = 0;
         struct nftnl_set *s;
         const char *name;
         int r = check_gen(nlh, c), idx;
@@ -134,6 +168,10 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                                  /* a size limit refuses our adds with ENFILE, on every retry */
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT);
+                if (nftnl_set_is_set(s, NFTNL_SET_USERDATA))
+                        udata = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &udata_len);
+                os->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_SET_COMMENT,
+                                                   ima_set_comment(c->family, (enum ima_set_id)idx));
         } else if (name && !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
                 /* anonymous sets belong to a rule and go away with it */
                 r = ima_observed_add_other(c->table,
@@ -213,6 +251,8 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
+        const void *udata = NULL;
+        uint32_t udata_len = 0;
         struct nftnl_chain *ch;
         const char *name, *type;
         int r = check_gen(nlh, c);
@@ -243,6 +283,9 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
                                  type && strcmp(type, "nat") == 0 &&
                                  nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_ACCEPT &&
                                  !nftnl_chain_is_set(ch, NFTNL_CHAIN_DEV);
+                if (nftnl_chain_is_set(ch, NFTNL_CHAIN_USERDATA))
+                        udata = nftnl_chain_get_data(ch, NFTNL_CHAIN_USERDATA, &udata_len);
+                oc->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment());
         } else {
                 c->table->foreign = true;
         }
