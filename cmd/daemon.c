@@ -54,6 +54,13 @@
  * retried after this long, doubling up to the maximum, instead of waiting for the next resync. */
 #define RETRY_FIRST_DELAY_MS 500
 #define RETRY_MAX_DELAY_MS 30000
+/* Tables owned by another live process (the previous agent, when a rolling update starts the
+ * new pod first: maxSurge) cannot be changed until it exits, and the kernel sends no event when
+ * it lets go. Whether it has is asked this often, one GETTABLE per family... */
+#define OWNER_POLL_MS 200
+/* ...and the agent counts as ready meanwhile (so the rollout can go on and stop the old pod)
+ * for this long; then it says it is stuck. */
+#define OWNER_WAIT_READY_MS (5 * 60 * 1000)
 /* This often the kernel state is read in full at a resync, even if nothing says it changed: a
  * backstop costing about a second of CPU per check at 100,000 CIDRs, so time-based, not
  * per-resync (ResyncInterval may be short). */
@@ -118,6 +125,9 @@ struct daemon {
         bool config_valid;         /* the file as it is now is valid */
         bool config_failed;        /* a read or parse failed, and no valid file was read since */
         bool reconcile_ok;         /* the last reconcile succeeded */
+        uint64_t owner_wait_since_ms; /* another live process owns our tables since (0: none) */
+        uint32_t owner_port;       /* ...its netlink port */
+        bool owner_wait_expired;   /* ...and OWNER_WAIT_READY_MS have passed (logged) */
         struct failure_memory failures; /* to log a lasting failure once, not every retry */
         unsigned upstream_chains;  /* families where upstream's iptables chain was last seen */
         unsigned model_version;    /* bumped whenever the desired model changes */
@@ -379,6 +389,38 @@ static void account(struct daemon *d, const struct ima_reconcile_report *rep)
                         metrics_drift_repaired(d->metrics, (enum ima_op_reason)r, 1);
 }
 
+/* Another live process owns our tables, so nothing can be changed until it exits: say so once
+ * (not as an error: during a surge rollout it is how every update starts) and watch for it. */
+static void wait_for_owner(struct daemon *d, const struct ima_reconcile_report *rep)
+{
+        if (!d->owner_wait_since_ms || d->owner_port != rep->live_owner) {
+                d->owner_wait_since_ms = now_ms();
+                d->owner_port = rep->live_owner;
+                d->owner_wait_expired = false;
+                log_info_kv("The tables are owned by another process, most likely the previous agent during a "
+                            "rolling update: taking them over when it exits",
+                            LOG_INT("ownerPort", (int64_t)rep->live_owner),
+                            LOG_STR("tables", rep->only_takeover ? "hold this configuration already"
+                                                                 : "differ from this configuration: applied when it exits"));
+        }
+        (void)timer_set(d->retry_tfd, (int64_t)OWNER_POLL_MS * 1000000, 0);
+}
+
+static bool owner_wait_ready(const struct daemon *d)
+{
+        return d->owner_wait_since_ms && now_ms() - d->owner_wait_since_ms < OWNER_WAIT_READY_MS;
+}
+
+/* Whether a table we want is still owned by another live process (an error reading it: no). */
+static bool still_owned_by_other(struct daemon *d)
+{
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                if (d->model->tables[f].present &&
+                    ima_dump_owned_by_other(d->nl, (enum ima_family)f, ima_nl_portid(d->nl)) > 0)
+                        return true;
+        return false;
+}
+
 static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *why, const char *changed_by)
 {
         struct ima_reconcile_report rep = { 0 };
@@ -391,14 +433,18 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
         r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &d->failures, &rep);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         d->reconcile_ok = r >= 0;
-        if (r >= 0) {
+        if (r == -EPERM && rep.live_owner) {
+                wait_for_owner(d, &rep);
+        } else if (r >= 0) {
                 /* a pending retry would only read the whole ruleset back for nothing */
                 d->retry_delay_ms = RETRY_FIRST_DELAY_MS;
                 (void)timer_set(d->retry_tfd, 0, 0);
-        } else if (!timer_armed(d->retry_tfd)) {
+        } else if (!timer_armed(d->retry_tfd) || d->owner_wait_since_ms) {
                 (void)timer_set(d->retry_tfd, (int64_t)d->retry_delay_ms * 1000000, 0);
                 d->retry_delay_ms = d->retry_delay_ms * 2 < RETRY_MAX_DELAY_MS ? d->retry_delay_ms * 2 : RETRY_MAX_DELAY_MS;
         }
+        if (!(r == -EPERM && rep.live_owner))
+                d->owner_wait_since_ms = 0;
         metrics_reconcile_done(d->metrics,
                                r < 0 ? METRICS_RECONCILE_ERROR
                                : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
@@ -570,7 +616,18 @@ static void on_reload_timer(struct daemon *d)
 static void on_retry_timer(struct daemon *d)
 {
         timer_ack(d->retry_tfd);
-        reconcile(d, IMA_TRUST_NOTHING, "retry");
+        if (d->owner_wait_since_ms && d->model && still_owned_by_other(d)) {
+                if (!owner_wait_ready(d) && !d->owner_wait_expired) {
+                        d->owner_wait_expired = true;
+                        log_error_kv(0, "The tables are still owned by another process: not ready",
+                                     LOG_INT("ownerPort", (int64_t)d->owner_port),
+                                     LOG_INT("waitedSeconds", OWNER_WAIT_READY_MS / 1000),
+                                     LOG_STR("fix", "stop the other ip-masq-agent on this node"));
+                }
+                (void)timer_set(d->retry_tfd, (int64_t)OWNER_POLL_MS * 1000000, 0);
+                return;
+        }
+        reconcile(d, IMA_TRUST_NOTHING, d->owner_wait_since_ms ? "previous owner exited" : "retry");
 }
 
 /* For a watch that could not be added at all (inotify limits, permissions), and for a symlinked
@@ -664,9 +721,13 @@ static bool http_ready(void *userdata, char *reason, size_t size)
         if (!d->config_valid)
                 snprintf(reason, size, "configuration %s is invalid%s", arg_config_path,
                          d->model ? " (the last valid one is still applied)" : "");
-        else if (!d->reconcile_ok)
+        else if (!d->reconcile_ok && d->owner_wait_since_ms && !owner_wait_ready(d))
+                snprintf(reason, size, "the tables are still owned by another process (netlink port %u)",
+                         d->owner_port);
+        else if (!d->reconcile_ok && !owner_wait_ready(d))
                 snprintf(reason, size, "the last reconcile failed");
-        return d->config_valid && d->reconcile_ok;
+        /* waiting for the previous agent to exit is ready: a surge rollout stops it only then */
+        return d->config_valid && (d->reconcile_ok || owner_wait_ready(d));
 }
 
 static int http_metrics(void *userdata, char **ret, size_t *ret_len)

@@ -346,6 +346,48 @@ static int get_table(struct ima_nl *nl, struct dump_ctx *c)
         return r == -ENOENT ? 0 : r;
 }
 
+struct table_owner {
+        uint32_t ours;
+        bool other;
+};
+
+static int table_owner_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct table_owner *o = data;
+        struct nftnl_table *t = nftnl_table_alloc();
+
+        if (!t)
+                return -ENOMEM;
+        if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+                nftnl_table_free(t);
+                return -EPROTO;
+        }
+        o->other = (nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER) &&
+                   nftnl_table_is_set(t, NFTNL_TABLE_OWNER) && nftnl_table_get_u32(t, NFTNL_TABLE_OWNER) != o->ours;
+        nftnl_table_free(t);
+        return 0;
+}
+
+int ima_dump_owned_by_other(struct ima_nl *nl, enum ima_family f, uint32_t ours)
+{
+        struct nftnl_table *t = nftnl_table_alloc();
+        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
+        struct table_owner o = { .ours = ours };
+        struct nlmsghdr *nlh;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        nftnl_table_free(t);
+        r = ima_nl_request(nl, nlh, table_owner_cb, &o);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : o.other;
+}
+
 static int dump_sets(struct ima_nl *nl, struct dump_ctx *c)
 {
         struct nftnl_set *s = nftnl_set_alloc();

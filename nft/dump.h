@@ -17,6 +17,11 @@ int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
 /* Reads the counters of the postrouting chain's rules. A missing table leaves present false. */
 int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret);
 
+/* Whether table ip|ip6 ip-masq-agent is owned by a live process other than port ours (a GETTABLE
+ * of that one table): 1, 0 (not owned by another, or absent) or -errno. For a caller waiting for
+ * the previous owner to exit: the kernel sends no event when an owner lets go of a table. */
+int ima_dump_owned_by_other(struct ima_nl *nl, enum ima_family f, uint32_t ours);
+
 /* Whether table TABLE of family f holds a chain named CHAIN (a GETCHAIN of that one chain, a
  * read only): 1, 0 (no such table or chain) or -errno. */
 int ima_dump_chain_exists(struct ima_nl *nl, enum ima_family f, const char *table, const char *chain);

@@ -293,7 +293,14 @@ static int check_ownership(struct ima_reconciler *rc, const struct ima_observed 
                 add_error(rep, "table %s %s is owned by another process (netlink port %u), most likely a running "
                                "ip-masq-agent: only it can change the table",
                           ima_family_nft_name((enum ima_family)f), IMA_TABLE_NAME, t->owner);
+                if (!rep->live_owner)
+                        rep->live_owner = t->owner;
                 r = -EPERM;
+        }
+        if (r < 0) {
+                rep->only_takeover = true;
+                for (size_t i = 0; i < rep->plan->n_ops; i++)
+                        rep->only_takeover = rep->only_takeover && rep->plan->ops[i].kind == IMA_OP_ADD_TABLE;
         }
         return r;
 }

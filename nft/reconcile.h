@@ -41,6 +41,11 @@ struct ima_reconcile_report {
         uint64_t commit_usec;        /* wall time: sendmsg + all ACKs (kernel work) */
         char **errors;               /* "what: reason (kernel: text)" for each failure */
         size_t n_errors;
+        /* Failed with -EPERM because another live process owns a table the plan changes (the
+         * previous agent, during a rolling update): its netlink port, else 0 */
+        uint32_t live_owner;
+        /* ...and taking the tables over is all the plan would do: they hold the desired state */
+        bool only_takeover;
 };
 
 /* nl is borrowed and must outlive the reconciler. -ENOMEM. */
