@@ -118,6 +118,23 @@ static const struct row rows[] = {
         { "? [a]\n: 1\n@LL@: 2\n", 0, "err -:1:3: a list cannot be a mapping key here", 2, NULL },
         { "<<: 5\n@LIMIT@: x\n", 0, "err a merge key (<<) takes a mapping or a list of mappings (value \"5\")", 2,
           NULL },
+        /* what messages cannot show as it is: a NUL ends the text shown, so they say it is there;
+         * control bytes in a key are escaped, as in values */
+        { "{\"@DST@\": [\"10.0.0.0/8\\u0000x\"]}", 0,
+          "err @DST@[0]: invalid CIDR: a NUL character (\\u0000) follows the text shown (value \"10.0.0.0/8\")", 1, NULL },
+        { "{\"@LL@\\u0000x\": true}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,
+          "unknown key ignored: a NUL character (\\u0000) follows the text shown" },
+        { "{\"a\\u001b[31m\\n\": 1}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,
+          "a\\x1b[31m\\n: unknown key ignored" },
+        /* a byte-order mark only at the very start: libyaml and go-yaml disagree on others */
+        { "\xef\xbb\xbf@LIMIT@: 5\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=5", 0, NULL },
+        { "---\n\xef\xbb\xbf@LL@: true\n@LIMIT@: 5\n", 0, "err -:2:1: a byte-order mark (U+FEFF) starts this line",
+          1, NULL },
+        /* an alias after "<<" must name a mapping: go-yaml v2 refuses a list of them there */
+        { "a: &s [{@LIMIT@: 5}]\n<<: *s\n", 0, "err -:2:5: a merge key (<<) takes a mapping or a list of mappings, "
+          "and an alias there must name a mapping", 1, "a: unknown key" },
+        { "a: &s {@LIMIT@: 5}\n<<: [*s]\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=5", 0,
+          "a: unknown key" },
         { "@DST@: 10.0.0.0/8\n", 0, "err @DST@: expected a list of CIDR strings, got a single string; write it as a list: [10.0.0.0/8]", 1, NULL },
         { "{\"@DST@\": \"10.0.0.0/8\"}", 0, "err @DST@: expected a list of CIDR strings, got a single string; write it "
           "as a list: [\"10.0.0.0/8\"]", 1, NULL },

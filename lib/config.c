@@ -170,6 +170,10 @@ static int warn_unknown_key(struct ima_diag *diag, const struct ima_doc_entry *e
         const char *best = NULL;
         unsigned best_d = 4;
 
+        /* "masqLinkLocal\u0000x" would read as masqLinkLocal below, a puzzling "did you mean" */
+        if (strlen(e->key) != e->key_len)
+                return ima_diag_warn(diag, e->key_pos, e->key, NULL,
+                                     "unknown key ignored: a NUL character (\\u0000) follows the text shown");
         for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
                 if (loosely_equal(e->key, flags[i]))
                         return ima_diag_warn(diag, e->key_pos, e->key, NULL,
@@ -387,6 +391,9 @@ static int check_cidr_text(struct parse_state *s, const char *key, size_t index,
                                   "empty list item; remove it or write a CIDR such as 10.0.0.0/8");
         if (isspace((unsigned char)t[0]) || isspace((unsigned char)t[item->text_len - 1]))
                 return item_error(s, key, index, item, "invalid CIDR: remove the spaces around it");
+        /* the value shown in the message ends at the NUL: say what comes after it */
+        if (memchr(t, '\0', item->text_len))
+                return item_error(s, key, index, item, "invalid CIDR: a NUL character (\\u0000) follows the text shown");
         if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
                 return item_error(s, key, index, item, "invalid CIDR: %s", reason);
         if (!ima_cidr_is_aligned(&c)) {

@@ -111,10 +111,11 @@ void ima_diag_sort(struct ima_diag *d)
                 qsort(d->entries, d->n_entries, sizeof(*d->entries), entry_cmp);
 }
 
-/* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */
-static void quote_value(FILE *f, const char *s)
+/* Writes s with backslash escapes for quotes, backslashes and control bytes, so that invisible
+ * bytes show up and none reaches a terminal or a log line raw (a key is written as is in the
+ * file: "a\x1b[31m" would colour the operator's terminal). */
+static void put_escaped(FILE *f, const char *s)
 {
-        fputc('"', f);
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 if (*p == '"' || *p == '\\')
                         fprintf(f, "\\%c", *p);
@@ -127,6 +128,13 @@ static void quote_value(FILE *f, const char *s)
                 else
                         fputc(*p, f);
         }
+}
+
+/* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */
+static void quote_value(FILE *f, const char *s)
+{
+        fputc('"', f);
+        put_escaped(f, s);
         fputc('"', f);
 }
 
@@ -147,8 +155,10 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
         fputs(": ", f);
         if (e->level == IMA_DIAG_WARNING)
                 fputs("warning: ", f);
-        if (e->key)
-                fprintf(f, "%s: ", e->key);
+        if (e->key) {
+                put_escaped(f, e->key);
+                fputs(": ", f);
+        }
         fputs(e->message, f);
         if (e->value) {
                 fputs(" (value ", f);

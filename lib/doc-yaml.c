@@ -595,11 +595,20 @@ static int pending_add(struct pending *p, const char *key, size_t key_len, const
 }
 
 /* "<<: *base" or "<<: [*a, *b]": go-yaml sets the entries of the merged mappings at this point,
- * stepping backwards through a list so that earlier mappings take precedence. Consumes src. */
-static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node *src)
+ * stepping backwards through a list so that earlier mappings take precedence. An alias (alias:
+ * where it was written, else NULL) must name a mapping, not a list of them: go-yaml v2's merge()
+ * refuses "<<: *list". Consumes src. */
+static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node *src, const struct ima_pos *alias)
 {
         int k = 0;
 
+        if (src->type == IMA_DOC_SEQ && alias) {
+                k = value_error(r, NULL, *alias, NULL,
+                                "a merge key (<<) takes a mapping or a list of mappings, and an alias there "
+                                "must name a mapping, not a list");
+                ima_doc_free(src);
+                return k;
+        }
         if (src->type == IMA_DOC_SEQ) {
                 bool all_maps = true;
 
@@ -610,7 +619,7 @@ static int apply_merge(struct reader *r, struct pending *p, struct ima_doc_node 
                                 all_maps = false;
                         }
                 for (size_t i = src->n; all_maps && k >= 0 && i-- > 0;)
-                        k = apply_merge(r, p, TAKE_PTR(src->items[i]));
+                        k = apply_merge(r, p, TAKE_PTR(src->items[i]), NULL);
                 ima_doc_free(src);
                 return k;
         }
@@ -710,7 +719,8 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                 const char *text = NULL, *key_no_json = NULL;
                 size_t len = 0;
                 yaml_event_t ev;
-                bool merge;
+                struct ima_pos value_pos;
+                bool merge, alias;
                 int k;
 
                 k = next_event(r, &ev);
@@ -735,6 +745,8 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                 k = next_event(r, &ev);
                 if (k < 0)
                         return k;
+                alias = ev.type == YAML_ALIAS_EVENT;
+                value_pos = mark_pos(&ev.start_mark);
                 /* values under a key that failed go-yaml are read, checked, dropped; those under a
                  * key with no JSON form are kept until that key is reported */
                 k = text && !key_no_json ? path_push(r, text, len, 0) : 0;
@@ -750,7 +762,7 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                 mark_no_json_value(r, value);
                 r->n_no_json += key_no_json != NULL;
                 if (merge)
-                        k = apply_merge(r, p, TAKE_PTR(value));
+                        k = apply_merge(r, p, TAKE_PTR(value), alias ? &value_pos : NULL);
                 else if (text)
                         k = pending_add(p, text, len, key_no_json, key->pos, TAKE_PTR(value), false);
                 if (k < 0)
@@ -896,13 +908,34 @@ static int report_no_json(struct reader *r, struct ima_doc_node *n)
         return k;
 }
 
+/* The line (from 1) of the first byte-order mark that starts a line other than the first, or 0.
+ * libyaml skips such a mark between tokens; go-yaml v2 keeps it as part of the key after it, so
+ * the upstream agent ignores that key as unknown, and the two would read the file differently. */
+static unsigned line_starting_with_bom(const char *buf, size_t len)
+{
+        unsigned line = 1;
+
+        for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+                line++;
+                if (end - p > 3 && memcmp(p + 1, "\xef\xbb\xbf", 3) == 0)
+                        return line;
+        }
+        return 0;
+}
+
 int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret)
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
         struct reader r = { .buf = buf, .len = len, .diag = diag };
+        unsigned bom_line = line_starting_with_bom(buf, len);
         yaml_event_t ev;
         int k;
 
+        if (bom_line > 0)
+                return ima_diag_error(diag, (struct ima_pos){ .line = bom_line, .col = 1 }, NULL, NULL,
+                                      "a byte-order mark (U+FEFF) starts this line: the upstream agent reads it as "
+                                      "part of the key that follows (and ignores that key), this agent's YAML parser "
+                                      "would skip it; remove it (files joined together often carry one)");
         if (!yaml_parser_initialize(&r.parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&r.parser, (const unsigned char *)buf, len);
