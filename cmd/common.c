@@ -298,8 +298,12 @@ static void log_failure(int r, const struct ima_reconcile_report *rep, const cha
                 log_error_kv(0, "Reconcile failed", LOG_STR("trigger", trigger), LOG_STR("reason", rep->errors[i]));
         if (rep->n_errors == 0)
                 log_error_kv(r, "Reconcile failed", LOG_STR("trigger", trigger));
-        else if (rep->attempts > 0)
+        else if (rep->rejected && rep->committed == 0)
                 log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
+                             LOG_STR("trigger", trigger));
+        else if (rep->rejected)
+                log_error_kv(0, "The kernel rejected the second of two transactions: the first one was applied, "
+                                "which left the tables consistent",
                              LOG_STR("trigger", trigger));
 }
 

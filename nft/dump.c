@@ -496,9 +496,10 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
 }
 
 /* The dumps that can show what else is in our table: all three kinds of message carry the table's
- * name in the same attribute, and their own name (and an object its type) in one of the first few. */
+ * name in the same attribute, and their own name (and an object its type) in one of the first few;
+ * a chain's flags come a little later. */
 #define OTHER_TABLE_ATTR ((int)NFTA_CHAIN_TABLE)
-#define OTHER_MAX_ATTR ((int)NFTA_CHAIN_NAME)
+#define OTHER_MAX_ATTR ((int)NFTA_CHAIN_FLAGS)
 _Static_assert((int)NFTA_OBJ_TABLE == OTHER_TABLE_ATTR && (int)NFTA_FLOWTABLE_TABLE == OTHER_TABLE_ATTR,
                "table attribute");
 _Static_assert((int)NFTA_OBJ_NAME <= OTHER_MAX_ATTR && (int)NFTA_FLOWTABLE_NAME <= OTHER_MAX_ATTR &&
@@ -547,6 +548,12 @@ static int other_cb(const struct nlmsghdr *nlh, void *data)
                 return 0;
         name = attr_str(tb[o->kind->name_attr]);
         if (name && o->kind->exclude && strcmp(name, o->kind->exclude) == 0)
+                return 0;
+        /* the anonymous chain of a rule's "jump { ... }": it goes with that rule, and deleting it
+         * by name after the rule went fails the whole transaction (ENOENT), every time */
+        if (o->kind->kind == IMA_OTHER_CHAIN && tb[NFTA_CHAIN_FLAGS] &&
+            mnl_attr_validate(tb[NFTA_CHAIN_FLAGS], MNL_TYPE_U32) == 0 &&
+            (ntohl(mnl_attr_get_u32(tb[NFTA_CHAIN_FLAGS])) & NFT_CHAIN_BINDING))
                 return 0;
         if (o->kind->kind == IMA_OTHER_OBJECT && tb[NFTA_OBJ_TYPE] &&
             mnl_attr_validate(tb[NFTA_OBJ_TYPE], MNL_TYPE_U32) == 0)

@@ -316,6 +316,8 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         uint32_t genid;
         int r;
 
+        rep->rejected = false;
+        rep->committed = 0;
         r = get_state(rc, trust, rep, &have, &fresh);
         if (r < 0) {
                 add_error(rep, "reading the kernel state: %s%s",
@@ -340,10 +342,12 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (rep->plan->n_ops > 0) {
                 r = send_plan(rc, rep->plan, 0, genid, rep);
                 if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
+                        rep->committed = 1;
                         genid = next_genid(genid);
                         r = send_plan(rc, rep->plan, 1, genid, rep);
                 }
                 if (r < 0) {
+                        rep->rejected = true;
                         /* whatever we knew is in doubt now */
                         ima_reconciler_invalidate(rc);
                         return r;
@@ -375,14 +379,12 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
                 return r;
         r = reconcile_once(rc, want, trust, mode, rc->sigs, rep);
         if (is_conflict(r)) {
-                /* someone edited the ruleset between our read and our commit: read it again;
-                 * the first attempt's errors are dropped if the second one succeeds */
+                /* someone edited the ruleset between our read and our commit: read it again. The
+                 * first attempt's errors go: the second one's say why it failed, if it fails */
+                for (size_t i = 0; i < rep->n_errors; i++)
+                        free(rep->errors[i]);
+                rep->n_errors = 0;
                 r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, rep);
-                if (r == 0) {
-                        for (size_t i = 0; i < rep->n_errors; i++)
-                                free(rep->errors[i]);
-                        rep->n_errors = 0;
-                }
         }
         return r;
 }

@@ -32,6 +32,8 @@ struct ima_reconcile_report {
         struct ima_plan *plan;       /* what was (or in dry-run: would be) sent; owned */
         bool observed;               /* the kernel state was read (not taken from the cache) */
         unsigned attempts;           /* transactions tried (0: nothing to send) */
+        bool rejected;               /* the last attempt failed in a transaction the kernel refused */
+        unsigned committed;          /* ...after accepting this many before it (a plan may need two) */
         size_t n_msgs;               /* messages in the last transaction */
         size_t n_bytes;              /* its size on the wire */
         size_t n_intervals;          /* intervals added or deleted */

@@ -51,6 +51,9 @@ drifts=(
         "nft add chain ip ip-masq-agent extra"
         "nft add set ip ip-masq-agent extra { type ipv4_addr\\; }"
         "nft add counter ip ip-masq-agent stray"
+        # anonymous chains, which go with their rule: never removed by name
+        "nft insert rule ip ip-masq-agent postrouting ip daddr 1.2.3.4 jump { masquerade\\; }"
+        "nft 'add chain ip ip-masq-agent mine; add rule ip ip-masq-agent mine jump { counter; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
         "nft 'add chain ip ip-masq-agent postrouting { type nat hook postrouting priority srcnat; policy drop; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; }'"
