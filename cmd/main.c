@@ -153,21 +153,42 @@ static int parse_metrics_bind_address(const char *value)
         return parse_bind_address(value, "metrics-bind-address", &arg_metrics_bind_address);
 }
 
+/* An integer, or nft's names: "srcnat", "srcnat+N", "srcnat-N" (spaces allowed, as nft lists them). */
 static int parse_priority(const char *value)
 {
+        const char *p = value;
+        long base = 0, sign = 1, v;
         char *end;
-        long v;
 
-        errno = 0;
-        v = strtol(value, &end, 10);
-        if (strcmp(value, "srcnat") == 0) {
-                v = IMA_DEFAULT_PRIORITY;
-        } else if (*value == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX) {
-                fprintf(stderr, "invalid value \"%s\" for flag -priority: expected an integer or srcnat\n", value);
-                return -EINVAL;
+        if (strncmp(p, "srcnat", 6) == 0) {
+                base = IMA_SRCNAT_PRIORITY;
+                for (p += 6; *p == ' '; p++)
+                        ;
+                if (*p == '\0') {
+                        arg_model_opts.priority = IMA_SRCNAT_PRIORITY;
+                        return 0;
+                }
+                if (*p != '+' && *p != '-')
+                        goto invalid;
+                sign = *p == '-' ? -1 : 1;
+                for (p++; *p == ' '; p++)
+                        ;
+                if (*p < '0' || *p > '9')
+                        goto invalid;
         }
+        errno = 0;
+        v = strtol(p, &end, 10);
+        if (*p == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX)
+                goto invalid;
+        v = base + sign * v;
+        if (v < INT32_MIN || v > INT32_MAX)
+                goto invalid;
         arg_model_opts.priority = (int32_t)v;
         return 0;
+invalid:
+        fprintf(stderr, "invalid value \"%s\" for flag -priority: expected an integer, srcnat, srcnat+N or srcnat-N\n",
+                value);
+        return -EINVAL;
 }
 
 static int parse_table_ownership(const char *value)
@@ -217,7 +238,7 @@ static const struct flag flags[] = {
         { "to-ports", FLAG_CUSTOM, NULL, parse_to_ports,
           "masquerade tcp, udp and sctp to these source port ranges, e.g. 1024-29999,32768-65535" },
         { "priority", FLAG_CUSTOM, NULL, parse_priority,
-          "priority of the nat postrouting chain (default 100, srcnat)" },
+          "priority of the nat postrouting chain (default 101, srcnat+1: after iptables' and kube-proxy's)" },
         { "table-ownership", FLAG_CUSTOM, NULL, parse_table_ownership,
           "run: auto = own the tables (owner+persist) where the kernel supports it, off = repair from events" },
         { "cleanup-on-exit", FLAG_BOOL, &arg_cleanup_on_exit, NULL,

@@ -15,8 +15,13 @@
 
 #define IMA_TABLE_NAME "ip-masq-agent"
 #define IMA_CHAIN_NAME "postrouting"
-/* NF_IP_PRI_NAT_SRC: where iptables' nat POSTROUTING (and so upstream's chain) runs. */
-#define IMA_DEFAULT_PRIORITY 100
+/* NF_IP_PRI_NAT_SRC, "srcnat": where iptables' nat POSTROUTING runs, and kube-proxy's chains. */
+#define IMA_SRCNAT_PRIORITY 100
+/* Upstream's chain is the last jump of iptables' nat POSTROUTING, so every NAT rule before it
+ * (kube-proxy's masquerade, a CNI's or an egress gateway's SNAT) decides first. NAT chains of one
+ * priority run newest first, so at srcnat itself the order would follow creation (and turn with
+ * each re-creation of our table); one step later, ours runs after all of them, always. */
+#define IMA_DEFAULT_PRIORITY (IMA_SRCNAT_PRIORITY + 1)
 #define IMA_MAX_PORT_RANGES 16
 /* Table flags (linux/netfilter/nf_tables.h; PERSIST is newer than Debian 12's headers). */
 #define IMA_TABLE_F_DORMANT 0x1

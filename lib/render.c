@@ -40,7 +40,7 @@ int ima_render_rule(enum ima_family f, const struct ima_rule *r, char *buf, size
 
 void ima_render_priority(int32_t prio, char *buf, size_t size)
 {
-        int32_t off = prio - IMA_DEFAULT_PRIORITY;
+        int32_t off = prio - IMA_SRCNAT_PRIORITY;
 
         /* nft names priorities within 10 of a standard one relative to it */
         if (off == 0)

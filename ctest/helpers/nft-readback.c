@@ -4,7 +4,7 @@
  *   table ip ip-masq-agent
  *   set nomasq-dst type ipv4_addr flags interval comment "..."
  *     element 10.0.0.0/8
- *   chain postrouting type nat hook postrouting prio 100 policy accept
+ *   chain postrouting type nat hook postrouting prio 101 policy accept
  *   rule comment "..." expr [...]
  *
  * Usage: nft-readback FAMILY [--counters]. Counter values are printed as 0 unless --counters.

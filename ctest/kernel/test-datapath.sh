@@ -76,6 +76,30 @@ got=$(probe_matrix ext 7001 "pod-gr 203.0.113.2" "pod-vpc 203.0.113.2")
 assert_eq "source addresses seen by ext (VPC-CNI)" "pod-gr->203.0.113.2 10.1.0.2
 pod-vpc->203.0.113.2 172.16.0.2" "$got"
 
+# Another NAT rule at srcnat, as kube-proxy's or iptables' nat POSTROUTING sits (an egress SNAT
+# here), decides before ours, as it did before upstream's jump at the end of POSTROUTING, and
+# whether it was there first or came later: at one priority the newest chain would run first.
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\n' >"$WORK/config"
+topo_addr node eth0 198.51.100.9/24
+egress_snat="table ip egress {
+        chain post {
+                type nat hook postrouting priority srcnat; policy accept;
+                ip saddr 10.1.0.2 ip daddr 203.0.113.2 snat to 198.51.100.9
+        }
+}"
+in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
+in_ns node nft -f - <<<"$egress_snat"
+in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply after the egress table failed"
+got=$(probe_matrix ext 7005 "pod-gr 203.0.113.2" "pod-vpc 203.0.113.2")
+assert_eq "an earlier table's SNAT at srcnat, agent's table created later" "pod-gr->203.0.113.2 198.51.100.9
+pod-vpc->203.0.113.2 198.51.100.1" "$got"
+in_ns node nft delete table ip egress
+in_ns node nft -f - <<<"$egress_snat"
+got=$(probe_matrix ext 7006 "pod-gr 203.0.113.2" "pod-vpc 203.0.113.2")
+assert_eq "a later table's SNAT at srcnat" "pod-gr->203.0.113.2 198.51.100.9
+pod-vpc->203.0.113.2 198.51.100.1" "$got"
+in_ns node nft delete table ip egress
+
 # cleanup: the node no longer masquerades (and nothing else does)
 in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
 got=$(probe_matrix ext 7002 "pod-gr 203.0.113.2")

@@ -55,7 +55,7 @@ drifts=(
         "nft insert rule ip ip-masq-agent postrouting ip daddr 1.2.3.4 jump { masquerade\\; }"
         "nft 'add chain ip ip-masq-agent mine; add rule ip ip-masq-agent mine jump { counter; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
-        "nft 'add chain ip ip-masq-agent postrouting { type nat hook postrouting priority srcnat; policy drop; }'"
+        "nft 'chain ip ip-masq-agent postrouting { policy drop; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src'"
@@ -144,7 +144,8 @@ steps=(
         "--to-ports=1024-29999,32768-65535|masquerade to :1024-29999"
         "--random-fully=false|counter packets 0 bytes 0 masquerade comment"
         "--enable-ipv6|masquerade fully-random comment"
-        "--priority=100|json:\"prio\": 100"
+        "--priority=srcnat|json:\"prio\": 100"
+        "--priority=srcnat+1|json:\"prio\": 101"
 )
 for step in "${steps[@]}"; do
         opts=${step%%|*} want=${step#*|}
