@@ -396,6 +396,17 @@ static int check_cidr_text(struct parse_state *s, const char *key, size_t index,
                 return item_error(s, key, index, item, "invalid CIDR: a NUL character (\\u0000) follows the text shown");
         if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
                 return item_error(s, key, index, item, "invalid CIDR: %s", reason);
+        /* before the host bits: the form to suggest for these is IPv4, aligned */
+        if (ima_cidr_is_v4mapped(&c)) {
+                if (c.prefix_len < 96)
+                        return item_error(s, key, index, item, "IPv4-mapped IPv6 prefixes are not supported");
+                fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = ima_cidr_first(&c) & UINT32_MAX,
+                                           .prefix_len = c.prefix_len - 96 };
+                ima_cidr_format_go(&fixed, aligned);
+                return item_error(s, key, index, item,
+                                  "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
+                                  aligned);
+        }
         if (!ima_cidr_is_aligned(&c)) {
                 fixed = c;
                 fixed.addr = ima_cidr_first(&c);
@@ -405,16 +416,6 @@ static int check_cidr_text(struct parse_state *s, const char *key, size_t index,
                 return item_error(s, key, index, item,
                                   "host bits are set: write %s for the network, or %s for the single address",
                                   aligned, single);
-        }
-        if (ima_cidr_is_v4mapped(&c)) {
-                if (c.prefix_len < 96)
-                        return item_error(s, key, index, item, "IPv4-mapped IPv6 prefixes are not supported");
-                fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = c.addr & UINT32_MAX,
-                                           .prefix_len = c.prefix_len - 96 };
-                ima_cidr_format_go(&fixed, aligned);
-                return item_error(s, key, index, item,
-                                  "IPv4-mapped IPv6 prefixes are not supported; write the IPv4 CIDR %s instead",
-                                  aligned);
         }
         if (c.family == IMA_FAMILY_IPV6 && !s->opts->enable_ipv6)
                 return item_error(s, key, index, item,
