@@ -197,8 +197,12 @@ int ima_model_rules(const struct ima_model *m, enum ima_family f, struct ima_rul
                                 r->numgen_below = size;
                         }
                         remaining -= size;
-                        snprintf(r->comment, sizeof(r->comment), "%s: masquerade to ports %u-%u",
-                                 ima_l4proto_name(protos[p]), m->to_ports[i].first, m->to_ports[i].last);
+                        if (m->to_ports[i].first == m->to_ports[i].last)
+                                snprintf(r->comment, sizeof(r->comment), "%s: masquerade to port %u",
+                                         ima_l4proto_name(protos[p]), m->to_ports[i].first);
+                        else
+                                snprintf(r->comment, sizeof(r->comment), "%s: masquerade to ports %u-%u",
+                                         ima_l4proto_name(protos[p]), m->to_ports[i].first, m->to_ports[i].last);
                 }
         }
         v[n].kind = IMA_RULE_MASQ;

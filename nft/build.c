@@ -273,6 +273,7 @@ static int build_masq(struct nftnl_rule *r, const struct ima_rule *rule)
 {
         uint32_t flags = rule->random_fully ? NF_NAT_RANGE_PROTO_RANDOM_FULLY : 0;
         struct nftnl_expr *e;
+        bool single_port;
 
         if (rule->l4proto) {
                 e = expr_new(r, "meta");
@@ -306,10 +307,13 @@ static int build_masq(struct nftnl_rule *r, const struct ima_rule *rule)
         }
         if (add_counter(r) < 0)
                 return -ENOMEM;
+        /* one port is one register, used as both ends, as nft writes "to :3000": the rule then
+         * reads back as nft loads it from render's output */
+        single_port = rule->ports.first && rule->ports.first == rule->ports.last;
         if (rule->ports.first) {
                 uint16_t lo = htons(rule->ports.first), hi = htons(rule->ports.last);
 
-                for (int reg = NFT_REG_1; reg <= NFT_REG_2; reg++) {
+                for (int reg = NFT_REG_1; reg <= (single_port ? NFT_REG_1 : NFT_REG_2); reg++) {
                         e = expr_new(r, "immediate");
                         if (!e)
                                 return -ENOMEM;
@@ -324,7 +328,7 @@ static int build_masq(struct nftnl_rule *r, const struct ima_rule *rule)
                 return -ENOMEM;
         if (rule->ports.first) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFT_REG_1);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX, NFT_REG_2);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX, single_port ? NFT_REG_1 : NFT_REG_2);
         }
         if (flags)
                 nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, flags);

@@ -34,6 +34,10 @@ for dir in "$IMA_SRCDIR"/golden/apply/*/; do
         ip netns add "r-$name"
         in_ns "r-$name" nft -f "$WORK/render.nft" || fail "$name: nft -f of the render output failed"
         in_ns "r-$name" nft list ruleset >"$WORK/by-nft.txt"
+        # ...down to the netlink attributes the agent compares: what nft loaded is in sync for it
+        rc=0
+        (cd "$dir" && in_ns "r-$name" "$IMA_BIN" diff --config config "${args[@]}") >"$WORK/render.diff" 2>&1 || rc=$?
+        [ "$rc" = 0 ] || fail "$name: diff after nft -f of the render output exits $rc: $(cat "$WORK/render.diff")"
         ip netns add "a-$name"
         (cd "$dir" && in_ns "a-$name" "$IMA_BIN" apply --config config "${args[@]}") 2>/dev/null ||
                 fail "$name: apply failed"
