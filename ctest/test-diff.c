@@ -334,6 +334,36 @@ static void test_comments(void)
         ima_model_free(m);
 }
 
+/* diff's text: a long element list goes over several lines, and every one of them carries the
+ * sign, so that "grep '^+'" finds every added element. */
+static void test_print_marks_every_line(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_ipset *dst = o->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST].elems;
+        struct ima_plan *p = NULL;
+        char *text = NULL, *line, *save = NULL;
+        size_t len = 0, lines = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        for (uint32_t i = 0; i < 40; i++) /* stray /32s that all go, in one op */
+                ima_ipset_add(dst, 0x01000000u + 2 * i, 0x01000000u + 2 * i);
+        ima_ipset_normalize(dst);
+        CHECK(ima_diff(m, sigs, o, &p) == 0);
+        CHECK(f && ima_plan_print(p, f) == 0);
+        if (f)
+                fclose(f);
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                lines++;
+                CHECK(line[0] == '-');
+        }
+        CHECK(lines > 1);
+        free(text);
+        ima_plan_free(p);
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
 int main(void)
 {
         TEST_RUN(test_in_sync_is_empty);
@@ -341,6 +371,7 @@ int main(void)
         TEST_RUN(test_table_states);
         TEST_RUN(test_sets_and_chain);
         TEST_RUN(test_comments);
+        TEST_RUN(test_print_marks_every_line);
         TEST_RUN(test_ownership);
         TEST_RUN(test_kept_ownership);
         TEST_RUN(test_second_transaction);

@@ -301,7 +301,8 @@ static void print_op(const struct ima_op *op, FILE *out)
         case IMA_OP_ADD_ELEMS:
                 fprintf(out, "%c element %s %s %s { ", op->kind == IMA_OP_ADD_ELEMS ? '+' : '-', fam,
                         IMA_TABLE_NAME, ima_set_name(op->set));
-                ima_render_elements(op->elems, "    ", out);
+                /* a long list goes on over several lines, each marked too: grep '^+' finds them all */
+                ima_render_elements(op->elems, op->kind == IMA_OP_ADD_ELEMS ? "+   " : "-   ", out);
                 fputs(" }\n", out);
                 return;
         }
