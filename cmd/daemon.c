@@ -523,8 +523,9 @@ static int read_events(struct daemon *d)
                         continue;
                 }
                 snprintf(d->culprit, sizeof(d->culprit), "%s[%" PRIu32 "]", t->comm[0] ? t->comm : "?", t->pid);
-                log_v(2, "generation %" PRIu32 ": %s %s table ip-masq-agent", t->genid, d->culprit,
-                      t->cut ? "may have changed (events were lost)" : "changed");
+                log_v_kv(2, t->cut ? "Another process may have changed the tables (events were lost)"
+                                   : "Another process changed the tables",
+                         LOG_STR("changedBy", d->culprit), LOG_INT("generation", (int64_t)t->genid));
                 schedule_heal(d);
         }
         if (batch.lost) {

@@ -357,6 +357,22 @@ static void put_text_field(FILE *f, const struct log_field *field)
         }
 }
 
+/* An unstructured message as it is, but on one line: what it quotes from elsewhere (a process
+ * name, a library's message) cannot start a line that passes for another entry. */
+static void put_one_line(FILE *f, const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\r')
+                        fputs("\\r", f);
+                else if (*p < 0x20 && *p != '\t')
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+        }
+}
+
 /* The klog form of l, malloc'd, without the newline; NULL on ENOMEM. */
 static char *format_text(const struct log_line *l, const struct timeval *tv)
 {
@@ -377,7 +393,7 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         if (l->structured)
                 put_quoted(f, l->msg);
         else
-                fputs(l->msg, f);
+                put_one_line(f, l->msg);
         if (l->error != 0) {
                 fputs(" err=", f);
                 put_quoted(f, strerror(abs(l->error)));

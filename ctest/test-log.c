@@ -101,6 +101,20 @@ static void test_text_printf(void)
         CHECK(text_line_is('W', line, out, "careful"));
 }
 
+/* what an unstructured message quotes from elsewhere (a process name) stays on its line */
+static void test_text_one_line(void)
+{
+        _cleanup_free_ char *out = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; log_info("changed by %s", "x\nE0101 00:00:00.000000 1 forged.c:1] boo\r\x1b[31m");
+        out = capture_end();
+        CHECK(text_line_is('I', line, out, "changed by x\\\\nE0101 00:00:00\\.000000 1 forged\\.c:1\\] boo\\\\r\\\\x1b\\[31m"));
+        CHECK_INT(strchr(out, '\n') - out, (long long)strlen(out) - 1);
+}
+
 static void test_text_errno(void)
 {
         _cleanup_free_ char *out = NULL, *prefix = NULL;
@@ -635,6 +649,7 @@ int main(void)
 {
         TEST_RUN(test_text_printf);
         TEST_RUN(test_text_errno);
+        TEST_RUN(test_text_one_line);
         TEST_RUN(test_text_structured);
         TEST_RUN(test_verbosity_gate);
         TEST_RUN(test_json_info);
