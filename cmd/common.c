@@ -22,7 +22,7 @@ void log_diag(const struct ima_diag *d)
 {
         for (size_t i = 0; i < d->n_entries; i++) {
                 const struct ima_diag_entry *e = &d->entries[i];
-                struct log_field fields[6];
+                struct log_field fields[8];
                 size_t n = 0;
 
                 fields[n++] = LOG_STR("file", d->file);
@@ -32,8 +32,12 @@ void log_diag(const struct ima_diag *d)
                 }
                 if (e->key)
                         fields[n++] = LOG_STR("key", e->key);
+                if (e->key && e->key_bytes > strlen(e->key)) /* the entry keeps its start only */
+                        fields[n++] = LOG_INT("keyBytes", (int64_t)e->key_bytes);
                 if (e->value)
                         fields[n++] = LOG_STR("value", e->value);
+                if (e->value && e->value_bytes > strlen(e->value))
+                        fields[n++] = LOG_INT("valueBytes", (int64_t)e->value_bytes);
                 fields[n++] = LOG_STR("problem", e->message);
                 if (e->level == IMA_DIAG_ERROR)
                         log_write_kv(LOG_LEVEL_ERROR, 0, 0, __FILE__, __LINE__, "Invalid configuration", fields, n);

@@ -126,6 +126,11 @@ static const struct row rows[] = {
           "unknown key ignored: a NUL character (\\u0000) follows the text shown" },
         { "{\"a\\u001b[31m\\n\": 1}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,
           "a\\x1b[31m\\n: unknown key ignored" },
+        /* a value too long to show whole is cut, and says how long it was */
+        { "@DST@: [\"1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+          "1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+          "12345678901234567890\"]\n", 0,
+          "err 34567890\"... (220 bytes in all))", 1, NULL },
         /* a byte-order mark only at the very start: libyaml and go-yaml disagree on others */
         { "\xef\xbb\xbf@LIMIT@: 5\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=5", 0, NULL },
         { "---\n\xef\xbb\xbf@LL@: true\n@LIMIT@: 5\n", 0, "err -:2:1: a byte-order mark (U+FEFF) starts this line",

@@ -56,8 +56,10 @@ _printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level leve
                 e->message = NULL;
                 return -ENOMEM;
         }
-        e->key = key ? strdup(key) : NULL;
-        e->value = value ? strdup(value) : NULL;
+        e->key = key ? strndup(key, IMA_DIAG_SHOWN_MAX) : NULL;
+        e->value = value ? strndup(value, IMA_DIAG_SHOWN_MAX) : NULL;
+        e->key_bytes = key ? strlen(key) : 0;
+        e->value_bytes = value ? strlen(value) : 0;
         if ((key && !e->key) || (value && !e->value)) {
                 free(e->key);
                 free(e->value);
@@ -116,6 +118,7 @@ void ima_diag_sort(struct ima_diag *d)
  * file: "a\x1b[31m" would colour the operator's terminal). */
 static void put_escaped(FILE *f, const char *s)
 {
+
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 if (*p == '"' || *p == '\\')
                         fprintf(f, "\\%c", *p);
@@ -130,12 +133,20 @@ static void put_escaped(FILE *f, const char *s)
         }
 }
 
+/* After a key or value the entry keeps only the start of: how long it was. */
+static void put_cut(FILE *f, const char *kept, size_t bytes)
+{
+        if (bytes > strlen(kept))
+                fprintf(f, "... (%zu bytes in all)", bytes);
+}
+
 /* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */
-static void quote_value(FILE *f, const char *s)
+static void quote_value(FILE *f, const struct ima_diag_entry *e)
 {
         fputc('"', f);
-        put_escaped(f, s);
+        put_escaped(f, e->value);
         fputc('"', f);
+        put_cut(f, e->value, e->value_bytes);
 }
 
 char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e)
@@ -157,12 +168,13 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
                 fputs("warning: ", f);
         if (e->key) {
                 put_escaped(f, e->key);
+                put_cut(f, e->key, e->key_bytes);
                 fputs(": ", f);
         }
         fputs(e->message, f);
         if (e->value) {
                 fputs(" (value ", f);
-                quote_value(f, e->value);
+                quote_value(f, e);
                 fputc(')', f);
         }
         if (fclose(f) != 0) {

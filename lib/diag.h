@@ -17,11 +17,17 @@ enum ima_diag_level {
         IMA_DIAG_WARNING,
 };
 
+/* How much of a key or value an entry keeps: a 10 MB value would make a 10 MB message (and log
+ * line, which log shippers split or drop). */
+#define IMA_DIAG_SHOWN_MAX 200
+
 struct ima_diag_entry {
         enum ima_diag_level level;
         struct ima_pos pos;
         char *key;     /* "NonMasqueradeCIDRs[2]", or NULL */
         char *value;   /* the offending value as written, or NULL */
+        size_t key_bytes;   /* their full lengths: key and value keep IMA_DIAG_SHOWN_MAX bytes */
+        size_t value_bytes;
         char *message;
         size_t seq;    /* order of recording: ties in ima_diag_sort() keep it */
 };
