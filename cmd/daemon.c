@@ -631,13 +631,23 @@ static void on_retry_timer(struct daemon *d)
         reconcile(d, IMA_TRUST_NOTHING, d->owner_wait_since_ms ? "previous owner exited" : "retry");
 }
 
+static int start_watch(struct daemon *d);
+
 /* For a watch that could not be added at all (inotify limits, permissions), and for a symlinked
  * directory repointed elsewhere; an ancestor watch reports the directory appearing itself. The
  * file is read right after, so a change the old watches missed is applied too. */
 static void refresh_watch(struct daemon *d)
 {
-        bool was_active = watch_active(d->watch), rearmed;
+        bool was_active, rearmed;
 
+        if (!d->watch) {
+                if (start_watch(d) < 0)
+                        return;
+                log_info("inotify works again: watching %s", arg_config_path);
+                log_watch_state(d);
+                return;
+        }
+        was_active = watch_active(d->watch);
         if (watch_ancestor(d->watch) || watch_refresh(d->watch, &rearmed) < 0 || !rearmed)
                 return;
         if (!was_active)
@@ -687,6 +697,21 @@ static int add_fd(struct daemon *d, int fd, enum source src)
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
 
         return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* The config watch, or -errno when not even an inotify instance can be had (the per-user limit,
+ * fs.inotify.max_user_instances, is shared by every container of that user on the node). */
+static int start_watch(struct daemon *d)
+{
+        int r;
+
+        r = watch_new(arg_config_path, &d->watch);
+        if (r < 0)
+                return r;
+        r = add_fd(d, watch_fd(d->watch), SOURCE_WATCH);
+        if (r < 0)
+                d->watch = watch_free(d->watch);
+        return r;
 }
 
 static void choose_ownership(struct daemon *d)
@@ -835,13 +860,16 @@ static int daemon_init(struct daemon *d)
         }
         ima_reconciler_set_catch_up(d->rc, catch_up_events, d);
         ima_reconciler_set_commit_hook(d->rc, on_commit, d);
-        r = watch_new(arg_config_path, &d->watch);
-        if (r < 0) {
-                log_error("cannot watch %s: %s", arg_config_path, strerror(-r));
-                return r;
-        }
-        log_watch_state(d);
-        if ((r = add_fd(d, d->sigfd, SOURCE_SIGNAL)) < 0 || (r = add_fd(d, watch_fd(d->watch), SOURCE_WATCH)) < 0 ||
+        /* without inotify the rules go in all the same: the file is read every resync */
+        r = start_watch(d);
+        if (r < 0)
+                log_error("cannot watch %s: %s%s; config changes are seen only every resync, and the watch is "
+                          "tried again then",
+                          arg_config_path, strerror(-r),
+                          r == -EMFILE ? " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)" : "");
+        else
+                log_watch_state(d);
+        if ((r = add_fd(d, d->sigfd, SOURCE_SIGNAL)) < 0 ||
             (r = add_fd(d, ima_events_fd(d->events), SOURCE_EVENTS)) < 0 ||
             (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||
             (r = add_fd(d, d->heal_tfd, SOURCE_HEAL_TIMER)) < 0 ||

@@ -116,4 +116,24 @@ expect "file created and written slowly" 192.0.2.0/24
 changes=$(grep -c 'trigger="config change"' "$WORK/agent.log") || true
 [ "$changes" = 1 ] || fail "a half-written file was applied: $(grep 'trigger="config change"' "$WORK/agent.log")"
 stop_agent
+# --- no inotify instance to be had (the per-user limit every container of the user shares): the
+# rules go in all the same, the file is read every resync, and the watch comes back by itself
+mkdir "$WORK/noino"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
+limit=$(cat /proc/sys/user/max_inotify_instances)
+echo 0 >/proc/sys/user/max_inotify_instances || fail "cannot lower max_inotify_instances in the test's user namespace"
+"$IMA_BIN" run --config "$WORK/noino/config" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
+agent_pid=$!
+wait_for 10 dst_has 192.0.2.0/24 || fail "no rules without inotify: $(tail -5 "$WORK/agent.log")"
+grep -q "cannot watch .*max_user_instances" "$WORK/agent.log" || fail "the missing watch was not reported: $(tail -5 "$WORK/agent.log")"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
+expect "without inotify, seen by the resync" 198.51.100.0/24
+echo "$limit" >/proc/sys/user/max_inotify_instances
+wait_for 5 grep -q "inotify works again" "$WORK/agent.log" || fail "the watch did not come back: $(tail -5 "$WORK/agent.log")"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/noino/config"
+expect "inotify back: resync an hour away" 203.0.113.0/24
+write "$WORK/noino/config" 192.0.0.0/24
+expect "inotify back: a file renamed over" 192.0.0.0/24
+stop_agent
+
 echo "ok: config watch"
