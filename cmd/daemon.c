@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -41,6 +42,8 @@
  * "..data" swap is): then at once, bar the few microseconds the rest of kubelet's burst (the old
  * directory's removal) takes to arrive, so an update does not wait out a debounce for nothing. */
 #define RELOAD_COMPLETE_DELAY_MS 1
+/* A file that could not be read for want of memory or descriptors is tried again this soon. */
+#define RELOAD_RETRY_MS 1000
 /* A foreign change of our tables is repaired this long after its event... */
 #define HEAL_FIRST_DELAY_MS 2
 /* ...and, while someone keeps changing them, with a delay that doubles up to this... */
@@ -89,6 +92,9 @@ enum source {
 /* An endpoint that cannot bind (the port is taken on a hostNetwork node, the address is not
  * there yet) is retried this often; the rules do not wait for it. */
 #define HTTP_RETRY_MS 5000
+/* An endpoint out of file descriptors is not polled for this long (libmicrohttpd would retry its
+ * accept() at once, forever, with no connection of its own to close). */
+#define HTTP_PAUSE_MS 1000
 
 struct http_endpoint {
         const char *address;
@@ -96,6 +102,8 @@ struct http_endpoint {
         unsigned paths;             /* enum http_path mask */
         struct http_server *server; /* NULL while not bound */
         int last_error;             /* logged once per distinct error */
+        uint64_t paused_until_ms;   /* out of file descriptors: not polled until then (0: polled) */
+        bool pause_logged;          /* ...said at error level once, later ones at --v=2 */
 };
 
 struct daemon {
@@ -121,6 +129,7 @@ struct daemon {
         size_t last_len;
         bool last_missing;
         bool read_once;
+        int read_trouble;          /* -errno while the file cannot be read for want of resources */
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
         bool config_failed;        /* a read or parse failed, and no valid file was read since */
@@ -313,21 +322,26 @@ static void reload_config(struct daemon *d)
                 d->read_once = false; /* unreadable: try for real next time */
                 unreadable = true;
         }
+        if (r < 0 && r != -EINVAL) {
+                /* no verdict on the file (the agent is out of memory or descriptors): not counted,
+                 * nothing changes, and it is read again soon, not only at the next resync */
+                d->read_once = false;
+                if (d->read_trouble != r)
+                        log_error("%s: %s: reading it again every %d s", arg_config_path, strerror(-r),
+                                  RELOAD_RETRY_MS / 1000);
+                d->read_trouble = r;
+                (void)timer_set(d->reload_tfd, (int64_t)RELOAD_RETRY_MS * 1000000, 0);
+                return;
+        }
+        if (d->read_trouble)
+                log_info("%s: read again", arg_config_path);
+        d->read_trouble = 0;
         if (r < 0) {
-                bool new_problem = true;
-
                 d->config_valid = false;
                 d->config_failed = true;
-                if (r == -EINVAL) {
-                        new_problem = log_problems_once(d, diag, true);
-                } else {
-                        /* not a verdict on these bytes (out of memory, say): read them again */
-                        d->read_once = false;
-                        log_error("%s: %s", arg_config_path, strerror(-r));
-                }
                 /* a file that stays unreadable for the same reason is one failed load, not one
                  * per resync: there are no bytes to compare, the reason stands in for them */
-                if (new_problem || !unreadable)
+                if (log_problems_once(d, diag, true) || !unreadable)
                         metrics_config_loaded(d->metrics, false);
                 return;
         }
@@ -794,15 +808,40 @@ static int bind_http(struct daemon *d, struct http_endpoint *ep)
         return r;
 }
 
-/* Binds every endpoint not bound yet; the retry timer runs while one is missing. */
+/* Binds every endpoint not bound yet, and polls again those paused whose time is up; the timer
+ * runs while one is missing or paused. */
 static void bind_http_all(struct daemon *d)
 {
-        bool missing = false;
+        int64_t next_ms = 0;
 
-        for (size_t i = 0; i < d->n_http; i++)
-                if (!d->http[i].server && bind_http(d, &d->http[i]) < 0)
-                        missing = true;
-        (void)timer_set(d->http_tfd, missing ? (int64_t)HTTP_RETRY_MS * 1000000 : 0, 0);
+        for (size_t i = 0; i < d->n_http; i++) {
+                struct http_endpoint *ep = &d->http[i];
+
+                if (ep->server && ep->paused_until_ms && now_ms() >= ep->paused_until_ms &&
+                    add_fd(d, http_server_get_fd(ep->server), SOURCE_HTTP) == 0)
+                        ep->paused_until_ms = 0;
+                if (ep->server && ep->paused_until_ms)
+                        next_ms = next_ms && next_ms < HTTP_PAUSE_MS ? next_ms : HTTP_PAUSE_MS;
+                else if (!ep->server && bind_http(d, ep) < 0)
+                        next_ms = next_ms && next_ms < HTTP_RETRY_MS ? next_ms : HTTP_RETRY_MS;
+        }
+        (void)timer_set(d->http_tfd, next_ms * 1000000, 0);
+}
+
+/* libmicrohttpd could not accept for want of descriptors: stop polling it for a while, or the
+ * loop spins at full CPU (while the rules still need it) until one is free. */
+static void pause_http(struct daemon *d, struct http_endpoint *ep)
+{
+        (void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, http_server_get_fd(ep->server), NULL);
+        ep->paused_until_ms = now_ms() + HTTP_PAUSE_MS;
+        if (!ep->pause_logged)
+                log_error("--%s=%s: out of file descriptors, connections wait: accepting again every %d s "
+                          "(raise the open file limit)",
+                          ep->flag, ep->address, HTTP_PAUSE_MS / 1000);
+        else
+                log_v(2, "--%s=%s: out of file descriptors again", ep->flag, ep->address);
+        ep->pause_logged = true;
+        bind_http_all(d);
 }
 
 static void add_http_endpoint(struct daemon *d, const char *address, unsigned paths, const char *flag)
@@ -828,11 +867,24 @@ static void plan_http_endpoints(struct daemon *d)
                 add_http_endpoint(d, metrics, HTTP_PATH_METRICS, "metrics-bind-address");
 }
 
+/* The soft limit on open files up to the hard one, as Go programs (the upstream agent among them)
+ * do at start: containers commonly get a soft 1024. Nothing here uses select(). */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
 static int daemon_init(struct daemon *d)
 {
         sigset_t mask;
         int r;
 
+        raise_fd_limit();
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -889,7 +941,8 @@ static int http_timeout(const struct daemon *d)
         int t = -1;
 
         for (size_t i = 0; i < d->n_http; i++) {
-                int s = d->http[i].server ? http_server_get_timeout(d->http[i].server) : -1;
+                int s = d->http[i].server && !d->http[i].paused_until_ms ? http_server_get_timeout(d->http[i].server)
+                                                                          : -1;
 
                 if (s >= 0 && (t < 0 || s < t))
                         t = s;
@@ -972,11 +1025,15 @@ int daemon_run(void)
                 for (size_t i = 0; i < d.n_http; i++) {
                         struct http_endpoint *ep = &d.http[i];
 
-                        if (ep->server && http_server_process(ep->server) == -EIO) {
+                        if (!ep->server || ep->paused_until_ms)
+                                continue;
+                        if (http_server_process(ep->server) == -EIO) {
                                 log_error("--%s=%s: the HTTP server failed: starting it again", ep->flag,
                                           ep->address);
                                 ep->server = http_server_free(ep->server);
                                 bind_http_all(&d);
+                        } else if (http_server_out_of_fds(ep->server)) {
+                                pause_http(&d, ep);
                         }
                 }
         }

@@ -37,6 +37,7 @@ struct http_server {
         void *userdata;
         uint16_t port;
         int epoll_fd;
+        bool out_of_fds;
 };
 
 /* ---- addresses ---------------------------------------------------------------------------- */
@@ -335,7 +336,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
  * below the default verbosity. */
 static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-        const struct http_server *s = cls;
+        struct http_server *s = cls;
         _cleanup_free_ char *msg = NULL;
         size_t len;
 
@@ -351,6 +352,10 @@ static void _printf_(2, 0) on_mhd_log(void *cls, const char *fmt, va_list ap)
                 while (len > 0 && mhd_start_error[len - 1] == '\n')
                         mhd_start_error[--len] = '\0';
         }
+        /* "Hit process or system resource limit at ... connection(s)": accept() failed with EMFILE
+         * or ENFILE. The message is the only sign libmicrohttpd gives of it. */
+        if (strstr(fmt, "resource limit"))
+                s->out_of_fds = true;
         if (!log_v_enabled(2, __FILE__) || vasprintf(&msg, fmt, ap) < 0)
                 return;
         len = strlen(msg);
@@ -465,6 +470,14 @@ int http_server_process(struct http_server *s)
          * and reports success even when the epoll set is broken. In epoll mode this is one
          * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. */
         return s->mhd->run_wait(s->daemon, 0) == MHD_YES ? 0 : -EIO;
+}
+
+bool http_server_out_of_fds(struct http_server *s)
+{
+        bool r = s->out_of_fds;
+
+        s->out_of_fds = false;
+        return r;
 }
 
 uint16_t http_server_get_port(const struct http_server *s)

@@ -96,5 +96,9 @@ int http_server_get_timeout(struct http_server *s);
  * 0, or -EIO when libmicrohttpd reports an unrecoverable error (its epoll set is broken: the
  * caller should free and re-create the server). */
 int http_server_process(struct http_server *s);
+/* Whether libmicrohttpd said, since the last call, that it could not accept a connection for
+ * want of file descriptors. With no connection open it then retries at once, forever: the caller
+ * should stop polling the fd for a while. */
+bool http_server_out_of_fds(struct http_server *s);
 /* The bound port (the one the kernel picked for port 0). */
 uint16_t http_server_get_port(const struct http_server *s);

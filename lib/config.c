@@ -668,9 +668,11 @@ int ima_config_read_file(const char *path, struct ima_diag *diag, char **ret, si
 
         /* O_NONBLOCK: a FIFO put in place of the file must not hang the agent */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* out of descriptors or memory says nothing about the file: the caller tries again */
+        if (fd < 0 && (errno == ENOENT || errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+                return -errno;
         if (fd < 0)
-                return errno == ENOENT ? -ENOENT
-                                       : ima_diag_error(diag, nowhere, NULL, NULL, "cannot open the file: %m");
+                return ima_diag_error(diag, nowhere, NULL, NULL, "cannot open the file: %m");
         if (fstat(fd, &st) < 0)
                 return ima_diag_error(diag, nowhere, NULL, NULL, "cannot stat the file: %m");
         if (!S_ISREG(st.st_mode))

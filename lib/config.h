@@ -59,7 +59,8 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
  * errors recorded in diag (-EINVAL), as are parse errors. */
 /* Reads path into a malloc'd buffer with the checks ima_config_load() applies (regular file,
  * size bound). Returns 0, -ENOENT when there is no file, -EINVAL with the problem recorded in
- * diag, or -ENOMEM. Lets a caller skip parsing a file whose bytes it has seen before. */
+ * diag, or -ENOMEM, -EMFILE, -ENFILE (the agent's own resources, not the file's fault). Lets a
+ * caller skip parsing a file whose bytes it has seen before. */
 int ima_config_read_file(const char *path, struct ima_diag *diag, char **ret, size_t *ret_len);
 
 int ima_config_load(const char *path, const struct ima_config_options *o, struct ima_diag *diag,

@@ -254,6 +254,29 @@ wait_for 10 sh -c "curl -sf --max-time 2 http://127.0.0.1:10257/healthz" ||
 assert_eq "times the busy port was logged" 1 "$(grep -c "Address already in use" "$WORK/agent.log")"
 stop_agent
 
+# --- out of file descriptors: a connection that cannot be accepted does not spin the loop ---------
+# the agent's steady number of descriptors, measured, is the limit of a second one: it cannot read
+# its file (tried again every second, said once) nor accept a connection (paused, said once)
+start_agent --table-ownership=off --health-bind-address=127.0.0.1:10259
+fds=$(find "/proc/$AGENT/fd" -mindepth 1 | wc -l)
+stop_agent
+: >"$WORK/agent.log"
+(ulimit -n "$fds" && exec "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off \
+        --health-bind-address=127.0.0.1:10259) >>"$WORK/agent.log" 2>&1 &
+AGENT=$!
+wait_for 10 grep -q "Too many open files: reading it again every 1 s" "$WORK/agent.log" ||
+        fail "with $fds descriptors: the unreadable file was not reported: $(tail -5 "$WORK/agent.log")"
+timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/10259; printf "GET /healthz HTTP/1.0\r\n\r\n" >&3; cat <&3' >/dev/null 2>&1 || true
+wait_for 5 grep -q "out of file descriptors, connections wait" "$WORK/agent.log" ||
+        fail "with $fds descriptors: the refused connection was not reported: $(tail -5 "$WORK/agent.log")"
+cpu_before=$(cpu_ms "$AGENT")
+sleep 2
+cpu=$(($(cpu_ms "$AGENT") - cpu_before))
+note "out of descriptors ($fds): $cpu ms of CPU in 2 s"
+[ "$cpu" -lt 500 ] || fail "out of file descriptors, the agent used $cpu ms of CPU in 2 s"
+assert_eq "times the unreadable file was logged" 1 "$(grep -c "Too many open files" "$WORK/agent.log")"
+stop_agent
+
 # --- --cleanup-on-exit -----------------------------------------------------------------------------
 start_agent --table-ownership=off --cleanup-on-exit
 stop_agent
