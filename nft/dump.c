@@ -328,21 +328,27 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
         return 0;
 }
 
-/* GETTABLE; an absent table is not an error. */
-static int get_table(struct ima_nl *nl, struct dump_ctx *c)
+/* GETTABLE of our table in family f. */
+static int request_table(struct ima_nl *nl, enum ima_family f, ima_nl_msg_cb cb, void *data)
 {
         struct nftnl_table *t = nftnl_table_alloc();
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
-        int r;
 
         if (!t)
                 return -ENOMEM;
         nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(c->family), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_table_nlmsg_build_payload(nlh, t);
         nftnl_table_free(t);
-        r = ima_nl_request(nl, nlh, table_cb, c);
+        return ima_nl_request(nl, nlh, cb, data);
+}
+
+/* An absent table is not an error. */
+static int get_table(struct ima_nl *nl, struct dump_ctx *c)
+{
+        int r = request_table(nl, c->family, table_cb, c);
+
         return r == -ENOENT ? 0 : r;
 }
 
@@ -370,19 +376,9 @@ static int table_owner_cb(const struct nlmsghdr *nlh, void *data)
 
 int ima_dump_owned_by_other(struct ima_nl *nl, enum ima_family f, uint32_t ours)
 {
-        struct nftnl_table *t = nftnl_table_alloc();
-        char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct table_owner o = { .ours = ours };
-        struct nlmsghdr *nlh;
-        int r;
+        int r = request_table(nl, f, table_owner_cb, &o);
 
-        if (!t)
-                return -ENOMEM;
-        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
-        nftnl_table_nlmsg_build_payload(nlh, t);
-        nftnl_table_free(t);
-        r = ima_nl_request(nl, nlh, table_owner_cb, &o);
         if (r == -ENOENT)
                 return 0;
         return r < 0 ? r : o.other;
