@@ -16,6 +16,7 @@
 
 #include "nft/dump.h"
 #include "nft/interval.h"
+#include "nft/probe.h"
 #include "nft/rule-sig.h"
 #include "nft/sock.h"
 
@@ -116,7 +117,9 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
         c->table_use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
         if (nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
                 udata = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &udata_len);
-        c->table->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment());
+        /* no comment at all proves nothing on a kernel that drops table comments */
+        c->table->comment_differs = udata ? !has_comment(udata, udata_len, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment())
+                                          : ima_features_table_comments();
         nftnl_table_free(t);
         return 0;
 }
@@ -285,7 +288,8 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
                                  !nftnl_chain_is_set(ch, NFTNL_CHAIN_DEV);
                 if (nftnl_chain_is_set(ch, NFTNL_CHAIN_USERDATA))
                         udata = nftnl_chain_get_data(ch, NFTNL_CHAIN_USERDATA, &udata_len);
-                oc->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment());
+                oc->comment_differs = udata ? !has_comment(udata, udata_len, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment())
+                                            : ima_features_table_comments();
         } else {
                 c->table->foreign = true;
         }

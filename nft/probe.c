@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
@@ -7,6 +9,18 @@
 #include "lib/model.h"
 #include "nft/batch.h"
 #include "nft/probe.h"
+
+bool ima_features_table_comments(void)
+{
+        unsigned major = 0, minor = 0;
+        struct utsname u;
+
+        /* unknown is taken as no: a comment not repaired costs less than a table re-created at
+         * every read on a kernel that drops it */
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        return major > 5 || (major == 5 && minor >= 10);
+}
 
 int ima_features_table_persist(struct ima_nl *nl)
 {

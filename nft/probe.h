@@ -2,7 +2,14 @@
  * (no BATCH_END: the kernel checks every message, then aborts), so probing changes nothing. */
 #pragma once
 
+#include <stdbool.h>
+
 struct ima_nl;
+
+/* Whether the running kernel keeps the comments of tables and chains (their userdata, Linux
+ * 5.10+); older ones accept the attribute and drop it, so a missing comment says nothing there.
+ * From the kernel's release: no transaction can tell. */
+bool ima_features_table_comments(void);
 
 /* Whether tables can be owned by a socket AND persist when it closes (NFT_TABLE_F_OWNER |
  * NFT_TABLE_F_PERSIST, Linux 6.9+). Returns 1, 0, or -errno (e.g. -EPERM without privilege). */
