@@ -624,6 +624,10 @@ static void on_watch(struct daemon *d)
 static void on_reload_timer(struct daemon *d)
 {
         timer_ack(d->reload_tfd);
+        /* whatever armed the timer (the old file's removal, say), the new one is still being
+         * written: its writer's close brings the read (and the resync, if it never comes) */
+        if (d->watch && watch_file_being_written(d->watch))
+                return;
         reload_config(d);
         reconcile(d, IMA_TRUST_GENID, "config change");
 }

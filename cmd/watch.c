@@ -32,6 +32,7 @@ struct watch {
         struct watch_target targets[WATCH_MAX_HOPS + 1];
         size_t n_targets;
         int error;
+        bool being_written;  /* a file was created under a watched name and not closed yet */
 };
 
 static bool holds_wd(const struct watch_target *v, size_t n, int wd)
@@ -237,6 +238,11 @@ int watch_error(const struct watch *w)
         return w->error;
 }
 
+bool watch_file_being_written(const struct watch *w)
+{
+        return w->being_written;
+}
+
 /* Whether every watched directory is still the one its path leads to. A directory symlink
  * repointed elsewhere changes nothing in any watched directory: only this notices it. */
 static bool targets_current(const struct watch *w)
@@ -277,7 +283,7 @@ static bool is_regular_file(const char *dir, const char *name)
 /* What an event says about the config path: the entry of a watched directory that matters,
  * kubelet's "..data" and "..<timestamp>" entries beside it, or the directory itself going away.
  * Events of watches replaced since are stale. */
-static enum watch_change classify(const struct watch *w, const struct inotify_event *e)
+static enum watch_change classify(struct watch *w, const struct inotify_event *e)
 {
         enum watch_change change = WATCH_UNCHANGED;
 
@@ -294,6 +300,8 @@ static enum watch_change classify(const struct watch *w, const struct inotify_ev
                 if (e->len == 0)
                         continue;
                 own_name = strcmp(e->name, t->name) == 0;
+                if (own_name && (e->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
+                        w->being_written = false;
                 if (!t->ancestor && (e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
                     (own_name || strcmp(e->name, "..data") == 0))
                         return WATCH_COMPLETE;
@@ -301,8 +309,10 @@ static enum watch_change classify(const struct watch *w, const struct inotify_ev
                  * (a symlink or a directory created there has none, and matters now; a hard link
                  * made there has none either, and waits for the next resync) */
                 if (own_name && !t->ancestor && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) &&
-                    is_regular_file(t->dir, e->name))
+                    is_regular_file(t->dir, e->name)) {
+                        w->being_written = true;
                         continue;
+                }
                 if (own_name || (!t->ancestor && strncmp(e->name, "..", 2) == 0))
                         change = WATCH_CHANGED;
         }

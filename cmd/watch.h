@@ -39,6 +39,11 @@ enum watch_change {
         WATCH_COMPLETE,
 };
 
+/* Whether a file created under the watched name has not been closed by its writer yet: reading
+ * it now could find it half-written. The close (or its removal) ends this, and reads as
+ * WATCH_COMPLETE (or WATCH_CHANGED). */
+bool watch_file_being_written(const struct watch *w);
+
 /* Reads all queued events; *ret tells the most any of them says about config_path. When it may
  * have changed, the watches are re-established along the path as it resolves now. Returns 0 or
  * -errno. */

@@ -115,6 +115,20 @@ exec 3>&-
 expect "file created and written slowly" 192.0.2.0/24
 changes=$(grep -c 'trigger="config change"' "$WORK/agent.log") || true
 [ "$changes" = 1 ] || fail "a half-written file was applied: $(grep 'trigger="config change"' "$WORK/agent.log")"
+# ...also when the old file's removal, and a chmod meanwhile, would have it read at once
+rm "$WORK/slow/config"
+exec 3>"$WORK/slow/config"
+printf 'NonMasqueradeCIDRs:\n- 10.0.0.0/8\n' >&3
+chmod 600 "$WORK/slow/config"
+sleep 0.5
+printf -- '- 198.51.100.0/24\nResyncInterval: 1h\n' >&3
+exec 3>&-
+expect "file removed, created again and written slowly" 198.51.100.0/24
+# the half-written file, [10.0.0.0/8], would have removed 192.0.2.0/24 alone (the defaults, read
+# if the agent looked between rm and the creation, would have added RFC 1918 too)
+if grep -q 'changes="ip nomasq-dst -192.0.2.0/24"' "$WORK/agent.log"; then
+        fail "a half-written file was applied after a removal: $(grep 'trigger="config change"' "$WORK/agent.log")"
+fi
 stop_agent
 # --- no inotify instance to be had (the per-user limit every container of the user shares): the
 # rules go in all the same, the file is read every resync, and the watch comes back by itself
@@ -130,8 +144,11 @@ printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n'
 expect "without inotify, seen by the resync" 198.51.100.0/24
 echo "$limit" >/proc/sys/user/max_inotify_instances
 wait_for 5 grep -q "inotify works again" "$WORK/agent.log" || fail "the watch did not come back: $(tail -5 "$WORK/agent.log")"
+# the resync an hour away first (applied by the watch or the 1 s resync, either), then only the
+# watch can explain a change
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/noino/config"
-expect "inotify back: resync an hour away" 203.0.113.0/24
+expect "inotify back: the hourly resync taken" 203.0.113.0/24
+wait_for 5 grep -q 'interval="1h0m0s"' "$WORK/agent.log" || fail "ResyncInterval 1h not taken"
 write "$WORK/noino/config" 192.0.0.0/24
 expect "inotify back: a file renamed over" 192.0.0.0/24
 stop_agent
