@@ -230,7 +230,7 @@ static void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN])
 void failure_memory_clear(struct failure_memory *m)
 {
         free(m->reasons);
-        *m = (struct failure_memory){ 0 };
+        *m = (struct failure_memory){ .owner_wait_is_quiet = m->owner_wait_is_quiet };
 }
 
 uint64_t now_ms(void)
@@ -348,9 +348,7 @@ int reconcile_logged(struct ima_reconciler *rc, const struct ima_model *want, en
         int r;
 
         r = ima_reconcile(rc, want, trust, IMA_RECONCILE_APPLY, &rep);
-        if (r < 0 && mem && r == -EPERM && rep.live_owner) {
-                /* the daemon waits for the other owner to exit, and says so itself */
-        } else if (r < 0) {
+        if (r < 0 && !(mem && mem->owner_wait_is_quiet && r == -EPERM && rep.live_owner)) {
                 log_failure(r, &rep, trigger, mem);
         } else {
                 if (mem && mem->failures > 0) {

@@ -52,6 +52,9 @@ struct failure_memory {
         unsigned failures;  /* consecutive failed reconciles */
         unsigned unlogged;  /* of these, failures with the same reasons not logged at error level */
         uint64_t logged_ms; /* CLOCK_MONOTONIC time the reasons were last logged */
+        /* set by the caller: a table held by another live owner is not logged as a failure (the
+         * daemon waits for that owner to exit, and says so itself) */
+        bool owner_wait_is_quiet;
 };
 
 void failure_memory_clear(struct failure_memory *m);

@@ -95,6 +95,7 @@ enum source {
 /* An endpoint out of file descriptors is not polled for this long (libmicrohttpd would retry its
  * accept() at once, forever, with no connection of its own to close). */
 #define HTTP_PAUSE_MS 1000
+#define HTTP_PAUSE_NEWS_MS 60000
 
 struct http_endpoint {
         const char *address;
@@ -103,7 +104,7 @@ struct http_endpoint {
         struct http_server *server; /* NULL while not bound */
         int last_error;             /* logged once per distinct error */
         uint64_t paused_until_ms;   /* out of file descriptors: not polled until then (0: polled) */
-        bool pause_logged;          /* ...said at error level once, later ones at --v=2 */
+        uint64_t last_pause_ms;     /* ...when it last was: a pause a minute after it is news */
 };
 
 struct daemon {
@@ -838,13 +839,14 @@ static void pause_http(struct daemon *d, struct http_endpoint *ep)
 {
         (void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, http_server_get_fd(ep->server), NULL);
         ep->paused_until_ms = now_ms() + HTTP_PAUSE_MS;
-        if (!ep->pause_logged)
+        /* one error line per spell of shortage, not one a second while it lasts */
+        if (!ep->last_pause_ms || now_ms() - ep->last_pause_ms > HTTP_PAUSE_NEWS_MS)
                 log_error("--%s=%s: out of file descriptors, connections wait: accepting again every %d s "
                           "(raise the open file limit)",
                           ep->flag, ep->address, HTTP_PAUSE_MS / 1000);
         else
                 log_v(2, "--%s=%s: out of file descriptors again", ep->flag, ep->address);
-        ep->pause_logged = true;
+        ep->last_pause_ms = now_ms();
         bind_http_all(d);
 }
 
@@ -969,7 +971,8 @@ int daemon_run(void)
 {
         struct daemon d = { .epfd = -1, .sigfd = -1, .reload_tfd = -1, .heal_tfd = -1, .resync_tfd = -1,
                             .retry_tfd = -1, .http_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
-                            .retry_delay_ms = RETRY_FIRST_DELAY_MS };
+                            .retry_delay_ms = RETRY_FIRST_DELAY_MS,
+                            .failures = { .owner_wait_is_quiet = true } };
         bool done = false;
         int status = EXIT_OK;
 

@@ -157,7 +157,7 @@ static int parse_metrics_bind_address(const char *value)
 static int parse_priority(const char *value)
 {
         const char *p = value;
-        long base = 0, sign = 1, v;
+        long long base = 0, sign = 1, v;
         char *end;
 
         if (strncmp(p, "srcnat", 6) == 0) {
@@ -177,10 +177,10 @@ static int parse_priority(const char *value)
                         goto invalid;
         }
         errno = 0;
-        v = strtol(p, &end, 10);
+        v = strtoll(p, &end, 10);
         if (*p == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX)
                 goto invalid;
-        v = base + sign * v;
+        v = base + sign * v; /* both within int32: no overflow in long long */
         if (v < INT32_MIN || v > INT32_MAX)
                 goto invalid;
         arg_model_opts.priority = (int32_t)v;

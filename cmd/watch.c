@@ -33,6 +33,9 @@ struct watch {
         size_t n_targets;
         int error;
         bool being_written;  /* a file was created under a watched name and not closed yet */
+        /* while arm() replaces them: the targets before, whose watches it keeps where it can */
+        const struct watch_target *replaced;
+        size_t n_replaced;
 };
 
 static bool holds_wd(const struct watch_target *v, size_t n, int wd)
@@ -76,7 +79,7 @@ static int target_add(struct watch *w, const char *dir, const char *name, bool a
                 /* stat failing means dir changed right after the watch was added: start over */
                 int r = t->dir && t->name ? -errno : -ENOMEM;
 
-                if (!holds_wd(w->targets, w->n_targets, wd))
+                if (!holds_wd(w->targets, w->n_targets, wd) && !holds_wd(w->replaced, w->n_replaced, wd))
                         (void)inotify_rm_watch(w->fd, wd);
                 free(t->dir);
                 free(t->name);
@@ -160,6 +163,8 @@ static int arm(struct watch *w)
                 return -ENOMEM;
         memcpy(old, w->targets, n_old * sizeof(*old));
         w->n_targets = 0;
+        w->replaced = old;
+        w->n_replaced = n_old;
         for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
                 _cleanup_free_ char *dir = NULL, *name = NULL;
                 char *next;
@@ -182,6 +187,8 @@ static int arm(struct watch *w)
                 free(path);
                 path = next;
         }
+        w->replaced = NULL;
+        w->n_replaced = 0;
         targets_release(w->fd, old, n_old, w->targets, w->n_targets);
         w->error = r < 0 ? r : 0;
         return r;

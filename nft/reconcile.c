@@ -273,6 +273,10 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         rep->n_bytes = (transaction > 0 ? rep->n_bytes : 0) + ima_batch_size(b);
         if (r < 0)
                 record_batch_errors(b, r, rep);
+        /* refused by the kernel, message by message: not lost answers (ENOBUFS, the outcome
+         * unknown) nor a batch that never went out (EMSGSIZE) */
+        if (r < 0 && ima_batch_n_errors(b) > 0)
+                rep->rejected = true;
         return r;
 }
 
@@ -347,7 +351,6 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                         r = send_plan(rc, rep->plan, 1, genid, rep);
                 }
                 if (r < 0) {
-                        rep->rejected = true;
                         /* whatever we knew is in doubt now */
                         ima_reconciler_invalidate(rc);
                         return r;
