@@ -176,13 +176,22 @@ static int parse_priority(const char *value)
                 if (*p < '0' || *p > '9')
                         goto invalid;
         }
+        /* strtoll alone would take " 5" and "+5" */
+        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && !base && p[1] >= '0' && p[1] <= '9'))
+                goto invalid;
         errno = 0;
         v = strtoll(p, &end, 10);
-        if (*p == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX)
+        if (*end != '\0' || errno || v < INT32_MIN || v > INT32_MAX)
                 goto invalid;
         v = base + sign * v; /* both within int32: no overflow in long long */
         if (v < INT32_MIN || v > INT32_MAX)
                 goto invalid;
+        /* the kernel refuses a NAT chain that would run before conntrack (EOPNOTSUPP) */
+        if (v <= IMA_CONNTRACK_PRIORITY) {
+                fprintf(stderr, "invalid value \"%s\" for flag -priority: a NAT chain must come after conntrack, "
+                                "above %d\n", value, IMA_CONNTRACK_PRIORITY);
+                return -EINVAL;
+        }
         arg_model_opts.priority = (int32_t)v;
         return 0;
 invalid:
@@ -288,10 +297,16 @@ struct verb {
         const char *help;
 };
 
+/* What was written to stdout reached it: a full disk or a closed pipe is a failure. */
+static int stdout_status(void)
+{
+        return fflush(stdout) != 0 || ferror(stdout) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+}
+
 static int verb_version(void)
 {
         printf("ip-masq-agent %s (nftables)\n", IMA_VERSION);
-        return EXIT_OK;
+        return stdout_status();
 }
 
 static const struct verb verbs[] = {
@@ -459,10 +474,14 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         if (arg_help) {
                 usage(stdout);
-                return EXIT_OK;
+                return stdout_status();
         }
         if (arg_version)
                 return verb_version();
+        if (arg_config_path[0] == '\0') { /* an unset variable, most likely: not "no file, defaults" */
+                fprintf(stderr, "--config: the path is empty\n");
+                return EXIT_USAGE;
+        }
         if (config_path_is_a_command()) {
                 fprintf(stderr, "--config %s: no such file, and \"%s\" is a command; give the path after --config: "
                                 "ip-masq-agent %s --config PATH\n", arg_config_path, arg_config_path, arg_config_path);

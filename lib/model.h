@@ -17,6 +17,8 @@
 #define IMA_CHAIN_NAME "postrouting"
 /* NF_IP_PRI_NAT_SRC, "srcnat": where iptables' nat POSTROUTING runs, and kube-proxy's chains. */
 #define IMA_SRCNAT_PRIORITY 100
+/* NF_IP_PRI_CONNTRACK: NAT chains must run after it, at a higher priority. */
+#define IMA_CONNTRACK_PRIORITY (-200)
 /* Upstream's chain is the last jump of iptables' nat POSTROUTING, so every NAT rule before it
  * (kube-proxy's masquerade, a CNI's or an egress gateway's SNAT) decides first. NAT chains of one
  * priority run newest first, so at srcnat itself the order would follow creation (and turn with

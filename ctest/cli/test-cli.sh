@@ -126,6 +126,18 @@ run bad-metrics-address 2 run --metrics-bind-address=::1:10266
 expect bad-metrics-address err "for flag -metrics-bind-address: IPv6 addresses must be in brackets"
 run bad-v 2 validate --v=x
 expect bad-v err "flag -v"
+run bad-priority-conntrack 2 render --priority=srcnat-300
+expect bad-priority-conntrack err "a NAT chain must come after conntrack, above -200"
+run bad-priority-space 2 render "--priority= 5"
+run priority-srcnat-minus 0 render --config good.yaml --priority=srcnat-5
+expect priority-srcnat-minus out "type nat hook postrouting priority srcnat - 5;"
+run empty-config-path 2 validate --config ""
+expect empty-config-path err "--config: the path is empty"
+if [ -w /dev/full ]; then
+        $agent version >/dev/full 2>/dev/null
+        rc=$?
+        if [ "$rc" = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL version to /dev/full: exit $rc, want 1"; fi
+fi
 run bad-log-format 2 validate --logging-format=xml
 expect bad-log-format err "invalid value \"xml\" for flag -logging-format: expected text or json"
 run logging-format 0 validate --config good.yaml --logging-format=json
