@@ -306,8 +306,8 @@ static void log_failure(int r, const struct ima_reconcile_report *rep, const cha
                 log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
                              LOG_STR("trigger", trigger));
         else if (rep->rejected)
-                log_error_kv(0, "The kernel rejected the second of two transactions: the first one was applied, "
-                                "which left the tables consistent",
+                log_error_kv(0, "The kernel rejected a transaction after accepting an earlier one of the same "
+                                "plan, which left the tables consistent",
                              LOG_STR("trigger", trigger));
 }
 

@@ -321,7 +321,6 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         int r;
 
         rep->rejected = false;
-        rep->committed = 0;
         r = get_state(rc, trust, rep, &have, &fresh);
         if (r < 0) {
                 add_error(rep, "reading the kernel state: %s%s",
@@ -346,7 +345,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (rep->plan->n_ops > 0) {
                 r = send_plan(rc, rep->plan, 0, genid, rep);
                 if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
-                        rep->committed = 1;
+                        rep->committed++;
                         genid = next_genid(genid);
                         r = send_plan(rc, rep->plan, 1, genid, rep);
                 }
@@ -376,6 +375,7 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
         uint64_t start = now_usec();
         int r;
 
+        rep->committed = 0;
         r = desired_sigs(rc, want);
         rep->diff_usec += now_usec() - start;
         if (r < 0)

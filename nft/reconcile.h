@@ -33,7 +33,8 @@ struct ima_reconcile_report {
         bool observed;               /* the kernel state was read (not taken from the cache) */
         unsigned attempts;           /* transactions tried (0: nothing to send) */
         bool rejected;               /* the last attempt failed in a transaction the kernel refused */
-        unsigned committed;          /* ...after accepting this many before it (a plan may need two) */
+        unsigned committed;          /* transactions the kernel accepted, over all attempts, before a
+                                      * later one failed (a plan may need two) */
         size_t n_msgs;               /* messages in the last transaction */
         size_t n_bytes;              /* its size on the wire */
         size_t n_intervals;          /* intervals added or deleted */
