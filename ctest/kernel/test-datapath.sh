@@ -100,6 +100,36 @@ assert_eq "a later table's SNAT at srcnat" "pod-gr->203.0.113.2 198.51.100.9
 pod-vpc->203.0.113.2 198.51.100.1" "$got"
 in_ns node nft delete table ip egress
 
+# kube-proxy's masquerade of the traffic it marks (hairpin, NodePort) is its own, as under
+# upstream, where KUBE-POSTROUTING comes first: our --to-ports does not reach those connections.
+# A kube-proxy-like table (nftables mode: marks in prerouting, masquerades at srcnat) there before
+# ours, as on a node where kube-proxy started first: at one priority ours, newer, would decide.
+in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
+in_ns node nft -f - <<'NFT'
+table ip kube-proxy {
+        chain mark-for-masquerade {
+                type filter hook prerouting priority dstnat; policy accept;
+                ip saddr 10.1.0.2 ip daddr 203.0.113.2 meta mark set meta mark | 0x4000
+        }
+        chain nat-postrouting {
+                type nat hook postrouting priority srcnat; policy accept;
+                meta mark & 0x4000 == 0x4000 masquerade fully-random
+        }
+}
+NFT
+in_ns node "$IMA_BIN" apply --config "$WORK/config" --to-ports=20000-20099 2>/dev/null || fail "apply --to-ports failed"
+sources=$(probe_sources ext 7007 pod-gr 203.0.113.2 8)
+[ "$(wc -l <<<"$sources")" = 8 ] || fail "kube-proxy masquerade: expected 8 datagrams, got: $sources"
+in_range=0
+while read -r addr sport; do
+        [ "$addr" = 198.51.100.1 ] || fail "kube-proxy masquerade: source $addr, expected the node's 198.51.100.1"
+        if ((sport >= 20000 && sport <= 20099)); then in_range=$((in_range + 1)); fi
+done <<<"$sources"
+# each of kube-proxy's fully random ports lands in the 100 of --to-ports with a chance under 1%
+((in_range < 8)) || fail "kube-proxy's masqueraded connections got --to-ports ports: our chain decided first"
+note "kube-proxy masquerade: $in_range of 8 connections happened to get a port in 20000-20099"
+in_ns node nft delete table ip kube-proxy
+
 # cleanup: the node no longer masquerades (and nothing else does)
 in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
 got=$(probe_matrix ext 7002 "pod-gr 203.0.113.2")
