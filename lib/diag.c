@@ -118,7 +118,6 @@ void ima_diag_sort(struct ima_diag *d)
  * file: "a\x1b[31m" would colour the operator's terminal). */
 static void put_escaped(FILE *f, const char *s)
 {
-
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 if (*p == '"' || *p == '\\')
                         fprintf(f, "\\%c", *p);

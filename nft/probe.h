@@ -1,5 +1,6 @@
 /* probe.h: kernel capabilities the agent adapts to, found out with validate-only transactions
- * (no BATCH_END: the kernel checks every message, then aborts), so probing changes nothing. */
+ * (no BATCH_END: the kernel checks every message, then aborts), so probing changes nothing; or,
+ * where no transaction can tell, from the kernel's release. */
 #pragma once
 
 #include <stdbool.h>
