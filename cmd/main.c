@@ -464,6 +464,27 @@ static bool config_path_is_a_command(void)
         return false;
 }
 
+/* Flags only the daemon uses, given to another command: accepted (scripts share argument lists),
+ * but said, since an "apply --table-ownership=off" or "--cleanup-on-exit" does nothing. */
+static void warn_run_only_flags(const struct verb *verb)
+{
+        const char *given[4];
+        size_t n = 0;
+
+        if (verb->run == verb_run)
+                return;
+        if (arg_table_ownership != TABLE_OWNERSHIP_AUTO)
+                given[n++] = "--table-ownership";
+        if (arg_cleanup_on_exit)
+                given[n++] = "--cleanup-on-exit";
+        if (arg_health_bind_address)
+                given[n++] = "--health-bind-address";
+        if (arg_metrics_bind_address)
+                given[n++] = "--metrics-bind-address";
+        for (size_t i = 0; i < n; i++)
+                fprintf(stderr, "warning: %s is for \"run\" only: \"%s\" ignores it\n", given[i], verb->name);
+}
+
 int main(int argc, char **argv)
 {
         const struct verb *verb;
@@ -478,6 +499,7 @@ int main(int argc, char **argv)
         }
         if (arg_version)
                 return verb_version();
+        warn_run_only_flags(verb);
         if (arg_config_path[0] == '\0') { /* an unset variable, most likely: not "no file, defaults" */
                 fprintf(stderr, "--config: the path is empty\n");
                 return EXIT_USAGE;

@@ -131,6 +131,9 @@ expect bad-priority-conntrack err "a NAT chain must come after conntrack, above 
 run bad-priority-space 2 render "--priority= 5"
 run priority-srcnat-minus 0 render --config good.yaml --priority=srcnat-5
 expect priority-srcnat-minus out "type nat hook postrouting priority srcnat - 5;"
+run run-only-flags 0 render --config good.yaml --cleanup-on-exit --table-ownership=off
+expect run-only-flags err 'warning: --cleanup-on-exit is for "run" only: "render" ignores it'
+expect run-only-flags err 'warning: --table-ownership is for "run" only'
 run empty-config-path 2 validate --config ""
 expect empty-config-path err "--config: the path is empty"
 if [ -w /dev/full ]; then
