@@ -778,11 +778,13 @@ static bool http_ready(void *userdata, char *reason, size_t size)
 static int http_metrics(void *userdata, char **ret, size_t *ret_len)
 {
         const struct daemon *d = userdata;
-        struct ima_nat_counters nat;
+        struct ima_nat_counters kernel, nat;
 
-        /* counters come from the kernel, never from our own bookkeeping */
-        if (ima_dump_counters(d->nl, &nat) < 0)
-                nat = (struct ima_nat_counters){ 0 };
+        /* counters come from the kernel, never from our own bookkeeping; the registry only keeps
+         * them from going backwards when the kernel's restart */
+        if (ima_dump_counters(d->nl, &kernel) < 0)
+                kernel = (struct ima_nat_counters){ 0 };
+        metrics_observe_nat(d->metrics, &kernel, &nat);
         return metrics_render(d->metrics, &nat, ret, ret_len);
 }
 

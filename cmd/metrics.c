@@ -32,6 +32,11 @@ struct metrics {
         uint64_t config_load_errors;
         bool config_valid;
         uint64_t kernel_events;
+        /* NAT rule counters: the kernel's last reading, and what earlier lives of the chain counted */
+        uint64_t nat_last_packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        uint64_t nat_last_bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        uint64_t nat_base_packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        uint64_t nat_base_bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
         enum metrics_ownership ownership;
         unsigned upstream_chains; /* 1 << family */
 };
@@ -116,6 +121,29 @@ void metrics_config_loaded(struct metrics *m, bool valid)
 void metrics_kernel_events(struct metrics *m, uint64_t n)
 {
         m->kernel_events += n;
+}
+
+void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kernel, struct ima_nat_counters *ret)
+{
+        *ret = (struct ima_nat_counters){ 0 };
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                if (!kernel->present[f])
+                        continue;
+                ret->present[f] = true;
+                for (int a = 0; a < IMA_NAT_ACTION_COUNT; a++) {
+                        uint64_t p = kernel->packets[f][a], b = kernel->bytes[f][a];
+
+                        /* packets and bytes live in one counter expression: they restart together */
+                        if (p < m->nat_last_packets[f][a] || b < m->nat_last_bytes[f][a]) {
+                                m->nat_base_packets[f][a] += m->nat_last_packets[f][a];
+                                m->nat_base_bytes[f][a] += m->nat_last_bytes[f][a];
+                        }
+                        m->nat_last_packets[f][a] = p;
+                        m->nat_last_bytes[f][a] = b;
+                        ret->packets[f][a] = m->nat_base_packets[f][a] + p;
+                        ret->bytes[f][a] = m->nat_base_bytes[f][a] + b;
+                }
+        }
 }
 
 void metrics_set_upstream_chains(struct metrics *m, unsigned families)
@@ -228,7 +256,7 @@ static void render_drift(FILE *f, const struct metrics *m)
                 if (r != IMA_REASON_CONFIG)
                         put_u64(f, "drift_repairs_total", LABELS("cause", ima_op_reason_name(r)), m->drift_repairs[r]);
         put_family(f, "kernel_events_total", "counter",
-                   "nftables change notifications that the agent's own transactions did not cause.");
+                   "nftables transactions committed by other processes, seen on the event stream.");
         put_u64(f, "kernel_events_total", NULL, m->kernel_events);
 }
 
@@ -244,8 +272,8 @@ static void render_nat_one(FILE *f, const struct ima_nat_counters *nat, bool byt
                 put_family(f, name, "counter",
                            "Packets that reached the NAT hook of the agent's postrouting chain, by family and "
                            "action, from the kernel's rule counters. NAT sees only the first packet of each "
-                           "connection, so this counts new connections, not traffic. Resets when the chain is "
-                           "re-created.");
+                           "connection, so this counts new connections, not traffic. Carried over when the kernel's "
+                           "counters restart at 0 (the chain re-created).");
         for (int fam = 0; nat && fam < IMA_FAMILY_COUNT; fam++) {
                 if (!nat->present[fam])
                         continue;

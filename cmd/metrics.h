@@ -61,13 +61,23 @@ void metrics_drift_repaired(struct metrics *m, enum ima_op_reason reason, uint64
  * an error when invalid; config_valid follows the latest load. */
 void metrics_config_loaded(struct metrics *m, bool valid);
 
-/* n nftables notifications arrived that were not caused by the agent's own transactions. */
+/* n nftables transactions were committed by other processes (their notifications arrived). */
 void metrics_kernel_events(struct metrics *m, uint64_t n);
 
 void metrics_set_ownership(struct metrics *m, enum metrics_ownership mode);
 
 /* Families (bit 1 << family) where the upstream agent's iptables chain is still installed. */
 void metrics_set_upstream_chains(struct metrics *m, unsigned families);
+
+/* The kernel's NAT rule counters (read at scrape time) as counters that never go backwards: the
+ * kernel's start again from 0 whenever the chain or the table is re-created (a repair after
+ * "nft flush ruleset", an option change) or someone resets them, and a Prometheus counter may
+ * only fall when the process restarts. A reading below the previous one means the kernel started
+ * over: what was counted until the previous reading is kept and added from then on. Counting
+ * done between that reading and the restart is lost (nobody can read it any more); so is a
+ * restart that counted past the previous reading before the next one. A family absent from
+ * kernel keeps what it had counted, for when its table comes back. ret: what to render. */
+void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kernel, struct ima_nat_counters *ret);
 
 /* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL
  * terminated; *ret_len excludes the NUL. nat may be NULL (no NAT samples). -ENOMEM. */

@@ -444,6 +444,60 @@ static char *read_file(const char *path)
         return buf;
 }
 
+/* The kernel's rule counters restart at 0 with a re-created chain (and on "nft reset"); the
+ * exported counters carry on from where they were, per family and action, and a family whose
+ * table was away (IPv6 switched off and on) carries on too. */
+static void test_nat_counters_never_go_backwards(void)
+{
+        _cleanup_(metrics_freep) struct metrics *m = NULL;
+        struct ima_nat_counters k = { .present = { true, false } }, out;
+
+        CHECK_INT(metrics_new("0.1.0", &m), 0);
+        /* a previous agent's table: what the kernel counted before us is shown as it is */
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 5;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 300;
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 2;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 120;
+        metrics_observe_nat(m, &k, &out);
+        CHECK(out.present[IMA_FAMILY_IPV4] && !out.present[IMA_FAMILY_IPV6]);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 5);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 300);
+        /* nft flush ruleset, the table re-created, one new connection since */
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 1;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 60;
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 0;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 0;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 6);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 360);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION], 2);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION], 120);
+        /* and they grow from there */
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 4;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 240;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 9);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 540);
+        /* the table is gone for a scrape (or the read failed): no samples, nothing forgotten */
+        k.present[IMA_FAMILY_IPV4] = false;
+        metrics_observe_nat(m, &k, &out);
+        CHECK(!out.present[IMA_FAMILY_IPV4]);
+        k.present[IMA_FAMILY_IPV4] = true;
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 0;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 0;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 9);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 540);
+        /* a reset of the bytes alone (they restart with the packets) is a restart all the same */
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 3;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 180;
+        metrics_observe_nat(m, &k, &out);
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 100;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 15); /* 3 then 3 more */
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 820);
+}
+
 /* A day in the life of the agent, rendered; compared byte for byte with the golden file. */
 static void test_golden(void)
 {
@@ -501,6 +555,7 @@ int main(int argc, char **argv)
         TEST_RUN(test_label_escaping);
         TEST_RUN(test_families_come_and_go);
         TEST_RUN(test_value_formatting);
+        TEST_RUN(test_nat_counters_never_go_backwards);
         TEST_RUN(test_golden);
         TEST_EXIT();
 }

@@ -2,7 +2,8 @@
 # The daemon in event-repair mode, one nf_tables event at a time: which commits by others make it
 # repair (any object of table ip|ip6 ip-masq-agent, set elements, a dormant flag, the ip6 table
 # while IPv6 is off) and which must not (tables of that name in the other families), each repair
-# counted under the cause it repaired.
+# counted under the cause it repaired; and the NAT counters exported as counters that never go
+# backwards when the kernel's restart at 0 with a re-created table.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 command -v curl >/dev/null || fail "curl is not installed"
@@ -97,5 +98,30 @@ wait_for 5 in_sync || fail "the config change was not applied"
 sleep 0.2
 assert_eq "repairs caused by our own commit" "$before" "$(repairs)"
 
+# --- NAT counters: kernel counters that restart at 0 with the table; exported ones do not -----------
+# a veth pair for a route out (no dummy module in a namespace); NAT decides before the neighbour
+# table is asked, but a permanent entry keeps ARP out of it
+ip link add v0 type veth peer name v1
+ip addr add 192.0.2.1/24 dev v0
+ip link set v0 up
+ip link set v1 up
+ip neigh replace 192.0.2.99 lladdr 02:00:00:00:00:99 dev v0 nud permanent
+flows() {
+        local i
+        for ((i = 0; i < $1; i++)); do
+                "$IMA_HELPERS/udp-probe" send 192.0.2.99 9 "flow-$i" || true
+        done
+}
+masqueraded='ip_masq_agent_nat_packets_total{family="ip",action="masqueraded"}'
+flows 5
+scrape
+assert_eq "masqueraded after 5 flows" 5 "$(metric "$masqueraded")"
+nft flush ruleset
+wait_for 5 in_sync || fail "the flushed table was not re-created"
+scrape
+assert_eq "masqueraded after the table was re-created (kernel: 0)" 5 "$(metric "$masqueraded")"
+flows 2
+scrape
+assert_eq "masqueraded after 2 more flows" 7 "$(metric "$masqueraded")"
 stop_agent
 echo "ok: daemon-events"
