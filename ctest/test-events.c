@@ -46,6 +46,15 @@ static void elem(struct datagram *d, uint8_t family, const char *table, uint32_t
         done(d, nlh);
 }
 
+/* Any object message of table TABLE: attribute 1 names the table in each of them. */
+static void obj(struct datagram *d, uint16_t type, uint8_t family, const char *table, uint32_t portid)
+{
+        struct nlmsghdr *nlh = put_msg(d, type, family, portid);
+
+        mnl_attr_put_strz(nlh, 1, table);
+        done(d, nlh);
+}
+
 static void newgen(struct datagram *d, uint32_t genid, uint32_t portid, uint32_t pid, const char *comm)
 {
         struct nlmsghdr *nlh = put_msg(d, NFT_MSG_NEWGEN, NFPROTO_UNSPEC, portid);
@@ -212,6 +221,49 @@ static void test_loss_reported_before_queued_transactions(void)
         ima_event_batch_clear(&f.b);
 }
 
+/* Every kind of object message touches our tables when it names ip-masq-agent of family ip or
+ * ip6 (a dormant flag comes as NEWTABLE, nft flush ruleset as DEL* of each object), and never
+ * when it names a table of that name in another family: those are someone else's. */
+static void test_every_object_and_family(void)
+{
+        static const uint16_t types[] = {
+                NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_DELCHAIN, NFT_MSG_NEWRULE,
+                NFT_MSG_DELRULE, NFT_MSG_NEWSET, NFT_MSG_DELSET, NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM,
+                NFT_MSG_NEWOBJ, NFT_MSG_DELOBJ, NFT_MSG_NEWFLOWTABLE, NFT_MSG_DELFLOWTABLE,
+        };
+        static const struct {
+                uint8_t family;
+                bool ours;
+        } families[] = {
+                { NFPROTO_IPV4, true },    { NFPROTO_IPV6, true },  { NFPROTO_INET, false },
+                { NFPROTO_BRIDGE, false }, { NFPROTO_ARP, false }, { NFPROTO_NETDEV, false },
+        };
+        uint32_t gen = 100;
+
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+                for (size_t j = 0; j < ARRAY_SIZE(families); j++) {
+                        struct fixture f;
+
+                        fixture_init(&f);
+                        obj(&f.d, types[i], families[j].family, "ip-masq-agent", NFT_PORTID);
+                        newgen(&f.d, gen++, NFT_PORTID, 5, "nft");
+                        /* the same message in another table of that family, or of our own
+                         * name but a prefix of it, never counts */
+                        obj(&f.d, types[i], families[j].family, "ip-masq-agent-x", NFT_PORTID);
+                        obj(&f.d, types[i], families[j].family, "ip-masq", NFT_PORTID);
+                        newgen(&f.d, gen++, NFT_PORTID, 5, "nft");
+                        feed(&f.dec, &f.d, &f.b);
+                        CHECK_INT(f.b.n_txns, 2);
+                        if (f.b.n_txns == 2) {
+                                if (f.b.txns[0].touched != families[j].ours)
+                                        fprintf(stderr, "message type %u, family %u\n", types[i], families[j].family);
+                                CHECK(f.b.txns[0].touched == families[j].ours);
+                                CHECK(!f.b.txns[1].touched && !f.b.txns[0].cut);
+                        }
+                        ima_event_batch_clear(&f.b);
+                }
+}
+
 /* Messages outside nf_tables, or too short to carry their header, are ignored. */
 static void test_foreign_and_short_messages(void)
 {
@@ -238,5 +290,6 @@ int main(void)
         TEST_RUN(test_loss_inside_a_transaction);
         TEST_RUN(test_loss_reported_before_queued_transactions);
         TEST_RUN(test_foreign_and_short_messages);
+        TEST_RUN(test_every_object_and_family);
         TEST_EXIT();
 }
