@@ -569,12 +569,18 @@ static int catch_up_events(void *userdata)
 static void listen_again(struct daemon *d)
 {
         int r = ima_events_listen(d->events, true);
+        uint32_t gen = 0;
 
         if (r < 0) {
                 log_error("cannot rejoin the nftables event group: %s; changes by other processes are seen only "
                           "at resyncs until it succeeds", strerror(-r));
                 return;
         }
+        /* a commit by someone else that was under way as we joined delivers its NEWGEN but not
+         * its first messages: judged by the rest, it could pass for one that left our tables
+         * alone and move the cache over a change to them. Its generation is at most the one
+         * the kernel has now. */
+        ima_events_rejoined(d->events, ima_nl_getgen(d->nl, &gen) >= 0, gen);
         d->deaf = false;
         snprintf(d->culprit, sizeof(d->culprit), "unknown (not listening during our own commit)");
         schedule_heal(d);

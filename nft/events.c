@@ -141,6 +141,11 @@ static int end_txn(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, str
                         break;
                 }
         }
+        /* serial arithmetic: generations wrap (skipping 0) */
+        if (ev->gap && (int32_t)(t->genid - ev->gap_genid) <= 0)
+                t->touched = t->cut = true;
+        else if (ev->gap)
+                ev->gap = false; /* later transactions began after the join: all of them was seen */
         ev->txn_touched = false;
         ev->txn_partial = ev->loss_window;
         return 0;
@@ -189,6 +194,22 @@ void ima_event_decoder_drained(struct ima_event_decoder *d)
 {
         /* txn_partial stays set for the next NEWGEN */
         d->loss_window = false;
+}
+
+void ima_event_decoder_rejoined(struct ima_event_decoder *d, bool known, uint32_t genid)
+{
+        if (!known) {
+                d->txn_partial = true;
+                d->loss_window = true;
+                return;
+        }
+        d->gap = true;
+        d->gap_genid = genid;
+}
+
+void ima_events_rejoined(struct ima_events *ev, bool known, uint32_t genid)
+{
+        ima_event_decoder_rejoined(&ev->dec, known, genid);
 }
 
 int ima_events_read(struct ima_events *ev, struct ima_event_batch *batch)

@@ -42,6 +42,10 @@ struct ima_event_decoder {
         /* a loss was reported and the queue has not been read empty since: every transaction
          * ending now may be the one that lost messages */
         bool loss_window;
+        /* the group was rejoined while generation gap_genid was the kernel's: a transaction up
+         * to it may have sent its first messages while nobody listened, and its NEWGEN after */
+        bool gap;
+        uint32_t gap_genid;
 };
 
 void ima_event_decoder_init(struct ima_event_decoder *d, uint32_t own_portid);
@@ -56,6 +60,12 @@ int ima_event_decoder_feed(struct ima_event_decoder *d, const void *buf, size_t 
 void ima_event_decoder_lost(struct ima_event_decoder *d, struct ima_event_batch *batch);
 /* The socket's queue was read empty. */
 void ima_event_decoder_drained(struct ima_event_decoder *d);
+/* The socket joined the event group again after it had left it (ima_events_listen()), and the
+ * kernel's generation, asked after joining, was genid (known false: it could not be asked). A
+ * transaction committed around the join may have lost its first messages, the ones naming our
+ * tables, and still deliver its NEWGEN: every transaction ending at a generation up to genid
+ * counts as touching our tables (cut). Unknown: as after a loss. */
+void ima_event_decoder_rejoined(struct ima_event_decoder *d, bool known, uint32_t genid);
 
 /* Subscribes to nf_tables events. own_portid identifies the agent's batch socket. The receive
  * buffer is made large (forced when privileged) so that a big transaction's events fit. */
@@ -68,6 +78,8 @@ int ima_events_fd(const struct ima_events *ev);
  * listener. Whatever is committed meanwhile is never seen: the caller must treat the gap as a
  * loss. Messages queued before leaving stay queued. 0 or -errno. */
 int ima_events_listen(struct ima_events *ev, bool on);
+/* After ima_events_listen(ev, true): see ima_event_decoder_rejoined(). */
+void ima_events_rejoined(struct ima_events *ev, bool known, uint32_t genid);
 
 /* Reads everything queued (never blocks) and appends completed transactions to batch. Messages
  * of a transaction whose NEWGEN has not arrived yet are kept for the next call. Returns 0 or
