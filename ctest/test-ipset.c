@@ -124,6 +124,42 @@ static void test_normalize_random(void)
                 }
 }
 
+/* IPv4 sets are sorted by a radix sort of 64-bit keys, IPv6 ones by a merge sort of 128-bit
+ * pairs: the same intervals, drawn from the whole 32-bit space (the all-ones address included),
+ * must come out the same either way. */
+static void test_sorts_agree(void)
+{
+        static const size_t sizes[] = { 2, 17, 300, 20000 };
+        unsigned seed = 777;
+
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+                struct ima_ipset *v4 = NULL, *v6 = NULL;
+                int ok = ima_ipset_new(IMA_FAMILY_IPV4, &v4) == 0 && ima_ipset_new(IMA_FAMILY_IPV6, &v6) == 0;
+
+                for (size_t i = 0; ok && i < sizes[k]; i++) {
+                        uint32_t first = (uint32_t)rand_r(&seed) << 16 ^ (uint32_t)rand_r(&seed);
+                        uint32_t span = i % 5 == 0 ? 0 : (uint32_t)rand_r(&seed) % (1u << (i % 24));
+                        uint32_t last = first > UINT32_MAX - span ? UINT32_MAX : first + span;
+
+                        if (i % 7 == 0) /* repeats */
+                                first = last = UINT32_MAX - (uint32_t)(i % 3);
+                        ok = ima_ipset_add(v4, first, last) == 0 && ima_ipset_add(v6, first, last) == 0;
+                }
+                CHECK(ok);
+                if (ok) {
+                        ima_ipset_normalize(v4);
+                        ima_ipset_normalize(v6);
+                        ok = v4->n == v6->n;
+                        for (size_t i = 0; ok && i < v4->n; i++)
+                                ok = v4->v[i].first == v6->v[i].first && v4->v[i].last == v6->v[i].last &&
+                                     (i == 0 || v4->v[i].first > v4->v[i - 1].last + 1);
+                        CHECK(ok);
+                }
+                ima_ipset_free(v4);
+                ima_ipset_free(v6);
+        }
+}
+
 static void test_ipv6_edges(void)
 {
         struct ima_ipset *s = SET(IMA_FAMILY_IPV6, "ffff::/16", "fd00::/8", "::/128");
@@ -194,6 +230,7 @@ int main(void)
 {
         TEST_RUN(test_normalize);
         TEST_RUN(test_normalize_random);
+        TEST_RUN(test_sorts_agree);
         TEST_RUN(test_ipv6_edges);
         TEST_RUN(test_contains);
         TEST_RUN(test_diff);
