@@ -16,6 +16,8 @@ struct reader {
         struct ima_pos pos;
         size_t n_nodes;
         struct ima_diag *diag;
+        char *scratch; /* the string being decoded: one buffer for all of them */
+        size_t scratch_cap;
 };
 
 static void advance(struct reader *r)
@@ -177,17 +179,52 @@ static int read_escape(struct reader *r, char *out)
         return utf8_encode(out, cp);
 }
 
-static int read_string(struct reader *r, char **ret, size_t *ret_len)
+static int scratch_reserve(struct reader *r, size_t need)
 {
-        _cleanup_free_ char *s = NULL;
-        size_t n = 0, cap = 0;
+        size_t cap = r->scratch_cap ? r->scratch_cap : 64;
+        char *p;
+
+        if (need <= r->scratch_cap)
+                return 0;
+        while (cap < need)
+                cap *= 2;
+        p = realloc(r->scratch, cap);
+        if (!p)
+                return -ENOMEM;
+        r->scratch = p;
+        r->scratch_cap = cap;
+        return 0;
+}
+
+/* Printable ASCII other than the quote and the backslash stands for itself and is one column:
+ * such runs, all of most strings, are copied whole rather than byte by byte through advance(). */
+static size_t plain_run(const struct reader *r)
+{
+        size_t i = r->off;
+
+        while (i < r->len && r->buf[i] >= 0x20 && r->buf[i] < 0x7f && r->buf[i] != '"' && r->buf[i] != '\\')
+                i++;
+        return i - r->off;
+}
+
+/* Decodes the string at r into r->scratch (NUL-terminated, valid until the next string). */
+static int read_string(struct reader *r, size_t *ret_len)
+{
+        size_t n = 0;
 
         advance(r); /* opening quote */
         for (;;) {
+                size_t run = plain_run(r);
                 unsigned char c;
                 char tmp[4];
                 int k;
 
+                if (scratch_reserve(r, n + run + sizeof(tmp) + 1) < 0)
+                        return -ENOMEM;
+                memcpy(r->scratch + n, r->buf + r->off, run);
+                n += run;
+                r->off += run;
+                r->pos.col += (unsigned)run;
                 if (r->off >= r->len)
                         return syntax_error(r, "unterminated string");
                 c = (unsigned char)r->buf[r->off];
@@ -215,22 +252,10 @@ static int read_string(struct reader *r, char **ret, size_t *ret_len)
                                         advance(r);
                         }
                 }
-                if (n + (size_t)k + 1 > cap) {
-                        char *p;
-
-                        cap = cap ? cap * 2 : 32;
-                        p = realloc(s, cap);
-                        if (!p)
-                                return -ENOMEM;
-                        s = p;
-                }
-                memcpy(s + n, tmp, (size_t)k);
+                memcpy(r->scratch + n, tmp, (size_t)k);
                 n += (size_t)k;
         }
-        if (!s && !(s = calloc(1, 1)))
-                return -ENOMEM;
-        s[n] = '\0';
-        *ret = TAKE_PTR(s);
+        r->scratch[n] = '\0';
         *ret_len = n;
         return 0;
 }
@@ -335,9 +360,14 @@ static int read_object(struct reader *r, unsigned depth, struct ima_doc_node *n)
                         return syntax_error(r, "expected a quoted key (a file that starts with '{' is read "
                                                "as JSON, as upstream reads it: quote keys and strings)");
                 key_pos = r->pos;
-                k = read_string(r, &key, &key_len);
+                k = read_string(r, &key_len);
                 if (k < 0)
                         return k;
+                /* the value is read into the scratch buffer next (a key may hold NULs: no strndup) */
+                key = malloc(key_len + 1);
+                if (!key)
+                        return -ENOMEM;
+                memcpy(key, r->scratch, key_len + 1);
                 skip_ws(r);
                 if (r->off >= r->len || r->buf[r->off] != ':')
                         return syntax_error(r, "expected ':' after key");
@@ -364,6 +394,7 @@ static int read_object(struct reader *r, unsigned depth, struct ima_doc_node *n)
 static int read_value(struct reader *r, unsigned depth, struct ima_doc_node **ret)
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *n = NULL;
+        size_t len;
         int k;
 
         skip_ws(r);
@@ -387,7 +418,9 @@ static int read_value(struct reader *r, unsigned depth, struct ima_doc_node **re
                 break;
         case '"':
                 n->type = IMA_DOC_STRING;
-                k = read_string(r, &n->text, &n->text_len);
+                k = read_string(r, &len);
+                if (k >= 0)
+                        k = ima_doc_set_text(n, r->scratch, len);
                 break;
         case 't':
         case 'f':
@@ -418,11 +451,14 @@ int ima_doc_parse_json(const char *buf, size_t len, struct ima_diag *diag, struc
         int k;
 
         k = read_value(&r, 0, &root);
+        if (k >= 0) {
+                skip_ws(&r);
+                if (r.off < r.len)
+                        k = syntax_error(&r, "unexpected data after the top-level value");
+        }
+        free(r.scratch);
         if (k < 0)
                 return k;
-        skip_ws(&r);
-        if (r.off < r.len)
-                return syntax_error(&r, "unexpected data after the top-level value");
         *ret = TAKE_PTR(root);
         return 0;
 }

@@ -8,7 +8,8 @@ struct ima_doc_node *ima_doc_free(struct ima_doc_node *n)
 {
         if (!n)
                 return NULL;
-        free(n->text);
+        if (n->text != n->text_inline)
+                free(n->text);
         free(n->source);
         if (n->type == IMA_DOC_SEQ)
                 for (size_t i = 0; i < n->n; i++)
@@ -37,13 +38,15 @@ struct ima_doc_node *ima_doc_node_new(enum ima_doc_type type, struct ima_pos pos
 
 int ima_doc_set_text(struct ima_doc_node *n, const char *text, size_t len)
 {
-        char *t = malloc(len + 1);
+        char *t = len < sizeof(n->text_inline) ? n->text_inline : malloc(len + 1);
 
         if (!t)
                 return -ENOMEM;
-        memcpy(t, text, len);
+        /* memmove: the new text may be the old one, or part of it */
+        memmove(t, text, len);
         t[len] = '\0';
-        free(n->text);
+        if (n->text != n->text_inline)
+                free(n->text);
         n->text = t;
         n->text_len = len;
         return 0;

@@ -42,10 +42,16 @@ enum ima_doc_num_kind {
         IMA_DOC_NUM_FLOAT,
 };
 
+/* Room for a value's text inside its node: a config file is mostly CIDRs, every IPv4 one and
+ * most IPv6 ones shorter than this, and a separate allocation for each of 100,000 of them was a
+ * good part of a reload's malloc work. 32 keeps the node in the same malloc size class. */
+#define IMA_DOC_TEXT_INLINE 32
+
 struct ima_doc_node {
         enum ima_doc_type type;
         struct ima_pos pos;
-        char *text;             /* STRING: decoded value; NUMBER: JSON literal; else NULL */
+        char *text;             /* STRING: decoded value; NUMBER: JSON literal; else NULL. May point
+                                 * at text_inline: set it with ima_doc_set_text() only */
         size_t text_len;        /* strings may hold NUL bytes */
         char *source;           /* a YAML scalar that did not stay a string, as written ("0x40",
                                  * "yes", "~"): what messages quote; NULL otherwise */
@@ -59,6 +65,7 @@ struct ima_doc_node {
          * repeated key overrides never reaches upstream's JSON step, so this is reported only once
          * the tree is final; the node then becomes IMA_DOC_INVALID. */
         const char *no_json;
+        char text_inline[IMA_DOC_TEXT_INLINE];
 };
 
 /* Bound on the values one document may hold, aliases expanded: a "billion laughs" file must
@@ -84,6 +91,7 @@ DEFINE_FREEP(struct ima_doc_node, ima_doc_free)
 
 /* Allocation helpers shared by the two readers. */
 struct ima_doc_node *ima_doc_node_new(enum ima_doc_type type, struct ima_pos pos);
+/* Copies len bytes and a NUL into n->text, replacing any text it had. -ENOMEM. */
 int ima_doc_set_text(struct ima_doc_node *n, const char *text, size_t len);
 /* Appends; the container takes ownership of item even on failure. */
 int ima_doc_seq_append(struct ima_doc_node *seq, struct ima_doc_node *item);
