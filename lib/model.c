@@ -25,8 +25,8 @@ static const char *const set_comments[IMA_FAMILY_COUNT][IMA_SET_COUNT] = {
 
 /* "link-local" as upstream defines it per family, exempt unless MasqLinkLocal(IPv6) is true */
 static const struct ima_cidr link_local[IMA_FAMILY_COUNT] = {
-        [IMA_FAMILY_IPV4] = { IMA_FAMILY_IPV4, (ima_u128)0xa9fe0000, 16 },
-        [IMA_FAMILY_IPV6] = { IMA_FAMILY_IPV6, (ima_u128)0xfe80 << 112, 10 },
+        [IMA_FAMILY_IPV4] = { .family = IMA_FAMILY_IPV4, .addr = (ima_u128)0xa9fe0000, .prefix_len = 16 },
+        [IMA_FAMILY_IPV6] = { .family = IMA_FAMILY_IPV6, .addr = (ima_u128)0xfe80 << 112, .prefix_len = 10 },
 };
 
 const char *ima_set_name(enum ima_set_id s)
