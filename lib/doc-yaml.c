@@ -917,14 +917,15 @@ static int report_no_json(struct reader *r, struct ima_doc_node *n)
  * the upstream agent ignores that key as unknown, and the two would read the file differently. */
 static unsigned line_starting_with_bom(const char *buf, size_t len)
 {
+        /* one search for the rare case, not one memchr() per line of a 100,000-line file */
+        const char *bom = memmem(buf, len, "\n\xef\xbb\xbf", 4);
         unsigned line = 1;
 
-        for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
-                line++;
-                if (end - p > 3 && memcmp(p + 1, "\xef\xbb\xbf", 3) == 0)
-                        return line;
-        }
-        return 0;
+        if (!bom)
+                return 0;
+        for (const char *p = buf; p <= bom; p++)
+                line += *p == '\n';
+        return line;
 }
 
 int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struct ima_doc_node **ret)
