@@ -42,7 +42,7 @@ int ima_doc_set_text(struct ima_doc_node *n, const char *text, size_t len)
 
         if (!t)
                 return -ENOMEM;
-        /* memmove: the new text may be the old one, or part of it */
+        /* memmove: still right if a caller passes text from this node itself */
         memmove(t, text, len);
         t[len] = '\0';
         if (n->text != n->text_inline)
