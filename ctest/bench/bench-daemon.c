@@ -6,9 +6,13 @@
  *   "..data" symlink renamed over); each timed from the rename to the agent's commit, seen as
  *   its NEWGEN on the nf_tables event stream. p50/p90/p99/max.
  * - foreign change -> repaired: an element added to nomasq-dst by this program (one
- *   transaction), timed from its commit to the agent's repair commit; 40 samples, spaced more
- *   than a second so that each one is a first repair, not a fight (which is backed off on
- *   purpose).
+ *   transaction), an element deleted, the table deleted; each timed from its commit to the
+ *   agent's repair commit; 20 samples of each, spaced more than a second so that each one is a
+ *   first repair, not a fight (which is backed off on purpose).
+ * Each latency is followed by where the time went, from the agent's own "Reconciled" log lines:
+ * the kernel's commit, and the rest of the reconcile (reading the kernel state, diff, building
+ * the batch). What remains of the latency is noticing the change and, for a config change,
+ * reading and parsing the file.
  * - RSS (VmRSS, and the peak VmHWM) of an idle agent holding 64 and 100,000 CIDRs.
  * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
  *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
@@ -30,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/duration.h"
 #include "lib/ipset.h"
 #include "lib/plan.h"
 #include "nft/batch.h"
@@ -53,11 +58,15 @@ static void die(const char *what)
         exit(1);
 }
 
-/* kubelet's atomic update of one file of a ConfigMap volume */
-static void kubelet_update(const char *dir, const char *content, unsigned serial)
+/* kubelet's atomic update of one file of a ConfigMap volume: the new content written in a new
+ * timestamped directory, "..data" renamed over to point at it, the old directory removed (in
+ * this process, as kubelet does it: a shell's fork and exec would add milliseconds to every
+ * sample). Returns the time of the rename, the moment the new content becomes the file. */
+static double kubelet_update(const char *dir, const char *content, unsigned serial)
 {
         char stamp[512], file[600], tmp[512], data[512], old[512] = "";
         ssize_t n;
+        double t;
         FILE *f;
 
         snprintf(stamp, sizeof(stamp), "%s/..bench_%u", dir, serial);
@@ -71,18 +80,21 @@ static void kubelet_update(const char *dir, const char *content, unsigned serial
                 old[n] = '\0';
         if (symlink(strrchr(stamp, '/') + 1, tmp) < 0)
                 die("symlink");
+        t = now_ms();
         if (rename(tmp, data) < 0)
                 die("rename");
         snprintf(file, sizeof(file), "%s/ip-masq-agent", dir);
         if (access(file, F_OK) < 0 && symlink("..data/ip-masq-agent", file) < 0)
                 die("symlink");
         if (n > 0) {
-                char cmd[1200];
+                char old_dir[1100], old_file[1200];
 
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", dir, old);
-                if (system(cmd) != 0)
-                        die("rm");
+                snprintf(old_dir, sizeof(old_dir), "%s/%s", dir, old);
+                snprintf(old_file, sizeof(old_file), "%s/ip-masq-agent", old_dir);
+                if (unlink(old_file) < 0 || rmdir(old_dir) < 0)
+                        die("removing the previous version");
         }
+        return t;
 }
 
 /* Waits for a transaction committed by the agent; returns the time it was seen, or -1 on
@@ -168,6 +180,56 @@ static void print_percentiles(const char *what, double *v, size_t n)
                percentile(v, n, 50), percentile(v, n, 90), p99, v[n - 1], n);
 }
 
+/* The duration in a log field such as commit="1.2ms", in milliseconds. */
+static int log_field_ms(const char *line, const char *key, double *ret)
+{
+        const char *v = strstr(line, key), *end;
+        const char *reason;
+        int64_t nsec;
+
+        if (!v)
+                return -ENOENT;
+        v += strlen(key);
+        end = strchr(v, '"');
+        if (!end || ima_duration_parse(v, (size_t)(end - v), &nsec, &reason) < 0)
+                return -EINVAL;
+        *ret = (double)nsec / 1e6;
+        return 0;
+}
+
+/* Where the time of the agent's last n commits went, read from its log: the kernel's commit, and
+ * the agent's own part of the reconcile around it. */
+static void print_split(const char *log, size_t n)
+{
+        _cleanup_free_ double *commit = calloc(n, sizeof(double)), *own = calloc(n, sizeof(double));
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, seen = 0;
+        FILE *f = fopen(log, "r");
+
+        if (!f || !commit || !own)
+                die("reading the agent's log");
+        while (getline(&line, &cap, f) > 0) {
+                double elapsed, c;
+
+                if (!strstr(line, "\"Reconciled\"") || log_field_ms(line, " elapsed=\"", &elapsed) < 0 ||
+                    log_field_ms(line, " commit=\"", &c) < 0)
+                        continue;
+                commit[seen % n] = c;
+                own[seen % n] = elapsed - c;
+                seen++;
+        }
+        fclose(f);
+        if (seen < n) {
+                errno = ENOENT;
+                die("fewer \"Reconciled\" lines in the agent's log than commits measured");
+        }
+        qsort(commit, n, sizeof(*commit), cmp_double);
+        qsort(own, n, sizeof(*own), cmp_double);
+        printf("  %-44s p50 %7.2f ms   max %7.2f ms;   the agent's reconcile p50 %6.2f ms   max %6.2f ms\n",
+               "    of which the kernel's commit", percentile(commit, n, 50), commit[n - 1], percentile(own, n, 50),
+               own[n - 1]);
+}
+
 static char *config_text(size_t n_cidrs, const char *extra, bool masq_link_local)
 {
         char cmd[512], line[128];
@@ -209,14 +271,14 @@ static void bench_config_latency(struct ima_events *ev)
                 snprintf(text, sizeof(text), "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.%u.0/24]\n", i % 250);
                 usleep(30000); /* let the previous update settle */
                 drain(ev);
-                t0 = now_ms();
-                kubelet_update(dir, text, i + 1);
+                t0 = kubelet_update(dir, text, i + 1);
                 lat[i] = wait_commit(ev, pid, 5000) - t0;
                 if (lat[i] < 0)
                         die("a config change was not applied within 5 s");
         }
         stop_agent(pid);
         print_percentiles("ConfigMap update -> kernel updated", lat, 200);
+        print_split(log, 200);
 }
 
 enum foreign_kind {
@@ -293,6 +355,7 @@ static void bench_repair_latency(struct ima_events *ev)
                                 die("a foreign change was not repaired within 5 s");
                 }
                 print_percentiles(kinds[k].what, lat, REPAIR_SAMPLES);
+                print_split(log, REPAIR_SAMPLES);
         }
         stop_agent(pid);
         ima_nl_free(nl);
@@ -411,7 +474,7 @@ static void bench_foreign_churn(pid_t pid, size_t n_cidrs)
 /* A kubelet-style update of a large file that changes one thing (MasqLinkLocal, so 169.254.0.0/16
  * leaves or joins the set): the whole file is read and parsed again, the set diffed, one delta
  * committed. The agent runs on config_text(n_cidrs, extra, true). */
-static void bench_big_config_latency(const char *dir, size_t n_cidrs, const char *extra)
+static void bench_big_config_latency(const char *dir, const char *log, size_t n_cidrs, const char *extra)
 {
         _cleanup_free_ char *on = config_text(n_cidrs, extra, true), *off = config_text(n_cidrs, extra, false);
         _cleanup_(ima_events_freep) struct ima_events *ev = NULL;
@@ -427,14 +490,14 @@ static void bench_big_config_latency(const char *dir, size_t n_cidrs, const char
 
                 usleep(100000); /* let the previous update settle */
                 drain(ev);
-                t0 = now_ms();
-                kubelet_update(dir, i % 2 ? on : off, i + 1);
+                t0 = kubelet_update(dir, i % 2 ? on : off, i + 1);
                 lat[i] = wait_commit(ev, 0, 10000) - t0;
                 if (lat[i] < 0)
                         die("a config change was not applied within 10 s");
         }
         snprintf(what, sizeof(what), "ConfigMap update -> kernel, %zu CIDRs", n_cidrs);
         print_percentiles(what, lat, ARRAY_SIZE(lat));
+        print_split(log, ARRAY_SIZE(lat));
 }
 
 static void bench_footprint(size_t n_cidrs)
@@ -481,7 +544,7 @@ static void bench_footprint(size_t n_cidrs)
         c1 = cpu_ns(pid);
         printf("  %-44s %8.1f ms CPU   (SIGHUP; also every 10 min)\n",
                n_cidrs == 64 ? "full state check, 64 CIDRs" : "full state check, 100,000 CIDRs", (c1 - c0) / 1e6);
-        bench_big_config_latency(dir, n_cidrs, "ResyncInterval: 100ms\n");
+        bench_big_config_latency(dir, log, n_cidrs, "ResyncInterval: 100ms\n");
         bench_foreign_churn(pid, n_cidrs);
         bench_rebuild(pid, log, n_cidrs);
         stop_agent(pid);
