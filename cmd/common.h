@@ -61,6 +61,7 @@ void failure_memory_clear(struct failure_memory *m);
 
 /* CLOCK_MONOTONIC in milliseconds: the time base of the daemon's delays and of failure_memory. */
 uint64_t now_ms(void);
+uint64_t now_usec(void);
 
 /* One reconcile, logged as structured lines: "Reconciled" when something changed (trigger, what,
  * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=3 line when in

@@ -238,17 +238,21 @@ static bool log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
  * 2 MB line per change, and cost more to format than to apply. */
 #define LOG_CONFIG_MAX_CIDRS 256
 
-/* One line for the log: the effective configuration as validate prints it, without indentation. */
-static void log_config(const char *what, const struct ima_config *c)
+/* One line for the log: the effective configuration as validate prints it, without indentation,
+ * and how long reading, parsing and turning it into the desired state took (the part of a
+ * reload's latency that grows with the file). */
+static void log_config(const char *what, const struct ima_config *c, uint64_t load_usec)
 {
         const char *source = c->source == IMA_CONFIG_SOURCE_DEFAULTS ? "defaults (no file)" : "file";
         _cleanup_free_ char *text = NULL, *line = NULL;
-        char interval[IMA_DURATION_STRLEN];
+        char interval[IMA_DURATION_STRLEN], load_time[IMA_DURATION_STRLEN];
         json_t *v;
 
+        ima_duration_format((int64_t)load_usec * 1000, load_time);
         if (c->n_nomasq_dst + c->n_nomasq_src > LOG_CONFIG_MAX_CIDRS) {
                 ima_duration_format(c->resync_interval_nsec, interval);
                 log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),
+                            LOG_STR("loadTime", load_time),
                             LOG_INT("nonMasqueradeCIDRs", (int64_t)c->n_nomasq_dst),
                             LOG_INT("nonMasqueradeSrcCIDRs", (int64_t)c->n_nomasq_src),
                             LOG_INT("cidrLimit", c->cidr_limit),
@@ -265,7 +269,7 @@ static void log_config(const char *what, const struct ima_config *c)
                 json_decref(v);
         }
         log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),
-                    LOG_STR("config", line ? line : text ? text : "(out of memory)"));
+                    LOG_STR("loadTime", load_time), LOG_STR("config", line ? line : text ? text : "(out of memory)"));
 }
 
 static void set_interval(struct daemon *d, int64_t nsec)
@@ -307,6 +311,7 @@ static void reload_config(struct daemon *d)
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
         _cleanup_free_ char *buf = NULL;
+        uint64_t start = now_usec();
         bool unreadable = false;
         size_t len = 0;
         int r;
@@ -362,7 +367,7 @@ static void reload_config(struct daemon *d)
                 log_error("out of memory building the desired state");
                 return;
         }
-        log_config(d->model ? "New configuration" : "Using configuration", config);
+        log_config(d->model ? "New configuration" : "Using configuration", config, now_usec() - start);
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
         d->model_version++;

@@ -77,7 +77,7 @@ stop_agent
 AGENT=$!
 wait_for 30 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
 # a long list is logged as counts, not as a 1 MB line
-grep -q '"Using configuration" .* nonMasqueradeCIDRs=60000 nonMasqueradeSrcCIDRs=0 cidrLimit=60000 ' "$WORK/agent.log" ||
+grep -qE '"Using configuration" .* loadTime="[0-9.]+(µs|ms|s)" nonMasqueradeCIDRs=60000 nonMasqueradeSrcCIDRs=0 cidrLimit=60000 ' "$WORK/agent.log" ||
         fail "the large configuration was not logged as counts: $(grep -m1 'Using configuration' "$WORK/agent.log" | cut -c1-300)"
 longest=$(awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }' "$WORK/agent.log")
 [ "$longest" -lt 1000 ] || fail "a log line of $longest bytes"
@@ -111,7 +111,7 @@ wait_for 10 sh -c "! nft list table ip6 ip-masq-agent >/dev/null 2>&1" ||
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\n' >"$WORK/big.yaml.tmp"
 mv "$WORK/big.yaml.tmp" "$WORK/big.yaml"
 wait_for 30 grep -q 'trigger="config change"' "$WORK/agent.log" || fail "the config change was not applied"
-grep -q '"New configuration" .* config="{\\"nonMasqueradeCIDRs\\":\[\\"10.0.0.0/8\\"\],' "$WORK/agent.log" ||
+grep -q '"New configuration" .* loadTime="[0-9.]*[µm]*s" config="{\\"nonMasqueradeCIDRs\\":\[\\"10.0.0.0/8\\"\],' "$WORK/agent.log" ||
         fail "a short configuration was not logged in full: $(grep 'New configuration' "$WORK/agent.log")"
 repaired_8888 "after our large delete"
 stop_agent
