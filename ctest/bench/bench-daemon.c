@@ -10,9 +10,9 @@
  *   agent's repair commit; 20 samples of each, spaced more than a second so that each one is a
  *   first repair, not a fight (which is backed off on purpose).
  * Each latency is followed by where the time went, from the agent's own "Reconciled" log lines:
- * the kernel's commit, and the rest of the reconcile (reading the kernel state, diff, building
- * the batch). What remains of the latency is noticing the change and, for a config change,
- * reading and parsing the file.
+ * the kernel's commit, the rest of the reconcile (reading the kernel state, diff, building the
+ * batch) and, for a config change, reading and parsing the file. What remains of the latency is
+ * noticing the change, and the agent's short wait for the end of a burst.
  * - RSS (VmRSS, and the peak VmHWM) of an idle agent holding 64 and 100,000 CIDRs.
  * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
  *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
@@ -197,37 +197,89 @@ static int log_field_ms(const char *line, const char *key, double *ret)
         return 0;
 }
 
-/* Where the time of the agent's last n commits went, read from its log: the kernel's commit, and
- * the agent's own part of the reconcile around it. */
-static void print_split(const char *log, size_t n)
+/* The agent's log lines that hold msg, so far. */
+static size_t log_count(const char *log, const char *msg)
 {
-        _cleanup_free_ double *commit = calloc(n, sizeof(double)), *own = calloc(n, sizeof(double));
         _cleanup_free_ char *line = NULL;
-        size_t cap = 0, seen = 0;
+        size_t cap = 0, n = 0;
         FILE *f = fopen(log, "r");
 
-        if (!f || !commit || !own)
+        if (!f)
                 die("reading the agent's log");
-        while (getline(&line, &cap, f) > 0) {
-                double elapsed, c;
-
-                if (!strstr(line, "\"Reconciled\"") || log_field_ms(line, " elapsed=\"", &elapsed) < 0 ||
-                    log_field_ms(line, " commit=\"", &c) < 0)
-                        continue;
-                commit[seen % n] = c;
-                own[seen % n] = elapsed - c;
-                seen++;
-        }
+        while (getline(&line, &cap, f) > 0)
+                n += strstr(line, msg) != NULL;
         fclose(f);
-        if (seen < n) {
-                errno = ENOENT;
-                die("fewer \"Reconciled\" lines in the agent's log than commits measured");
+        return n;
+}
+
+/* A duration field of the n log lines that hold msg after the first skip of them, minus the
+ * line's field minus_key if not NULL; sorted. The agent writes its line after the commit the
+ * benchmark saw, so the last ones are waited for (5 s at most). */
+static void log_durations(const char *log, const char *msg, size_t skip, size_t n, const char *key,
+                          const char *minus_key, double *v)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, seen = 0;
+
+        for (int tries = 0; seen < n && tries < 500; tries++) {
+                FILE *f = fopen(log, "r");
+                size_t i = 0;
+
+                if (!f)
+                        die("reading the agent's log");
+                if (tries)
+                        usleep(10000);
+                seen = 0;
+                while (seen < n && getline(&line, &cap, f) > 0) {
+                        double ms, minus = 0;
+
+                        if (!strstr(line, msg) || i++ < skip)
+                                continue;
+                        if (log_field_ms(line, key, &ms) < 0 || (minus_key && log_field_ms(line, minus_key, &minus) < 0)) {
+                                fprintf(stderr, "bench-daemon: no %s in the agent's line: %s", key, line);
+                                exit(1);
+                        }
+                        v[seen++] = ms - minus;
+                }
+                fclose(f);
         }
-        qsort(commit, n, sizeof(*commit), cmp_double);
-        qsort(own, n, sizeof(*own), cmp_double);
+        if (seen < n) {
+                fprintf(stderr, "bench-daemon: %zu of the agent's %s lines, not %zu\n", seen, msg, n);
+                exit(1);
+        }
+        qsort(v, n, sizeof(*v), cmp_double);
+}
+
+/* Marks where a series starts in the agent's log, for print_split(). */
+struct log_mark {
+        size_t reconciled, configured;
+};
+
+static struct log_mark log_mark(const char *log)
+{
+        return (struct log_mark){ log_count(log, "\"Reconciled\""), log_count(log, "\"New configuration\"") };
+}
+
+/* Where the time of the n commits since the mark went, from the agent's log: the kernel's commit,
+ * the agent's own part of the reconcile around it and, for config changes, reading and parsing
+ * the file (and building the desired state from it). */
+static void print_split(const char *log, struct log_mark mark, size_t n, bool config_change)
+{
+        _cleanup_free_ double *commit = calloc(n, sizeof(double)), *own = calloc(n, sizeof(double));
+        _cleanup_free_ double *load = calloc(n, sizeof(double));
+
+        if (!commit || !own || !load)
+                die("calloc");
+        log_durations(log, "\"Reconciled\"", mark.reconciled, n, " commit=\"", NULL, commit);
+        log_durations(log, "\"Reconciled\"", mark.reconciled, n, " elapsed=\"", " commit=\"", own);
         printf("  %-44s p50 %7.2f ms   max %7.2f ms;   the agent's reconcile p50 %6.2f ms   max %6.2f ms\n",
                "    of which the kernel's commit", percentile(commit, n, 50), commit[n - 1], percentile(own, n, 50),
                own[n - 1]);
+        if (!config_change)
+                return;
+        log_durations(log, "\"New configuration\"", mark.configured, n, " loadTime=\"", NULL, load);
+        printf("  %-44s p50 %7.2f ms   max %7.2f ms\n", "    and reading and parsing the file", percentile(load, n, 50),
+               load[n - 1]);
 }
 
 static char *config_text(size_t n_cidrs, const char *extra, bool masq_link_local)
@@ -252,6 +304,7 @@ static char *config_text(size_t n_cidrs, const char *extra, bool masq_link_local
 static void bench_config_latency(struct ima_events *ev)
 {
         char dir[512], config[600], log[600];
+        struct log_mark mark = { 0 };
         double lat[200];
         pid_t pid;
 
@@ -270,6 +323,8 @@ static void bench_config_latency(struct ima_events *ev)
 
                 snprintf(text, sizeof(text), "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.%u.0/24]\n", i % 250);
                 usleep(30000); /* let the previous update settle */
+                if (i == 0)
+                        mark = log_mark(log); /* the start's lines are written by now */
                 drain(ev);
                 t0 = kubelet_update(dir, text, i + 1);
                 lat[i] = wait_commit(ev, pid, 5000) - t0;
@@ -278,7 +333,7 @@ static void bench_config_latency(struct ima_events *ev)
         }
         stop_agent(pid);
         print_percentiles("ConfigMap update -> kernel updated", lat, 200);
-        print_split(log, 200);
+        print_split(log, mark, 200, true);
 }
 
 enum foreign_kind {
@@ -343,11 +398,14 @@ static void bench_repair_latency(struct ima_events *ev)
         usleep(300000);
         for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
                 double lat[REPAIR_SAMPLES];
+                struct log_mark mark = { 0 };
 
                 for (unsigned i = 0; i < REPAIR_SAMPLES; i++) {
                         double t0;
 
                         usleep(1100000); /* longer than the agent's quiet period: a first repair each time */
+                        if (i == 0)
+                                mark = log_mark(log);
                         drain(ev);
                         t0 = foreign_change(nl, kinds[k].kind, i);
                         lat[i] = wait_commit(ev, pid, 5000) - t0;
@@ -355,7 +413,7 @@ static void bench_repair_latency(struct ima_events *ev)
                                 die("a foreign change was not repaired within 5 s");
                 }
                 print_percentiles(kinds[k].what, lat, REPAIR_SAMPLES);
-                print_split(log, REPAIR_SAMPLES);
+                print_split(log, mark, REPAIR_SAMPLES, false);
         }
         stop_agent(pid);
         ima_nl_free(nl);
@@ -478,6 +536,7 @@ static void bench_big_config_latency(const char *dir, const char *log, size_t n_
 {
         _cleanup_free_ char *on = config_text(n_cidrs, extra, true), *off = config_text(n_cidrs, extra, false);
         _cleanup_(ima_events_freep) struct ima_events *ev = NULL;
+        struct log_mark mark = { 0 };
         char what[64];
         double lat[200]; /* enough for a p99 that is not just the slowest one */
 
@@ -489,6 +548,8 @@ static void bench_big_config_latency(const char *dir, const char *log, size_t n_
                 double t0;
 
                 usleep(100000); /* let the previous update settle */
+                if (i == 0)
+                        mark = log_mark(log);
                 drain(ev);
                 t0 = kubelet_update(dir, i % 2 ? on : off, i + 1);
                 lat[i] = wait_commit(ev, 0, 10000) - t0;
@@ -497,7 +558,7 @@ static void bench_big_config_latency(const char *dir, const char *log, size_t n_
         }
         snprintf(what, sizeof(what), "ConfigMap update -> kernel, %zu CIDRs", n_cidrs);
         print_percentiles(what, lat, ARRAY_SIZE(lat));
-        print_split(log, ARRAY_SIZE(lat));
+        print_split(log, mark, ARRAY_SIZE(lat), true);
 }
 
 static void bench_footprint(size_t n_cidrs)
