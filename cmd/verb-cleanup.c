@@ -2,6 +2,7 @@
 
 #include "cmd/common.h"
 #include "cmd/log.h"
+#include "cmd/peers.h"
 #include "cmd/verbs.h"
 #include "nft/sock.h"
 
@@ -24,5 +25,7 @@ int verb_cleanup(void)
         ima_reconcile_report_clear(&rep);
         if (!changed)
                 log_info("cleanup: no ip-masq-agent tables present");
+        else
+                warn_if_daemon_undoes("cleanup");
         return EXIT_OK;
 }

@@ -62,6 +62,17 @@ for drift in "nft delete table ip ip-masq-agent" "nft flush ruleset" \
         note "[$drift] repaired after $(($(now_ms) - t0)) ms"
 done
 
+# a one-shot cleanup beside the daemon succeeds in the kernel, is undone at once, and says so
+out=$(agent cleanup 2>&1) || fail "cleanup beside the daemon failed: $out"
+grep -q "\"Another ip-masq-agent runs in this network namespace: it will undo this change\" command=\"cleanup\" pid=$AGENT " \
+        <<<"$out" || fail "cleanup did not name the daemon that undoes it: $out"
+wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "the daemon did not undo the cleanup"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12]\n' >"$WORK/other.yaml"
+out=$(agent apply --config "$WORK/other.yaml" 2>&1) || fail "apply beside the daemon failed: $out"
+grep -q "it will undo this change\" command=\"apply\" pid=$AGENT " <<<"$out" ||
+        fail "apply did not name the daemon that undoes it: $out"
+wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "the daemon did not undo the apply"
+
 # our own large commits (60,000 prefixes: 120,000 element notifications, added at start, then
 # deleted by a config change) are sent while the agent is out of the event group, so the kernel
 # builds no notifications for them; afterwards the generation shows nobody else committed meanwhile
@@ -350,4 +361,5 @@ stop_agent
 # README "Removing the agent": once no agent runs, the orphaned table can be deleted by anyone
 out=$(agent cleanup 2>&1) || fail "cleanup of the orphaned table failed: $out"
 assert_eq "table after cleanup of the orphan" absent "$(readback ip)"
+if grep -q "Another ip-masq-agent runs" <<<"$out"; then fail "cleanup warned of a daemon with none running: $out"; fi
 echo "ok: daemon"

@@ -1,0 +1,109 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/log.h"
+#include "cmd/peers.h"
+#include "lib/macro.h"
+
+/* The executable's name as the kernel keeps it (comm: at most 15 characters, which it fits). */
+#define AGENT_COMM "ip-masq-agent"
+
+/* Reads a small /proc file relative to dir; returns its length, or -errno. */
+static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
+{
+        int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                n = -errno;
+        close(fd);
+        if (n >= 0)
+                buf[n] = '\0';
+        return n;
+}
+
+/* Whether the arguments name a command that changes the tables once and exits (or none at all):
+ * such a process puts nothing back. Flags alone, or "run", make a daemon. cmdline holds the
+ * arguments NUL-separated; one longer than the buffer is cut, which can only miss a verb after
+ * 4 kB of flags. */
+static bool runs_one_shot(const char *cmdline, size_t len)
+{
+        static const char *const one_shot[] = { "apply", "render", "diff", "validate", "cleanup", "version", "help" };
+        const char *arg = cmdline + strnlen(cmdline, len) + 1; /* argv[0] skipped */
+
+        for (; arg < cmdline + len; arg += strlen(arg) + 1)
+                for (size_t i = 0; i < ARRAY_SIZE(one_shot); i++)
+                        if (strcmp(arg, one_shot[i]) == 0)
+                                return true;
+        return false;
+}
+
+static bool is_daemon_here(int pid_dir, const struct stat *our_netns)
+{
+        char comm[32], cmdline[4096];
+        struct stat netns;
+        ssize_t n;
+
+        if (read_small(pid_dir, "comm", comm, sizeof(comm)) < 0 || strcmp(comm, AGENT_COMM "\n") != 0)
+                return false;
+        /* another namespace's agent (a test's, a second pod network's) does not see our tables */
+        if (fstatat(pid_dir, "ns/net", &netns, 0) < 0 || netns.st_dev != our_netns->st_dev ||
+            netns.st_ino != our_netns->st_ino)
+                return false;
+        n = read_small(pid_dir, "cmdline", cmdline, sizeof(cmdline));
+        return n > 0 && !runs_one_shot(cmdline, (size_t)n);
+}
+
+int find_running_daemon(pid_t *ret_pid)
+{
+        struct stat our_netns;
+        struct dirent *e;
+        pid_t self = getpid();
+        int found = 0;
+        DIR *proc;
+
+        if (stat("/proc/self/ns/net", &our_netns) < 0)
+                return 0;
+        proc = opendir("/proc");
+        if (!proc)
+                return errno == ENOMEM ? -ENOMEM : 0;
+        while (!found && (e = readdir(proc))) {
+                char *end;
+                long pid = strtol(e->d_name, &end, 10);
+                int pid_dir;
+
+                if (*end || pid <= 0 || pid == self)
+                        continue;
+                pid_dir = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (pid_dir < 0)
+                        continue; /* exited meanwhile */
+                if (is_daemon_here(pid_dir, &our_netns)) {
+                        *ret_pid = (pid_t)pid;
+                        found = 1;
+                }
+                close(pid_dir);
+        }
+        closedir(proc);
+        return found;
+}
+
+void warn_if_daemon_undoes(const char *verb)
+{
+        pid_t pid;
+
+        if (find_running_daemon(&pid) <= 0)
+                return;
+        log_warning_kv("Another ip-masq-agent runs in this network namespace: it will undo this change",
+                       LOG_STR("command", verb), LOG_INT("pid", (int64_t)pid),
+                       LOG_STR("fix", "stop that agent first (on Kubernetes: its DaemonSet's pod on this node)"));
+}
