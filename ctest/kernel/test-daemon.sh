@@ -335,6 +335,10 @@ wait_for 5 dst_has "198.18.0.0/15" || fail "the owning agent did not apply the c
 sleep 0.5 # several of the new agent's checks of the owner
 assert_eq "times the waiting agent reported the owner" 1 "$(grep -c "owned by another process" "$WORK/agent2.log")"
 if grep -q '^E' "$WORK/agent2.log"; then fail "waiting for the old agent logged an error: $(grep '^E' "$WORK/agent2.log")"; fi
+# nothing was sent while it waited: no line may say it reconciled
+if grep -q '"Reconciled"' "$WORK/agent2.log"; then
+        fail "the waiting agent logged a reconcile: $(grep '"Reconciled"' "$WORK/agent2.log")"
+fi
 stop_agent
 wait_for 5 grep -q 'trigger="previous owner exited" changes="ip: table flags restored' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
