@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,13 +31,13 @@ static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
         return n;
 }
 
-/* Whether the arguments name a command that changes the tables once and exits (or none at all):
- * such a process puts nothing back. Flags alone, or "run", make a daemon. cmdline holds the
- * arguments NUL-separated; one longer than the buffer is cut, which can only miss a verb after
- * 4 kB of flags. */
+/* Whether the arguments name one of the commands that exit when done (apply and cleanup, and those
+ * that change nothing): such a process puts nothing back. Flags alone, or "run", make a daemon.
+ * cmdline holds the arguments NUL-separated; a command line longer than the buffer is cut, which
+ * can only miss a command written after 4 kB of flags. */
 static bool runs_one_shot(const char *cmdline, size_t len)
 {
-        static const char *const one_shot[] = { "apply", "render", "diff", "validate", "cleanup", "version", "help" };
+        static const char *const one_shot[] = { "apply", "render", "diff", "validate", "cleanup", "version" };
         const char *arg = cmdline + strnlen(cmdline, len) + 1; /* argv[0] skipped */
 
         for (; arg < cmdline + len; arg += strlen(arg) + 1)
