@@ -260,7 +260,8 @@ static const struct flag flags[] = {
         /* the spelling Kubernetes components (component-base's logs options) use */
         { "logging-format", FLAG_CUSTOM, NULL, parse_logging_format, "the same as --log-format" },
         { "masq-chain", FLAG_STRING, &arg_masq_chain, NULL,
-          "accepted for compatibility: the nftables chain is always \"postrouting\" in table ip-masq-agent" },
+          "the upstream agent's iptables chain (default IP-MASQ-AGENT), looked for and reported while it "
+          "is still installed; this agent's rules are always in chain \"postrouting\" of table ip-masq-agent" },
         /* klog's flags, as klog.InitFlags() registers them for the upstream agent */
         { "v", FLAG_CUSTOM, NULL, parse_verbosity, "log verbosity (klog levels)" },
         { "vmodule", FLAG_CUSTOM, NULL, parse_vmodule,
