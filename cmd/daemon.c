@@ -581,11 +581,11 @@ static void listen_again(struct daemon *d)
                           "at resyncs until it succeeds", strerror(-r));
                 return;
         }
-        /* a commit by someone else that was under way as we joined delivers its NEWGEN but not
-         * its first messages: judged by the rest, it could pass for one that left our tables
-         * alone and move the cache over a change to them. Its generation is at most the one
-         * the kernel has now. */
-        ima_events_rejoined(d->events, ima_nl_getgen(d->nl, &gen) >= 0, gen);
+        /* a commit by someone else under way as we joined delivers its NEWGEN but not its first
+         * messages: judged by the rest, it could pass for one that left our tables alone and move
+         * the cache over a change to them. Its generation is at most the one the kernel has now */
+        r = ima_nl_getgen(d->nl, &gen); /* first: as an argument beside gen, gcc read gen before */
+        ima_events_rejoined(d->events, r >= 0, gen);
         d->deaf = false;
         snprintf(d->culprit, sizeof(d->culprit), "unknown (not listening during our own commit)");
         schedule_heal(d);
