@@ -31,12 +31,14 @@ enum ima_reconcile_mode {
 struct ima_reconcile_report {
         struct ima_plan *plan;       /* what was (or in dry-run: would be) sent; owned */
         bool observed;               /* the kernel state was read (not taken from the cache) */
-        unsigned attempts;           /* transactions tried (0: nothing to send) */
+        unsigned attempts;           /* times the plan was sent: 2 when a conflict made it read the
+                                      * kernel again and retry (0: nothing to send) */
         bool rejected;               /* the last attempt failed in a transaction the kernel refused */
         unsigned committed;          /* transactions the kernel accepted, over all attempts, before a
                                       * later one failed (a plan may need two) */
-        size_t n_msgs;               /* messages in the last transaction */
-        size_t n_bytes;              /* its size on the wire */
+        size_t n_msgs;               /* messages the last attempt sent (both transactions, when the
+                                      * plan needs two) */
+        size_t n_bytes;              /* their size on the wire */
         size_t n_intervals;          /* intervals added or deleted */
         uint64_t observe_usec;       /* wall time: reading kernel state */
         uint64_t diff_usec;          /* wall time: diff and rule signatures */
