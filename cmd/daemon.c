@@ -584,7 +584,7 @@ static void listen_again(struct daemon *d)
         /* a commit by someone else under way as we joined delivers its NEWGEN but not its first
          * messages: judged by the rest, it could pass for one that left our tables alone and move
          * the cache over a change to them. Its generation is at most the one the kernel has now */
-        r = ima_nl_getgen(d->nl, &gen); /* first: as an argument beside gen, gcc read gen before */
+        r = ima_nl_getgen(d->nl, &gen); /* its own statement: beside gen in one call, the order is unspecified */
         ima_events_rejoined(d->events, r >= 0, gen);
         d->deaf = false;
         snprintf(d->culprit, sizeof(d->culprit), "unknown (not listening during our own commit)");
