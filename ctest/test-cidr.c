@@ -133,10 +133,17 @@ static void test_go_text(void)
                 CHECK_STR(buf, cases[i].go);
                 CHECK_STR(fmt(&c), cases[i].nft);
         }
-        /* IPv4-mapped: Go prints the IPv4 address with the IPv6 length */
+        /* IPv4-mapped: Go prints the IPv4 address and the mask's last 32 bits (go1.19 prints
+         * 10.0.0.0/8, 0.0.0.0/0 and 10.1.2.3/32 for these) */
         CHECK_INT(parse("::ffff:10.0.0.0/104", &c), 0);
         ima_cidr_format_go(&c, buf);
-        CHECK_STR(buf, "10.0.0.0/104");
+        CHECK_STR(buf, "10.0.0.0/8");
+        CHECK_INT(parse("::ffff:0.0.0.0/96", &c), 0);
+        ima_cidr_format_go(&c, buf);
+        CHECK_STR(buf, "0.0.0.0/0");
+        CHECK_INT(parse("::ffff:10.1.2.3/128", &c), 0);
+        ima_cidr_format_go(&c, buf);
+        CHECK_STR(buf, "10.1.2.3/32");
 }
 
 int main(void)

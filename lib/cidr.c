@@ -296,11 +296,15 @@ void ima_cidr_format_go(const struct ima_cidr *c, char buf[static IMA_ADDR_STRLE
 
         if (c->family == IMA_FAMILY_IPV4 || ima_cidr_is_v4mapped(c)) {
                 ima_cidr_format(c, buf);
-                if (c->family == IMA_FAMILY_IPV6) { /* Go prints the IPv4 part; the length stays */
+                if (c->family == IMA_FAMILY_IPV6) {
+                        /* Go prints the IPv4 part, and with it the last 32 bits of the mask
+                         * (networkNumberAndMask: m[12:]): ::ffff:10.0.0.0/104 is 10.0.0.0/8. An
+                         * aligned mapped prefix is /96 to /128. */
+                        unsigned v4_len = c->prefix_len >= 96 && c->prefix_len <= 128 ? c->prefix_len - 96 : 0;
                         char a[IMA_ADDR_STRLEN];
 
                         ima_addr_format(IMA_FAMILY_IPV4, c->addr & UINT32_MAX, a);
-                        snprintf(buf, IMA_ADDR_STRLEN + 4, "%s/%u", a, c->prefix_len);
+                        snprintf(buf, IMA_ADDR_STRLEN + 4, "%s/%u", a, v4_len);
                 }
                 return;
         }

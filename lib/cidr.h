@@ -55,7 +55,7 @@ void ima_addr_format(enum ima_family f, ima_u128 addr, char buf[static IMA_ADDR_
 void ima_cidr_format(const struct ima_cidr *c, char buf[static IMA_ADDR_STRLEN + 4]);
 /* As Go's net.IPNet.String() writes it, the form upstream's files and logs use. It differs
  * from inet_ntop only for IPv6 addresses that start with 96 zero bits ("::102:304", where
- * inet_ntop writes "::1.2.3.4") and IPv4-mapped ones (written as plain IPv4). */
+ * inet_ntop writes "::1.2.3.4") and IPv4-mapped ones (written as plain IPv4, the length less 96). */
 void ima_cidr_format_go(const struct ima_cidr *c, char buf[static IMA_ADDR_STRLEN + 4]);
 
 /* Network byte order (4 or 16 bytes) <-> host integer. */
