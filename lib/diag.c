@@ -39,6 +39,7 @@ struct ima_diag *ima_diag_free(struct ima_diag *d)
 _printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
                      const char *key, const char *value, const char *fmt, va_list ap)
 {
+        int saved_errno = errno; /* what a "%m" in fmt reports: the realloc may change errno */
         struct ima_diag_entry *e;
 
         if (d->n_entries == d->cap_entries) { /* doubling: a file with 100,000 bad CIDRs stays linear */
@@ -52,6 +53,7 @@ _printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level leve
         }
         e = &d->entries[d->n_entries];
         *e = (struct ima_diag_entry){ .level = level, .pos = pos, .seq = d->n_entries };
+        errno = saved_errno;
         if (vasprintf(&e->message, fmt, ap) < 0) {
                 e->message = NULL;
                 return -ENOMEM;
