@@ -91,6 +91,39 @@ static void test_text_after_echoed_request(void)
         CHECK_STR(msg, "no such hook");
 }
 
+/* a request whose length is not a multiple of 4 comes back padded: the text follows the padding */
+static void test_text_after_unaligned_request(void)
+{
+        struct datagram d = { 0 };
+        const char *msg = NULL;
+        uint32_t seq = 0;
+        int err = 0;
+
+        ima_nl_parse_error(put_error(&d, -EINVAL, 12, 201, false, "unaligned"), &err, &seq, &msg);
+        CHECK_INT(err, -EINVAL);
+        CHECK_INT(seq, 12);
+        CHECK_STR(msg, "unaligned");
+}
+
+/* an error message too short to hold its nlmsgerr is not read past its end */
+static void test_truncated_error(void)
+{
+        struct datagram d = { 0 };
+        const char *msg = "unset";
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(d.buf);
+        uint32_t seq = 0;
+        int err = 0;
+
+        nlh->nlmsg_type = NLMSG_ERROR;
+        nlh->nlmsg_seq = 21;
+        mnl_nlmsg_put_extra_header(nlh, 4);
+        memset(d.buf + nlh->nlmsg_len, 0x55, 64); /* what lies beyond must not be taken for it */
+        ima_nl_parse_error(nlh, &err, &seq, &msg);
+        CHECK_INT(err, -EBADMSG);
+        CHECK_INT(seq, 21);
+        CHECK(msg == NULL);
+}
+
 /* a text attribute cut short (no NUL within its length) is not taken */
 static void test_text_without_nul(void)
 {
@@ -117,5 +150,7 @@ int main(void)
         TEST_RUN(test_text_capped);
         TEST_RUN(test_text_after_echoed_request);
         TEST_RUN(test_text_without_nul);
+        TEST_RUN(test_text_after_unaligned_request);
+        TEST_RUN(test_truncated_error);
         TEST_EXIT();
 }

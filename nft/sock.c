@@ -138,20 +138,31 @@ int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size, bool wait)
 void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_seq, const char **ret_msg)
 {
         const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+        size_t len = mnl_nlmsg_get_payload_len(nlh);
         const char *msg = NULL;
 
+        if (len < sizeof(*e)) { /* too short to say which request failed, or why */
+                *ret_err = -EBADMSG;
+                *ret_seq = nlh->nlmsg_seq;
+                if (ret_msg)
+                        *ret_msg = NULL;
+                return;
+        }
         *ret_err = e->error;
         *ret_seq = e->msg.nlmsg_seq;
         if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-                /* with NETLINK_CAP_ACK only the request's header is echoed, then the TLVs */
+                /* with NETLINK_CAP_ACK only the request's header is echoed, then the TLVs; else
+                 * the whole request, padded to the netlink alignment */
                 size_t off = sizeof(*e);
                 const struct nlattr *a;
                 int left;
 
-                if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-                        off += mnl_nlmsg_get_payload_len(&e->msg);
+                if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > sizeof(e->msg))
+                        off += MNL_ALIGN(e->msg.nlmsg_len - sizeof(e->msg));
+                if (off > len)
+                        off = len;
                 a = (const struct nlattr *)((const char *)e + off);
-                left = (int)mnl_nlmsg_get_payload_len(nlh) - (int)off;
+                left = (int)(len - off);
                 for (; mnl_attr_ok(a, left); left -= (int)MNL_ALIGN(a->nla_len), a = mnl_attr_next(a))
                         if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
                             mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
