@@ -104,6 +104,7 @@ static int split_path(const char *path, char **ret_dir, char **ret_name)
         if (!*ret_dir || !*ret_name) {
                 free(*ret_dir);
                 free(*ret_name);
+                *ret_dir = *ret_name = NULL;
                 return -ENOMEM;
         }
         return 0;
