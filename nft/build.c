@@ -53,14 +53,16 @@ static int build_table(struct ima_batch *b, const struct ima_op *op)
 
         if (!t)
                 return -ENOMEM;
-        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
+        /* the setters that copy a string or data can fail (-1, out of memory) */
+        if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME) < 0)
+                goto out;
         nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(op->family));
         if (op->kind == IMA_OP_ADD_TABLE) {
                 nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, op->table_flags);
                 u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-                if (!u || put_comment(u, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment()) < 0)
+                if (!u || put_comment(u, NFTNL_UDATA_TABLE_COMMENT, ima_table_comment()) < 0 ||
+                    nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0)
                         goto out;
-                nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
         }
         nlh = begin_msg(b, op->kind == IMA_OP_ADD_TABLE ? NFT_MSG_NEWTABLE : NFT_MSG_DELTABLE, op->family,
                         op->kind == IMA_OP_ADD_TABLE ? NLM_F_CREATE : 0, op);
@@ -81,8 +83,11 @@ static struct nftnl_set *set_alloc(enum ima_family f, enum ima_set_id set)
 
         if (!s)
                 return NULL;
-        nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME);
-        nftnl_set_set_str(s, NFTNL_SET_NAME, ima_set_name(set));
+        if (nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME) < 0 ||
+            nftnl_set_set_str(s, NFTNL_SET_NAME, ima_set_name(set)) < 0) {
+                nftnl_set_free(s);
+                return NULL;
+        }
         nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(f));
         return s;
 }
@@ -105,9 +110,9 @@ static int build_set(struct ima_batch *b, const struct ima_op *op)
                 /* keybyteorder and auto-merge make nft print and edit the set like its own */
                 if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_BIG) ||
                     !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1) ||
-                    put_comment(u, NFTNL_UDATA_SET_COMMENT, ima_set_comment(op->family, op->set)) < 0)
+                    put_comment(u, NFTNL_UDATA_SET_COMMENT, ima_set_comment(op->family, op->set)) < 0 ||
+                    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0)
                         goto out;
-                nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
         }
         nlh = begin_msg(b, op->kind == IMA_OP_ADD_SET ? NFT_MSG_NEWSET : NFT_MSG_DELSET, op->family,
                         op->kind == IMA_OP_ADD_SET ? NLM_F_CREATE : 0, op);
@@ -131,18 +136,19 @@ static int build_chain(struct ima_batch *b, const struct ima_op *op)
 
         if (!c)
                 return -ENOMEM;
-        nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME);
-        nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, IMA_CHAIN_NAME);
+        if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME) < 0 ||
+            nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, IMA_CHAIN_NAME) < 0)
+                goto out;
         nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, nfproto(op->family));
         if (op->kind == IMA_OP_ADD_CHAIN) {
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_POST_ROUTING);
                 nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, op->priority);
-                nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat");
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
                 u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-                if (!u || put_comment(u, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment()) < 0)
+                if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat") < 0 || !u ||
+                    put_comment(u, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment()) < 0 ||
+                    nftnl_chain_set_data(c, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0)
                         goto out;
-                nftnl_chain_set_data(c, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
         }
         nlh = begin_msg(b, op->kind == IMA_OP_ADD_CHAIN ? NFT_MSG_NEWCHAIN : NFT_MSG_DELCHAIN, op->family,
                         op->kind == IMA_OP_ADD_CHAIN ? NLM_F_CREATE : 0, op);
@@ -237,7 +243,8 @@ static int build_set_return(struct nftnl_rule *r, enum ima_family f, enum ima_se
         if (!e)
                 return -ENOMEM;
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, ima_set_name(set));
+        if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, ima_set_name(set)) < 0)
+                return -ENOMEM;
         /* the kernel always reports the flags: setting 0 keeps desired and dumped rules equal */
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
         if (add_counter(r) < 0)
@@ -343,8 +350,11 @@ struct nftnl_rule *ima_build_rule(enum ima_family f, const struct ima_rule *rule
 
         if (!r)
                 return NULL;
-        nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
-        nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
+        if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IMA_TABLE_NAME) < 0 ||
+            nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME) < 0) {
+                nftnl_rule_free(r);
+                return NULL;
+        }
         nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(f));
         switch (rule->kind) {
         case IMA_RULE_LOCAL_RETURN:
@@ -367,13 +377,13 @@ struct nftnl_rule *ima_build_rule(enum ima_family f, const struct ima_rule *rule
                 break;
         }
         u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-        if (k < 0 || !u || put_comment(u, NFTNL_UDATA_RULE_COMMENT, rule->comment) < 0) {
+        if (k < 0 || !u || put_comment(u, NFTNL_UDATA_RULE_COMMENT, rule->comment) < 0 ||
+            nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0) {
                 if (u)
                         nftnl_udata_buf_free(u);
                 nftnl_rule_free(r);
                 return NULL;
         }
-        nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
         nftnl_udata_buf_free(u);
         return r;
 }
@@ -388,11 +398,13 @@ static int build_rule_op(struct ima_batch *b, const struct ima_op *op)
                 r = ima_build_rule(op->family, &op->rule);
         } else { /* a DELRULE with only table and chain deletes every rule of the chain */
                 r = nftnl_rule_alloc();
-                if (r) {
-                        nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
-                        nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
-                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(op->family));
+                if (r && (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IMA_TABLE_NAME) < 0 ||
+                          nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME) < 0)) {
+                        nftnl_rule_free(r);
+                        r = NULL;
                 }
+                if (r)
+                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(op->family));
         }
         if (!r)
                 return -ENOMEM;
