@@ -10,6 +10,7 @@
 #include "cmd/verbs.h"
 #include "lib/diag.h"
 #include "lib/duration.h"
+#include "lib/memstream.h"
 #include "nft/dump.h"
 #include "nft/sock.h"
 
@@ -214,10 +215,7 @@ char *plan_summary(const struct ima_plan *p)
         for (int fam = 0; fam < IMA_FAMILY_COUNT; fam++)
                 for (int s = 0; s < IMA_SET_COUNT; s++)
                         summarize_set(f, (enum ima_family)fam, (enum ima_set_id)s, &deltas[fam][s], &first);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
+        ima_memstream_close(f, &buf);
         return buf;
 }
 
@@ -258,10 +256,7 @@ static char *failure_reasons(int r, const struct ima_reconcile_report *rep)
         fprintf(f, "%s", strerror(-r));
         for (size_t i = 0; i < rep->n_errors; i++)
                 fprintf(f, "\n%s", rep->errors[i]);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
+        ima_memstream_close(f, &buf);
         return buf;
 }
 

@@ -29,6 +29,8 @@
 #include "ima-version.h"
 #include "lib/diag.h"
 #include "lib/duration.h"
+#include "lib/json-text.h"
+#include "lib/memstream.h"
 #include "nft/dump.h"
 #include "nft/events.h"
 #include "nft/probe.h"
@@ -219,8 +221,9 @@ static bool log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
 
                 fprintf(f, "%s\n", line ? line : "?");
         }
-        fclose(f);
-        if (d->last_problem && strcmp(d->last_problem, text) == 0) {
+        /* out of memory, text is NULL: the entries are logged, and remembered as nothing */
+        ima_memstream_close(f, &text);
+        if (d->last_problem && text && strcmp(d->last_problem, text) == 0) {
                 free(text);
                 return false;
         }
@@ -265,7 +268,7 @@ static void log_config(const char *what, const struct ima_config *c, uint64_t lo
         text = ima_config_to_json(c, NULL);
         v = text ? json_loads(text, 0, NULL) : NULL;
         if (v) {
-                line = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                line = ima_json_text(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
                 json_decref(v);
         }
         log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),

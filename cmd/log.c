@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cmd/log.h"
+#include "lib/json-text.h"
+#include "lib/memstream.h"
 
 struct vmodule_rule {
         char *pattern;
@@ -299,7 +301,7 @@ static char *format_json(const struct log_line *l, const struct timeval *tv)
                 r |= json_set(o, l->fields[i].key, json_field_value(&l->fields[i]));
         /* 16 significant digits keep the microseconds of a millisecond timestamp */
         if (r == 0)
-                out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(16));
+                out = ima_json_text(o, JSON_COMPACT | JSON_REAL_PRECISION(16));
         json_decref(o);
         return out;
 }
@@ -400,15 +402,7 @@ static char *format_text(const struct log_line *l, const struct timeval *tv)
         }
         for (size_t i = 0; i < l->n_fields; i++)
                 put_text_field(f, &l->fields[i]);
-        if (ferror(f)) {
-                fclose(f);
-                free(out);
-                return NULL;
-        }
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
+        ima_memstream_close(f, &out);
         return out;
 }
 
@@ -430,10 +424,8 @@ static void emit_backtrace(const struct log_line *l)
                 fprintf(f, "stack trace (--log_backtrace_at=%s:%d):\n", backtrace_file, backtrace_line);
         for (int i = 0; i < n; i++)
                 fprintf(f, "%s\n", symbols[i]);
-        if (fclose(f) != 0) {
-                free(out);
+        if (!ima_memstream_close(f, &out))
                 return;
-        }
         if (log_format == LOG_FORMAT_TEXT) /* raw lines after the logged one, as klog writes them */
                 log_output_write(l->level, out, len);
         else /* one more JSON line, so that every line still parses */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/metrics.h"
+#include "lib/memstream.h"
 
 #define PREFIX "ip_masq_agent_"
 
@@ -347,7 +348,6 @@ int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, 
         char *buf = NULL;
         size_t len = 0;
         FILE *f;
-        bool failed;
 
         f = open_memstream(&buf, &len);
         if (!f)
@@ -366,11 +366,8 @@ int metrics_render(const struct metrics *m, const struct ima_nat_counters *nat, 
         render_reconcile(f, m);
         render_sets(f, m);
         render_upstream(f, m);
-        failed = ferror(f);
-        if (fclose(f) != 0 || failed) {
-                free(buf);
+        if (!ima_memstream_close(f, &buf))
                 return -ENOMEM;
-        }
         *ret = buf;
         *ret_len = len;
         return 0;

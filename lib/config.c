@@ -14,6 +14,7 @@
 #include "doc.h"
 #include "duration.h"
 #include "goconv.h"
+#include "json-text.h"
 #include "model.h"
 
 static const char *const rfc1918[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16" };
@@ -556,18 +557,23 @@ static int note_key(struct parse_state *s, enum config_key k, const struct ima_d
         return 0;
 }
 
+/* The result of two checks: running out of memory outweighs an invalid value, which says
+ * nothing about the checks that could not run. */
+static int worse(int r, int q)
+{
+        return r == -ENOMEM || q == 0 ? r : q;
+}
+
 /* After every occurrence is decoded: what only the final values decide. */
 static int finish(struct parse_state *s)
 {
         struct ima_config *c = s->config;
         int r = 0, q;
 
-        if (s->n_seen[KEY_NOMASQ_DST] &&
-            (q = take_cidr_list(s, KEY_NOMASQ_DST, &c->nomasq_dst, &c->n_nomasq_dst)) < 0)
-                r = q;
-        if (s->n_seen[KEY_NOMASQ_SRC] &&
-            (q = take_cidr_list(s, KEY_NOMASQ_SRC, &c->nomasq_src, &c->n_nomasq_src)) < 0)
-                r = q;
+        if (s->n_seen[KEY_NOMASQ_DST])
+                r = worse(r, take_cidr_list(s, KEY_NOMASQ_DST, &c->nomasq_dst, &c->n_nomasq_dst));
+        if (s->n_seen[KEY_NOMASQ_SRC])
+                r = worse(r, take_cidr_list(s, KEY_NOMASQ_SRC, &c->nomasq_src, &c->n_nomasq_src));
         if (r == -ENOMEM)
                 return r;
         if (s->n_seen[KEY_RESYNC_INTERVAL] && c->resync_interval_nsec <= 0) {
@@ -575,13 +581,11 @@ static int finish(struct parse_state *s)
                 char text[IMA_DURATION_STRLEN];
 
                 ima_duration_format(c->resync_interval_nsec, text);
-                r = ima_diag_error(s->diag, e->value->pos, e->key, e->value->text,
-                                   "must be positive, got %s; upstream would re-apply the rules in a busy loop",
-                                   text);
+                r = worse(r, ima_diag_error(s->diag, e->value->pos, e->key, e->value->text,
+                                            "must be positive, got %s; upstream would re-apply the rules in a "
+                                            "busy loop", text));
         }
-        q = check_limits(s);
-        if (q < 0)
-                r = q;
+        r = worse(r, check_limits(s));
         if (r == 0 && s->n_seen[KEY_NOMASQ_DST] && c->n_nomasq_dst == 0) {
                 const struct ima_doc_entry *e = s->seen[KEY_NOMASQ_DST][s->n_seen[KEY_NOMASQ_DST] - 1];
 
@@ -627,8 +631,7 @@ static int config_from_doc(struct parse_state *s, const struct ima_doc_node *roo
         q = warn_repeats(s);
         if (q < 0)
                 return q;
-        q = finish(s);
-        return r < 0 ? r : q;
+        return worse(r, finish(s));
 }
 
 int ima_config_parse(const char *buf, size_t len, const struct ima_config_options *o,
@@ -646,10 +649,12 @@ int ima_config_parse(const char *buf, size_t len, const struct ima_config_option
         c->source = IMA_CONFIG_SOURCE_FILE;
         r = ima_doc_parse(buf, len, diag, &root);
         if (r < 0)
-                return r;
+                return diag->lost ? -ENOMEM : r;
         s = (struct parse_state){ .opts = o, .diag = diag, .config = c, .json = ima_doc_is_json(buf, len) };
         r = config_from_doc(&s, root);
         parse_state_done(&s);
+        if (diag->lost) /* a problem that could not be recorded may be an error: no verdict */
+                return -ENOMEM;
         if (r < 0)
                 return r;
         if (diag->n_errors > errors_before) /* a YAML value under a key no check looked at */
@@ -804,6 +809,7 @@ char *ima_config_to_json(const struct ima_config *c, const struct ima_model *m)
         char interval[IMA_DURATION_STRLEN];
         json_t *o, *dst, *src, *sets = NULL;
         char *text, *out;
+        int r;
 
         ima_duration_format(c->resync_interval_nsec, interval);
         dst = cidr_array(c->nomasq_dst, c->n_nomasq_dst);
@@ -816,19 +822,18 @@ char *ima_config_to_json(const struct ima_config *c, const struct ima_model *m)
                 json_decref(sets);
                 return NULL;
         }
-        /* json_pack steals the "o" references even when it fails */
-        o = json_pack("{s:o, s:o, s:I, s:b, s:b, s:s}",
-                      "nonMasqueradeCIDRs", dst,
-                      "nonMasqueradeSrcCIDRs", src,
-                      "cidrLimit", (json_int_t)c->cidr_limit,
-                      "masqLinkLocal", c->masq_link_local,
-                      "masqLinkLocalIPv6", c->masq_link_local_ipv6,
-                      "resyncInterval", interval);
-        if (!o || (sets && json_object_set_new(o, "sets", sets) < 0)) {
-                json_decref(o);
-                return NULL;
-        }
-        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        /* json_object_set_new() takes its value even when it fails (also with no object), so
+         * every one is set or freed, never both */
+        o = json_object();
+        r = json_object_set_new(o, "nonMasqueradeCIDRs", dst);
+        r |= json_object_set_new(o, "nonMasqueradeSrcCIDRs", src);
+        r |= json_object_set_new(o, "cidrLimit", json_integer((json_int_t)c->cidr_limit));
+        r |= json_object_set_new(o, "masqLinkLocal", json_boolean(c->masq_link_local));
+        r |= json_object_set_new(o, "masqLinkLocalIPv6", json_boolean(c->masq_link_local_ipv6));
+        r |= json_object_set_new(o, "resyncInterval", json_string(interval));
+        if (sets)
+                r |= json_object_set_new(o, "sets", sets);
+        text = r == 0 ? ima_json_text(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (!text)
                 return NULL;

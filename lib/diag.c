@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "memstream.h"
 
 int ima_diag_new(const char *file, struct ima_diag **ret)
 {
@@ -36,8 +37,8 @@ struct ima_diag *ima_diag_free(struct ima_diag *d)
         return NULL;
 }
 
-_printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
-                     const char *key, const char *value, const char *fmt, va_list ap)
+_printf_(6, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+                                      const char *key, const char *value, const char *fmt, va_list ap)
 {
         int saved_errno = errno; /* what a "%m" in fmt reports: the realloc may change errno */
         struct ima_diag_entry *e;
@@ -72,6 +73,16 @@ _printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level leve
         if (level == IMA_DIAG_ERROR)
                 d->n_errors++;
         return 0;
+}
+
+_printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+                                    const char *key, const char *value, const char *fmt, va_list ap)
+{
+        int r = diag_record(d, level, pos, key, value, fmt, ap);
+
+        if (r < 0)
+                d->lost = true;
+        return r;
 }
 
 int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
@@ -178,9 +189,6 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
                 quote_value(f, e);
                 fputc(')', f);
         }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
+        ima_memstream_close(f, &buf);
         return buf;
 }

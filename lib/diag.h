@@ -38,6 +38,10 @@ struct ima_diag {
         size_t n_entries;
         size_t cap_entries;
         size_t n_errors;
+        /* an entry could not be recorded (out of memory): an error may be missing, so whatever
+         * was being checked has no verdict (callers that go on after an error ignore the -ENOMEM
+         * ima_diag_error() returns; this remembers it) */
+        bool lost;
 };
 
 /* Returns a diag for messages about FILE (copied). -ENOMEM. */

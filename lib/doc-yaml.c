@@ -16,6 +16,7 @@
 
 #include "doc.h"
 #include "goconv.h"
+#include "memstream.h"
 
 #define YAML_MAX_DEPTH 1000
 
@@ -123,10 +124,8 @@ static int path_format(const struct reader *r, char **ret)
                 else
                         fprintf(f, "%s%.*s", i ? "." : "", (int)strnlen(p->key, p->key_len), p->key);
         }
-        if (fclose(f) != 0) {
-                free(buf);
+        if (!ima_memstream_close(f, &buf))
                 return -ENOMEM;
-        }
         *ret = buf;
         return 0;
 }
