@@ -39,7 +39,20 @@ struct ima_batch {
         size_t cap;
         struct recorded_error *errors;
         size_t n_errors;
+        size_t bytes; /* of the messages so far: counted as they are added, so that telling it
+                       * needs no allocation */
 };
+
+/* Takes the message just written at the batch's write position into the batch. */
+static int batch_update(struct ima_batch *b)
+{
+        uint32_t len = ((const struct nlmsghdr *)nftnl_batch_buffer(b->buf))->nlmsg_len;
+
+        if (nftnl_batch_update(b->buf) < 0)
+                return -ENOMEM;
+        b->bytes += len;
+        return 0;
+}
 
 int ima_batch_new(struct ima_nl *nl, uint32_t genid, struct ima_batch **ret)
 {
@@ -59,7 +72,7 @@ int ima_batch_new(struct ima_nl *nl, uint32_t genid, struct ima_batch **ret)
         nlh = nftnl_batch_begin(nftnl_batch_buffer(b->buf), b->begin_seq);
         if (genid)
                 mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-        if (nftnl_batch_update(b->buf) < 0)
+        if (batch_update(b) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(b);
         return 0;
@@ -114,7 +127,7 @@ int ima_batch_msg_done(struct ima_batch *b)
 {
         char *page = page_start(b->buf), *now;
 
-        if (nftnl_batch_update(b->buf) < 0)
+        if (batch_update(b) < 0)
                 return -ENOMEM;
         /* A message that crossed the page size was moved to a fresh page: zero the rest of it. */
         now = page_start(b->buf);
@@ -148,11 +161,7 @@ static struct iovec *batch_iovec(const struct ima_batch *b, size_t *ret_n, size_
 
 size_t ima_batch_size(const struct ima_batch *b)
 {
-        _cleanup_free_ struct iovec *iov = NULL;
-        size_t n, total = 0;
-
-        iov = batch_iovec(b, &n, &total);
-        return total;
+        return b->bytes;
 }
 
 static size_t msg_index(const struct ima_batch *b, uint32_t seq)
@@ -229,7 +238,7 @@ int ima_batch_commit(struct ima_batch *b, enum ima_batch_mode mode)
         if (mode == IMA_BATCH_COMMIT) {
                 b->end_seq = ima_nl_seq_reserve(b->nl, 1);
                 nftnl_batch_end(nftnl_batch_buffer(b->buf), b->end_seq);
-                if (nftnl_batch_update(b->buf) < 0)
+                if (batch_update(b) < 0)
                         return -ENOMEM;
         }
         iov = batch_iovec(b, &n_iov, &size);
