@@ -1,7 +1,7 @@
 /* test-oom: every allocation of the pure pipeline failing in turn. The config file is parsed
  * (YAML with anchors, a merge key, warnings; JSON; an invalid file), its model built, its rule
- * signatures encoded with libnftnl, diffed against another model's state, and the plan, the nft
- * script and validate's JSON printed. For each N, the Nth allocation fails (malloc, calloc,
+ * signatures encoded with libnftnl, diffed against another model's state, the plan built into a
+ * netlink batch (not sent), and the plan, the nft script and validate's JSON printed. For each N, the Nth allocation fails (malloc, calloc,
  * realloc and the aligned ones, also where glibc, libyaml, jansson and libnftnl allocate on our
  * behalf): the pipeline must then fail with -ENOMEM, or succeed with exactly the output it gives
  * when nothing fails; it must not crash, free twice (glibc aborts), or leak (every allocation is
@@ -26,7 +26,10 @@
 #include "lib/observed.h"
 #include "lib/plan.h"
 #include "lib/render.h"
+#include "nft/batch.h"
+#include "nft/build.h"
 #include "nft/rule-sig.h"
+#include "nft/sock.h"
 #include "tests.h"
 
 /* ---- the allocator: glibc's, counted, tracked, failing on demand ----------------------------- */
@@ -154,6 +157,9 @@ void free(void *p)
         __libc_free(p);
 }
 
+/* the socket batches are built for: never sent to (building needs no privileges) */
+static struct ima_nl *nl;
+
 /* ---- the pipeline ------------------------------------------------------------------------------ */
 
 static const char yaml_config[] =
@@ -232,6 +238,7 @@ static int pipeline(const char *config, char **ret)
         struct ima_diag *diag = NULL, *old_diag = NULL;
         struct ima_observed *have = NULL;
         struct ima_plan *plan = NULL;
+        struct ima_batch *batch = NULL;
         char *json = NULL, *text = NULL;
         size_t len = 0;
         FILE *out = NULL;
@@ -258,8 +265,14 @@ static int pipeline(const char *config, char **ret)
             (r = ima_rule_sigs_from_model(old_m, old_sigs)) < 0 ||
             (r = ima_observed_from_model(old_m, old_sigs, 7, &have)) < 0 ||
             (r = ima_rule_sigs_from_model(m, sigs)) < 0 || (r = ima_diff(m, sigs, have, &plan)) < 0 ||
-            (r = ima_plan_print(plan, out)) < 0 || (r = ima_render_model(m, "test-oom", out)) < 0)
+            (r = ima_plan_print(plan, out)) < 0 || (r = ima_render_model(m, "test-oom", out)) < 0 ||
+            (r = ima_batch_new(nl, 7, &batch)) < 0)
                 goto done;
+        for (size_t i = 0; i < plan->n_ops; i++)
+                if ((r = ima_build_op(batch, &plan->ops[i])) < 0)
+                        goto done;
+        /* the bytes differ by sequence numbers from run to run, their amount does not */
+        fprintf(out, "batch: %zu messages, %zu bytes\n", ima_batch_n_msgs(batch), ima_batch_size(batch));
         json = ima_config_to_json(c, m);
         if (!json) {
                 r = -ENOMEM;
@@ -275,6 +288,7 @@ done:
         }
         free(text);
         free(json);
+        ima_batch_free(batch);
         ima_plan_free(plan);
         ima_observed_free(have);
         for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
@@ -370,9 +384,16 @@ static void test_one_bad_entry(void)
 
 int main(void)
 {
+        int r = ima_nl_open(&nl);
+
+        if (r < 0) {
+                fprintf(stderr, "cannot open a netfilter netlink socket: %s\n", strerror(-r));
+                return 1;
+        }
         TEST_RUN(test_yaml);
         TEST_RUN(test_json);
         TEST_RUN(test_invalid);
         TEST_RUN(test_one_bad_entry);
+        ima_nl_free(nl);
         TEST_EXIT();
 }
