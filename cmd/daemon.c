@@ -619,26 +619,53 @@ static void log_watch_state(const struct daemon *d)
                           arg_config_path, strerror(-watch_error(d->watch)));
 }
 
+/* Whether a failure is a want of memory or descriptors, which passes. */
+static bool passing_trouble(int r)
+{
+        return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+}
+
+/* The watch failed for want of memory or descriptors: the reload timer tries it again soon
+ * (on_reload_timer), not only at the next resync, a minute away by default. */
+static void retry_watch_soon(struct daemon *d, int r)
+{
+        if (passing_trouble(r))
+                (void)timer_set(d->reload_tfd, (int64_t)RELOAD_RETRY_MS * 1000000, 0);
+}
+
 static void on_watch(struct daemon *d)
 {
         bool was_active = watch_active(d->watch);
         enum watch_change change;
+        int r;
 
-        if (watch_read(d->watch, &change) < 0 || change == WATCH_UNCHANGED)
+        r = watch_read(d->watch, &change);
+        if (r < 0) {
+                /* events were consumed but not understood: the file may have changed, so read it */
+                change = WATCH_CHANGED;
+                retry_watch_soon(d, r);
+        }
+        if (change == WATCH_UNCHANGED)
                 return;
         if (!was_active && watch_active(d->watch))
                 log_info("the directory of %s appeared: watching it", arg_config_path);
-        else if (was_active && !watch_active(d->watch))
+        else if (was_active && !watch_active(d->watch)) {
                 log_watch_state(d);
+                retry_watch_soon(d, watch_error(d->watch));
+        }
         if (change == WATCH_COMPLETE)
                 (void)timer_set(d->reload_tfd, (int64_t)RELOAD_COMPLETE_DELAY_MS * 1000000, 0);
         else if (!timer_armed(d->reload_tfd))
                 (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
 }
 
+static void refresh_watch(struct daemon *d);
+
 static void on_reload_timer(struct daemon *d)
 {
         timer_ack(d->reload_tfd);
+        if (!d->watch || !watch_active(d->watch))
+                refresh_watch(d); /* after a failure that passes (retry_watch_soon) */
         /* whatever armed the timer (the old file's removal, say), the new one is still being
          * written: its writer's close brings the read (and the resync, if it never comes) */
         if (d->watch && watch_file_being_written(d->watch))
@@ -673,15 +700,25 @@ static void refresh_watch(struct daemon *d)
 {
         bool was_active, rearmed;
 
+        int r;
+
         if (!d->watch) {
-                if (start_watch(d) < 0)
+                r = start_watch(d);
+                if (r < 0) {
+                        retry_watch_soon(d, r);
                         return;
+                }
                 log_info("inotify works again: watching %s", arg_config_path);
                 log_watch_state(d);
                 return;
         }
         was_active = watch_active(d->watch);
-        if (watch_ancestor(d->watch) || watch_refresh(d->watch, &rearmed) < 0 || !rearmed)
+        if (watch_ancestor(d->watch))
+                return;
+        r = watch_refresh(d->watch, &rearmed);
+        if (r < 0)
+                retry_watch_soon(d, r);
+        if (r < 0 || !rearmed)
                 return;
         if (!was_active)
                 log_info("watching the directory of %s again", arg_config_path);
@@ -936,13 +973,15 @@ static int daemon_init(struct daemon *d)
         ima_reconciler_set_commit_hook(d->rc, on_commit, d);
         /* without inotify the rules go in all the same: the file is read every resync */
         r = start_watch(d);
-        if (r < 0)
-                log_error("cannot watch %s: %s%s; config changes are seen only every resync, and the watch is "
-                          "tried again then",
+        if (r < 0) {
+                log_error("cannot watch %s: %s%s; config changes are seen only every resync until the watch "
+                          "works again",
                           arg_config_path, strerror(-r),
                           r == -EMFILE ? " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)" : "");
-        else
+                retry_watch_soon(d, r);
+        } else {
                 log_watch_state(d);
+        }
         if ((r = add_fd(d, d->sigfd, SOURCE_SIGNAL)) < 0 ||
             (r = add_fd(d, ima_events_fd(d->events), SOURCE_EVENTS)) < 0 ||
             (r = add_fd(d, d->reload_tfd, SOURCE_RELOAD_TIMER)) < 0 ||
