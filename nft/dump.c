@@ -38,6 +38,12 @@ struct dump_ctx {
         bool unnamed_other;     /* another's object in our table that cannot be removed by name */
 };
 
+/* A libnftnl parse that failed: out of memory (it copies names), or a message it cannot read. */
+static int parse_failed(void)
+{
+        return errno == ENOMEM ? -ENOMEM : -EPROTO;
+}
+
 static uint16_t nfproto(enum ima_family f)
 {
         return f == IMA_FAMILY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
@@ -106,9 +112,10 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
         t = nftnl_table_alloc();
         if (!t)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
                 nftnl_table_free(t);
-                return -EPROTO;
+                return parse_failed();
         }
         c->table->present = true;
         c->table->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
@@ -146,9 +153,10 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
         s = nftnl_set_alloc();
         if (!s)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
                 nftnl_set_free(s);
-                return -EPROTO;
+                return parse_failed();
         }
         if (!in_our_table(nftnl_set_get_str(s, NFTNL_SET_TABLE))) {
                 nftnl_set_free(s);
@@ -234,9 +242,10 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
         s = nftnl_set_alloc();
         if (!s)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
                 nftnl_set_free(s);
-                return -EPROTO;
+                return parse_failed();
         }
         it = nftnl_set_elems_iter_create(s);
         if (!it) {
@@ -265,9 +274,10 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
         ch = nftnl_chain_alloc();
         if (!ch)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
                 nftnl_chain_free(ch);
-                return -EPROTO;
+                return parse_failed();
         }
         if (!in_our_table(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE))) {
                 nftnl_chain_free(ch);
@@ -310,9 +320,10 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
         rule = nftnl_rule_alloc();
         if (!rule)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
                 nftnl_rule_free(rule);
-                return -EPROTO;
+                return parse_failed();
         }
         if (!in_our_chain(rule)) {
                 nftnl_rule_free(rule);
@@ -368,9 +379,10 @@ static int table_owner_cb(const struct nlmsghdr *nlh, void *data)
 
         if (!t)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
                 nftnl_table_free(t);
-                return -EPROTO;
+                return parse_failed();
         }
         o->other = (nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER) &&
                    nftnl_table_is_set(t, NFTNL_TABLE_OWNER) && nftnl_table_get_u32(t, NFTNL_TABLE_OWNER) != o->ours;
@@ -709,9 +721,10 @@ static int counters_rule_cb(const struct nlmsghdr *nlh, void *data)
 
         if (!rule)
                 return -ENOMEM;
+        errno = 0; /* parse_failed() reads it */
         if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
                 nftnl_rule_free(rule);
-                return -EPROTO;
+                return parse_failed();
         }
         if (!in_our_chain(rule)) {
                 nftnl_rule_free(rule);
