@@ -350,9 +350,12 @@ static int request_table(struct ima_nl *nl, enum ima_family f, ima_nl_msg_cb cb,
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
-        if (!t)
+        /* unchecked, a name lost to a failed copy would ask for another object, or all of them */
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME) < 0) {
+                if (t)
+                        nftnl_table_free(t);
                 return -ENOMEM;
-        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME);
+        }
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_table_nlmsg_build_payload(nlh, t);
         nftnl_table_free(t);
@@ -406,9 +409,11 @@ static int dump_sets(struct ima_nl *nl, struct dump_ctx *c)
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
-        if (!s)
+        if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME) < 0) {
+                if (s)
+                        nftnl_set_free(s);
                 return -ENOMEM;
-        nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME);
+        }
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_set_nlmsg_build_payload(nlh, s);
@@ -424,10 +429,12 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
         struct nlmsghdr *nlh;
         int r;
 
-        if (!s)
+        if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME) < 0 ||
+            nftnl_set_set_str(s, NFTNL_SET_NAME, ima_set_name(id)) < 0) {
+                if (s)
+                        nftnl_set_free(s);
                 return -ENOMEM;
-        nftnl_set_set_str(s, NFTNL_SET_TABLE, IMA_TABLE_NAME);
-        nftnl_set_set_str(s, NFTNL_SET_NAME, ima_set_name(id));
+        }
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
@@ -454,10 +461,12 @@ static int request_chain(struct ima_nl *nl, enum ima_family f, const char *table
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
-        if (!ch)
+        if (!ch || nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table) < 0 ||
+            nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain) < 0) {
+                if (ch)
+                        nftnl_chain_free(ch);
                 return -ENOMEM;
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain);
+        }
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_chain_nlmsg_build_payload(nlh, ch);
         nftnl_chain_free(ch);
@@ -496,10 +505,12 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
         char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
         struct nlmsghdr *nlh;
 
-        if (!rule)
+        if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME) < 0 ||
+            nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME) < 0) {
+                if (rule)
+                        nftnl_rule_free(rule);
                 return -ENOMEM;
-        nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
-        nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
+        }
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_rule_nlmsg_build_payload(nlh, rule);
@@ -752,10 +763,12 @@ int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret)
                 struct nlmsghdr *nlh;
                 int r;
 
-                if (!rule)
+                if (!rule || nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME) < 0 ||
+                    nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME) < 0) {
+                        if (rule)
+                                nftnl_rule_free(rule);
                         return -ENOMEM;
-                nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, IMA_TABLE_NAME);
-                nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, IMA_CHAIN_NAME);
+                }
                 nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto((enum ima_family)f), NLM_F_DUMP | NLM_F_ACK,
                                             ima_nl_seq_reserve(nl, 1));
                 nftnl_rule_nlmsg_build_payload(nlh, rule);

@@ -29,9 +29,11 @@ int ima_features_table_persist(struct ima_nl *nl)
         struct nlmsghdr *nlh;
         int r;
 
-        if (!t)
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME "-probe") < 0) {
+                if (t)
+                        nftnl_table_free(t);
                 return -ENOMEM;
-        nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME "-probe");
+        }
         nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST);
         r = ima_batch_new(nl, 0, &b);
         if (r >= 0) {
