@@ -606,6 +606,12 @@ static void on_commit(void *userdata, bool before, size_t n_intervals)
                 listen_again(d);
 }
 
+/* Whether a failure is a want of memory or descriptors, which passes. */
+static bool passing_trouble(int r)
+{
+        return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+}
+
 /* Says how config changes are noticed when it is not simply the file's own directory. */
 static void log_watch_state(const struct daemon *d)
 {
@@ -615,14 +621,11 @@ static void log_watch_state(const struct daemon *d)
                 log_info("the directory of %s does not exist: watching %s until it appears", arg_config_path,
                          watch_ancestor(d->watch));
         else
-                log_error("cannot watch the directory of %s: %s; config changes are seen only every resync",
-                          arg_config_path, strerror(-watch_error(d->watch)));
-}
-
-/* Whether a failure is a want of memory or descriptors, which passes. */
-static bool passing_trouble(int r)
-{
-        return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+                log_error("cannot watch the directory of %s: %s; %s", arg_config_path,
+                          strerror(-watch_error(d->watch)),
+                          passing_trouble(watch_error(d->watch))
+                                  ? "the file is read, and the watch tried again, every second until it works"
+                                  : "config changes are seen only every resync");
 }
 
 /* The watch failed for want of memory or descriptors: the reload timer tries it again soon
@@ -974,10 +977,10 @@ static int daemon_init(struct daemon *d)
         /* without inotify the rules go in all the same: the file is read every resync */
         r = start_watch(d);
         if (r < 0) {
-                log_error("cannot watch %s: %s%s; config changes are seen only every resync until the watch "
-                          "works again",
-                          arg_config_path, strerror(-r),
-                          r == -EMFILE ? " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)" : "");
+                log_error("cannot watch %s: %s%s; %s", arg_config_path, strerror(-r),
+                          r == -EMFILE ? " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)" : "",
+                          passing_trouble(r) ? "the file is read, and the watch tried again, every second until it works"
+                                             : "config changes are seen only every resync until the watch works again");
                 retry_watch_soon(d, r);
         } else {
                 log_watch_state(d);

@@ -131,7 +131,7 @@ if grep -q 'changes="ip nomasq-dst -192.0.2.0/24"' "$WORK/agent.log"; then
 fi
 stop_agent
 # --- no inotify instance to be had (the per-user limit every container of the user shares): the
-# rules go in all the same, the file is read every resync, and the watch comes back by itself
+# rules go in all the same, the file is read every second, and the watch comes back by itself
 mkdir "$WORK/noino"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
 limit=$(cat /proc/sys/user/max_inotify_instances)
@@ -141,7 +141,7 @@ agent_pid=$!
 wait_for 10 dst_has 192.0.2.0/24 || fail "no rules without inotify: $(tail -5 "$WORK/agent.log")"
 grep -q "cannot watch .*max_user_instances" "$WORK/agent.log" || fail "the missing watch was not reported: $(tail -5 "$WORK/agent.log")"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
-expect "without inotify, seen by the resync" 198.51.100.0/24
+expect "without inotify, seen by the read every second" 198.51.100.0/24
 echo "$limit" >/proc/sys/user/max_inotify_instances
 wait_for 5 grep -q "inotify works again" "$WORK/agent.log" || fail "the watch did not come back: $(tail -5 "$WORK/agent.log")"
 # the resync an hour away first (applied by the watch or the 1 s resync, either), then only the
