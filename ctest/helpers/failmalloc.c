@@ -1,8 +1,11 @@
-/* failmalloc: an LD_PRELOAD library that makes allocations fail at random, for the daemon's
- * out-of-memory test (kernel/test-daemon-oom.sh). IMA_FAILMALLOC=RATE:SEED:FILE: while FILE
- * exists, each allocation fails with probability 1/RATE (ENOMEM), drawn from SEED; otherwise
- * glibc's allocator runs untouched. The file is looked at on every allocation: turned off, the
- * failures stop at once, not after some more allocations of an idle daemon. */
+/* failmalloc: an LD_PRELOAD library that makes allocations fail, for the out-of-memory tests.
+ * IMA_FAILMALLOC selects how:
+ * - RATE:SEED:FILE: while FILE exists, each allocation fails with probability 1/RATE (ENOMEM),
+ *   drawn from SEED (kernel/test-daemon-oom.sh). The file is looked at on every allocation:
+ *   turned off, the failures stop at once, not after some more allocations of an idle daemon.
+ * - nth:N[:COUNTFILE]: the Nth allocation of the process fails, no other (0: none); at exit the
+ *   number of allocations made is written to COUNTFILE (kernel/test-apply-oom.sh).
+ * Otherwise glibc's allocator runs untouched. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -20,6 +23,8 @@ extern void *__libc_memalign(size_t align, size_t size);
 static unsigned long rate;
 static uint64_t state;
 static char control[256];
+static unsigned long nth, calls;
+static char count_file[256];
 
 __attribute__((constructor)) static void init(void)
 {
@@ -27,14 +32,35 @@ __attribute__((constructor)) static void init(void)
         unsigned long long seed;
         int used = 0;
 
+        if (spec && strncmp(spec, "nth:", 4) == 0) {
+                if (sscanf(spec + 4, "%lu%n", &nth, &used) == 1 && spec[4 + used] == ':')
+                        snprintf(count_file, sizeof(count_file), "%s", spec + 4 + used + 1);
+                return;
+        }
         if (!spec || sscanf(spec, "%lu:%llu:%n", &rate, &seed, &used) != 2 || !used || !rate)
                 return;
         snprintf(control, sizeof(control), "%s", spec + used);
         state = seed * 2 + 1;
 }
 
+__attribute__((destructor)) static void report(void)
+{
+        FILE *f;
+
+        if (!count_file[0] || !(f = fopen(count_file, "w")))
+                return;
+        fprintf(f, "%lu\n", calls);
+        fclose(f);
+}
+
 static bool fail_now(void)
 {
+        if (count_file[0] || nth) {
+                if (++calls != nth)
+                        return false;
+                errno = ENOMEM;
+                return true;
+        }
         if (!rate || !control[0])
                 return false;
         if (access(control, F_OK) != 0)
