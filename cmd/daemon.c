@@ -702,7 +702,6 @@ static int start_watch(struct daemon *d);
 static void refresh_watch(struct daemon *d)
 {
         bool was_active, rearmed;
-
         int r;
 
         if (!d->watch) {
@@ -974,7 +973,8 @@ static int daemon_init(struct daemon *d)
         }
         ima_reconciler_set_catch_up(d->rc, catch_up_events, d);
         ima_reconciler_set_commit_hook(d->rc, on_commit, d);
-        /* without inotify the rules go in all the same: the file is read every resync */
+        /* without inotify the rules go in all the same: the file is read every resync, or every
+         * second while the watch waits for memory or descriptors */
         r = start_watch(d);
         if (r < 0) {
                 log_error("cannot watch %s: %s%s; %s", arg_config_path, strerror(-r),
