@@ -59,7 +59,8 @@ struct failure_memory {
 
 void failure_memory_clear(struct failure_memory *m);
 
-/* CLOCK_MONOTONIC in milliseconds: the time base of the daemon's delays and of failure_memory. */
+/* CLOCK_MONOTONIC in milliseconds: the time base of the daemon's delays and of failure_memory;
+ * in microseconds, for durations that are logged. */
 uint64_t now_ms(void);
 uint64_t now_usec(void);
 
