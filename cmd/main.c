@@ -320,6 +320,14 @@ static const struct verb verbs[] = {
         { "version", verb_version, "print the version" },
 };
 
+bool verb_exits_when_done(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (strcmp(name, verbs[i].name) == 0)
+                        return verbs[i].run != verb_run;
+        return false;
+}
+
 static void usage(FILE *out)
 {
         fprintf(out, "Usage: ip-masq-agent [COMMAND] [FLAGS]\n\nCommands:\n");

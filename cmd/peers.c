@@ -9,7 +9,7 @@
 
 #include "cmd/log.h"
 #include "cmd/peers.h"
-#include "lib/macro.h"
+#include "cmd/verbs.h"
 
 /* The executable's name as the kernel keeps it (comm: at most 15 characters, which it fits). */
 #define AGENT_COMM "ip-masq-agent"
@@ -37,13 +37,11 @@ static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
  * can only miss a command written after 4 kB of flags. */
 static bool runs_one_shot(const char *cmdline, size_t len)
 {
-        static const char *const one_shot[] = { "apply", "render", "diff", "validate", "cleanup", "version" };
         const char *arg = cmdline + strnlen(cmdline, len) + 1; /* argv[0] skipped */
 
         for (; arg < cmdline + len; arg += strlen(arg) + 1)
-                for (size_t i = 0; i < ARRAY_SIZE(one_shot); i++)
-                        if (strcmp(arg, one_shot[i]) == 0)
-                                return true;
+                if (verb_exits_when_done(arg))
+                        return true;
         return false;
 }
 

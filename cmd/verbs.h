@@ -1,6 +1,8 @@
 /* verbs.h: one function per subcommand; each returns the process exit code. */
 #pragma once
 
+#include <stdbool.h>
+
 enum exit_code {
         EXIT_OK = 0,
         EXIT_FAILURE_RUNTIME = 1, /* kernel or runtime failure */
@@ -14,3 +16,6 @@ int verb_diff(void);
 int verb_render(void);
 int verb_validate(void);
 int verb_cleanup(void);
+
+/* Whether name is one of the commands above that exit when done: any but "run" (the daemon). */
+bool verb_exits_when_done(const char *name);
