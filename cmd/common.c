@@ -219,8 +219,7 @@ char *plan_summary(const struct ima_plan *p)
         return buf;
 }
 
-/* Go's time.Duration form ("412µs", "1.5s"), as Kubernetes components log elapsed times. */
-static void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN])
+void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN])
 {
         ima_duration_format((int64_t)usec * 1000, buf);
 }

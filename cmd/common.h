@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/config.h"
+#include "lib/duration.h"
 #include "lib/model.h"
 #include "lib/plan.h"
 #include "nft/reconcile.h"
@@ -63,6 +64,8 @@ void failure_memory_clear(struct failure_memory *m);
  * in microseconds, for durations that are logged. */
 uint64_t now_ms(void);
 uint64_t now_usec(void);
+/* Go's time.Duration form ("412µs", "1.5s"), as Kubernetes components log elapsed times. */
+void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN]);
 
 /* One reconcile, logged as structured lines: "Reconciled" when something changed (trigger, what,
  * messages, elapsed time; changedBy: who made a repair necessary, or NULL), a v=3 line when in

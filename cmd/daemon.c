@@ -251,7 +251,7 @@ static void log_config(const char *what, const struct ima_config *c, uint64_t lo
         char interval[IMA_DURATION_STRLEN], load_time[IMA_DURATION_STRLEN];
         json_t *v;
 
-        ima_duration_format((int64_t)load_usec * 1000, load_time);
+        format_usec(load_usec, load_time);
         if (c->n_nomasq_dst + c->n_nomasq_src > LOG_CONFIG_MAX_CIDRS) {
                 ima_duration_format(c->resync_interval_nsec, interval);
                 log_info_kv(what, LOG_STR("file", arg_config_path), LOG_STR("source", source),
