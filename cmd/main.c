@@ -320,14 +320,6 @@ static const struct verb verbs[] = {
         { "version", verb_version, "print the version" },
 };
 
-bool verb_exits_when_done(const char *name)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-                if (strcmp(name, verbs[i].name) == 0)
-                        return verbs[i].run != verb_run;
-        return false;
-}
-
 static void usage(FILE *out)
 {
         fprintf(out, "Usage: ip-masq-agent [COMMAND] [FLAGS]\n\nCommands:\n");
@@ -391,8 +383,9 @@ static int set_flag(const struct flag *f, const char *value, bool has_value)
 }
 
 /* One argument that starts with '-'; may consume the next one as its value. Returns the number
- * of arguments used, or -EINVAL. */
-static int parse_flag(int argc, char **argv, int i)
+ * of arguments used, or -EINVAL. With apply false it only counts, silently: that is how another
+ * process's command line is read. */
+static int parse_flag(int argc, char **argv, int i, bool apply)
 {
         const char *name = argv[i] + 1;
         const char *eq;
@@ -402,29 +395,32 @@ static int parse_flag(int argc, char **argv, int i)
         if (*name == '-')
                 name++;
         if (*name == '\0' || *name == '-' || *name == '=') {
-                fprintf(stderr, "bad flag syntax: %s\n", argv[i]);
+                if (apply)
+                        fprintf(stderr, "bad flag syntax: %s\n", argv[i]);
                 return -EINVAL;
         }
         eq = strchr(name, '=');
         len = eq ? (size_t)(eq - name) : strlen(name);
         f = find_flag(name, len);
         if (!f) {
-                fprintf(stderr, "flag provided but not defined: -%.*s\nRun 'ip-masq-agent --help' for usage.\n",
-                        (int)len, name);
+                if (apply)
+                        fprintf(stderr, "flag provided but not defined: -%.*s\n"
+                                        "Run 'ip-masq-agent --help' for usage.\n", (int)len, name);
                 return -EINVAL;
         }
-        if (eq)
-                return set_flag(f, eq + 1, true) < 0 ? -EINVAL : 1;
-        if (f->type == FLAG_BOOL) /* Go: a bool flag never takes the next argument */
-                return set_flag(f, NULL, false) < 0 ? -EINVAL : 1;
+        if (eq || f->type == FLAG_BOOL) /* Go: a bool flag never takes the next argument */
+                return !apply || set_flag(f, eq ? eq + 1 : NULL, eq != NULL) == 0 ? 1 : -EINVAL;
         if (i + 1 >= argc) {
-                fprintf(stderr, "flag needs an argument: -%s\n", f->name);
+                if (apply)
+                        fprintf(stderr, "flag needs an argument: -%s\n", f->name);
                 return -EINVAL;
         }
-        return set_flag(f, argv[i + 1], true) < 0 ? -EINVAL : 2;
+        return !apply || set_flag(f, argv[i + 1], true) == 0 ? 2 : -EINVAL;
 }
 
-static int parse_args(int argc, char **argv, const struct verb **ret)
+/* Finds the command among the arguments (NULL when there are flags only), setting the flags when
+ * apply is true. */
+static int scan_args(int argc, char **argv, bool apply, const char **ret_verb_name)
 {
         const char *verb_name = NULL;
         bool flags_done = false;
@@ -436,7 +432,7 @@ static int parse_args(int argc, char **argv, const struct verb **ret)
                         flags_done = true;
                         i++;
                 } else if (!flags_done && a[0] == '-' && a[1] != '\0') {
-                        int used = parse_flag(argc, argv, i);
+                        int used = parse_flag(argc, argv, i, apply);
 
                         if (used < 0)
                                 return -EINVAL;
@@ -445,10 +441,21 @@ static int parse_args(int argc, char **argv, const struct verb **ret)
                         verb_name = a;
                         i++;
                 } else {
-                        fprintf(stderr, "unexpected argument \"%s\" after command \"%s\"\n", a, verb_name);
+                        if (apply)
+                                fprintf(stderr, "unexpected argument \"%s\" after command \"%s\"\n", a, verb_name);
                         return -EINVAL;
                 }
         }
+        *ret_verb_name = verb_name;
+        return 0;
+}
+
+static int parse_args(int argc, char **argv, const struct verb **ret)
+{
+        const char *verb_name;
+
+        if (scan_args(argc, argv, true, &verb_name) < 0)
+                return -EINVAL;
         *ret = &verbs[0];
         if (!verb_name)
                 return 0;
@@ -459,6 +466,15 @@ static int parse_args(int argc, char **argv, const struct verb **ret)
                 }
         fprintf(stderr, "unknown command \"%s\"\nRun 'ip-masq-agent --help' for usage.\n", verb_name);
         return -EINVAL;
+}
+
+bool args_run_daemon(int argc, char **argv)
+{
+        const char *verb_name;
+
+        if (scan_args(argc, argv, false, &verb_name) < 0)
+                return false; /* such a process stopped at its usage error */
+        return !verb_name || strcmp(verb_name, "run") == 0;
 }
 
 /* "--config validate" with no file of that name: the command was taken as the flag's value, and

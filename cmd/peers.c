@@ -10,6 +10,7 @@
 #include "cmd/log.h"
 #include "cmd/peers.h"
 #include "cmd/verbs.h"
+#include "lib/macro.h"
 
 /* The executable's name as the kernel keeps it (comm: at most 15 characters, which it fits). */
 #define AGENT_COMM "ip-masq-agent"
@@ -31,18 +32,17 @@ static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
         return n;
 }
 
-/* Whether the arguments name one of the commands that exit when done (apply and cleanup, and those
- * that change nothing): such a process puts nothing back. Flags alone, or "run", make a daemon.
- * cmdline holds the arguments NUL-separated; a command line longer than the buffer is cut, which
- * can only miss a command written after 4 kB of flags. */
-static bool runs_one_shot(const char *cmdline, size_t len)
+/* Whether a command line (arguments NUL-separated, as /proc keeps it) starts the daemon. One cut by
+ * the buffer (4 kB, 255 arguments) can only lose arguments written after that many flags. */
+static bool runs_daemon(char *cmdline, size_t len)
 {
-        const char *arg = cmdline + strnlen(cmdline, len) + 1; /* argv[0] skipped */
+        char *argv[256];
+        int argc = 0;
 
-        for (; arg < cmdline + len; arg += strlen(arg) + 1)
-                if (verb_exits_when_done(arg))
-                        return true;
-        return false;
+        for (char *arg = cmdline; arg < cmdline + len && argc < (int)ARRAY_SIZE(argv) - 1; arg += strlen(arg) + 1)
+                argv[argc++] = arg;
+        argv[argc] = NULL;
+        return argc > 0 && args_run_daemon(argc, argv);
 }
 
 static bool is_daemon_here(int pid_dir, const struct stat *our_netns)
@@ -58,7 +58,7 @@ static bool is_daemon_here(int pid_dir, const struct stat *our_netns)
             netns.st_ino != our_netns->st_ino)
                 return false;
         n = read_small(pid_dir, "cmdline", cmdline, sizeof(cmdline));
-        return n > 0 && !runs_one_shot(cmdline, (size_t)n);
+        return n > 0 && runs_daemon(cmdline, (size_t)n);
 }
 
 int find_running_daemon(pid_t *ret_pid)

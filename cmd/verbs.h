@@ -17,5 +17,6 @@ int verb_render(void);
 int verb_validate(void);
 int verb_cleanup(void);
 
-/* Whether name is one of the commands above that exit when done: any but "run" (the daemon). */
-bool verb_exits_when_done(const char *name);
+/* Whether these arguments (argv[0] the program) start the daemon, "run" or flags alone, rather than
+ * a command that exits when done. Reads them as main() does, flag values included, and sets nothing. */
+bool args_run_daemon(int argc, char **argv);

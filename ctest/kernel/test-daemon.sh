@@ -45,7 +45,8 @@ dst_lacks() {
 }
 
 # --- event repair mode ----------------------------------------------------------------------------
-start_agent --table-ownership=off
+# --masq-chain's value reads as a command: the one-shot commands below must still see a daemon here
+start_agent --table-ownership=off --masq-chain apply
 dst_has "10.0.0.0/8" || fail "initial configuration not applied"
 
 t0=$(now_ms)
