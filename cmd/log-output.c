@@ -109,8 +109,13 @@ static int open_file(enum log_level severity, bool startup)
         if (f->fd >= 0)
                 close(f->fd);
         f->fd = fd;
-        f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-        if (!out_opts.skip_log_headers && f->size == 0)
+        if (fstat(fd, &st) < 0)
+                st.st_size = 0;
+        /* A --log_dir rotation within the second of the previous one opens the same name again:
+         * counted from zero, that file grows to twice the bound at most, instead of being reopened
+         * for every line until the clock turns. */
+        f->size = startup ? (uint64_t)st.st_size : 0;
+        if (!out_opts.skip_log_headers && st.st_size == 0)
                 write_file_header(fd);
         return 0;
 }

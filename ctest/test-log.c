@@ -7,6 +7,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd/log.h"
@@ -645,6 +646,59 @@ static void test_log_dir(void)
         rmdir(dir);
 }
 
+static size_t count_in_files(const char *dir, const char *needle)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        size_t n = 0;
+
+        CHECK(d != NULL);
+        while ((e = readdir(d)))
+                if (strstr(e->d_name, ".log.INFO.")) {
+                        _cleanup_free_ char *path = NULL, *text = NULL;
+
+                        CHECK(asprintf(&path, "%s/%s", dir, e->d_name) > 0);
+                        text = read_all(path);
+                        n += count_lines(text, needle);
+                }
+        closedir(d);
+        return n;
+}
+
+static int symlinks_made;
+
+/* log-output.c makes the PROGRAM.SEVERITY link once per file it opens: counting the calls counts
+ * the opens (this definition takes the place of libc's for the whole test). */
+int symlink(const char *target, const char *linkpath)
+{
+        symlinks_made++;
+        return (int)syscall(SYS_symlinkat, target, AT_FDCWD, linkpath);
+}
+
+/* --log_dir with --log_file_max_size: past the bound a file is rotated once, not for every line
+ * until the clock's second turns (the new file has the same name within a second). */
+static void test_log_dir_rotation(void)
+{
+        char dir[] = "/tmp/ima-test-log-XXXXXX";
+        struct log_output_options o = { .stderr_threshold = LOG_LEVEL_ERROR + 1, .max_size_mb = 1 };
+        int lines;
+
+        CHECK(mkdtemp(dir) != NULL);
+        o.dir = dir;
+        symlinks_made = 0;
+        CHECK_INT(log_set_output(&o), 0);
+        /* about 1.3 MB of 110-byte lines: opened at start, rotated once */
+        for (lines = 0; lines < 12000; lines++)
+                log_info("filler line %05d to fill one megabyte of log quickly", lines);
+        CHECK_INT(symlinks_made, 2);
+        CHECK_INT(count_in_files(dir, "] filler line "), lines); /* and no line was lost */
+
+        o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        CHECK_INT(log_set_output(&o), 0);
+        remove_files(dir);
+        rmdir(dir);
+}
+
 int main(void)
 {
         TEST_RUN(test_text_printf);
@@ -663,6 +717,7 @@ int main(void)
         TEST_RUN(test_backtrace_at);
         TEST_RUN(test_log_file);
         TEST_RUN(test_log_dir);
+        TEST_RUN(test_log_dir_rotation);
         log_set_format(LOG_FORMAT_TEXT);
         TEST_EXIT();
 }
