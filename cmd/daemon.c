@@ -148,6 +148,7 @@ struct daemon {
         uint64_t heal_delay_ms;
         uint64_t last_heal_ms;
         bool fight_reported;
+        bool heal_for_others;      /* a change by another process is among what the pending repair answers */
         uint64_t retry_delay_ms;
         char culprit[64];          /* who changed our tables last */
         bool deaf;                 /* out of the event group (for our own large commit) */
@@ -444,14 +445,15 @@ static bool still_owned_by_other(struct daemon *d)
         return false;
 }
 
-static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *why, const char *changed_by)
+/* Returns -errno, 0 when the kernel was in sync, 1 when something was sent. */
+static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why, const char *changed_by)
 {
         struct ima_reconcile_report rep = { 0 };
         struct timespec t0, t1;
         int r;
 
         if (!d->model)
-                return;
+                return 0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &d->failures, &rep);
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -477,9 +479,12 @@ static void reconcile_for(struct daemon *d, enum ima_trust trust, const char *wh
          * the tables a previous agent left behind are adopted as they are */
         if (r >= 0 && rep.plan->n_ops == 0 && d->applied_version != d->model_version)
                 log_info_kv("The kernel already holds this configuration: nothing sent", LOG_STR("trigger", why));
-        if (r >= 0)
+        if (r >= 0) {
                 account(d, &rep);
+                r = rep.plan->n_ops > 0;
+        }
         ima_reconcile_report_clear(&rep);
+        return r;
 }
 
 static void check_upstream(struct daemon *d)
@@ -490,7 +495,7 @@ static void check_upstream(struct daemon *d)
 
 static void reconcile(struct daemon *d, enum ima_trust trust, const char *why)
 {
-        reconcile_for(d, trust, why, NULL);
+        (void)reconcile_for(d, trust, why, NULL);
 }
 
 static void schedule_heal(struct daemon *d)
@@ -508,15 +513,23 @@ static void on_heal_timer(struct daemon *d)
 {
         uint64_t start = now_ms();
         char culprit[sizeof(d->culprit)];
+        bool for_others = d->heal_for_others;
+        int r;
 
         snprintf(culprit, sizeof(culprit), "%s", d->culprit[0] ? d->culprit : "unknown");
         /* the next repair names whoever the next event shows, never this one by default; events
          * the reconcile's catch-up reads name the next repair's culprit */
         d->culprit[0] = '\0';
+        d->heal_for_others = false;
 
         timer_ack(d->heal_tfd);
         log_v_kv(1, "Checking the tables: another process may have changed them", LOG_STR("changedBy", culprit));
-        reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
+        r = reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
+        /* A check after our own large commits (out of the event group, or events lost) that finds
+         * nothing to repair is not a fight: a burst of big ConfigMap updates must not slow the
+         * repairs down nor be reported as one. */
+        if (!for_others && r == 0)
+                return;
         d->last_heal_ms = start;
         d->heal_delay_ms = d->heal_delay_ms * 2 < HEAL_MAX_DELAY_MS ? d->heal_delay_ms * 2 : HEAL_MAX_DELAY_MS;
         if (d->heal_delay_ms >= HEAL_FIGHT_MS && !d->fight_reported) {
@@ -546,6 +559,7 @@ static int read_events(struct daemon *d)
                         continue;
                 }
                 snprintf(d->culprit, sizeof(d->culprit), "%s[%" PRIu32 "]", t->comm[0] ? t->comm : "?", t->pid);
+                d->heal_for_others = true;
                 log_v_kv(2, t->cut ? "Another process may have changed the tables (events were lost)"
                                    : "Another process changed the tables",
                          LOG_STR("changedBy", d->culprit), LOG_INT("generation", (int64_t)t->genid));

@@ -126,6 +126,27 @@ wait_for 30 grep -q 'trigger="config change"' "$WORK/agent.log" || fail "the con
 grep -q '"New configuration" .* loadTime="[0-9.]*[µm]*s" config="{\\"nonMasqueradeCIDRs\\":\[\\"10.0.0.0/8\\"\],' "$WORK/agent.log" ||
         fail "a short configuration was not logged in full: $(grep 'New configuration' "$WORK/agent.log")"
 repaired_8888 "after our large delete"
+# a burst of large updates: each of our commits is followed by a generation check, and those
+# checks, finding nothing to repair, must not be taken for a fight (slowed down and warned of)
+for seed in 3 4; do
+        {
+                echo "CidrLimit: 2000"
+                echo "NonMasqueradeCIDRs:"
+                "$IMA_HELPERS/gen-prefixes" 1500 "$seed" | sed 's/^/  - /'
+        } >"$WORK/burst$seed.yaml"
+done
+checks_before=$(grep -c 'Checking the tables' "$WORK/agent.log" || true)
+for i in $(seq 1 40); do
+        cp "$WORK/burst$((3 + i % 2)).yaml" "$WORK/big.yaml.tmp"
+        mv "$WORK/big.yaml.tmp" "$WORK/big.yaml"
+        sleep 0.05
+done
+wait_for 10 agent diff --config "$WORK/big.yaml" || fail "the last of the burst was not applied"
+if grep -q "Another process keeps changing" "$WORK/agent.log"; then
+        fail "our own burst of large commits was taken for a fight: $(grep -m1 "keeps changing" "$WORK/agent.log")"
+fi
+note "burst of 40 large updates: $(($(grep -c 'Checking the tables' "$WORK/agent.log") - checks_before)) generation checks"
+repaired_8888 "after a burst of our large commits"
 stop_agent
 : >"$WORK/agent.log" # the sections below count lines of their own agent's log only
 start_agent --table-ownership=off
