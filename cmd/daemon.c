@@ -391,9 +391,14 @@ static double wall_seconds(void)
  * Differences right after the desired state changed are the change itself, not drift. */
 static void account(struct daemon *d, const struct ima_reconcile_report *rep)
 {
-        bool seen[IMA_REASON_COUNT] = { false };
+        bool seen[IMA_REASON_COUNT] = { false }, rules_new[IMA_FAMILY_COUNT] = { false };
 
+        for (size_t i = 0; i < rep->plan->n_ops; i++)
+                if (rep->plan->ops[i].kind == IMA_OP_ADD_RULE)
+                        rules_new[rep->plan->ops[i].family] = true;
         for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
+                if (rules_new[f]) /* the rules are replaced as a whole: all their counters start at 0 */
+                        metrics_nat_restarted(d->metrics, (enum ima_family)f);
                 if (!d->model->tables[f].present) {
                         metrics_forget_family(d->metrics, (enum ima_family)f);
                         continue;

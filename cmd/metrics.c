@@ -147,6 +147,16 @@ void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kerne
         }
 }
 
+void metrics_nat_restarted(struct metrics *m, enum ima_family family)
+{
+        for (int a = 0; a < IMA_NAT_ACTION_COUNT; a++) {
+                m->nat_base_packets[family][a] += m->nat_last_packets[family][a];
+                m->nat_base_bytes[family][a] += m->nat_last_bytes[family][a];
+                m->nat_last_packets[family][a] = 0;
+                m->nat_last_bytes[family][a] = 0;
+        }
+}
+
 void metrics_set_upstream_chains(struct metrics *m, unsigned families)
 {
         m->upstream_chains = families;

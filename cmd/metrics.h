@@ -75,9 +75,13 @@ void metrics_set_upstream_chains(struct metrics *m, unsigned families);
  * only fall when the process restarts. A reading below the previous one means the kernel started
  * over: what was counted until the previous reading is kept and added from then on. Counting
  * done between that reading and the restart is lost (nobody can read it any more); so is a
- * restart that counted past the previous reading before the next one. A family absent from
- * kernel keeps what it had counted, for when its table comes back. ret: what to render. */
+ * restart by someone else that counted past the previous reading before the next one. A family
+ * absent from kernel keeps what it had counted, for when its table comes back. ret: what to render. */
 void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kernel, struct ima_nat_counters *ret);
+
+/* The agent has just (re)created the family's rules, so their counters start from 0 whatever the
+ * next reading shows: it adds to what was counted until the previous one. */
+void metrics_nat_restarted(struct metrics *m, enum ima_family family);
 
 /* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL
  * terminated; *ret_len excludes the NUL. nat may be NULL (no NAT samples). -ENOMEM. */

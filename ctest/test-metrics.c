@@ -496,6 +496,23 @@ static void test_nat_counters_never_go_backwards(void)
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 15); /* 3 then 3 more */
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 820);
+        /* the agent re-creates the rules (a repair after "nft delete table"), and they count past
+         * the previous reading before the next scrape: no reading falls, yet nothing is lost */
+        metrics_nat_restarted(m, IMA_FAMILY_IPV4);
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 5;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 300;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 20);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 1120);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION], 2); /* 0 then 0 */
+        /* twice before a scrape: counted once */
+        metrics_nat_restarted(m, IMA_FAMILY_IPV4);
+        metrics_nat_restarted(m, IMA_FAMILY_IPV4);
+        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 1;
+        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 60;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 21);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 1180);
 }
 
 /* A day in the life of the agent, rendered; compared byte for byte with the golden file. */

@@ -127,5 +127,12 @@ assert_eq "masqueraded after the table was re-created (kernel: 0)" 5 "$(metric "
 flows 2
 scrape
 assert_eq "masqueraded after 2 more flows" 7 "$(metric "$masqueraded")"
+# re-created again, and counting past the last reading (2) before the next scrape: no reading
+# falls, but the agent knows its repair started the counters over
+nft delete table ip ip-masq-agent
+wait_for 5 in_sync || fail "the deleted table was not re-created"
+flows 3
+scrape
+assert_eq "masqueraded after a repair and 3 flows (kernel: 3)" 10 "$(metric "$masqueraded")"
 stop_agent
 echo "ok: daemon-events"
