@@ -403,7 +403,8 @@ static int read_value(struct reader *r, unsigned depth, struct ima_doc_node **re
         if (depth > JSON_MAX_DEPTH)
                 return ima_diag_error(r->diag, r->pos, NULL, NULL, "JSON nested deeper than %d levels", JSON_MAX_DEPTH);
         if (++r->n_nodes > IMA_DOC_MAX_NODES)
-                return ima_diag_error(r->diag, r->pos, NULL, NULL, "document has more than %d values", IMA_DOC_MAX_NODES);
+                return ima_diag_error(r->diag, r->pos, NULL, NULL, "document has more than %d values: the agent's "
+                                      "bound on memory (two lists of 100,000 CIDRs fit)", IMA_DOC_MAX_NODES);
         n = ima_doc_node_new(IMA_DOC_NULL, r->pos);
         if (!n)
                 return -ENOMEM;

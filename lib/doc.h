@@ -69,10 +69,11 @@ struct ima_doc_node {
         char text_inline[IMA_DOC_TEXT_INLINE];
 };
 
-/* Bound on the values one document may hold, aliases expanded: a "billion laughs" file must
- * fail cleanly rather than exhaust memory (a value costs about 100 bytes in the tree). Ten times
- * what 100,000 destination plus 100,000 source CIDRs need. */
-#define IMA_DOC_MAX_NODES 2000000
+/* Bound on the values one document may hold, keys and aliases expanded, so that reading any file
+ * stays inside the DaemonSet's 64 MiB: a value costs 150 to 175 bytes with the tree's arrays and
+ * malloc's overhead (ctest/bench/bench-config-memory.sh measures). 100,000 destination plus
+ * 100,000 source CIDRs fit, with room for the rest of the file. */
+#define IMA_DOC_MAX_NODES 250000
 
 /* Reads buf (len bytes) into a tree. A buffer whose first non-space character (Go's
  * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1.

@@ -121,6 +121,21 @@ def gen_yaml(rng):
     return "\n".join(lines) + "\n"
 
 
+def aliased(rng):
+    """Unknown keys holding an anchored list and aliases of it (maybe of a list of aliases): near
+    the share of alias-made values past which go-yaml v2 refuses a file ("excessive aliasing")."""
+    k = rng.randrange(1, 600)
+    lines = ["aliasBase: &ab [%s]" % ", ".join(["0"] * k)]
+    name, size = "ab", k + 1
+    if rng.random() < 0.5:
+        j = rng.randrange(1, 30)
+        lines.append("aliasMid: &am [%s]" % ", ".join(["*ab"] * j))
+        name, size = "am", 1 + j * (1 + size)
+    m = rng.randrange(1, max(2, min(400, 150000 // size)))
+    lines.append("aliasUse: [%s]" % ", ".join(["*" + name] * m))
+    return "\n".join(lines) + "\n"
+
+
 def wild(rng, text):
     """Reshapes a YAML file the ways editors and tools do: CRLF, a BOM, a %YAML 1.1 directive,
     explicit keys, block scalars, !!binary items, trailing comments."""
@@ -195,7 +210,7 @@ def main():
         path = os.path.join(work, "case-%05d" % i)
         with open(path, "w") as f:
             f.write(gen_json(rng) if rng.random() < 0.25 else wild(rng, gen_yaml(rng)) if rng.random() < 0.3
-                    else gen_yaml(rng))
+                    else aliased(rng) + gen_yaml(rng) if rng.random() < 0.05 else gen_yaml(rng))
         paths.append(path)
     up = subprocess.run([decode] + paths, capture_output=True, text=True, check=True).stdout.splitlines()
     differ = accepted = 0
