@@ -118,10 +118,17 @@ static const struct row rows[] = {
         { "? [a]\n: 1\n@LL@: 2\n", 0, "err -:1:3: a list cannot be a mapping key here", 2, NULL },
         { "<<: 5\n@LIMIT@: x\n", 0, "err a merge key (<<) takes a mapping or a list of mappings (value \"5\")", 2,
           NULL },
-        /* what messages cannot show as it is: a NUL ends the text shown, so they say it is there;
-         * control bytes in a key are escaped, as in values */
+        /* what messages cannot show as it is: a NUL in a value is shown escaped (and what follows
+         * it), in a key it ends the text shown, so the message says it is there; control bytes in
+         * a key are escaped, as in values */
         { "{\"@DST@\": [\"10.0.0.0/8\\u0000x\"]}", 0,
-          "err @DST@[0]: invalid CIDR: a NUL character (\\u0000) follows the text shown (value \"10.0.0.0/8\")", 1, NULL },
+          "err @DST@[0]: invalid CIDR: remove the NUL character (\\u0000) (value \"10.0.0.0/8\\x00x\")", 1, NULL },
+        { "{\"@RESYNC@\": \"1s\\u0000\"}", 0, "err such as \"90s\", \"1m30s\" or \"1.5h\" (value \"1s\\x00\")", 1, NULL },
+        { "{\"@LL@\": \"tr\\u0000ue\"}", 0, "err @LL@: expected true or false, got a string (value \"tr\\x00ue\")", 1, NULL },
+        /* characters that print as nothing are escaped: the value would look right otherwise */
+        { "{\"@RESYNC@\": \"1s\\u200b\"}", 0, "err @RESYNC@: invalid duration (unknown unit); write decimal numbers", 1, NULL },
+        { "{\"@RESYNC@\": \"1s\\u200b\"}", 0, "err \"1m30s\" or \"1.5h\" (value \"1s\\u200b\")", 1, NULL },
+        { "@RESYNC@: \"1s\\u0085\\u00a0\"\n", 0, "err \"1m30s\" or \"1.5h\" (value \"1s\\u0085\\u00a0\")", 1, NULL },
         { "{\"@LL@\\u0000x\": true}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,
           "unknown key ignored: a NUL character (\\u0000) follows the text shown" },
         { "{\"a\\u001b[31m\\n\": 1}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,

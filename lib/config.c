@@ -229,6 +229,22 @@ static const char *value_text(const struct ima_doc_node *v)
         return v->text; /* strings and numbers; NULL for the rest */
 }
 
+/* An error about value v (NULL: none) under key: v is quoted as the file wrote it, whole, NULs
+ * included. */
+static int _printf_(5, 6) node_error(struct parse_state *s, struct ima_pos pos, const char *key,
+                                     const struct ima_doc_node *v, const char *fmt, ...)
+{
+        const char *text = v && !(v->type == IMA_DOC_NULL && !(v->source && *v->source)) ? value_text(v) : NULL;
+        size_t len = !text ? 0 : text == v->text ? v->text_len : strlen(text);
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return ima_diag_error_n(s->diag, pos, key, text, len, "%s", msg);
+}
+
 /* The checks Go's decoder makes while it decodes one occurrence of a list key: type errors are
  * errors even when a later occurrence replaces the value. */
 static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e)
@@ -242,12 +258,12 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
         if (v->type == IMA_DOC_INVALID) /* reported by the YAML reader */
                 return -EINVAL;
         if (v->type == IMA_DOC_STRING) /* the hint in the file's own syntax: JSON needs the quotes */
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected a list of CIDR strings, got a single string; write it as a "
-                                      "list: [%s%s%s]", s->json ? "\"" : "", v->text, s->json ? "\"" : "");
+                return node_error(s, v->pos, e->key, v,
+                                  "expected a list of CIDR strings, got a single string; write it as a "
+                                  "list: [%s%s%s]", s->json ? "\"" : "", v->text, s->json ? "\"" : "");
         if (v->type != IMA_DOC_SEQ)
-                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
-                                      "expected a list of CIDR strings, got %s", a_type(v->type));
+                return node_error(s, v->pos, e->key, v,
+                                  "expected a list of CIDR strings, got %s", a_type(v->type));
         for (size_t i = 0; i < v->n; i++) {
                 const struct ima_doc_node *item = v->items[i];
                 int q;
@@ -259,8 +275,8 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
                         continue;
                 }
                 snprintf(name, sizeof(name), "%s[%zu]", e->key, i);
-                q = ima_diag_error(s->diag, item->pos, name, value_text(item),
-                                   "expected a CIDR string, got %s", a_type(item->type));
+                q = node_error(s, item->pos, name, item,
+                               "expected a CIDR string, got %s", a_type(item->type));
                 if (q == -ENOMEM)
                         return q;
                 r = q;
@@ -282,11 +298,11 @@ static int check_bool(struct parse_state *s, const struct ima_doc_entry *e, bool
         }
         /* the hint must give a file both syntaxes accept: JSON knows only lower-case true */
         if (v->type == IMA_DOC_STRING && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0))
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected true or false, got a string; write %s without quotes",
-                                      strcasecmp(v->text, "true") == 0 ? "true" : "false");
-        return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected true or false, got %s",
-                              a_type(v->type));
+                return node_error(s, v->pos, e->key, v,
+                                  "expected true or false, got a string; write %s without quotes",
+                                  strcasecmp(v->text, "true") == 0 ? "true" : "false");
+        return node_error(s, v->pos, e->key, v, "expected true or false, got %s",
+                          a_type(v->type));
 }
 
 /* Go's strconv.ParseInt(text, 10, 64) on the JSON literal: no fraction, no exponent. */
@@ -302,17 +318,17 @@ static int check_cidr_limit(struct parse_state *s, const struct ima_doc_entry *e
                 return -EINVAL;
         /* "+64" or "064" would not read back as 64 in both syntaxes: suggest the plain decimal */
         if (v->type == IMA_DOC_STRING && ima_go_parse_int(v->text, 10, &n, &u) == IMA_GO_INT)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "expected an integer, got a string; write %" PRId64 " without quotes", n);
+                return node_error(s, v->pos, e->key, v,
+                                  "expected an integer, got a string; write %" PRId64 " without quotes", n);
         if (v->type != IMA_DOC_NUMBER)
-                return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "expected an integer, got %s",
-                                      a_type(v->type));
+                return node_error(s, v->pos, e->key, v, "expected an integer, got %s",
+                                  a_type(v->type));
         if (v->text[strcspn(v->text, ".eE")] != '\0')
-                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
-                                      "expected an integer, got a number with a fraction or exponent%s",
-                                      s->json ? " (JSON numbers for CidrLimit must be written as integers)" : "");
+                return node_error(s, v->pos, e->key, v,
+                                  "expected an integer, got a number with a fraction or exponent%s",
+                                  s->json ? " (JSON numbers for CidrLimit must be written as integers)" : "");
         if (ima_go_parse_int(v->text, 10, &n, &u) != IMA_GO_INT)
-                return ima_diag_error(s->diag, v->pos, e->key, value_text(v), "integer out of range");
+                return node_error(s, v->pos, e->key, v, "integer out of range");
         s->config->cidr_limit = n;
         return 0;
 }
@@ -330,14 +346,14 @@ static int check_resync(struct parse_state *s, const struct ima_doc_entry *e)
                                       "null is not a duration; give one such as \"1m0s\", or remove the key "
                                       "for the default of 1m0s");
         if (v->type != IMA_DOC_STRING)
-                return ima_diag_error(s->diag, v->pos, e->key, value_text(v),
-                                      "expected a duration string such as \"60s\" or \"1m0s\", got %s%s",
-                                      a_type(v->type), v->type == IMA_DOC_NUMBER ? "; add a unit" : "");
+                return node_error(s, v->pos, e->key, v,
+                                  "expected a duration string such as \"60s\" or \"1m0s\", got %s%s",
+                                  a_type(v->type), v->type == IMA_DOC_NUMBER ? "; add a unit" : "");
         if (ima_duration_parse(v->text, v->text_len, &nsec, &reason) < 0)
-                return ima_diag_error(s->diag, v->pos, e->key, v->text,
-                                      "invalid duration (%s); write decimal numbers each followed by a unit "
-                                      "(ns, us, µs, ms, s, m, h), such as \"90s\", \"1m30s\" or \"1.5h\"",
-                                      reason);
+                return node_error(s, v->pos, e->key, v,
+                                  "invalid duration (%s); write decimal numbers each followed by a unit "
+                                  "(ns, us, µs, ms, s, m, h), such as \"90s\", \"1m30s\" or \"1.5h\"",
+                                  reason);
         s->config->resync_interval_nsec = nsec;
         return 0;
 }
@@ -377,7 +393,7 @@ static int _printf_(5, 6) item_error(struct parse_state *s, const char *key, siz
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return ima_diag_error(s->diag, item->pos, name, item->text, "%s", msg);
+        return node_error(s, item->pos, name, item, "%s", msg);
 }
 
 static int check_cidr_text(struct parse_state *s, const char *key, size_t index, const struct ima_doc_node *item,
@@ -392,9 +408,9 @@ static int check_cidr_text(struct parse_state *s, const char *key, size_t index,
                                   "empty list item; remove it or write a CIDR such as 10.0.0.0/8");
         if (isspace((unsigned char)t[0]) || isspace((unsigned char)t[item->text_len - 1]))
                 return item_error(s, key, index, item, "invalid CIDR: remove the spaces around it");
-        /* the value shown in the message ends at the NUL: say what comes after it */
+        /* the CIDR parser would stop at the NUL; the message shows it as \x00 */
         if (memchr(t, '\0', item->text_len))
-                return item_error(s, key, index, item, "invalid CIDR: a NUL character (\\u0000) follows the text shown");
+                return item_error(s, key, index, item, "invalid CIDR: remove the NUL character (\\u0000)");
         if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
                 return item_error(s, key, index, item, "invalid CIDR: %s", reason);
         /* before the host bits: the form to suggest for these is IPv4, aligned */
@@ -488,9 +504,9 @@ static int check_limits(struct parse_state *s)
 
         if (max < 0) {
                 assert(limit); /* the default is positive */
-                return ima_diag_error(s->diag, limit->value->pos, limit->key, value_text(limit->value),
-                                      "must not be negative: a negative limit rejects every configuration, even "
-                                      "an empty list");
+                return node_error(s, limit->value->pos, limit->key, limit->value,
+                                  "must not be negative: a negative limit rejects every configuration, even "
+                                  "an empty list");
         }
         for (enum config_key k = KEY_NOMASQ_DST; k <= KEY_NOMASQ_SRC; k++) {
                 size_t fallback = k == KEY_NOMASQ_DST ? s->config->n_nomasq_dst : 0;
@@ -581,9 +597,9 @@ static int finish(struct parse_state *s)
                 char text[IMA_DURATION_STRLEN];
 
                 ima_duration_format(c->resync_interval_nsec, text);
-                r = worse(r, ima_diag_error(s->diag, e->value->pos, e->key, e->value->text,
-                                            "must be positive, got %s; upstream would re-apply the rules in a "
-                                            "busy loop", text));
+                r = worse(r, node_error(s, e->value->pos, e->key, e->value,
+                                        "must be positive, got %s; upstream would re-apply the rules in a "
+                                        "busy loop", text));
         }
         r = worse(r, check_limits(s));
         if (r == 0 && s->n_seen[KEY_NOMASQ_DST] && c->n_nomasq_dst == 0) {
@@ -607,9 +623,9 @@ static int config_from_doc(struct parse_state *s, const struct ima_doc_node *roo
         if (root->type == IMA_DOC_INVALID)
                 return -EINVAL;
         if (root->type != IMA_DOC_MAP)
-                return ima_diag_error(s->diag, root->pos, NULL, value_text(root),
-                                      "the configuration must be a mapping of keys such as "
-                                      "nonMasqueradeCIDRs, got %s", a_type(root->type));
+                return node_error(s, root->pos, NULL, root,
+                                  "the configuration must be a mapping of keys such as "
+                                  "nonMasqueradeCIDRs, got %s", a_type(root->type));
         for (size_t i = 0; i < root->n; i++) {
                 const struct ima_doc_entry *e = &root->entries[i];
                 int k = match_key(e);

@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +39,26 @@ struct ima_diag *ima_diag_free(struct ima_diag *d)
         return NULL;
 }
 
-_printf_(6, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
-                                      const char *key, const char *value, const char *fmt, va_list ap)
+/* How much of a key or value of len bytes an entry keeps. */
+static size_t shown_bytes(size_t len)
+{
+        return len < IMA_DIAG_SHOWN_MAX ? len : IMA_DIAG_SHOWN_MAX;
+}
+
+static char *memdup_text(const char *s, size_t len)
+{
+        char *t = malloc(len + 1);
+
+        if (t) {
+                memcpy(t, s, len);
+                t[len] = '\0';
+        }
+        return t;
+}
+
+_printf_(7, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+                                      const char *key, const char *value, size_t value_len, const char *fmt,
+                                      va_list ap)
 {
         int saved_errno = errno; /* what a "%m" in fmt reports: the realloc may change errno */
         struct ima_diag_entry *e;
@@ -60,9 +80,9 @@ _printf_(6, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level le
                 return -ENOMEM;
         }
         e->key = key ? strndup(key, IMA_DIAG_SHOWN_MAX) : NULL;
-        e->value = value ? strndup(value, IMA_DIAG_SHOWN_MAX) : NULL;
+        e->value = value ? memdup_text(value, shown_bytes(value_len)) : NULL;
         e->key_bytes = key ? strlen(key) : 0;
-        e->value_bytes = value ? strlen(value) : 0;
+        e->value_bytes = value ? value_len : 0;
         if ((key && !e->key) || (value && !e->value)) {
                 free(e->key);
                 free(e->value);
@@ -75,10 +95,11 @@ _printf_(6, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level le
         return 0;
 }
 
-_printf_(6, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
-                                    const char *key, const char *value, const char *fmt, va_list ap)
+_printf_(7, 0) static int diag_addv(struct ima_diag *d, enum ima_diag_level level, struct ima_pos pos,
+                                    const char *key, const char *value, size_t value_len, const char *fmt,
+                                    va_list ap)
 {
-        int r = diag_record(d, level, pos, key, value, fmt, ap);
+        int r = diag_record(d, level, pos, key, value, value_len, fmt, ap);
 
         if (r < 0)
                 d->lost = true;
@@ -92,7 +113,19 @@ int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, cons
         int r;
 
         va_start(ap, fmt);
-        r = diag_addv(d, IMA_DIAG_ERROR, pos, key, value, fmt, ap);
+        r = diag_addv(d, IMA_DIAG_ERROR, pos, key, value, value ? strlen(value) : 0, fmt, ap);
+        va_end(ap);
+        return r < 0 ? r : -EINVAL;
+}
+
+int ima_diag_error_n(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value, size_t value_len,
+                     const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = diag_addv(d, IMA_DIAG_ERROR, pos, key, value, value_len, fmt, ap);
         va_end(ap);
         return r < 0 ? r : -EINVAL;
 }
@@ -104,7 +137,7 @@ int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const
         int r;
 
         va_start(ap, fmt);
-        r = diag_addv(d, IMA_DIAG_WARNING, pos, key, value, fmt, ap);
+        r = diag_addv(d, IMA_DIAG_WARNING, pos, key, value, value ? strlen(value) : 0, fmt, ap);
         va_end(ap);
         return r;
 }
@@ -126,39 +159,80 @@ void ima_diag_sort(struct ima_diag *d)
                 qsort(d->entries, d->n_entries, sizeof(*d->entries), entry_cmp);
 }
 
-/* Writes s with backslash escapes for quotes, backslashes and control bytes, so that invisible
- * bytes show up and none reaches a terminal or a log line raw (a key is written as is in the
- * file: "a\x1b[31m" would colour the operator's terminal). */
-static void put_escaped(FILE *f, const char *s)
+/* The code point of the UTF-8 sequence at p (at most left bytes) and its length in *ret_len, or
+ * -1 for a byte that does not start a valid, shortest-form sequence. */
+static int32_t utf8_decode(const unsigned char *p, size_t left, size_t *ret_len)
 {
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        static const int32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 1;
+        int32_t cp = n == 1 ? p[0] : p[0] & (0x3f >> (n - 1));
+
+        if (n == 1 || n > left || p[0] > 0xf4)
+                return p[0] < 0x80 ? p[0] : -1;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return -1;
+                cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return -1;
+        *ret_len = n;
+        return cp;
+}
+
+/* Characters that print as nothing or as a plain space: in a value they look like a typo that is
+ * not there ("1s<U+200B>" reads as "1s"), so they are shown as escapes, as Go's %q shows them. */
+static bool invisible(int32_t cp)
+{
+        return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || (cp >= 0x2000 && cp <= 0x200f) ||
+               (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 ||
+               cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/* Writes len bytes of s with backslash escapes for quotes, backslashes, control bytes (NUL
+ * included), invisible characters and bytes that are not UTF-8, so that none reaches a terminal
+ * or a log line raw (a key is written as is in the file: "a\x1b[31m" would colour the operator's
+ * terminal). */
+static void put_escaped(FILE *f, const char *s, size_t len)
+{
+        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+        while (p < end) {
+                size_t n = 1;
+                int32_t cp = utf8_decode(p, (size_t)(end - p), &n);
+
                 if (*p == '"' || *p == '\\')
                         fprintf(f, "\\%c", *p);
                 else if (*p == '\n')
                         fputs("\\n", f);
                 else if (*p == '\t')
                         fputs("\\t", f);
-                else if (*p < 0x20 || *p == 0x7f)
+                else if (*p < 0x20 || *p == 0x7f || cp < 0)
                         fprintf(f, "\\x%02x", *p);
+                else if (invisible(cp))
+                        fprintf(f, "\\u%04x", (unsigned)cp);
                 else
-                        fputc(*p, f);
+                        fwrite(p, 1, n, f);
+                p += n;
         }
 }
 
 /* After a key or value the entry keeps only the start of: how long it was. */
-static void put_cut(FILE *f, const char *kept, size_t bytes)
+static void put_cut(FILE *f, size_t kept, size_t bytes)
 {
-        if (bytes > strlen(kept))
+        if (bytes > kept)
                 fprintf(f, "... (%zu bytes in all)", bytes);
 }
 
 /* Quotes a value Go-style so stray spaces, tabs and invisible bytes show up in the message. */
 static void quote_value(FILE *f, const struct ima_diag_entry *e)
 {
+        size_t kept = shown_bytes(e->value_bytes);
+
         fputc('"', f);
-        put_escaped(f, e->value);
+        put_escaped(f, e->value, kept);
         fputc('"', f);
-        put_cut(f, e->value, e->value_bytes);
+        put_cut(f, kept, e->value_bytes);
 }
 
 char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e)
@@ -179,8 +253,8 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
         if (e->level == IMA_DIAG_WARNING)
                 fputs("warning: ", f);
         if (e->key) {
-                put_escaped(f, e->key);
-                put_cut(f, e->key, e->key_bytes);
+                put_escaped(f, e->key, strlen(e->key));
+                put_cut(f, strlen(e->key), e->key_bytes);
                 fputs(": ", f);
         }
         fputs(e->message, f);

@@ -25,7 +25,7 @@ struct ima_diag_entry {
         enum ima_diag_level level;
         struct ima_pos pos;
         char *key;     /* "NonMasqueradeCIDRs[2]", or NULL */
-        char *value;   /* the offending value as written, or NULL */
+        char *value;   /* the offending value as written, or NULL; may hold NULs (a JSON "\u0000") */
         size_t key_bytes;   /* their full lengths: key and value keep IMA_DIAG_SHOWN_MAX bytes */
         size_t value_bytes;
         char *message;
@@ -53,6 +53,10 @@ DEFINE_FREEP(struct ima_diag, ima_diag_free)
  * it could not be recorded. key and value may be NULL. */
 int ima_diag_error(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
                    const char *fmt, ...) _printf_(5, 6);
+/* The same, for a value of value_len bytes that may hold NULs: they are shown (\x00), not taken
+ * for its end. */
+int ima_diag_error_n(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value, size_t value_len,
+                     const char *fmt, ...) _printf_(6, 7);
 /* Records a warning. Returns 0, or -ENOMEM. */
 int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const char *value,
                   const char *fmt, ...) _printf_(5, 6);
@@ -61,6 +65,7 @@ int ima_diag_warn(struct ima_diag *d, struct ima_pos pos, const char *key, const
  * reads them top to bottom; entries at the same place keep the order they were recorded in. */
 void ima_diag_sort(struct ima_diag *d);
 
-/* "FILE:LINE:COL: KEY: message (value "…")"; parts that are unknown are left out; the value is
- * quoted with control and non-ASCII bytes escaped. Returns a malloc'd string or NULL (ENOMEM). */
+/* "FILE:LINE:COL: KEY: message (value "…")"; parts that are unknown are left out; key and value
+ * show control bytes, invisible characters (U+200B, U+00A0, U+0085, ...) and bytes that are not
+ * UTF-8 escaped. Returns a malloc'd string or NULL (ENOMEM). */
 char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e);
