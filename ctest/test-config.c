@@ -57,6 +57,8 @@ static const struct row rows[] = {
         { "{\"NonMasqueradeCIDR\": [\"1.0.0.0/8\"]}", 0, "ok " DEFAULTS, 0,
           "NonMasqueradeCIDR: unknown key ignored; did you mean nonMasqueradeCIDRs?" },
         { "resync-interval: 1m\n", 0, "ok " DEFAULTS, 0, "did you mean resyncInterval?" },
+        /* as far from masqLinkLocal as from masqLinkLocalIPv6: the ending decides */
+        { "masqLinkLocalV6: true\n", 0, "ok " DEFAULTS, 0, "did you mean masqLinkLocalIPv6?" },
         { "enableIPv6: true\n", 0, "ok " DEFAULTS, 0, "this is a command-line flag (--enable-ipv6)" },
         { "{\"somethingElse\": {\"deep\": [1, 2]}}", 0, "ok " DEFAULTS, 0, "somethingElse: unknown key ignored" },
         /* YAML 1.1 booleans */
@@ -77,6 +79,12 @@ static const struct row rows[] = {
         { "@DST@:\n", 0, "ok dst= src= ll=0 ll6=0 resync=1m0s limit=64", 0, "empty list" },
         { "{\"@DST@\": null}", 0, "ok dst= src= ll=0 ll6=0 resync=1m0s limit=64", 0, "empty list" },
         { "{\"@DST@\": []}", 0, "ok dst= src= ll=0 ll6=0 resync=1m0s limit=64", 0, "empty list" },
+        /* the warning says what stays exempt: link-local destinations unless masqueraded too, and
+         * traffic from the source exemptions */
+        { "@DST@: []\n", 0, "ok dst= src= ll=0 ll6=0 resync=1m0s limit=64", 0,
+          "empty list: all pod traffic to non-local destinations (but link-local ones) will be masqueraded;" },
+        { "@DST@: []\n@LL@: true\n@SRC@: [10.0.0.0/8]\n", 0, "ok dst= src=10.0.0.0/8 ll=1 ll6=0 resync=1m0s limit=64", 0,
+          "empty list: all pod traffic (but from nonMasqueradeSrcCIDRs) to non-local destinations will be masqueraded;" },
         /* a null or empty list item is an error (upstream would keep the default's item there) */
         { "@DST@:\n- 10.0.0.0/8\n-\n", 0, "err -:3:2: @DST@[1]: empty list item", 1, NULL },
         { "@DST@: [null]\n", 0, "err @DST@[0]: empty list item", 1, NULL },

@@ -163,6 +163,16 @@ static bool loosely_equal(const char *a, const char *b)
         }
 }
 
+/* How many characters a and b end alike, ASCII case aside. */
+static size_t common_suffix(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b), n = 0;
+
+        while (n < la && n < lb && tolower((unsigned char)a[la - 1 - n]) == tolower((unsigned char)b[lb - 1 - n]))
+                n++;
+        return n;
+}
+
 static int warn_unknown_key(struct ima_diag *diag, const struct ima_doc_entry *e)
 {
         /* settings people put in the file that are command-line flags of the agent */
@@ -183,7 +193,9 @@ static int warn_unknown_key(struct ima_diag *diag, const struct ima_doc_entry *e
         for (int k = 0; k < _KEY_COUNT; k++) {
                 unsigned d = loosely_equal(e->key, key_names[k]) ? 0 : edit_distance(e->key, key_names[k]);
 
-                if (d < best_d) {
+                /* at a tie the key that ends alike: masqLinkLocalV6 means masqLinkLocalIPv6 */
+                if (d < best_d || (d == best_d && best && common_suffix(e->key, key_names[k]) >
+                                                          common_suffix(e->key, best))) {
                         best_d = d;
                         best = key_names[k];
                 }
@@ -606,8 +618,10 @@ static int finish(struct parse_state *s)
                 const struct ima_doc_entry *e = s->seen[KEY_NOMASQ_DST][s->n_seen[KEY_NOMASQ_DST] - 1];
 
                 q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
-                                  "empty list: all pod traffic to non-local destinations will be masqueraded "
-                                  "except link-local; remove the key if you meant the defaults");
+                                  "empty list: all pod traffic%s to non-local destinations%s will be masqueraded; "
+                                  "remove the key if you meant the defaults",
+                                  c->n_nomasq_src ? " (but from nonMasqueradeSrcCIDRs)" : "",
+                                  c->masq_link_local ? "" : " (but link-local ones)");
                 if (q < 0)
                         return q;
         }
