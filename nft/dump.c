@@ -29,7 +29,7 @@ struct dump_ctx {
         struct ima_observed_table *table;
         enum ima_family family;
         uint32_t genid;
-        size_t n_objects; /* sets and chains seen, to compare with the table's use count */
+        size_t n_objects; /* named sets and chains seen, to compare with the table's use count */
         uint32_t table_use;
         struct ima_elem *elems; /* GETSETELEM */
         size_t n_elems;
@@ -162,7 +162,11 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                 nftnl_set_free(s);
                 return 0;
         }
-        c->n_objects++;
+        /* a kernel that takes an anonymous set bound to its rule out of the table's use count
+         * (commit of NEWSET) would otherwise have it hide another's chain from that count: the
+         * chain whose rule holds it */
+        if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS))
+                c->n_objects++;
         name = nftnl_set_get_str(s, NFTNL_SET_NAME);
         idx = name ? set_index(name) : -1;
         if (idx >= 0) {

@@ -54,6 +54,8 @@ drifts=(
         # anonymous chains, which go with their rule: never removed by name
         "nft insert rule ip ip-masq-agent postrouting ip daddr 1.2.3.4 jump { masquerade\\; }"
         "nft 'add chain ip ip-masq-agent mine; add rule ip ip-masq-agent mine jump { counter; }'"
+        # anonymous sets, which the table's use count may leave out: not the only trace of a chain
+        "nft 'add chain ip ip-masq-agent mine; add rule ip ip-masq-agent mine ip daddr { 192.0.2.1, 192.0.2.2 } accept'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
         "nft 'chain ip ip-masq-agent postrouting { policy drop; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; }'"
