@@ -221,13 +221,13 @@ static void test_second_transaction(void)
         t->flags = IMA_TABLE_F_PERSIST; /* an orphan to adopt ... */
         t->owner = 0;
         t->chain.priority = 50;         /* ... by an agent with another --priority */
-        CHECK_STR(plan_kinds(m, o), "T|cCRRRR");
+        CHECK_STR(plan_kinds(m, o), "T|fcCRRRR");
         t->chain.priority = m->priority; /* adoption alone, or a new chain alone: one transaction */
         CHECK_STR(plan_kinds(m, o), "T");
         t->flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
         t->owner = 5;
         t->chain.priority = 50;
-        CHECK_STR(plan_kinds(m, o), "cCRRRR");
+        CHECK_STR(plan_kinds(m, o), "fcCRRRR");
         ima_observed_free(o);
         ima_model_free(m);
 }
@@ -246,9 +246,9 @@ static void test_other_objects(void)
         CHECK_INT(ima_observed_add_other(t, IMA_OTHER_OBJECT, "cnt", 1), 0);
         CHECK_INT(ima_observed_add_other(t, IMA_OTHER_MAP, "vmap", 0), 0);
         CHECK(t->foreign);
-        t->chain.rules[1][0] = 'X'; /* a rule of ours changed too: replaced before the removals */
+        t->chain.rules[1][0] = 'X'; /* a rule of ours changed too: flushed before the removals */
         CHECK_INT(ima_diff(m, sigs, o, &p), 0);
-        CHECK_STR(kinds(p), "fRRRRoxxx");
+        CHECK_STR(kinds(p), "ofxxxRRRR");
         for (size_t i = 0; i < p->n_ops; i++)
                 if (p->ops[i].kind == IMA_OP_FLUSH_OTHER_CHAIN || p->ops[i].kind == IMA_OP_DEL_OTHER)
                         snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s %.16s",
@@ -258,6 +258,51 @@ static void test_other_objects(void)
         ima_plan_free(p);
         t->n_others = 0; /* another object that could not be named */
         CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
+/* Someone made our chain a plain chain and jumped to it, from their chain or from their verdict
+ * map: the kernel refuses to delete a chain something still names (EBUSY), so every reference
+ * goes before our chain is replaced, in the same transaction. Our own rules may use their map
+ * (and its elements their chain): ours are flushed before their map is deleted. */
+static void test_chain_references_go_first(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+        struct ima_plan *p = NULL;
+        size_t first[IMA_OP_DEL_OTHER + 1], last[IMA_OP_DEL_OTHER + 1];
+
+        t->chain.compatible = false; /* no hook */
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_CHAIN, "foo", 0), 0);  /* foo: jump postrouting */
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_MAP, "vm", 0), 0);     /* 1.2.3.4 : goto postrouting */
+        CHECK_INT(ima_observed_add_other(t, IMA_OTHER_SET, "s", 0), 0);
+        CHECK_INT(ima_diff(m, sigs, o, &p), 0);
+        CHECK_STR(kinds(p), "ofxxxcCRRRR");
+        for (size_t k = 0; k < ARRAY_SIZE(first); k++) {
+                first[k] = SIZE_MAX;
+                last[k] = 0;
+        }
+        for (size_t i = 0; i < p->n_ops; i++) {
+                if (first[p->ops[i].kind] == SIZE_MAX)
+                        first[p->ops[i].kind] = i;
+                last[p->ops[i].kind] = i;
+        }
+        /* every rule that names something goes first, ours too (they may use their map) */
+        CHECK(last[IMA_OP_FLUSH_OTHER_CHAIN] < first[IMA_OP_DEL_OTHER]);
+        CHECK(last[IMA_OP_FLUSH_CHAIN] < first[IMA_OP_DEL_OTHER]);
+        /* their chain and map, which name ours, are gone before ours is deleted and made again */
+        CHECK(last[IMA_OP_DEL_OTHER] < first[IMA_OP_DEL_CHAIN]);
+        CHECK(first[IMA_OP_DEL_CHAIN] < first[IMA_OP_ADD_CHAIN]);
+        CHECK(!ima_plan_has_second_transaction(p)); /* one transaction: no gap in the NAT rules */
+        ima_plan_free(p);
+        p = NULL;
+        t->chain.compatible = true; /* with another priority, its rules using their map */
+        t->chain.priority = 50;
+        CHECK_STR(plan_kinds(m, o), "ofxxxcCRRRR");
+        t->chain.priority = m->priority; /* our chain as it should be: theirs go, ours stays */
+        CHECK_STR(plan_kinds(m, o), "oxxx");
         ima_observed_free(o);
         ima_model_free(m);
 }
@@ -280,8 +325,8 @@ static void test_sets_and_chain(void)
         t->chain.rules[1][0] = 'X';
         CHECK_STR(plan_kinds(m, o), "fRRRR");
         t->chain.rules[1][0] = 'r';
-        t->chain.priority = 50;
-        CHECK_STR(plan_kinds(m, o), "cCRRRR");
+        t->chain.priority = 50; /* our rules emptied first: they may use others' maps */
+        CHECK_STR(plan_kinds(m, o), "fcCRRRR");
         t->chain.priority = m->priority;
         t->chain.present = false;
         CHECK_STR(plan_kinds(m, o), "CRRRR");
@@ -323,7 +368,7 @@ static void test_comments(void)
         t->sets[IMA_SET_SRC].compatible = true;
         t->sets[IMA_SET_SRC].comment_differs = false;
         t->chain.comment_differs = true;
-        CHECK_STR(plan_kinds(m, o), "cCRRRR");
+        CHECK_STR(plan_kinds(m, o), "fcCRRRR");
         CHECK_STR(first_reason(m, o), "comment");
         t->chain.priority = 50;
         CHECK_STR(first_reason(m, o), "chain_incompatible");
@@ -376,5 +421,6 @@ int main(void)
         TEST_RUN(test_kept_ownership);
         TEST_RUN(test_second_transaction);
         TEST_RUN(test_other_objects);
+        TEST_RUN(test_chain_references_go_first);
         TEST_EXIT();
 }

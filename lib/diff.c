@@ -97,55 +97,33 @@ static int diff_sets(struct ima_plan *p, struct ima_plan *dels, struct ima_plan 
         return 0;
 }
 
-static int diff_chain(struct ima_plan *p, const struct ima_model *want, const struct ima_rule_sigs *want_rules,
-                      enum ima_family f, const struct ima_observed_chain *c)
-{
-        int r;
-
-        if (!c->present || !c->compatible || c->priority != want->priority || c->comment_differs) {
-                enum ima_op_reason why = !c->present                                      ? IMA_REASON_CHAIN_MISSING
-                                         : c->compatible && c->priority == want->priority ? IMA_REASON_COMMENT
-                                                                                          : IMA_REASON_CHAIN_INCOMPATIBLE;
-
-                if (c->present) {
-                        r = add_op(p, IMA_OP_DEL_CHAIN, why, f);
-                        if (r < 0)
-                                return r;
-                }
-                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = why, .family = f,
-                                                      .priority = want->priority });
-                if (r < 0)
-                        return r;
-                return ima_plan_add_rules(p, want, f, why);
-        }
-        if (rules_equal(c, want_rules))
-                return 0;
-        r = add_op(p, IMA_OP_FLUSH_CHAIN, IMA_REASON_RULES, f);
-        if (r < 0)
-                return r;
-        return ima_plan_add_rules(p, want, f, IMA_REASON_RULES);
-}
-
-/* Others' objects in our table, removed by name after our chain's rules (which may have used them)
- * were replaced. A chain, set, object or flowtable still in use cannot be deleted, so: every rule
- * of their chains first, then their sets and maps (a verdict map's elements use chains, an
- * object map's objects), then objects and flowtables, then the chains. Removing them one by one, instead of
+/* Others' objects in our table, removed by name. A chain, set, object or flowtable still in use
+ * cannot be deleted, so their chains' rules are flushed first (pass FLUSH), and the objects are
+ * deleted later (pass DELETE): sets and maps (a verdict map's elements use chains, an object map's
+ * objects), then objects and flowtables, then the chains. Removing them one by one, instead of
  * re-creating the table, keeps our sets, chain and counters as they are. */
-static int remove_others(struct ima_plan *p, enum ima_family f, const struct ima_observed_table *h)
-{
-        static const int passes[] = { -1, IMA_OTHER_SET, IMA_OTHER_MAP, IMA_OTHER_OBJECT, IMA_OTHER_FLOWTABLE,
-                                      IMA_OTHER_CHAIN };
+enum others_pass {
+        OTHERS_FLUSH,
+        OTHERS_DELETE,
+};
 
-        for (size_t k = 0; k < ARRAY_SIZE(passes); k++)
+static int remove_others(struct ima_plan *p, enum ima_family f, const struct ima_observed_table *h,
+                         enum others_pass pass)
+{
+        static const enum ima_other_kind order[] = { IMA_OTHER_SET, IMA_OTHER_MAP, IMA_OTHER_OBJECT,
+                                                     IMA_OTHER_FLOWTABLE, IMA_OTHER_CHAIN };
+        size_t n_kinds = pass == OTHERS_FLUSH ? 1 : ARRAY_SIZE(order);
+
+        for (size_t k = 0; k < n_kinds; k++)
                 for (size_t i = 0; i < h->n_others; i++) {
                         const struct ima_other_object *o = &h->others[i];
-                        bool flush = passes[k] < 0;
                         int r;
 
-                        if (flush ? o->kind != IMA_OTHER_CHAIN : (int)o->kind != passes[k])
+                        if (pass == OTHERS_FLUSH ? o->kind != IMA_OTHER_CHAIN : o->kind != order[k])
                                 continue;
                         r = ima_plan_add(p, &(struct ima_op){
-                                                    .kind = flush ? IMA_OP_FLUSH_OTHER_CHAIN : IMA_OP_DEL_OTHER,
+                                                    .kind = pass == OTHERS_FLUSH ? IMA_OP_FLUSH_OTHER_CHAIN
+                                                                                 : IMA_OP_DEL_OTHER,
                                                     .reason = IMA_REASON_TABLE_FOREIGN,
                                                     .family = f,
                                                     .other = *o,
@@ -154,6 +132,44 @@ static int remove_others(struct ima_plan *p, enum ima_family f, const struct ima
                                 return r;
                 }
         return 0;
+}
+
+/* Our chain, and others' objects around it. The kernel refuses (EBUSY) to delete a chain that a
+ * rule's jump or a verdict map's element still names (someone made our chain a plain chain and
+ * jumped to it), and a map or set that a rule still uses (our chain's rules may use others' maps,
+ * whose elements may jump to others' chains). So, in one transaction: every reference goes first
+ * (others' chains flushed, then ours), then others' objects, then our chain is deleted and made
+ * again, then our rules go in. Nothing can name our sets but rules and maps, which are gone by
+ * then, and the sets themselves are never deleted here (a set that must be made again makes the
+ * whole table made again). */
+static int diff_chain(struct ima_plan *p, const struct ima_model *want, const struct ima_rule_sigs *want_rules,
+                      enum ima_family f, const struct ima_observed_table *h)
+{
+        const struct ima_observed_chain *c = &h->chain;
+        bool replace = c->present && (!c->compatible || c->priority != want->priority || c->comment_differs);
+        bool new_rules = !c->present || replace || !rules_equal(c, want_rules);
+        enum ima_op_reason why = IMA_REASON_RULES;
+        int r;
+
+        if (!c->present)
+                why = IMA_REASON_CHAIN_MISSING;
+        else if (replace)
+                why = c->compatible && c->priority == want->priority ? IMA_REASON_COMMENT
+                                                                     : IMA_REASON_CHAIN_INCOMPATIBLE;
+
+        r = remove_others(p, f, h, OTHERS_FLUSH);
+        if (r >= 0 && c->present && new_rules)
+                r = add_op(p, IMA_OP_FLUSH_CHAIN, why, f);
+        if (r >= 0)
+                r = remove_others(p, f, h, OTHERS_DELETE);
+        if (r >= 0 && replace)
+                r = add_op(p, IMA_OP_DEL_CHAIN, why, f);
+        if (r >= 0 && (!c->present || replace))
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = why, .family = f,
+                                                      .priority = want->priority });
+        if (r >= 0 && new_rules)
+                r = ima_plan_add_rules(p, want, f, why);
+        return r;
 }
 
 /* Moves every op of src to the end of dst (ownership of element lists included). */
@@ -205,9 +221,7 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
         /* a kernel interval set rejects an element that overlaps a live one: delete first */
         if ((r = append_plan(p, dels)) < 0 || (r = append_plan(p, adds)) < 0)
                 return r;
-        r = diff_chain(p, want, want_rules, f, &h->chain);
-        if (r >= 0)
-                r = remove_others(p, f, h);
+        r = diff_chain(p, want, want_rules, f, h);
         if (r < 0 || updated_at == SIZE_MAX)
                 return r;
         /* The kernel refuses (EINVAL) to update a table's flags (adopting an orphan, waking a

@@ -68,6 +68,14 @@ drifts=(
         "nft 'delete table ip ip-masq-agent; add table ip ip-masq-agent'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority srcnat; policy accept; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; }'"
+        # our chain made again as a plain chain that others name: the kernel deletes no chain a
+        # jump or a verdict map still names, so those references must go first
+        "nft 'delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent foo; add rule ip ip-masq-agent foo jump postrouting'"
+        "nft 'delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting; add map ip ip-masq-agent vm { type ipv4_addr : verdict; elements = { 1.2.3.4 : goto postrouting } }'"
+        "nft 'delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent foo; add rule ip ip-masq-agent foo ip daddr vmap { 1.2.3.4 : goto postrouting }'"
+        # our chain at another priority, its rule using a verdict map that jumps to another's
+        # chain: our rules must go before that map can
+        "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }; add chain ip ip-masq-agent foo; add map ip ip-masq-agent vm { type ipv4_addr : verdict; elements = { 1.2.3.4 : jump foo } }; add rule ip ip-masq-agent postrouting ip daddr vmap @vm'"
 )
 # the comments of table, sets, chain and rules as render writes them (the JSON read back has no
 # table or chain comments in nft 1.0.6)
