@@ -4,10 +4,11 @@
 #include "lib/diff.h"
 #include "tests.h"
 
-static char *sig_storage[2][2] = { { "rule-a", "rule-b" }, { "rule-a", "rule-b" } };
+static char *sig_storage[2][4] = { { "rule-a", "rule-b", "rule-c", "rule-d" },
+                                   { "rule-a", "rule-b", "rule-c", "rule-d" } };
 static struct ima_rule_sigs sigs[IMA_FAMILY_COUNT] = {
-        { sig_storage[0], 2 },
-        { sig_storage[1], 2 },
+        { sig_storage[0], 4 },
+        { sig_storage[1], 4 },
 };
 
 static struct ima_model *model(void)
@@ -24,8 +25,8 @@ static struct ima_model *model(void)
         return m;
 }
 
-/* The observed state carries the same fake rule signatures as sigs[]: the diff compares
- * strings only, while the rules it would add are the model's four real ones. */
+/* The observed state carries the same fake rule signatures as sigs[], one per rule of the model:
+ * the diff compares strings only, while the rules it would add are the model's four real ones. */
 static struct ima_observed *in_sync(const struct ima_model *m)
 {
         struct ima_observed *o = NULL;
@@ -409,6 +410,100 @@ static void test_print_marks_every_line(void)
         ima_model_free(m);
 }
 
+/* The plan for m against o as diff prints it ("error" when it cannot). */
+static const char *printed(const struct ima_model *m, const struct ima_observed *o)
+{
+        static char buf[8192];
+        struct ima_plan *p = NULL;
+        FILE *f;
+
+        buf[0] = '\0'; /* an empty plan writes nothing, and fmemopen() leaves the buffer as it was */
+        f = fmemopen(buf, sizeof(buf), "w");
+        if (!f || ima_diff(m, sigs, o, &p) < 0 || ima_plan_print(p, f) < 0)
+                snprintf(buf, sizeof(buf), "error");
+        if (f)
+                fclose(f);
+        ima_plan_free(p);
+        return buf;
+}
+
+/* Line n (from 0) of text that starts with prefix, or "". */
+static const char *line_starting(const char *text, const char *prefix, size_t n)
+{
+        static char buf[1024];
+
+        for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+                if (strncmp(l, prefix, strlen(prefix)) == 0 && n-- == 0) {
+                        snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(l, "\n"), l);
+                        return buf;
+                }
+        return "";
+}
+
+static size_t count_lines_starting(const char *text, const char *prefix)
+{
+        size_t n = 0;
+
+        while (line_starting(text, prefix, n)[0])
+                n++;
+        return n;
+}
+
+/* diff's text says what goes, as it was: each rule of the chain, the header the chain had, the
+ * flags of a table that stays. */
+static void test_print_shows_what_goes(void)
+{
+        struct ima_model *m = model();
+        struct ima_observed *o = in_sync(m);
+        struct ima_observed_table *t = &o->tables[IMA_FAMILY_IPV4];
+        const char *text;
+
+        /* a rule of ours someone changed: every rule goes, each as the dump read it */
+        free(t->chain.texts[1]);
+        t->chain.texts[1] = strdup("[ counter ] [ immediate reg 0 accept ]");
+        t->chain.rules[1][0] = 'X';
+        text = printed(m, o);
+        CHECK_INT(count_lines_starting(text, "- rule ip ip-masq-agent postrouting "), 4);
+        CHECK_STR(line_starting(text, "- ", 0),
+                  "- rule ip ip-masq-agent postrouting fib daddr type local return comment \"local destinations are "
+                  "not masqueraded\"");
+        CHECK_STR(line_starting(text, "- ", 1), "- rule ip ip-masq-agent postrouting [ counter ] [ immediate reg 0 accept ]");
+        CHECK_INT(count_lines_starting(text, "+ rule ip ip-masq-agent postrouting "), 4);
+        CHECK(!strstr(text, "(all)"));
+        t->chain.rules[1][0] = 'r';
+
+        /* the chain made again: its old header */
+        t->chain.priority = 50;
+        snprintf(t->chain.header.policy, sizeof(t->chain.header.policy), "drop");
+        text = printed(m, o);
+        CHECK_STR(line_starting(text, "- chain", 0),
+                  "- chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; policy drop; }");
+        CHECK_STR(line_starting(text, "+ chain", 0),
+                  "+ chain ip ip-masq-agent postrouting { type nat hook postrouting priority srcnat + 1; policy accept; }");
+        t->chain.compatible = false; /* a plain chain: no header at all */
+        t->chain.header = (struct ima_chain_header){ 0 };
+        CHECK_STR(line_starting(printed(m, o), "- chain", 0), "- chain ip ip-masq-agent postrouting { }");
+        t->chain.compatible = true;
+        t->chain.priority = m->priority;
+        t->chain.header = (struct ima_chain_header){ .type = "nat", .hook = "postrouting", .policy = "accept" };
+        CHECK_STR(printed(m, o), "");
+
+        /* woken from dormant: not a table deleted and made again */
+        t->flags |= IMA_TABLE_F_DORMANT;
+        CHECK_STR(printed(m, o), "- table ip ip-masq-agent { flags dormant; } (flags only)\n"
+                                 "+ table ip ip-masq-agent { } (flags only)\n");
+        t->flags = 0;
+        t->foreign = true; /* made again: the second transaction's flush lists the first one's rules */
+        text = printed(m, o);
+        CHECK_STR(line_starting(text, "", 0), "- table ip ip-masq-agent");
+        CHECK_STR(line_starting(text, "", 1), "+ table ip ip-masq-agent");
+        CHECK_INT(count_lines_starting(text, "- rule ip ip-masq-agent postrouting ip daddr 10.0.0.0/8 return"), 1);
+        CHECK_INT(count_lines_starting(text, "- rule "), 6);
+        t->foreign = false;
+        ima_observed_free(o);
+        ima_model_free(m);
+}
+
 int main(void)
 {
         TEST_RUN(test_in_sync_is_empty);
@@ -417,6 +512,7 @@ int main(void)
         TEST_RUN(test_sets_and_chain);
         TEST_RUN(test_comments);
         TEST_RUN(test_print_marks_every_line);
+        TEST_RUN(test_print_shows_what_goes);
         TEST_RUN(test_ownership);
         TEST_RUN(test_kept_ownership);
         TEST_RUN(test_second_transaction);

@@ -159,11 +159,12 @@ static int diff_chain(struct ima_plan *p, const struct ima_model *want, const st
 
         r = remove_others(p, f, h, OTHERS_FLUSH);
         if (r >= 0 && c->present && new_rules)
-                r = add_op(p, IMA_OP_FLUSH_CHAIN, why, f);
+                r = ima_plan_add_flush_chain(p, f, why, c->texts, c->n_rules);
         if (r >= 0)
                 r = remove_others(p, f, h, OTHERS_DELETE);
         if (r >= 0 && replace)
-                r = add_op(p, IMA_OP_DEL_CHAIN, why, f);
+                r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_DEL_CHAIN, .reason = why, .family = f,
+                                                      .priority = c->priority, .old_chain = c->header });
         if (r >= 0 && (!c->present || replace))
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_CHAIN, .reason = why, .family = f,
                                                       .priority = want->priority });
@@ -179,6 +180,7 @@ static int append_plan(struct ima_plan *dst, struct ima_plan *src)
                 int r = ima_plan_add(dst, &src->ops[i]);
 
                 src->ops[i].elems = NULL;
+                src->ops[i].old_rules = NULL;
                 if (r < 0)
                         return r;
         }
@@ -209,7 +211,8 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
 
                 updated_at = p->n_ops;
                 r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = IMA_REASON_TABLE_FLAGS,
-                                                      .family = f, .table_flags = flags });
+                                                      .family = f, .table_flags = flags, .table_update = true,
+                                                      .old_table_flags = h->flags });
                 if (r < 0)
                         return r;
         }

@@ -1,9 +1,11 @@
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "observed.h"
+#include "render.h"
 
 int ima_observed_new(struct ima_observed **ret)
 {
@@ -17,11 +19,33 @@ int ima_observed_new(struct ima_observed **ret)
 
 static void chain_clear(struct ima_observed_chain *c)
 {
-        for (size_t i = 0; i < c->n_rules; i++)
+        for (size_t i = 0; i < c->n_rules; i++) {
                 free(c->rules[i]);
+                free(c->texts[i]);
+        }
         free(c->rules);
-        c->rules = NULL;
+        free(c->texts);
+        c->rules = c->texts = NULL;
         c->n_rules = 0;
+}
+
+int ima_observed_chain_add_rule(struct ima_observed_chain *c, char *sig, char *text)
+{
+        char **rules = realloc(c->rules, (c->n_rules + 1) * sizeof(*rules)), **texts;
+
+        if (rules)
+                c->rules = rules;
+        texts = rules ? realloc(c->texts, (c->n_rules + 1) * sizeof(*texts)) : NULL;
+        if (!texts) {
+                free(sig);
+                free(text);
+                return -ENOMEM;
+        }
+        c->texts = texts;
+        c->rules[c->n_rules] = sig;
+        c->texts[c->n_rules] = text;
+        c->n_rules++;
+        return 0;
 }
 
 struct ima_observed *ima_observed_free(struct ima_observed *o)
@@ -62,16 +86,36 @@ void ima_rule_sigs_clear(struct ima_rule_sigs *s)
         s->n = 0;
 }
 
-static int copy_sigs(struct ima_observed_chain *c, const struct ima_rule_sigs *sigs)
+/* The chain as the agent makes it for family f of want: its header, and its rules (the
+ * signatures in sigs, the texts rendered from the model). */
+static int copy_chain(struct ima_observed_chain *c, const struct ima_model *want, enum ima_family f,
+                      const struct ima_rule_sigs *sigs)
 {
-        c->rules = calloc(sigs->n ? sigs->n : 1, sizeof(*c->rules));
-        if (!c->rules)
-                return -ENOMEM;
+        _cleanup_free_ struct ima_rule *rules = NULL;
+        size_t n_rules;
+        int r;
+
+        c->present = c->compatible = true;
+        c->priority = want->priority;
+        c->header = (struct ima_chain_header){ .type = "nat", .hook = "postrouting", .policy = "accept" };
+        r = ima_model_rules(want, f, &rules, &n_rules);
+        if (r < 0)
+                return r;
+        assert(n_rules == sigs->n); /* sigs are those of want's rules */
         for (size_t i = 0; i < sigs->n; i++) {
-                c->rules[i] = strdup(sigs->v[i]);
-                if (!c->rules[i])
+                char buf[512], *sig, *text;
+
+                ima_render_rule(f, &rules[i], buf, sizeof(buf));
+                sig = strdup(sigs->v[i]);
+                text = strdup(buf);
+                if (!sig || !text) {
+                        free(sig);
+                        free(text);
                         return -ENOMEM;
-                c->n_rules++;
+                }
+                r = ima_observed_chain_add_rule(c, sig, text);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -101,9 +145,7 @@ int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_
                         if (r < 0)
                                 return r;
                 }
-                t->chain.present = t->chain.compatible = true;
-                t->chain.priority = want->priority;
-                r = copy_sigs(&t->chain, &sigs[f]);
+                r = copy_chain(&t->chain, want, (enum ima_family)f, &sigs[f]);
                 if (r < 0)
                         return r;
         }

@@ -1,7 +1,7 @@
 /* observed.h: what the kernel holds for the agent's tables, as read back by nft/dump.c (or as
  * known after the agent's own last commit). Plain data: no netlink types, so lib/diff.c can
  * compare it with the desired model without any I/O. Rules are held as canonical signature
- * strings (nft/rule-sig.c computes them for both sides). */
+ * strings (nft/rule-sig.c computes them for both sides), and as text for diff to show. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,14 +21,30 @@ struct ima_observed_set {
         struct ima_ipset *elems; /* decoded intervals, sorted (NULL when not present) */
 };
 
+/* A chain's header as nft lists it ("type nat hook postrouting priority srcnat; policy
+ * accept;"), kept for diff's text only: all empty for a plain chain, which has no hook. */
+struct ima_chain_header {
+        char type[16];          /* "nat", "filter", "route" */
+        char hook[16];          /* "postrouting", ... */
+        char policy[16];        /* "accept", "drop" */
+};
+
 struct ima_observed_chain {
         bool present;
         bool compatible;        /* nat / postrouting / policy accept */
         int32_t priority;
         bool comment_differs;
+        struct ima_chain_header header;
         char **rules;           /* rule signatures in chain order */
+        /* the same rules as people read them: nft syntax for a rule of a shape the agent
+         * writes, else libnftnl's listing of its expressions (nft/rule-sig.c) */
+        char **texts;
         size_t n_rules;
 };
+
+/* Appends one rule to c: its signature and its text, both taken over (freed on failure too).
+ * -ENOMEM. */
+int ima_observed_chain_add_rule(struct ima_observed_chain *c, char *sig, char *text);
 
 /* An object someone else put in our table, which the agent removes by name. */
 enum ima_other_kind {

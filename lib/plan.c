@@ -15,12 +15,26 @@ int ima_plan_new(struct ima_plan **ret)
         return 0;
 }
 
+static void strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* What an op owns. */
+static void op_release(const struct ima_op *op)
+{
+        ima_ipset_free(op->elems);
+        strv_free(op->old_rules, op->n_old_rules);
+}
+
 struct ima_plan *ima_plan_free(struct ima_plan *p)
 {
         if (!p)
                 return NULL;
         for (size_t i = 0; i < p->n_ops; i++)
-                ima_ipset_free(p->ops[i].elems);
+                op_release(&p->ops[i]);
         free(p->ops);
         free(p);
         return NULL;
@@ -33,13 +47,61 @@ int ima_plan_add(struct ima_plan *p, const struct ima_op *op)
                 struct ima_op *v = realloc(p->ops, cap * sizeof(*v));
 
                 if (!v) {
-                        ima_ipset_free(op->elems);
+                        op_release(op);
                         return -ENOMEM;
                 }
                 p->ops = v;
                 p->cap = cap;
         }
         p->ops[p->n_ops++] = *op;
+        return 0;
+}
+
+/* Adds a FLUSH_CHAIN op that owns v, an array of n texts, even on failure. */
+static int add_flush_chain(struct ima_plan *p, enum ima_family f, enum ima_op_reason reason, char **v, size_t n)
+{
+        return ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_FLUSH_CHAIN, .reason = reason, .family = f,
+                                                 .old_rules = v, .n_old_rules = n });
+}
+
+int ima_plan_add_flush_chain(struct ima_plan *p, enum ima_family f, enum ima_op_reason reason,
+                             char *const *old_rules, size_t n)
+{
+        char **v = NULL;
+
+        if (n > 0) {
+                v = calloc(n, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                v[i] = strdup(old_rules[i]);
+                if (!v[i]) {
+                        strv_free(v, i);
+                        return -ENOMEM;
+                }
+        }
+        return add_flush_chain(p, f, reason, v, n);
+}
+
+/* The texts of n rules of family f, as an array of n strings. -ENOMEM. */
+static int render_rules(enum ima_family f, const struct ima_rule *rules, size_t n, char ***ret)
+{
+        char **v = calloc(n ? n : 1, sizeof(*v));
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char text[512];
+
+                ima_render_rule(f, &rules[i], text, sizeof(text));
+                v[i] = strdup(text);
+                if (!v[i]) {
+                        strv_free(v, i);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
         return 0;
 }
 
@@ -127,6 +189,7 @@ int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, 
 {
         _cleanup_free_ struct ima_rule *rules = NULL;
         size_t n_rules, second;
+        char **texts = NULL;
         int r;
 
         r = ima_model_transition_rules(m, f, &rules, &n_rules);
@@ -141,7 +204,9 @@ int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, 
         if (r < 0)
                 return r;
         second = p->n_ops;
-        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_FLUSH_CHAIN, .reason = reason, .family = f });
+        r = render_rules(f, rules, n_rules, &texts); /* the first transaction's rules go */
+        if (r >= 0)
+                r = add_flush_chain(p, f, reason, texts, n_rules);
         if (r >= 0)
                 r = ima_plan_add_rules(p, m, f, reason);
         if (r < 0)
@@ -254,6 +319,38 @@ void ima_op_describe(const struct ima_op *op, char *buf, size_t size)
         snprintf(buf, size, "?");
 }
 
+/* "{ flags dormant; }", "{ flags owner,persist; }", "{ }" */
+static void print_table_flags(uint32_t flags, FILE *out)
+{
+        static const char *const names[] = { "dormant", "owner", "persist" }; /* bit by bit */
+        const char *sep = " flags ";
+
+        fputs("{", out);
+        for (size_t b = 0; b < ARRAY_SIZE(names); b++)
+                if (flags & 1u << b) {
+                        fprintf(out, "%s%s", sep, names[b]);
+                        sep = ",";
+                }
+        fputs(flags & ((1u << ARRAY_SIZE(names)) - 1) ? "; }" : " }", out);
+}
+
+/* The chain's header as nft lists it; "{ }" for a plain chain. */
+static void print_chain_header(const struct ima_chain_header *h, int32_t priority, FILE *out)
+{
+        char prio[32];
+
+        if (!h->hook[0]) {
+                fputs("{ }", out);
+                return;
+        }
+        /* nft names priorities after the standard ones of the hook; ours are named after srcnat */
+        if (strcmp(h->hook, "postrouting") == 0)
+                ima_render_priority(priority, prio, sizeof(prio));
+        else
+                snprintf(prio, sizeof(prio), "%d", priority);
+        fprintf(out, "{ type %s hook %s priority %s; policy %s; }", h->type, h->hook, prio, h->policy);
+}
+
 static void print_op(const struct ima_op *op, FILE *out)
 {
         const char *fam = ima_family_nft_name(op->family);
@@ -261,7 +358,16 @@ static void print_op(const struct ima_op *op, FILE *out)
 
         switch (op->kind) {
         case IMA_OP_ADD_TABLE:
-                fprintf(out, "+ table %s %s\n", fam, IMA_TABLE_NAME);
+                if (!op->table_update) {
+                        fprintf(out, "+ table %s %s\n", fam, IMA_TABLE_NAME);
+                        return;
+                }
+                /* the table stays, with everything in it: not a "- table", "+ table" */
+                fprintf(out, "- table %s %s ", fam, IMA_TABLE_NAME);
+                print_table_flags(op->old_table_flags, out);
+                fprintf(out, " (flags only)\n+ table %s %s ", fam, IMA_TABLE_NAME);
+                print_table_flags(op->table_flags, out);
+                fputs(" (flags only)\n", out);
                 return;
         case IMA_OP_DEL_TABLE:
                 fprintf(out, "- table %s %s\n", fam, IMA_TABLE_NAME);
@@ -278,10 +384,13 @@ static void print_op(const struct ima_op *op, FILE *out)
                         fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, prio);
                 return;
         case IMA_OP_DEL_CHAIN:
-                fprintf(out, "- chain %s %s %s\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                fprintf(out, "- chain %s %s %s ", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                print_chain_header(&op->old_chain, op->priority, out);
+                fputc('\n', out);
                 return;
         case IMA_OP_FLUSH_CHAIN:
-                fprintf(out, "- rules %s %s %s (all)\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME);
+                for (size_t i = 0; i < op->n_old_rules; i++)
+                        fprintf(out, "- rule %s %s %s %s\n", fam, IMA_TABLE_NAME, IMA_CHAIN_NAME, op->old_rules[i]);
                 return;
         case IMA_OP_ADD_RULE:
                 ima_render_rule(op->family, &op->rule, rule, sizeof(rule));

@@ -54,9 +54,18 @@ struct ima_op {
         enum ima_family family;
         enum ima_set_id set;     /* *_SET, *_ELEMS */
         uint32_t table_flags;    /* ADD_TABLE */
-        int32_t priority;        /* ADD_CHAIN */
+        /* ADD_TABLE that changes the flags of the table that is there (woken from dormant,
+         * adopted): its contents stay. old_table_flags: its flags before, for diff's text */
+        bool table_update;
+        uint32_t old_table_flags;
+        int32_t priority;        /* ADD_CHAIN; DEL_CHAIN: the one the chain had */
+        struct ima_chain_header old_chain; /* DEL_CHAIN: the rest of what the chain was */
         struct ima_rule rule;    /* ADD_RULE */
         struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
+        /* FLUSH_CHAIN: the rules it removes as people read them, owned by the plan (none
+         * known: NULL) */
+        char **old_rules;
+        size_t n_old_rules;
         struct ima_other_object other; /* *_OTHER* */
         /* 0: the first transaction; 1: a second one, sent once the first has committed */
         unsigned transaction;
@@ -75,8 +84,13 @@ DEFINE_FREEP(struct ima_plan, ima_plan_free)
 /* "chain", "set", "counter", "quota", ... as nft names the kind of object. */
 const char *ima_other_kind_name(const struct ima_other_object *o);
 
-/* Appends op; the plan takes ownership of op->elems, even on failure. -ENOMEM. */
+/* Appends op; the plan takes ownership of op->elems and op->old_rules, even on failure.
+ * -ENOMEM. */
 int ima_plan_add(struct ima_plan *p, const struct ima_op *op);
+/* Appends a FLUSH_CHAIN op for family f that removes the n rules old_rules shows (texts copied).
+ * -ENOMEM. */
+int ima_plan_add_flush_chain(struct ima_plan *p, enum ima_family f, enum ima_op_reason reason,
+                             char *const *old_rules, size_t n);
 
 /* Appends the operations that create family f's table exactly as m describes it, assuming no
  * such table exists at that point of the transaction. -ENOMEM. */
@@ -104,7 +118,9 @@ int ima_plan_add_rules(struct ima_plan *p, const struct ima_model *m, enum ima_f
 size_t ima_plan_count_intervals(const struct ima_plan *p);
 
 /* Human-readable, nft-like lines: "+ element ip ip-masq-agent nomasq-dst { 10.0.0.0/12 }",
- * "- table ip ip-masq-agent", one per op (long element lists are wrapped). */
+ * "- table ip ip-masq-agent", "- rule ip ip-masq-agent postrouting <each rule removed>", "- chain
+ * ... { <the header it had> }"; a table whose flags only change shows its flags before and after,
+ * marked "(flags only)". Long element lists are wrapped; every line starts with '+' or '-'. */
 int ima_plan_print(const struct ima_plan *p, FILE *out);
 /* "rules", "elements", ...: the reason as a metric label / log word. */
 const char *ima_op_reason_name(enum ima_op_reason r);

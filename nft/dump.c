@@ -264,6 +264,28 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
         return r;
 }
 
+/* What diff shows of a chain it replaces: type, hook and policy as nft names them. */
+static void read_header(const struct nftnl_chain *ch, struct ima_chain_header *h)
+{
+        static const char *const hooks[] = { [NF_INET_PRE_ROUTING] = "prerouting", [NF_INET_LOCAL_IN] = "input",
+                                             [NF_INET_FORWARD] = "forward", [NF_INET_LOCAL_OUT] = "output",
+                                             [NF_INET_POST_ROUTING] = "postrouting" };
+        const char *type = nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE);
+        uint32_t hook, policy;
+
+        *h = (struct ima_chain_header){ 0 };
+        if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM))
+                return; /* a plain chain */
+        hook = nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM);
+        policy = nftnl_chain_is_set(ch, NFTNL_CHAIN_POLICY) ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) : NF_ACCEPT;
+        snprintf(h->type, sizeof(h->type), "%s", type ? type : "?");
+        if (hook < ARRAY_SIZE(hooks) && hooks[hook])
+                snprintf(h->hook, sizeof(h->hook), "%s", hooks[hook]);
+        else
+                snprintf(h->hook, sizeof(h->hook), "%u", hook);
+        snprintf(h->policy, sizeof(h->policy), "%s", policy == NF_ACCEPT ? "accept" : policy == NF_DROP ? "drop" : "?");
+}
+
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct dump_ctx *c = data;
@@ -300,6 +322,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
                                  type && strcmp(type, "nat") == 0 &&
                                  nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_ACCEPT &&
                                  !nftnl_chain_is_set(ch, NFTNL_CHAIN_DEV);
+                read_header(ch, &oc->header);
                 if (nftnl_chain_is_set(ch, NFTNL_CHAIN_USERDATA))
                         udata = nftnl_chain_get_data(ch, NFTNL_CHAIN_USERDATA, &udata_len);
                 oc->comment_differs = udata ? !has_comment(udata, udata_len, NFTNL_UDATA_CHAIN_COMMENT, ima_chain_comment())
@@ -316,7 +339,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
         struct dump_ctx *c = data;
         struct ima_observed_chain *oc = &c->table->chain;
         struct nftnl_rule *rule;
-        char **v, *sig = NULL;
+        char *sig = NULL, *text = NULL;
         int r = check_gen(nlh, c);
 
         if (r < 0)
@@ -334,17 +357,14 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
                 return 0;
         }
         r = ima_rule_signature(rule, &sig);
+        if (r >= 0)
+                r = ima_rule_text(c->family, rule, sig, &text);
         nftnl_rule_free(rule);
-        if (r < 0)
-                return r;
-        v = realloc(oc->rules, (oc->n_rules + 1) * sizeof(*v));
-        if (!v) {
+        if (r < 0) {
                 free(sig);
-                return -ENOMEM;
+                return r;
         }
-        oc->rules = v;
-        oc->rules[oc->n_rules++] = sig;
-        return 0;
+        return ima_observed_chain_add_rule(oc, sig, text);
 }
 
 /* GETTABLE of our table in family f. */

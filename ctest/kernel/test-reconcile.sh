@@ -97,6 +97,40 @@ for d in "${drifts[@]}"; do
 done
 note "ok: ${#drifts[@]} kinds of drift healed"
 
+# --- diff's text: what goes, as it was -----------------------------------------------------------
+# the rules removed one by one (ours in nft syntax, read back from the kernel's; another's as
+# libnftnl lists its expressions), the header the chain had, a dormant table's flags alone
+ours='fib daddr type local return comment "local destinations are not masqueraded"
+ip saddr @nomasq-src counter return comment "source in @nomasq-src: not masqueraded"
+ip daddr @nomasq-dst counter return comment "destination in @nomasq-dst: not masqueraded"
+counter masquerade fully-random comment "everything else is masqueraded (must be last)"'
+chain="ip ip-masq-agent postrouting"
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+nft "insert rule $chain ip daddr 1.1.1.1 accept comment \"by hand\"; chain $chain { policy drop; }" ||
+        fail "could not edit the chain"
+{
+        echo "- rule $chain [ payload load 4b @ network header + 16 => reg 1 ] [ cmp eq reg 1 0x01010101 ] [ immediate reg 0 accept ] comment \"by hand\""
+        sed "s/^/- rule $chain /" <<<"$ours"
+        echo "- chain $chain { type nat hook postrouting priority srcnat + 1; policy drop; }"
+        echo "+ chain $chain { type nat hook postrouting priority srcnat + 1; policy accept; }"
+        sed "s/^/+ rule $chain /" <<<"$ours"
+} >"$WORK/diff.want"
+rc=0
+agent diff --config "$cfg" >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff's exit code with the chain edited" 3 "$rc"
+diff -u "$WORK/diff.want" "$WORK/diff.out" >&2 || fail "diff's text for an edited chain"
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+nft "add table ip ip-masq-agent { flags dormant; }" || fail "could not make the table dormant"
+printf '%s\n' "- table ip ip-masq-agent { flags dormant; } (flags only)" "+ table ip ip-masq-agent { } (flags only)" \
+        >"$WORK/diff.want"
+rc=0
+agent diff --config "$cfg" >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff's exit code with the table dormant" 3 "$rc"
+diff -u "$WORK/diff.want" "$WORK/diff.out" >&2 || fail "diff's text for a dormant table"
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+what="diff's text" expect_in_sync
+note "ok: diff shows the rules, chain header and table flags that go"
+
 # --- others' objects in our table go one by one: the table itself stays ----------------------------
 # chains that jump to each other, a counter one of them uses, a set and a verdict map our own
 # chain was made to use, a quota: all removed in one transaction, our table, sets and chain
@@ -163,6 +197,8 @@ for step in "${steps[@]}"; do
         rc=0
         agent diff --config "$cfg" "$opts" >"$WORK/diff.out" 2>&1 || rc=$?
         [ "$rc" = 3 ] || fail "$what: diff exits $rc, expected 3: $(cat "$WORK/diff.out")"
+        # the rules that go are the agent's, with other options: shown in nft syntax
+        ! grep -- '^- rule .*\[ ' "$WORK/diff.out" >&2 || fail "$what: diff shows a rule of the agent's as expressions"
         gen_before=$(readback --genid)
         agent apply --config "$cfg" "$opts" 2>"$WORK/apply.log" || fail "$what: apply failed: $(cat "$WORK/apply.log")"
         assert_eq "$what: transactions" 1 "$(($(readback --genid) - gen_before))"
