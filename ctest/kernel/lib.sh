@@ -173,18 +173,33 @@ probe_recv_start() {
 
 # probe_matrix NS_RECV PORT "POD DEST" ...: sends one datagram from each POD namespace to DEST
 # (payload "POD->DEST") and prints "POD->DEST SOURCE" lines, sorted: the source address the
-# receiver in NS_RECV saw for each flow. Bounded: 5 s, one datagram each.
+# receiver in NS_RECV saw for each flow. A datagram that did not arrive (a veth backlog overflows
+# on a loaded machine) is sent once more, from a new socket: a new flow, NATed as the first
+# would have been. Bounded: two rounds of 5 s, at most two datagrams each.
 probe_matrix() {
-        local recv_ns=$1 port=$2 out="$WORK/probe.$$" pair pod dest
+        local recv_ns=$1 port=$2 out="$WORK/probe.$$" pair pod dest round seen=""
+        local -a pending=()
         shift 2
-        probe_recv_start "$recv_ns" "$port" "$#" "$out"
-        for pair in "$@"; do
-                pod=${pair% *}
-                dest=${pair#* }
-                in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod->$dest"
+        pending=("$@")
+        for round in 1 2; do
+                probe_recv_start "$recv_ns" "$port" "${#pending[@]}" "$out"
+                for pair in "${pending[@]}"; do
+                        pod=${pair% *}
+                        dest=${pair#* }
+                        in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod->$dest"
+                done
+                wait "$PROBE_PID" || true
+                seen+=$(grep -v '^ready$' "$out")$'\n'
+                local -a missing=()
+                for pair in "${pending[@]}"; do
+                        awk -v p="${pair% *}->${pair#* }" '$3 == p { found = 1 } END { exit !found }' \
+                                <<<"$seen" || missing+=("$pair")
+                done
+                [ ${#missing[@]} -gt 0 ] && [ "$round" = 1 ] || break
+                note "probe_matrix: no datagram arrived for ${missing[*]}; sending once more"
+                pending=("${missing[@]}")
         done
-        wait "$PROBE_PID" || true
-        grep -v '^ready$' "$out" | awk '{ print $3, $1 }' | sort
+        grep -v '^$' <<<"$seen" | awk '{ print $3, $1 }' | sort
 }
 
 # probe_sources NS_RECV PORT POD DEST COUNT: sends COUNT datagrams from POD to DEST, each from a
