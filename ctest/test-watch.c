@@ -1,0 +1,149 @@
+/* The config watch (cmd/watch.c) against real inotify in a temporary directory: what each change
+ * of the file, of its directory and of the symlinks on its path reads as. inotify queues an event
+ * before the system call that causes it returns, so each case reads the queue right after its
+ * change, without waiting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/watch.h"
+#include "tests.h"
+
+static char root[] = "/tmp/test-watch.XXXXXX";
+
+/* root/REL, in one of a few rotating buffers (a call may use several) */
+static const char *at(const char *rel)
+{
+        static char bufs[4][PATH_MAX];
+        static unsigned next;
+        char *buf = bufs[next++ % ARRAY_SIZE(bufs)];
+
+        snprintf(buf, PATH_MAX, "%s/%s", root, rel);
+        return buf;
+}
+
+static void must(bool ok, const char *what)
+{
+        if (!ok) {
+                perror(what);
+                exit(2);
+        }
+}
+
+/* write-and-rename, as editors and config tools replace a file */
+static void replace_file(const char *path, const char *text)
+{
+        char tmp[PATH_MAX];
+        FILE *f;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        must((f = fopen(tmp, "w")) && fputs(text, f) >= 0 && fclose(f) == 0, tmp);
+        must(rename(tmp, path) == 0, path);
+}
+
+/* what the queued events say */
+static enum watch_change changes(struct watch *w)
+{
+        enum watch_change c = WATCH_UNCHANGED;
+
+        CHECK_INT(watch_read(w, &c), 0);
+        return c;
+}
+
+/* Empties root for the next case (through rm: the cases leave symlinks and directories). */
+static void clean_root(void)
+{
+        char cmd[2 * sizeof(root) + 32];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir %s", root, root);
+        must(system(cmd) == 0, cmd);
+}
+
+/* kubelet's layout: the file a symlink into "..data", itself a symlink renamed over to the new
+ * timestamped directory */
+static void test_kubelet_swap(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        must(mkdir(at("cm"), 0755) == 0 && mkdir(at("cm/..1"), 0755) == 0, "mkdir");
+        replace_file(at("cm/..1/config"), "a");
+        must(symlink("..1", at("cm/..data")) == 0 && symlink("..data/config", at("cm/config")) == 0, "symlink");
+        CHECK_INT(watch_new(at("cm/config"), &w), 0);
+        CHECK(watch_active(w));
+        must(mkdir(at("cm/..2"), 0755) == 0, "mkdir");
+        replace_file(at("cm/..2/config"), "b");
+        must(symlink("..2", at("cm/..data_tmp")) == 0 && rename(at("cm/..data_tmp"), at("cm/..data")) == 0, "swap");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        /* the new timestamped directory is the one watched now */
+        replace_file(at("cm/..2/config"), "c");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("cm/..1/config"), "old");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        clean_root();
+}
+
+/* a file written in place is whole when its writer closes it */
+static void test_written_in_place(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        FILE *f;
+
+        must(mkdir(at("d"), 0755) == 0, "mkdir");
+        CHECK_INT(watch_new(at("d/config"), &w), 0);
+        must((f = fopen(at("d/config"), "w")) != NULL, "fopen");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(watch_file_being_written(w));
+        must(fputs("x", f) >= 0 && fclose(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        clean_root();
+}
+
+/* a directory missing at start: its nearest existing ancestor is watched until it appears */
+static void test_missing_directory(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        CHECK_INT(watch_new(at("a/b/config"), &w), 0);
+        CHECK(!watch_active(w));
+        CHECK_STR(watch_ancestor(w), root);
+        must(mkdir(at("a"), 0755) == 0, "mkdir");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK_STR(watch_ancestor(w), at("a"));
+        must(mkdir(at("a/b"), 0755) == 0, "mkdir");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_active(w));
+        replace_file(at("a/b/config"), "x");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        clean_root();
+}
+
+/* the config file a symlink to a file in another directory */
+static void test_file_symlink(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        must(mkdir(at("etc"), 0755) == 0 && mkdir(at("store"), 0755) == 0, "mkdir");
+        replace_file(at("store/config"), "a");
+        must(symlink("../store/config", at("etc/config")) == 0, "symlink");
+        CHECK_INT(watch_new(at("etc/config"), &w), 0);
+        replace_file(at("store/config"), "b");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("store/other"), "c");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        clean_root();
+}
+
+int main(void)
+{
+        must(mkdtemp(root) != NULL, "mkdtemp");
+        TEST_RUN(test_kubelet_swap);
+        TEST_RUN(test_written_in_place);
+        TEST_RUN(test_missing_directory);
+        TEST_RUN(test_file_symlink);
+        rmdir(root);
+        TEST_EXIT();
+}
