@@ -16,12 +16,25 @@
                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 /* Symlinks followed from the config path: as many as kubelet's layout needs and then some. */
 #define WATCH_MAX_HOPS 8
+/* Per hop the file's directory, and now and then one whose directory on the path appeared (or
+ * could not be looked at) while arm() looked; more than this fails with -ELOOP. */
+#define WATCH_MAX_TARGETS (2 * (WATCH_MAX_HOPS + 1))
+/* arm() starts over when a directory it walked through went away before it could be watched;
+ * this many times at most (then the watches of the last attempt stay, and their events or the
+ * resync try again). */
+#define WATCH_MAX_ATTEMPTS 8
+
+enum watch_kind {
+        WATCH_KIND_FILE,     /* dir holds the config file, or a symlink on the way to it */
+        WATCH_KIND_STEP,     /* dir holds a directory on the path, name */
+        WATCH_KIND_ANCESTOR, /* dir holds name, the first component of the path that is missing */
+};
 
 struct watch_target {
         int wd;
         char *dir;
         char *name;      /* the entry in dir that matters */
-        bool ancestor;   /* dir is an ancestor watched until the next component appears */
+        enum watch_kind kind;
         dev_t dev;       /* the directory dir led to when the watch was added */
         ino_t ino;
 };
@@ -29,7 +42,7 @@ struct watch_target {
 struct watch {
         int fd;
         char *config_path;
-        struct watch_target targets[WATCH_MAX_HOPS + 1];
+        struct watch_target targets[WATCH_MAX_TARGETS];
         size_t n_targets;
         int error;
         bool being_written;  /* a file was created under a watched name and not closed yet */
@@ -61,7 +74,7 @@ static void targets_release(int fd, struct watch_target *v, size_t n, const stru
         }
 }
 
-static int target_add(struct watch *w, const char *dir, const char *name, bool ancestor)
+static int target_add(struct watch *w, const char *dir, const char *name, enum watch_kind kind)
 {
         struct watch_target *t;
         struct stat st;
@@ -88,7 +101,7 @@ static int target_add(struct watch *w, const char *dir, const char *name, bool a
         t->dev = st.st_dev;
         t->ino = st.st_ino;
         t->wd = wd;
-        t->ancestor = ancestor;
+        t->kind = kind;
         w->n_targets++;
         return 0;
 }
@@ -110,28 +123,54 @@ static int split_path(const char *path, char **ret_dir, char **ret_name)
         return 0;
 }
 
-/* dir cannot be watched because it (or a component) does not exist: watch the nearest existing
- * ancestor for the next component to appear. */
-static int add_ancestor(struct watch *w, const char *dir)
+/* Walks dir one component at a time, as the kernel resolves it, to the directory it leads to
+ * (*ret, dir without "." components). A component that is not a directory is looked at again only
+ * once the directory holding it is watched for it, so it cannot appear unseen between the look and
+ * the watch. -ENOENT when one is missing (or no directory): that parent stays watched as the
+ * ancestor until it appears. -EAGAIN when a directory walked through went away meanwhile. */
+static int walk_dir(struct watch *w, const char *dir, char **ret)
 {
-        _cleanup_free_ char *child = strdup(dir);
+        _cleanup_free_ char *cur = strdup(dir[0] == '/' ? "" : ".");
+        const char *p = dir;
 
-        if (!child)
+        if (!cur)
                 return -ENOMEM;
         for (;;) {
-                _cleanup_free_ char *parent = NULL, *name = NULL;
-                int r = split_path(child, &parent, &name);
+                _cleanup_free_ char *name = NULL, *next = NULL;
+                struct stat st;
+                size_t len;
+                int r;
 
-                if (r < 0)
-                        return r;
-                if (strcmp(parent, child) == 0)
-                        return -ENOENT;
-                r = target_add(w, parent, name, true);
-                if (r != -ENOENT && r != -ENOTDIR)
-                        return r;
-                free(child);
-                child = TAKE_PTR(parent);
+                p += strspn(p, "/");
+                if (!*p)
+                        break;
+                len = strcspn(p, "/");
+                name = strndup(p, len);
+                p += len;
+                if (!name || asprintf(&next, "%s/%s", cur, name) < 0)
+                        return -ENOMEM;
+                if (strcmp(name, ".") == 0)
+                        continue;
+                if (stat(next, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        r = target_add(w, cur[0] ? cur : "/", name, WATCH_KIND_ANCESTOR);
+                        if (r < 0)
+                                return r == -ENOENT || r == -ENOTDIR ? -EAGAIN : r;
+                        r = stat(next, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+                        if (r == -ENOENT || r == -ENOTDIR)
+                                return -ENOENT;
+                        /* there now (it appeared since the first look), or it cannot be looked at
+                         * (-EACCES): either way a change of it is worth an event */
+                        w->targets[w->n_targets - 1].kind = WATCH_KIND_STEP;
+                        if (r < 0)
+                                return r;
+                }
+                free(cur);
+                cur = TAKE_PTR(next);
         }
+        if (!cur[0] && !(cur = strdup("/")))
+                return -ENOMEM;
+        *ret = TAKE_PTR(cur);
+        return 0;
 }
 
 /* The target of the symlink at path, resolved against path's directory; NULL with errno set
@@ -152,42 +191,60 @@ static char *link_target(const char *path, const char *dir)
         return ret;
 }
 
-/* Watches the directory of every step of the symlink chain from the config path to the file. */
-static int arm(struct watch *w)
+/* One attempt at watching the directory of every step of the symlink chain from the config path
+ * to the file. -EAGAIN when the path changed under it. */
+static int arm_once(struct watch *w)
 {
         _cleanup_free_ char *path = strdup(w->config_path);
-        struct watch_target old[ARRAY_SIZE(w->targets)];
-        size_t n_old = w->n_targets;
-        int r = 0;
 
         if (!path)
                 return -ENOMEM;
+        for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
+                _cleanup_free_ char *dir = NULL, *name = NULL, *real = NULL;
+                char *next;
+                int r;
+
+                r = split_path(path, &dir, &name);
+                if (r < 0)
+                        return r;
+                r = walk_dir(w, dir, &real);
+                /* a symlink's target directory missing: the config's own directory stays watched */
+                if (r == -ENOENT)
+                        return hop == 0 ? -ENOENT : 0;
+                if (r < 0)
+                        return r;
+                r = target_add(w, real, name, WATCH_KIND_FILE);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        return -EAGAIN; /* the directory went away since walk_dir() */
+                if (r < 0)
+                        return r;
+                next = link_target(path, dir);
+                if (!next)
+                        return 0;
+                free(path);
+                path = next;
+        }
+        return 0;
+}
+
+/* Watches what the config path resolves through now, keeping the watches that stay. */
+static int arm(struct watch *w)
+{
+        struct watch_target old[ARRAY_SIZE(w->targets)];
+        size_t n_old = w->n_targets;
+        int r = -EAGAIN;
+
         memcpy(old, w->targets, n_old * sizeof(*old));
         w->n_targets = 0;
         w->replaced = old;
         w->n_replaced = n_old;
-        for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
-                _cleanup_free_ char *dir = NULL, *name = NULL;
-                char *next;
-
-                r = split_path(path, &dir, &name);
-                if (r < 0)
-                        break;
-                r = target_add(w, dir, name, false);
-                if (r == -ENOENT || r == -ENOTDIR) {
-                        int a = add_ancestor(w, dir);
-
-                        r = hop == 0 ? (a < 0 ? a : -ENOENT) : a;
-                        break;
-                }
-                if (r < 0)
-                        break;
-                next = link_target(path, dir);
-                if (!next)
-                        break;
-                free(path);
-                path = next;
+        for (unsigned attempt = 0; r == -EAGAIN && attempt < WATCH_MAX_ATTEMPTS; attempt++) {
+                targets_release(w->fd, w->targets, w->n_targets, old, n_old);
+                w->n_targets = 0;
+                r = arm_once(w);
         }
+        if (r == -EAGAIN)
+                r = -ENOENT;
         w->replaced = NULL;
         w->n_replaced = 0;
         targets_release(w->fd, old, n_old, w->targets, w->n_targets);
@@ -231,14 +288,21 @@ int watch_fd(const struct watch *w)
         return w->fd;
 }
 
+/* Targets come in the order arm() adds them: for each hop, those of directories on the way, then
+ * the one of the file's directory. A missing component ends them. */
 bool watch_active(const struct watch *w)
 {
-        return w->n_targets > 0 && !w->targets[0].ancestor;
+        for (size_t i = 0; i < w->n_targets; i++)
+                if (w->targets[i].kind == WATCH_KIND_FILE)
+                        return true;
+        return false;
 }
 
 const char *watch_ancestor(const struct watch *w)
 {
-        return w->n_targets > 0 && w->targets[0].ancestor ? w->targets[0].dir : NULL;
+        const struct watch_target *last = w->n_targets > 0 ? &w->targets[w->n_targets - 1] : NULL;
+
+        return last && last->kind == WATCH_KIND_ANCESTOR && !watch_active(w) ? last->dir : NULL;
 }
 
 int watch_error(const struct watch *w)
@@ -308,20 +372,24 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                 if (e->len == 0)
                         continue;
                 own_name = strcmp(e->name, t->name) == 0;
+                if (t->kind != WATCH_KIND_FILE) {
+                        /* a directory on the path, or the missing one, changed */
+                        if (own_name)
+                                change = WATCH_CHANGED;
+                        continue;
+                }
                 if (own_name && (e->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
                         w->being_written = false;
-                if (!t->ancestor && (e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
-                    (own_name || strcmp(e->name, "..data") == 0))
+                if ((e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && (own_name || strcmp(e->name, "..data") == 0))
                         return WATCH_COMPLETE;
                 /* a file just created is being written: its IN_CLOSE_WRITE tells when it is whole
                  * (a symlink or a directory created there has none, and matters now; a hard link
                  * made there has none either, and waits for the next resync) */
-                if (own_name && !t->ancestor && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) &&
-                    is_regular_file(t->dir, e->name)) {
+                if (own_name && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && is_regular_file(t->dir, e->name)) {
                         w->being_written = true;
                         continue;
                 }
-                if (own_name || (!t->ancestor && strncmp(e->name, "..", 2) == 0))
+                if (own_name || strncmp(e->name, "..", 2) == 0)
                         change = WATCH_CHANGED;
         }
         return change;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,33 @@
 #include "tests.h"
 
 static char root[] = "/tmp/test-watch.XXXXXX";
+
+/* Linked with -Wl,--wrap=inotify_add_watch: watch.c's calls come here, so a case can change the
+ * file system at a chosen point of arming, as another process racing the agent would. */
+int __real_inotify_add_watch(int fd, const char *path, uint32_t mask);
+int __wrap_inotify_add_watch(int fd, const char *path, uint32_t mask);
+
+static void (*race_action)(void);
+static unsigned race_call;   /* the call (counted from 0) that the action comes before or after */
+static bool race_after;
+static unsigned add_calls;
+
+int __wrap_inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+        void (*action)(void) = race_action && add_calls++ == race_call ? race_action : NULL;
+        int r, saved;
+
+        if (action)
+                race_action = NULL; /* once */
+        if (action && !race_after)
+                action();
+        r = __real_inotify_add_watch(fd, path, mask);
+        saved = errno;
+        if (action && race_after)
+                action();
+        errno = saved;
+        return r;
+}
 
 /* root/REL, in one of a few rotating buffers (a call may use several) */
 static const char *at(const char *rel)
@@ -121,6 +149,53 @@ static void test_missing_directory(void)
         clean_root();
 }
 
+static void make_late(void)
+{
+        must(mkdir(at("late"), 0755) == 0, "mkdir");
+}
+
+static void make_late_deep(void)
+{
+        must(mkdir(at("late"), 0755) == 0 && mkdir(at("late/deeper"), 0755) == 0, "mkdir");
+}
+
+/* The missing directory created at any point while the watch is being set up, before or after
+ * each inotify_add_watch() (the one that fails for it, the ancestor's...): the watch ends up on
+ * the directory, at once or through the creation's event, never on the ancestor for good. */
+static void race_creation(const char *config, void (*action)(void))
+{
+        for (unsigned call = 0; call < 6; call++) {
+                for (int after = 0; after <= 1; after++) {
+                        _cleanup_(watch_freep) struct watch *w = NULL;
+
+                        add_calls = 0;
+                        race_call = call;
+                        race_after = after;
+                        race_action = action;
+                        CHECK_INT(watch_new(at(config), &w), 0);
+                        if (race_action) {
+                                /* the path was watched in fewer calls: nothing raced */
+                                race_action = NULL;
+                                action();
+                        }
+                        (void)changes(w);
+                        if (!watch_active(w))
+                                fprintf(stderr, "created %s call %u: watching %s\n", after ? "after" : "before",
+                                        call, watch_ancestor(w) ? watch_ancestor(w) : "nothing");
+                        CHECK(watch_active(w));
+                        replace_file(at(config), "x");
+                        CHECK_INT(changes(w), WATCH_COMPLETE);
+                        clean_root();
+                }
+        }
+}
+
+static void test_directory_created_while_arming(void)
+{
+        race_creation("late/config", make_late);
+        race_creation("late/deeper/config", make_late_deep);
+}
+
 /* the config file a symlink to a file in another directory */
 static void test_file_symlink(void)
 {
@@ -143,6 +218,7 @@ int main(void)
         TEST_RUN(test_kubelet_swap);
         TEST_RUN(test_written_in_place);
         TEST_RUN(test_missing_directory);
+        TEST_RUN(test_directory_created_while_arming);
         TEST_RUN(test_file_symlink);
         rmdir(root);
         TEST_EXIT();
