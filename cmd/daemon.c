@@ -715,12 +715,13 @@ static void on_retry_timer(struct daemon *d)
 
 static int start_watch(struct daemon *d);
 
-/* For a watch that could not be added at all (inotify limits, permissions), and for a symlinked
- * directory repointed elsewhere; an ancestor watch reports the directory appearing itself. The
- * file is read right after, so a change the old watches missed is applied too. */
+/* For a watch that could not be added at all (inotify limits, permissions), for a symlinked
+ * directory repointed elsewhere, and for an ancestor watch whose directory is there all the same
+ * (an event lost: the ancestor would be watched for good, and every change wait for the resync).
+ * The file is read right after, so a change the old watches missed is applied too. */
 static void refresh_watch(struct daemon *d)
 {
-        bool was_active, rearmed;
+        bool was_active, was_waiting, rearmed;
         int r;
 
         if (!d->watch) {
@@ -734,14 +735,15 @@ static void refresh_watch(struct daemon *d)
                 return;
         }
         was_active = watch_active(d->watch);
-        if (watch_ancestor(d->watch))
-                return;
+        was_waiting = watch_ancestor(d->watch) != NULL;
         r = watch_refresh(d->watch, &rearmed);
         if (r < 0)
                 retry_watch_soon(d, r);
         if (r < 0 || !rearmed)
                 return;
-        if (!was_active)
+        if (was_waiting)
+                log_info("the directory of %s appeared: watching it", arg_config_path);
+        else if (!was_active)
                 log_info("watching the directory of %s again", arg_config_path);
         else
                 log_info("a directory on the path of %s is another one now (a symlink changed): watching it",
@@ -774,6 +776,7 @@ static bool on_signal(struct daemon *d)
                 return false;
         if (si.ssi_signo == SIGHUP) {
                 log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
+                refresh_watch(d);
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
                 check_upstream(d);

@@ -315,8 +315,21 @@ bool watch_file_being_written(const struct watch *w)
         return w->being_written;
 }
 
-/* Whether every watched directory is still the one its path leads to. A directory symlink
- * repointed elsewhere changes nothing in any watched directory: only this notices it. */
+/* Whether name is a directory in dir (or leads to one). */
+static bool is_directory(const char *dir, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return false;
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether every watched directory is still the one its path leads to, and the missing directory
+ * an ancestor waits for is still missing. A directory symlink repointed elsewhere changes nothing
+ * in any watched directory, and an event can be lost (an overflow is one, but not every loss says
+ * so): only this notices them. */
 static bool targets_current(const struct watch *w)
 {
         for (size_t i = 0; i < w->n_targets; i++) {
@@ -324,6 +337,8 @@ static bool targets_current(const struct watch *w)
                 struct stat st;
 
                 if (stat(t->dir, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino)
+                        return false;
+                if (t->kind == WATCH_KIND_ANCESTOR && is_directory(t->dir, t->name))
                         return false;
         }
         return true;
@@ -334,8 +349,8 @@ int watch_refresh(struct watch *w, bool *ret_rearmed)
         int r;
 
         *ret_rearmed = false;
-        if (watch_active(w) && targets_current(w))
-                return 0;
+        if ((watch_active(w) || watch_ancestor(w)) && targets_current(w))
+                return watch_active(w) ? 0 : -ENOENT;
         r = arm(w);
         *ret_rearmed = true;
         return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;

@@ -48,8 +48,10 @@ bool watch_file_being_written(const struct watch *w);
  * have changed, the watches are re-established along the path as it resolves now. Returns 0 or
  * -errno. */
 int watch_read(struct watch *w, enum watch_change *ret);
-/* The resync timer's backstop: re-establishes the watches from scratch when the config file's
- * directory is not watched, or when a watched directory is no longer the one its path leads to
- * (a symlinked directory repointed: no event says so). *ret_rearmed tells whether it did.
- * Returns 0 when the config file's directory is watched, else the reason as -errno. */
+/* The backstop of the resync timer and of SIGHUP: re-establishes the watches from scratch when
+ * the config file's directory is not watched, when a watched directory is no longer the one its
+ * path leads to (a symlinked directory repointed: no event says so), or when the directory an
+ * ancestor is watched for exists (its creation's event was lost). *ret_rearmed tells whether it
+ * did. Returns 0 when the config file's directory is watched, else the reason as -errno (-ENOENT
+ * while it is missing). */
 int watch_refresh(struct watch *w, bool *ret_rearmed);

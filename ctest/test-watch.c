@@ -196,6 +196,38 @@ static void test_directory_created_while_arming(void)
         race_creation("late/deeper/config", make_late_deep);
 }
 
+/* Reads the queued events without looking at them, as if they had been lost. */
+static void lose_events(struct watch *w)
+{
+        char buf[4096];
+
+        while (read(watch_fd(w), buf, sizeof(buf)) > 0)
+                ;
+}
+
+/* The backstop of the resync and SIGHUP: an ancestor watch stays while the directory is missing,
+ * and moves to the directory once it is there, also when its creation's event was lost. */
+static void test_refresh_lost_creation(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        bool rearmed = true;
+
+        CHECK_INT(watch_new(at("late/config"), &w), 0);
+        CHECK_INT(watch_refresh(w, &rearmed), -ENOENT);
+        CHECK(!rearmed);
+        CHECK_STR(watch_ancestor(w), root);
+        make_late();
+        lose_events(w);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(rearmed);
+        CHECK(watch_active(w));
+        replace_file(at("late/config"), "x");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(!rearmed);
+        clean_root();
+}
+
 /* the config file a symlink to a file in another directory */
 static void test_file_symlink(void)
 {
@@ -219,6 +251,7 @@ int main(void)
         TEST_RUN(test_written_in_place);
         TEST_RUN(test_missing_directory);
         TEST_RUN(test_directory_created_while_arming);
+        TEST_RUN(test_refresh_lost_creation);
         TEST_RUN(test_file_symlink);
         rmdir(root);
         TEST_EXIT();
