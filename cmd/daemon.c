@@ -715,10 +715,10 @@ static void on_retry_timer(struct daemon *d)
 
 static int start_watch(struct daemon *d);
 
-/* For a watch that could not be added at all (inotify limits, permissions), for a symlinked
- * directory repointed elsewhere, and for an ancestor watch whose directory is there all the same
- * (an event lost: the ancestor would be watched for good, and every change wait for the resync).
- * The file is read right after, so a change the old watches missed is applied too. */
+/* For a watch that could not be added at all (inotify limits, permissions), for a directory on the
+ * path renamed away (no event says so), and for an event lost: a symlink repointed, or an ancestor
+ * watched whose directory is there (which would be watched for good, every change waiting for the
+ * resync). The file is read right after, so a change the old watches missed is applied too. */
 static void refresh_watch(struct daemon *d)
 {
         bool was_active, was_waiting, rearmed;
@@ -746,8 +746,7 @@ static void refresh_watch(struct daemon *d)
         else if (!was_active)
                 log_info("watching the directory of %s again", arg_config_path);
         else
-                log_info("a directory on the path of %s is another one now (a symlink changed): watching it",
-                         arg_config_path);
+                log_info("a directory on the path of %s is another one now: watching it", arg_config_path);
 }
 
 static void on_resync_timer(struct daemon *d)

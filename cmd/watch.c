@@ -10,15 +10,18 @@
 
 #include "cmd/watch.h"
 
-/* No IN_DONT_FOLLOW: a config directory reached through a symlink is watched where it lives.
+/* The directories watched are reached through no symlink: walk_dir() resolves the path itself, so
+ * that the directory holding each symlink on it is watched too.
  * No IN_MODIFY: a file is read when its writer closes it, never half-written. */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | \
                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-/* Symlinks followed from the config path: as many as kubelet's layout needs and then some. */
+/* Symlinks followed from the config path, the file's and those of directories on its way
+ * together: as many as kubelet's layout needs (two) and then some. */
 #define WATCH_MAX_HOPS 8
-/* Per hop the file's directory, and now and then one whose directory on the path appeared (or
- * could not be looked at) while arm() looked; more than this fails with -ELOOP. */
-#define WATCH_MAX_TARGETS (2 * (WATCH_MAX_HOPS + 1))
+/* One per symlink followed, one per file's directory, one for a missing directory, and now and
+ * then one for a directory that appeared (or could not be looked at) while arm() looked; more than
+ * this fails with -ELOOP. */
+#define WATCH_MAX_TARGETS (2 * (WATCH_MAX_HOPS + 1) + 2)
 /* arm() starts over when a directory it walked through went away before it could be watched;
  * this many times at most (then the watches of the last attempt stay, and their events or the
  * resync try again). */
@@ -26,14 +29,15 @@
 
 enum watch_kind {
         WATCH_KIND_FILE,     /* dir holds the config file, or a symlink on the way to it */
-        WATCH_KIND_STEP,     /* dir holds a directory on the path, name */
+        WATCH_KIND_STEP,     /* dir holds name, a symlink to a directory on the path (or a directory) */
         WATCH_KIND_ANCESTOR, /* dir holds name, the first component of the path that is missing */
 };
 
 struct watch_target {
         int wd;
-        char *dir;
+        char *dir;       /* through no symlink */
         char *name;      /* the entry in dir that matters */
+        char *link;      /* WATCH_KIND_STEP: what the symlink name held when it was followed */
         enum watch_kind kind;
         dev_t dev;       /* the directory dir led to when the watch was added */
         ino_t ino;
@@ -71,6 +75,7 @@ static void targets_release(int fd, struct watch_target *v, size_t n, const stru
                         (void)inotify_rm_watch(fd, v[i].wd);
                 free(v[i].dir);
                 free(v[i].name);
+                free(v[i].link);
         }
 }
 
@@ -102,6 +107,7 @@ static int target_add(struct watch *w, const char *dir, const char *name, enum w
         t->ino = st.st_ino;
         t->wd = wd;
         t->kind = kind;
+        t->link = NULL;
         w->n_targets++;
         return 0;
 }
@@ -123,46 +129,115 @@ static int split_path(const char *path, char **ret_dir, char **ret_name)
         return 0;
 }
 
-/* Walks dir one component at a time, as the kernel resolves it, to the directory it leads to
- * (*ret, dir without "." components). A component that is not a directory is looked at again only
- * once the directory holding it is watched for it, so it cannot appear unseen between the look and
- * the watch. -ENOENT when one is missing (or no directory): that parent stays watched as the
- * ancestor until it appears. -EAGAIN when a directory walked through went away meanwhile. */
-static int walk_dir(struct watch *w, const char *dir, char **ret)
+/* What the symlink at path holds, in *ret. -EINVAL when path is not a symlink. */
+static int read_link(const char *path, char **ret)
 {
-        _cleanup_free_ char *cur = strdup(dir[0] == '/' ? "" : ".");
-        const char *p = dir;
+        char buf[PATH_MAX];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The first component of rest, which is cut from it; NULL at the end, or with errno ENOMEM. */
+static char *next_component(char *rest)
+{
+        char *p = rest + strspn(rest, "/");
+        size_t len = strcspn(p, "/");
+        char *name;
+
+        errno = 0;
+        if (!*p)
+                return NULL;
+        name = strndup(p, len);
+        memmove(rest, p + len, strlen(p + len) + 1);
+        return name;
+}
+
+/* name in dir, whose path is path, is not a plain directory at the first look (a symlink: where
+ * it points decides where the path goes; missing: the path goes nowhere yet). It is looked at
+ * again once dir is watched for it, so that nothing can change it unseen between the look and the
+ * watch. 0 when it is a directory now (it appeared meanwhile), 0 and *ret_link (owned by the
+ * target) for a symlink, -ENOENT when it is missing or no directory: dir stays watched as the
+ * ancestor. */
+static int look_again(struct watch *w, const char *dir, const char *name, const char *path,
+                      const char **ret_link)
+{
+        struct watch_target *t;
+        struct stat st;
+        int r;
+
+        *ret_link = NULL;
+        r = target_add(w, dir[0] ? dir : "/", name, WATCH_KIND_ANCESTOR);
+        if (r < 0)
+                return r == -ENOENT || r == -ENOTDIR ? -EAGAIN : r; /* dir went away */
+        t = &w->targets[w->n_targets - 1];
+        r = lstat(path, &st) < 0 ? -errno : 0;
+        if (r == -ENOENT || r == -ENOTDIR || (r == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)))
+                return -ENOENT;
+        /* a symlink, a directory now, or what cannot be looked at (-EACCES): either way a change
+         * of it is worth an event */
+        t->kind = WATCH_KIND_STEP;
+        if (r < 0 || S_ISDIR(st.st_mode))
+                return r;
+        r = read_link(path, &t->link);
+        if (r == -EINVAL || r == -ENOENT)
+                return -EAGAIN; /* no symlink any more */
+        *ret_link = t->link;
+        return r;
+}
+
+/* Resolves dir one component at a time, as the kernel does, to the directory it leads to (*ret,
+ * through no symlink), watching the directory of every component that is not a plain directory
+ * for it (look_again()). -ENOENT when one is missing, -EAGAIN when the path changed while it was
+ * walked. *links counts the symlinks followed. */
+static int walk_dir(struct watch *w, const char *dir, unsigned *links, char **ret)
+{
+        _cleanup_free_ char *cur = dir[0] == '/' ? strdup("") : getcwd(NULL, 0), *rest = strdup(dir);
 
         if (!cur)
+                return dir[0] == '/' ? -ENOMEM : -errno;
+        if (!rest)
                 return -ENOMEM;
+        if (strcmp(cur, "/") == 0)
+                cur[0] = '\0'; /* the root, as cur is kept: each component adds "/name" */
         for (;;) {
-                _cleanup_free_ char *name = NULL, *next = NULL;
+                _cleanup_free_ char *name = next_component(rest), *next = NULL;
+                const char *link;
                 struct stat st;
-                size_t len;
                 int r;
 
-                p += strspn(p, "/");
-                if (!*p)
-                        break;
-                len = strcspn(p, "/");
-                name = strndup(p, len);
-                p += len;
-                if (!name || asprintf(&next, "%s/%s", cur, name) < 0)
+                if (!name && errno)
                         return -ENOMEM;
+                if (!name)
+                        break;
                 if (strcmp(name, ".") == 0)
                         continue;
-                if (stat(next, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                        r = target_add(w, cur[0] ? cur : "/", name, WATCH_KIND_ANCESTOR);
-                        if (r < 0)
-                                return r == -ENOENT || r == -ENOTDIR ? -EAGAIN : r;
-                        r = stat(next, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-                        if (r == -ENOENT || r == -ENOTDIR)
-                                return -ENOENT;
-                        /* there now (it appeared since the first look), or it cannot be looked at
-                         * (-EACCES): either way a change of it is worth an event */
-                        w->targets[w->n_targets - 1].kind = WATCH_KIND_STEP;
+                if (strcmp(name, "..") == 0) {
+                        *(strrchr(cur, '/') ?: cur) = '\0'; /* cur is absolute: "" is the root */
+                        continue;
+                }
+                if (asprintf(&next, "%s/%s", cur, name) < 0)
+                        return -ENOMEM;
+                if (lstat(next, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        r = look_again(w, cur, name, next, &link);
                         if (r < 0)
                                 return r;
+                        if (link && ++*links > WATCH_MAX_HOPS)
+                                return -ELOOP;
+                        if (link) {
+                                free(next);
+                                if (asprintf(&next, "%s/%s", link, rest) < 0)
+                                        return -ENOMEM;
+                                free(rest);
+                                rest = TAKE_PTR(next);
+                                if (link[0] == '/')
+                                        cur[0] = '\0';
+                                continue;
+                        }
                 }
                 free(cur);
                 cur = TAKE_PTR(next);
@@ -173,44 +248,28 @@ static int walk_dir(struct watch *w, const char *dir, char **ret)
         return 0;
 }
 
-/* The target of the symlink at path, resolved against path's directory; NULL with errno set
- * when path is not a symlink. */
-static char *link_target(const char *path, const char *dir)
-{
-        char buf[PATH_MAX];
-        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-        char *ret;
-
-        if (n < 0)
-                return NULL;
-        buf[n] = '\0';
-        if (buf[0] == '/')
-                return strdup(buf);
-        if (asprintf(&ret, "%s/%s", dir, buf) < 0)
-                return NULL;
-        return ret;
-}
-
 /* One attempt at watching the directory of every step of the symlink chain from the config path
- * to the file. -EAGAIN when the path changed under it. */
+ * to the file, and the directory of every symlink on the way to those. -EAGAIN when the path
+ * changed under it. */
 static int arm_once(struct watch *w)
 {
         _cleanup_free_ char *path = strdup(w->config_path);
+        unsigned links = 0;
 
         if (!path)
                 return -ENOMEM;
-        for (unsigned hop = 0; hop <= WATCH_MAX_HOPS; hop++) {
+        for (unsigned hop = 0;; hop++) {
                 _cleanup_free_ char *dir = NULL, *name = NULL, *real = NULL;
-                char *next;
+                _cleanup_free_ char *file = NULL, *target = NULL;
                 int r;
 
                 r = split_path(path, &dir, &name);
                 if (r < 0)
                         return r;
-                r = walk_dir(w, dir, &real);
-                /* a symlink's target directory missing: the config's own directory stays watched */
-                if (r == -ENOENT)
-                        return hop == 0 ? -ENOENT : 0;
+                r = walk_dir(w, dir, &links, &real);
+                /* beyond the first hop, the config's own directory stays watched */
+                if ((r == -ENOENT || r == -ELOOP) && hop > 0)
+                        return 0;
                 if (r < 0)
                         return r;
                 r = target_add(w, real, name, WATCH_KIND_FILE);
@@ -218,13 +277,18 @@ static int arm_once(struct watch *w)
                         return -EAGAIN; /* the directory went away since walk_dir() */
                 if (r < 0)
                         return r;
-                next = link_target(path, dir);
-                if (!next)
-                        return 0;
+                if (asprintf(&file, "%s/%s", strcmp(real, "/") == 0 ? "" : real, name) < 0)
+                        return -ENOMEM;
+                r = read_link(file, &target);
+                if (r < 0 || ++links > WATCH_MAX_HOPS)
+                        return 0; /* the file (or what cannot be followed: the kernel says so too) */
                 free(path);
-                path = next;
+                path = NULL;
+                if (target[0] == '/')
+                        path = TAKE_PTR(target);
+                else if (asprintf(&path, "%s/%s", real, target) < 0)
+                        return -ENOMEM;
         }
-        return 0;
 }
 
 /* Watches what the config path resolves through now, keeping the watches that stay. */
@@ -326,10 +390,19 @@ static bool is_directory(const char *dir, const char *name)
         return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Whether every watched directory is still the one its path leads to, and the missing directory
- * an ancestor waits for is still missing. A directory symlink repointed elsewhere changes nothing
- * in any watched directory, and an event can be lost (an overflow is one, but not every loss says
- * so): only this notices them. */
+/* Whether the symlink name in dir still holds link. */
+static bool link_holds(const char *dir, const char *name, const char *link)
+{
+        _cleanup_free_ char *path = NULL, *now = NULL;
+
+        return asprintf(&path, "%s/%s", dir, name) >= 0 && read_link(path, &now) == 0 &&
+               strcmp(now, link) == 0;
+}
+
+/* Whether every watched directory is still the one its path leads to, every symlink followed still
+ * points where it did, and the missing directory an ancestor waits for is still missing. Their
+ * changes are events, but an event can be lost, and a directory on the path that is no symlink
+ * can be renamed away unseen: only this notices them. */
 static bool targets_current(const struct watch *w)
 {
         for (size_t i = 0; i < w->n_targets; i++) {
@@ -339,6 +412,8 @@ static bool targets_current(const struct watch *w)
                 if (stat(t->dir, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino)
                         return false;
                 if (t->kind == WATCH_KIND_ANCESTOR && is_directory(t->dir, t->name))
+                        return false;
+                if (t->link && !link_holds(t->dir, t->name, t->link))
                         return false;
         }
         return true;
@@ -387,10 +462,15 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                 if (e->len == 0)
                         continue;
                 own_name = strcmp(e->name, t->name) == 0;
+                if (t->kind != WATCH_KIND_FILE && !own_name)
+                        continue;
+                /* a directory symlink renamed over (`ln -sfn T tmp && mv -T tmp LINK`): what it
+                 * points to now is whole, as after kubelet's "..data" swap */
+                if (t->kind == WATCH_KIND_STEP && (e->mask & IN_MOVED_TO))
+                        return WATCH_COMPLETE;
+                /* one created, removed, renamed away, or the missing directory changed */
                 if (t->kind != WATCH_KIND_FILE) {
-                        /* a directory on the path, or the missing one, changed */
-                        if (own_name)
-                                change = WATCH_CHANGED;
+                        change = WATCH_CHANGED;
                         continue;
                 }
                 if (own_name && (e->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))

@@ -3,9 +3,9 @@
  * directory, then the "..data" symlink renamed over), editors' write-to-temp-then-rename and
  * in-place writes (on close: a half-written file is never read on purpose), a config path that is
  * a symlink to a file elsewhere (the target's directory is watched too, and the chain is
- * followed again after every change), a directory reached through a symlink, and a directory
- * that is missing, deleted or renamed away (its nearest existing ancestor is watched until it is
- * back). */
+ * followed again after every change), a directory reached through symlinks (the directory holding
+ * each symlink is watched for it, so repointing one is seen), and a directory that is missing,
+ * deleted or renamed away (its nearest existing ancestor is watched until it is back). */
 #pragma once
 
 #include <stdbool.h>
@@ -50,8 +50,8 @@ bool watch_file_being_written(const struct watch *w);
 int watch_read(struct watch *w, enum watch_change *ret);
 /* The backstop of the resync timer and of SIGHUP: re-establishes the watches from scratch when
  * the config file's directory is not watched, when a watched directory is no longer the one its
- * path leads to (a symlinked directory repointed: no event says so), or when the directory an
- * ancestor is watched for exists (its creation's event was lost). *ret_rearmed tells whether it
- * did. Returns 0 when the config file's directory is watched, else the reason as -errno (-ENOENT
- * while it is missing). */
+ * path leads to (a directory on the path that is not a symlink renamed away: no event says so),
+ * or when an event was lost (a symlink followed points elsewhere, the directory an ancestor is
+ * watched for exists). *ret_rearmed tells whether it did. Returns 0 when the config file's
+ * directory is watched, else the reason as -errno (-ENOENT while it is missing). */
 int watch_refresh(struct watch *w, bool *ret_rearmed);

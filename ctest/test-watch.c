@@ -228,6 +228,120 @@ static void test_refresh_lost_creation(void)
         clean_root();
 }
 
+/* Points the symlink at path to target by renaming a new one over it, atomically, as kubelet
+ * swaps "..data" and as `ln -sfn T tmp && mv -T tmp LINK` does. */
+static void repoint(const char *path, const char *target)
+{
+        char tmp[PATH_MAX];
+
+        snprintf(tmp, sizeof(tmp), "%s.new", path);
+        must(symlink(target, tmp) == 0 && rename(tmp, path) == 0, path);
+}
+
+/* The config directory a symlink, repointed: seen at once (the symlink's own directory is
+ * watched for it), and the watch moves to the directory it points to now. */
+static void test_directory_symlink_repointed(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        bool rearmed = true;
+
+        must(mkdir(at("etc"), 0755) == 0 && mkdir(at("etc/r1"), 0755) == 0 && mkdir(at("etc/r2"), 0755) == 0,
+             "mkdir");
+        replace_file(at("etc/r1/ip-masq-agent"), "1");
+        replace_file(at("etc/r2/ip-masq-agent"), "2");
+        must(symlink("r1", at("etc/config")) == 0, "symlink");
+        CHECK_INT(watch_new(at("etc/config/ip-masq-agent"), &w), 0);
+        CHECK(watch_active(w));
+        replace_file(at("etc/r1/ip-masq-agent"), "1a");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        /* renamed over: the new directory is whole, read at once */
+        repoint(at("etc/config"), "r2");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("etc/r2/ip-masq-agent"), "2a");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("etc/r1/ip-masq-agent"), "1b");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        /* removed and made again (`ln -sfn r1 etc/config`): a change, read after the debounce */
+        must(unlink(at("etc/config")) == 0 && symlink("r1", at("etc/config")) == 0, "ln -sfn");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        replace_file(at("etc/r1/ip-masq-agent"), "1c");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(!rearmed);
+        /* a repointing whose event was lost: the resync's refresh moves the watch */
+        repoint(at("etc/config"), "r2");
+        lose_events(w);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(rearmed);
+        replace_file(at("etc/r2/ip-masq-agent"), "2b");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        clean_root();
+}
+
+/* A symlink inside another symlink's target, and an absolute one, on the config directory's path:
+ * each is watched where it lives. */
+static void test_nested_directory_symlinks(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        char abs_target[PATH_MAX];
+
+        must(mkdir(at("etc"), 0755) == 0 && mkdir(at("links"), 0755) == 0 && mkdir(at("store"), 0755) == 0 &&
+             mkdir(at("store/a"), 0755) == 0 && mkdir(at("store/b"), 0755) == 0, "mkdir");
+        replace_file(at("store/a/config"), "a");
+        replace_file(at("store/b/config"), "b");
+        snprintf(abs_target, sizeof(abs_target), "%s", at("links/current"));
+        must(symlink(abs_target, at("etc/cfg")) == 0 && symlink("../store/a", at("links/current")) == 0,
+             "symlink");
+        CHECK_INT(watch_new(at("etc/cfg/config"), &w), 0);
+        CHECK(watch_active(w));
+        repoint(at("links/current"), "../store/b");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("store/b/config"), "b2");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("store/a/config"), "a2");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        repoint(at("etc/cfg"), "../store/a");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        replace_file(at("store/a/config"), "a3");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        clean_root();
+}
+
+/* A directory symlink pointing at a directory that does not exist yet: the directory it points to
+ * is waited for, not the symlink's name, which is there. */
+static void test_dangling_directory_symlink(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        must(symlink("real", at("cfg")) == 0, "symlink");
+        CHECK_INT(watch_new(at("cfg/config"), &w), 0);
+        CHECK(!watch_active(w));
+        CHECK_STR(watch_ancestor(w), root);
+        must(mkdir(at("real"), 0755) == 0, "mkdir");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_active(w));
+        replace_file(at("real/config"), "x");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        clean_root();
+}
+
+/* a relative config path, with "." and ".." in it, resolved from the working directory */
+static void test_relative_path(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        must(mkdir(at("d"), 0755) == 0 && symlink("d", at("link")) == 0 && chdir(at("link")) == 0, "chdir");
+        CHECK_INT(watch_new("./../e/config", &w), 0);
+        CHECK_STR(watch_ancestor(w), root);
+        must(mkdir(at("e"), 0755) == 0, "mkdir");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_active(w));
+        replace_file(at("e/config"), "x");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        must(chdir("/") == 0, "chdir");
+        clean_root();
+}
+
 /* the config file a symlink to a file in another directory */
 static void test_file_symlink(void)
 {
@@ -253,6 +367,10 @@ int main(void)
         TEST_RUN(test_directory_created_while_arming);
         TEST_RUN(test_refresh_lost_creation);
         TEST_RUN(test_file_symlink);
+        TEST_RUN(test_directory_symlink_repointed);
+        TEST_RUN(test_nested_directory_symlinks);
+        TEST_RUN(test_dangling_directory_symlink);
+        TEST_RUN(test_relative_path);
         rmdir(root);
         TEST_EXIT();
 }

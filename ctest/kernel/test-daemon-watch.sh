@@ -1,9 +1,9 @@
 #!/bin/bash
 # How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
-# directory reached through a symlink, a config file that is a symlink to a file elsewhere, a
-# directory that is missing at start, deleted, or renamed away and recreated, a file written
-# slowly. Every case runs with ResyncInterval 1h, so only the inotify watch can explain a change
-# being applied.
+# directory reached through a symlink (also repointed), a config file that is a symlink to a file
+# elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
+# written slowly. Every case runs with ResyncInterval 1h, so only the inotify watch can explain a
+# change being applied (but one: a directory on the path renamed away, which only the resync sees).
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -47,20 +47,37 @@ start_agent "$WORK/linkdir/config"
 expect "start through a symlinked directory" 192.0.2.0/24
 write "$WORK/real/config" 198.51.100.0/24
 expect "file replaced in a symlinked directory" 198.51.100.0/24
-# the directory symlink repointed: nothing changes in any watched directory, so only the resync
-# (1 s here) can notice; it must also move the watch, or edits in the new directory would wait
-# for the next resync, an hour away once the new file is read
+# the directory symlink repointed, renamed over as `ln -sfn real2 tmp && mv -T tmp linkdir` does:
+# the symlink's own directory is watched, so that is an event, and the watch moves along
 mkdir "$WORK/real2"
 write "$WORK/real2/config" 192.0.0.0/24
-printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n' >"$WORK/real/config"
-wait_for 5 grep -q 'interval="1s"' "$WORK/agent.log" || fail "ResyncInterval 1s not taken"
 ln -s real2 "$WORK/linkdir.new"
 mv -T "$WORK/linkdir.new" "$WORK/linkdir"
-expect "directory symlink repointed (seen by the resync)" 192.0.0.0/24
-grep -q "is another one now (a symlink changed): watching it" "$WORK/agent.log" ||
-        fail "the repointed directory was not re-watched: $(tail -5 "$WORK/agent.log")"
+expect "directory symlink renamed over" 192.0.0.0/24
 write "$WORK/real2/config" 203.0.113.0/24
 expect "file replaced in the directory the symlink points to now" 203.0.113.0/24
+# ...and removed and made again (`ln -sfn`)
+ln -sfn real "$WORK/linkdir"
+expect "directory symlink made again" 198.51.100.0/24
+write "$WORK/real/config" 100.64.0.0/10
+expect "file replaced after the symlink was made again" 100.64.0.0/10
+stop_agent
+
+# --- a directory on the path that is no symlink renamed away and made again: nothing changes in any
+# watched directory, so only the resync (1 s here) can notice; it must also move the watch, or
+# edits in the new directory would wait for the next resync, an hour away once the new file is read
+mkdir -p "$WORK/top/sub"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1s\n' >"$WORK/top/sub/config"
+start_agent "$WORK/top/sub/config"
+wait_for 5 grep -q 'interval="1s"' "$WORK/agent.log" || fail "ResyncInterval 1s not taken"
+mv "$WORK/top" "$WORK/top.old"
+mkdir -p "$WORK/top/sub"
+write "$WORK/top/sub/config" 198.51.100.0/24
+expect "directory on the path renamed away (seen by the resync)" 198.51.100.0/24
+grep -q "is another one now: watching it" "$WORK/agent.log" ||
+        fail "the new directory was not watched: $(tail -5 "$WORK/agent.log")"
+write "$WORK/top/sub/config" 203.0.113.0/24
+expect "file replaced in the new directory" 203.0.113.0/24
 stop_agent
 
 # --- the config file is a symlink to a file in another directory --------------------------------
