@@ -749,12 +749,22 @@ static void refresh_watch(struct daemon *d)
                 log_info("a directory on the path of %s is another one now: watching it", arg_config_path);
 }
 
+/* The file is about to be read whatever state it is in: a file created and not closed since (a
+ * slow writer, or a file hard-linked into place after its other name was removed, which no close
+ * will ever end) holds up no later change read from the watch either. */
+static void forget_writer(struct daemon *d)
+{
+        if (d->watch)
+                watch_forget_writer(d->watch);
+}
+
 static void on_resync_timer(struct daemon *d)
 {
         timer_ack(d->resync_tfd);
         if (d->deaf)
                 listen_again(d);
         refresh_watch(d);
+        forget_writer(d);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
         if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
@@ -776,6 +786,7 @@ static bool on_signal(struct daemon *d)
         if (si.ssi_signo == SIGHUP) {
                 log_info_kv("SIGHUP: reloading the configuration and reading the kernel state", LOG_STR("file", arg_config_path));
                 refresh_watch(d);
+                forget_writer(d);
                 reload_config(d);
                 reconcile(d, IMA_TRUST_NOTHING, "reload");
                 check_upstream(d);

@@ -49,7 +49,10 @@ struct watch {
         struct watch_target targets[WATCH_MAX_TARGETS];
         size_t n_targets;
         int error;
-        bool being_written;  /* a file was created under a watched name and not closed yet */
+        /* a file created under a watched name and not closed yet: the inode, and whether any */
+        bool being_written;
+        dev_t written_dev;
+        ino_t written_ino;
         /* while arm() replaces them: the targets before, whose watches it keeps where it can */
         const struct watch_target *replaced;
         size_t n_replaced;
@@ -376,7 +379,16 @@ int watch_error(const struct watch *w)
 
 bool watch_file_being_written(const struct watch *w)
 {
-        return w->being_written;
+        struct stat st;
+
+        /* only while the path leads to that file: a writer elsewhere is no reason to wait */
+        return w->being_written && stat(w->config_path, &st) == 0 && st.st_dev == w->written_dev &&
+               st.st_ino == w->written_ino;
+}
+
+void watch_forget_writer(struct watch *w)
+{
+        w->being_written = false;
 }
 
 /* Whether name is a directory in dir (or leads to one). */
@@ -431,15 +443,24 @@ int watch_refresh(struct watch *w, bool *ret_rearmed)
         return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;
 }
 
-/* Whether the entry name of dir is a regular file. */
-static bool is_regular_file(const char *dir, const char *name)
+/* name was created in dir. A regular file created by open(2) is being written: its writer's
+ * IN_CLOSE_WRITE tells when it is whole, and until then it is not read. One linked into place
+ * (link(2), as `rm` and `ln` do) was whole before it got the name and no close will come: it has
+ * another name yet (st_nlink > 1; a file being written has one name, unless its writer links it
+ * elsewhere too, whose close then brings a read again). A link whose other name was removed before
+ * this looks is taken for a file being written, until the resync (watch_forget_writer()). A
+ * symlink, or what is gone again, matters now. */
+static enum watch_change file_created(struct watch *w, const char *dir, const char *name)
 {
         _cleanup_free_ char *path = NULL;
         struct stat st;
 
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                return false;
-        return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return WATCH_CHANGED;
+        w->being_written = st.st_nlink == 1;
+        w->written_dev = st.st_dev;
+        w->written_ino = st.st_ino;
+        return w->being_written ? WATCH_UNCHANGED : WATCH_COMPLETE;
 }
 
 /* What an event says about the config path: the entry of a watched directory that matters,
@@ -477,11 +498,13 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                         w->being_written = false;
                 if ((e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && (own_name || strcmp(e->name, "..data") == 0))
                         return WATCH_COMPLETE;
-                /* a file just created is being written: its IN_CLOSE_WRITE tells when it is whole
-                 * (a symlink or a directory created there has none, and matters now; a hard link
-                 * made there has none either, and waits for the next resync) */
-                if (own_name && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && is_regular_file(t->dir, e->name)) {
-                        w->being_written = true;
+                if (own_name && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR)) {
+                        enum watch_change c = file_created(w, t->dir, e->name);
+
+                        if (c == WATCH_COMPLETE)
+                                return c;
+                        if (c > change)
+                                change = c;
                         continue;
                 }
                 if (own_name || strncmp(e->name, "..", 2) == 0)

@@ -39,10 +39,15 @@ enum watch_change {
         WATCH_COMPLETE,
 };
 
-/* Whether a file created under the watched name has not been closed by its writer yet: reading
- * it now could find it half-written. The close (or its removal) ends this, and reads as
- * WATCH_COMPLETE (or WATCH_CHANGED). */
+/* Whether a file created under the watched name has not been closed by its writer yet, and the
+ * config path still leads to it: reading it now could find it half-written. The close (or its
+ * removal) ends this, and reads as WATCH_COMPLETE (or WATCH_CHANGED). A file hard-linked into place
+ * is whole at once, unless its other name is gone before the watch looks: then it cannot be told
+ * from a file being written. */
 bool watch_file_being_written(const struct watch *w);
+/* The file is read whatever state it is in (the resync, SIGHUP): a writer that has not closed it by
+ * now, or a file linked into place taken for one, is not waited for any longer. */
+void watch_forget_writer(struct watch *w);
 
 /* Reads all queued events; *ret tells the most any of them says about config_path. When it may
  * have changed, the watches are re-established along the path as it resolves now. Returns 0 or

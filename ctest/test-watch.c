@@ -130,6 +130,55 @@ static void test_written_in_place(void)
         clean_root();
 }
 
+/* A file hard-linked into place (link(2), as `rm` and `ln` do) was whole before it got the name:
+ * no writer will close it, so it is read at once and not waited for. */
+static void test_hard_link(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+
+        must(mkdir(at("d"), 0755) == 0, "mkdir");
+        replace_file(at("d/config"), "a");
+        replace_file(at("d/staged"), "b");
+        CHECK_INT(watch_new(at("d/config"), &w), 0);
+        must(unlink(at("d/config")) == 0 && link(at("d/staged"), at("d/config")) == 0, "rm, ln");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        /* a later change in the directory is read, not held up for a close that never comes */
+        must(chmod(at("d/config"), 0600) == 0, "chmod");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(!watch_file_being_written(w));
+        /* linked, and its other name gone before the watch looks: indistinguishable from a file
+         * being written, so waited for, until the resync (or SIGHUP) reads it whatever its state */
+        replace_file(at("d/staged2"), "c");
+        must(unlink(at("d/config")) == 0 && link(at("d/staged2"), at("d/config")) == 0 &&
+             unlink(at("d/staged2")) == 0, "ln, rm");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_file_being_written(w));
+        watch_forget_writer(w);
+        CHECK(!watch_file_being_written(w));
+        clean_root();
+}
+
+/* A file being written in a directory the path no longer leads to (a directory symlink repointed
+ * meanwhile) is no reason to wait: the path leads to a whole file now. */
+static void test_writer_left_behind(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        FILE *f;
+
+        must(mkdir(at("r1"), 0755) == 0 && mkdir(at("r2"), 0755) == 0 && symlink("r1", at("cfg")) == 0, "mkdir");
+        replace_file(at("r2/config"), "2");
+        CHECK_INT(watch_new(at("cfg/config"), &w), 0);
+        must((f = fopen(at("r1/config"), "w")) != NULL, "fopen");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(watch_file_being_written(w));
+        must(symlink("r2", at("cfg.new")) == 0 && rename(at("cfg.new"), at("cfg")) == 0, "repoint");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        fclose(f);
+        clean_root();
+}
+
 /* a directory missing at start: its nearest existing ancestor is watched until it appears */
 static void test_missing_directory(void)
 {
@@ -363,6 +412,8 @@ int main(void)
         must(mkdtemp(root) != NULL, "mkdtemp");
         TEST_RUN(test_kubelet_swap);
         TEST_RUN(test_written_in_place);
+        TEST_RUN(test_hard_link);
+        TEST_RUN(test_writer_left_behind);
         TEST_RUN(test_missing_directory);
         TEST_RUN(test_directory_created_while_arming);
         TEST_RUN(test_refresh_lost_creation);

@@ -2,8 +2,9 @@
 # How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
 # directory reached through a symlink (also repointed), a config file that is a symlink to a file
 # elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
-# written slowly. Every case runs with ResyncInterval 1h, so only the inotify watch can explain a
-# change being applied (but one: a directory on the path renamed away, which only the resync sees).
+# written slowly, a file hard-linked into place. Every case runs with ResyncInterval 1h, so only
+# the inotify watch can explain a change being applied (but one: a directory on the path renamed
+# away, which only the resync sees).
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -146,6 +147,20 @@ expect "file removed, created again and written slowly" 198.51.100.0/24
 if grep -q 'changes="ip nomasq-dst -192.0.2.0/24"' "$WORK/agent.log"; then
         fail "a half-written file was applied after a removal: $(grep 'trigger="config change"' "$WORK/agent.log")"
 fi
+stop_agent
+# --- a file hard-linked into place (`rm` and `ln`; coreutils' `ln -f` links a temporary name and
+# renames it over): whole already, and no writer will ever close it, so it is read at once rather
+# than waited for (until the hourly resync)
+mkdir "$WORK/hardlink"
+write "$WORK/hardlink/config" 192.0.2.0/24
+start_agent "$WORK/hardlink/config"
+expect "start" 192.0.2.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1h\n' >"$WORK/hardlink/staged"
+rm "$WORK/hardlink/config"
+ln "$WORK/hardlink/staged" "$WORK/hardlink/config"
+expect "file hard-linked into place" 198.51.100.0/24
+write "$WORK/hardlink/config" 203.0.113.0/24
+expect "file replaced after a hard link" 203.0.113.0/24
 stop_agent
 # --- no inotify instance to be had (the per-user limit every container of the user shares): the
 # rules go in all the same, the file is read every second, and the watch comes back by itself
