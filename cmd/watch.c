@@ -82,14 +82,38 @@ static void targets_release(int fd, struct watch_target *v, size_t n, const stru
         }
 }
 
+/* The target already added for dir in this arming, if any: its watch is dir's (were dir replaced
+ * since, that watch would have said so), and no second inotify_add_watch() and stat() are needed,
+ * as for kubelet's "..data" beside the config file. */
+static const struct watch_target *target_find(const struct watch *w, const char *dir)
+{
+        for (size_t i = 0; i < w->n_targets; i++)
+                if (strcmp(w->targets[i].dir, dir) == 0)
+                        return &w->targets[i];
+        return NULL;
+}
+
 static int target_add(struct watch *w, const char *dir, const char *name, enum watch_kind kind)
 {
+        const struct watch_target *same = target_find(w, dir);
         struct watch_target *t;
         struct stat st;
         int wd;
 
         if (w->n_targets == ARRAY_SIZE(w->targets))
                 return -ELOOP;
+        if (same) {
+                t = &w->targets[w->n_targets];
+                *t = (struct watch_target){ .wd = same->wd, .dir = strdup(dir), .name = strdup(name),
+                                            .kind = kind, .dev = same->dev, .ino = same->ino };
+                if (!t->dir || !t->name) {
+                        free(t->dir);
+                        free(t->name);
+                        return -ENOMEM;
+                }
+                w->n_targets++;
+                return 0;
+        }
         wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
         if (wd < 0)
                 return -errno;
@@ -178,31 +202,30 @@ static int look_again(struct watch *w, const char *dir, const char *name, const 
         if (r < 0)
                 return r == -ENOENT || r == -ENOTDIR ? -EAGAIN : r; /* dir went away */
         t = &w->targets[w->n_targets - 1];
-        r = lstat(path, &st) < 0 ? -errno : 0;
-        if (r == -ENOENT || r == -ENOTDIR || (r == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)))
+        r = read_link(path, &t->link);
+        if (r == -EINVAL) /* no symlink: what is it? */
+                r = lstat(path, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        if (r == -ENOENT || r == -ENOTDIR)
                 return -ENOENT;
         /* a symlink, a directory now, or what cannot be looked at (-EACCES): either way a change
          * of it is worth an event */
         t->kind = WATCH_KIND_STEP;
-        if (r < 0 || S_ISDIR(st.st_mode))
-                return r;
-        r = read_link(path, &t->link);
-        if (r == -EINVAL || r == -ENOENT)
-                return -EAGAIN; /* no symlink any more */
         *ret_link = t->link;
         return r;
 }
 
-/* Resolves dir one component at a time, as the kernel does, to the directory it leads to (*ret,
+/* Resolves dir, when relative from base (a directory through no symlink; NULL: the working
+ * directory), one component at a time, as the kernel does, to the directory it leads to (*ret,
  * through no symlink), watching the directory of every component that is not a plain directory
  * for it (look_again()). -ENOENT when one is missing, -EAGAIN when the path changed while it was
  * walked. *links counts the symlinks followed. */
-static int walk_dir(struct watch *w, const char *dir, unsigned *links, char **ret)
+static int walk_dir(struct watch *w, const char *base, const char *dir, unsigned *links, char **ret)
 {
-        _cleanup_free_ char *cur = dir[0] == '/' ? strdup("") : getcwd(NULL, 0), *rest = strdup(dir);
+        _cleanup_free_ char *cur = dir[0] == '/' ? strdup("") : base ? strdup(base) : getcwd(NULL, 0);
+        _cleanup_free_ char *rest = strdup(dir);
 
         if (!cur)
-                return dir[0] == '/' ? -ENOMEM : -errno;
+                return dir[0] == '/' || base ? -ENOMEM : -errno;
         if (!rest)
                 return -ENOMEM;
         if (strcmp(cur, "/") == 0)
@@ -256,20 +279,20 @@ static int walk_dir(struct watch *w, const char *dir, unsigned *links, char **re
  * changed under it. */
 static int arm_once(struct watch *w)
 {
-        _cleanup_free_ char *path = strdup(w->config_path);
+        _cleanup_free_ char *path = strdup(w->config_path), *base = NULL;
         unsigned links = 0;
 
         if (!path)
                 return -ENOMEM;
         for (unsigned hop = 0;; hop++) {
-                _cleanup_free_ char *dir = NULL, *name = NULL, *real = NULL;
-                _cleanup_free_ char *file = NULL, *target = NULL;
+                _cleanup_free_ char *dir = NULL, *name = NULL, *real = NULL, *file = NULL;
                 int r;
 
                 r = split_path(path, &dir, &name);
                 if (r < 0)
                         return r;
-                r = walk_dir(w, dir, &links, &real);
+                /* a symlink's relative target starts from its own directory, resolved already */
+                r = walk_dir(w, base, dir, &links, &real);
                 /* beyond the first hop, the config's own directory stays watched */
                 if ((r == -ENOENT || r == -ELOOP) && hop > 0)
                         return 0;
@@ -282,15 +305,13 @@ static int arm_once(struct watch *w)
                         return r;
                 if (asprintf(&file, "%s/%s", strcmp(real, "/") == 0 ? "" : real, name) < 0)
                         return -ENOMEM;
-                r = read_link(file, &target);
-                if (r < 0 || ++links > WATCH_MAX_HOPS)
-                        return 0; /* the file (or what cannot be followed: the kernel says so too) */
                 free(path);
                 path = NULL;
-                if (target[0] == '/')
-                        path = TAKE_PTR(target);
-                else if (asprintf(&path, "%s/%s", real, target) < 0)
-                        return -ENOMEM;
+                r = read_link(file, &path);
+                if (r < 0 || ++links > WATCH_MAX_HOPS)
+                        return 0; /* the file (or what cannot be followed: the kernel says so too) */
+                free(base);
+                base = TAKE_PTR(real);
         }
 }
 
@@ -513,10 +534,30 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
         return change;
 }
 
+/* Whether e is about a name the config path resolves through, or a watched directory itself:
+ * then the path may lead elsewhere now. kubelet's other entries ("..<timestamp>" made and
+ * removed around each "..data" swap) are worth a read, but move nothing. */
+static bool moves_path(const struct watch *w, const struct inotify_event *e)
+{
+        if (e->mask & IN_Q_OVERFLOW)
+                return true;
+        for (size_t i = 0; i < w->n_targets; i++) {
+                const struct watch_target *t = &w->targets[i];
+
+                if (t->wd != e->wd)
+                        continue;
+                if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) ||
+                    (e->len > 0 && strcmp(e->name, t->name) == 0))
+                        return true;
+        }
+        return false;
+}
+
 int watch_read(struct watch *w, enum watch_change *ret)
 {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         enum watch_change change = WATCH_UNCHANGED;
+        bool moved = false;
 
         for (;;) {
                 ssize_t n = read(w->fd, buf, sizeof(buf));
@@ -533,12 +574,14 @@ int watch_read(struct watch *w, enum watch_change *ret)
 
                         if (c > change)
                                 change = c;
+                        if (c != WATCH_UNCHANGED && moves_path(w, e))
+                                moved = true;
                         p += sizeof(*e) + e->len;
                 }
         }
         /* what the path resolves through may have changed: follow it again; the events of the
          * old watches that are still queued no longer match any target */
-        if (change != WATCH_UNCHANGED)
+        if (moved)
                 (void)arm(w);
         *ret = change;
         return 0;
