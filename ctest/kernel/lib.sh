@@ -63,6 +63,27 @@ output_has() {
         grep -q -- "$pattern" <<<"$out"
 }
 
+# dst_has PATTERN: set nomasq-dst of table ip ip-masq-agent holds PATTERN
+dst_has() {
+        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
+}
+
+# write_config FILE CIDR: a config exempting 10.0.0.0/8 and CIDR, resyncing only hourly, so that
+# only the config watch can explain its being applied. Written to a temporary file and renamed
+# over, as editors and config tools do.
+write_config() {
+        printf 'NonMasqueradeCIDRs: [10.0.0.0/8, %s]\nResyncInterval: 1h\n' "$2" >"$1.tmp"
+        mv -f "$1.tmp" "$1"
+}
+
+# expect_applied CASE CIDR: the agent (logging to $WORK/agent.log) applies CIDR within 5 s
+expect_applied() {
+        local t0
+        t0=$(now_ms)
+        wait_for 5 dst_has "$2" || fail "$1: not applied: $(tail -5 "$WORK/agent.log")"
+        note "$1: applied after $(($(now_ms) - t0)) ms"
+}
+
 # Runs the agent (in the current namespace, or in netns NS with "in_ns NS agent ...").
 agent() {
         "$IMA_BIN" "$@"

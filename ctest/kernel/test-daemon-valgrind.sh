@@ -17,9 +17,6 @@ valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-
 agent_pid=$!
 wait_for 60 nft list table ip ip-masq-agent || fail "no table under valgrind: $(tail "$WORK/agent.log")"
 
-dst_has() {
-        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
-}
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
 wait_for 30 dst_has 192.168.0.0/16 || fail "config change not applied"
 nft delete table ip ip-masq-agent

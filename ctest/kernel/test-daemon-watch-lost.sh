@@ -7,21 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-dst_has() {
-        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
-}
-
-write() {
-        printf 'NonMasqueradeCIDRs: [10.0.0.0/8, %s]\nResyncInterval: 1h\n' "$2" >"$1.tmp"
-        mv -f "$1.tmp" "$1"
-}
-
-expect() {
-        local t0
-        t0=$(now_ms)
-        wait_for 5 dst_has "$2" || fail "$1: not applied: $(tail -5 "$WORK/agent.log")"
-        note "$1: applied after $(($(now_ms) - t0)) ms"
-}
 
 deaf=$WORK/deaf
 touch "$deaf"
@@ -32,16 +17,16 @@ wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did n
 grep -q "watching $WORK until it appears" "$WORK/agent.log" ||
         fail "the log does not say what is watched: $(tail -3 "$WORK/agent.log")"
 mkdir "$WORK/late"
-write "$WORK/late/config" 192.0.2.0/24
+write_config "$WORK/late/config" 192.0.2.0/24
 sleep 0.5 # 25 times the debounce
 if dst_has 192.0.2.0/24; then fail "the directory's creation was seen: the helper did not hide it"; fi
 rm "$deaf"
 kill -HUP "$agent_pid"
-expect "SIGHUP reads the file" 192.0.2.0/24
+expect_applied "SIGHUP reads the file" 192.0.2.0/24
 grep -q "the directory of $WORK/late/config appeared: watching it" "$WORK/agent.log" ||
         fail "SIGHUP did not move the watch: $(tail -5 "$WORK/agent.log")"
-write "$WORK/late/config" 198.51.100.0/24
-expect "a change after SIGHUP, seen by the watch" 198.51.100.0/24
+write_config "$WORK/late/config" 198.51.100.0/24
+expect_applied "a change after SIGHUP, seen by the watch" 198.51.100.0/24
 kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "exit code $? after SIGTERM: $(tail -20 "$WORK/agent.log")"
 

@@ -21,47 +21,29 @@ stop_agent() {
         nft delete table ip ip-masq-agent
 }
 
-dst_has() {
-        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
-}
-
-# write FILE CIDR: a config exempting 10.0.0.0/8 and CIDR, resyncing only hourly. Written to a
-# temporary file and renamed over, as editors and config tools do.
-write() {
-        printf 'NonMasqueradeCIDRs: [10.0.0.0/8, %s]\nResyncInterval: 1h\n' "$2" >"$1.tmp"
-        mv -f "$1.tmp" "$1"
-}
-
-# expect CASE CIDR: the agent applies CIDR within 5 s (the resync is an hour away)
-expect() {
-        local t0
-        t0=$(now_ms)
-        wait_for 5 dst_has "$2" || fail "$1: not applied: $(tail -5 "$WORK/agent.log")"
-        note "$1: applied after $(($(now_ms) - t0)) ms"
-}
 
 # --- the config directory is a symlink to the real one ----------------------------------------
 mkdir "$WORK/real"
 ln -s real "$WORK/linkdir"
-write "$WORK/real/config" 192.0.2.0/24
+write_config "$WORK/real/config" 192.0.2.0/24
 start_agent "$WORK/linkdir/config"
-expect "start through a symlinked directory" 192.0.2.0/24
-write "$WORK/real/config" 198.51.100.0/24
-expect "file replaced in a symlinked directory" 198.51.100.0/24
+expect_applied "start through a symlinked directory" 192.0.2.0/24
+write_config "$WORK/real/config" 198.51.100.0/24
+expect_applied "file replaced in a symlinked directory" 198.51.100.0/24
 # the directory symlink repointed, renamed over as `ln -sfn real2 tmp && mv -T tmp linkdir` does:
 # the symlink's own directory is watched, so that is an event, and the watch moves along
 mkdir "$WORK/real2"
-write "$WORK/real2/config" 192.0.0.0/24
+write_config "$WORK/real2/config" 192.0.0.0/24
 ln -s real2 "$WORK/linkdir.new"
 mv -T "$WORK/linkdir.new" "$WORK/linkdir"
-expect "directory symlink renamed over" 192.0.0.0/24
-write "$WORK/real2/config" 203.0.113.0/24
-expect "file replaced in the directory the symlink points to now" 203.0.113.0/24
+expect_applied "directory symlink renamed over" 192.0.0.0/24
+write_config "$WORK/real2/config" 203.0.113.0/24
+expect_applied "file replaced in the directory the symlink points to now" 203.0.113.0/24
 # ...and removed and made again (`ln -sfn`)
 ln -sfn real "$WORK/linkdir"
-expect "directory symlink made again" 198.51.100.0/24
-write "$WORK/real/config" 100.64.0.0/10
-expect "file replaced after the symlink was made again" 100.64.0.0/10
+expect_applied "directory symlink made again" 198.51.100.0/24
+write_config "$WORK/real/config" 100.64.0.0/10
+expect_applied "file replaced after the symlink was made again" 100.64.0.0/10
 stop_agent
 
 # --- a directory on the path that is no symlink renamed away and made again: nothing changes in any
@@ -73,29 +55,29 @@ start_agent "$WORK/top/sub/config"
 wait_for 5 grep -q 'interval="1s"' "$WORK/agent.log" || fail "ResyncInterval 1s not taken"
 mv "$WORK/top" "$WORK/top.old"
 mkdir -p "$WORK/top/sub"
-write "$WORK/top/sub/config" 198.51.100.0/24
-expect "directory on the path renamed away (seen by the resync)" 198.51.100.0/24
+write_config "$WORK/top/sub/config" 198.51.100.0/24
+expect_applied "directory on the path renamed away (seen by the resync)" 198.51.100.0/24
 grep -q "is another one now: watching it" "$WORK/agent.log" ||
         fail "the new directory was not watched: $(tail -5 "$WORK/agent.log")"
-write "$WORK/top/sub/config" 203.0.113.0/24
-expect "file replaced in the new directory" 203.0.113.0/24
+write_config "$WORK/top/sub/config" 203.0.113.0/24
+expect_applied "file replaced in the new directory" 203.0.113.0/24
 stop_agent
 
 # --- the config file is a symlink to a file in another directory --------------------------------
 mkdir "$WORK/etc" "$WORK/store"
-write "$WORK/store/config" 192.0.2.0/24
+write_config "$WORK/store/config" 192.0.2.0/24
 ln -s ../store/config "$WORK/etc/config"
 start_agent "$WORK/etc/config"
-expect "start through a symlinked file" 192.0.2.0/24
-write "$WORK/store/config" 198.51.100.0/24
-expect "symlink target replaced" 198.51.100.0/24
+expect_applied "start through a symlinked file" 192.0.2.0/24
+write_config "$WORK/store/config" 198.51.100.0/24
+expect_applied "symlink target replaced" 198.51.100.0/24
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/store/config"
-expect "symlink target written in place" 203.0.113.0/24
-write "$WORK/store/other" 100.64.0.0/10
+expect_applied "symlink target written in place" 203.0.113.0/24
+write_config "$WORK/store/other" 100.64.0.0/10
 ln -sfn ../store/other "$WORK/etc/config"
-expect "symlink pointed at another file" 100.64.0.0/10
-write "$WORK/store/other" 192.0.0.0/24
-expect "new symlink target replaced" 192.0.0.0/24
+expect_applied "symlink pointed at another file" 100.64.0.0/10
+write_config "$WORK/store/other" 192.0.0.0/24
+expect_applied "new symlink target replaced" 192.0.0.0/24
 stop_agent
 
 # --- the directory: missing at start, deleted, renamed away ---------------------------------------
@@ -104,20 +86,20 @@ wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied without a config 
 grep -q "watching $WORK until it appears" "$WORK/agent.log" ||
         fail "the log does not say what is watched: $(tail -3 "$WORK/agent.log")"
 mkdir -p "$WORK/missing/deeper"
-write "$WORK/missing/deeper/config" 192.0.2.0/24
-expect "directory created after start" 192.0.2.0/24
+write_config "$WORK/missing/deeper/config" 192.0.2.0/24
+expect_applied "directory created after start" 192.0.2.0/24
 rm -rf "$WORK/missing"
 wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied after the directory was deleted"
 mkdir -p "$WORK/missing/deeper"
-write "$WORK/missing/deeper/config" 198.51.100.0/24
-expect "directory deleted and recreated" 198.51.100.0/24
+write_config "$WORK/missing/deeper/config" 198.51.100.0/24
+expect_applied "directory deleted and recreated" 198.51.100.0/24
 mv "$WORK/missing/deeper" "$WORK/missing/old"
 mkdir "$WORK/missing/deeper"
-write "$WORK/missing/deeper/config" 203.0.113.0/24
-expect "directory renamed away and recreated" 203.0.113.0/24
-write "$WORK/missing/old/config" 100.64.0.0/10 # the old directory no longer matters
-write "$WORK/missing/deeper/config" 192.0.0.0/24
-expect "recreated directory keeps being watched" 192.0.0.0/24
+write_config "$WORK/missing/deeper/config" 203.0.113.0/24
+expect_applied "directory renamed away and recreated" 203.0.113.0/24
+write_config "$WORK/missing/old/config" 100.64.0.0/10 # the old directory no longer matters
+write_config "$WORK/missing/deeper/config" 192.0.0.0/24
+expect_applied "recreated directory keeps being watched" 192.0.0.0/24
 if dst_has 100.64.0.0/10; then fail "a file in the renamed-away directory was applied"; fi
 stop_agent
 
@@ -130,7 +112,7 @@ printf 'NonMasqueradeCIDRs:\n- 10.0.0.0/8\n' >&3
 sleep 0.5 # 25 times the debounce after the file's creation
 printf -- '- 192.0.2.0/24\nResyncInterval: 1h\n' >&3
 exec 3>&-
-expect "file created and written slowly" 192.0.2.0/24
+expect_applied "file created and written slowly" 192.0.2.0/24
 changes=$(grep -c 'trigger="config change"' "$WORK/agent.log") || true
 [ "$changes" = 1 ] || fail "a half-written file was applied: $(grep 'trigger="config change"' "$WORK/agent.log")"
 # ...also when the old file's removal, and a chmod meanwhile, would have it read at once
@@ -141,7 +123,7 @@ chmod 600 "$WORK/slow/config"
 sleep 0.5
 printf -- '- 198.51.100.0/24\nResyncInterval: 1h\n' >&3
 exec 3>&-
-expect "file removed, created again and written slowly" 198.51.100.0/24
+expect_applied "file removed, created again and written slowly" 198.51.100.0/24
 # the half-written file, [10.0.0.0/8], would have removed 192.0.2.0/24 alone (the defaults, read
 # if the agent looked between rm and the creation, would have added RFC 1918 too)
 if grep -q 'changes="ip nomasq-dst -192.0.2.0/24"' "$WORK/agent.log"; then
@@ -152,15 +134,15 @@ stop_agent
 # renames it over): whole already, and no writer will ever close it, so it is read at once rather
 # than waited for (until the hourly resync)
 mkdir "$WORK/hardlink"
-write "$WORK/hardlink/config" 192.0.2.0/24
+write_config "$WORK/hardlink/config" 192.0.2.0/24
 start_agent "$WORK/hardlink/config"
-expect "start" 192.0.2.0/24
+expect_applied "start" 192.0.2.0/24
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1h\n' >"$WORK/hardlink/staged"
 rm "$WORK/hardlink/config"
 ln "$WORK/hardlink/staged" "$WORK/hardlink/config"
-expect "file hard-linked into place" 198.51.100.0/24
-write "$WORK/hardlink/config" 203.0.113.0/24
-expect "file replaced after a hard link" 203.0.113.0/24
+expect_applied "file hard-linked into place" 198.51.100.0/24
+write_config "$WORK/hardlink/config" 203.0.113.0/24
+expect_applied "file replaced after a hard link" 203.0.113.0/24
 stop_agent
 # --- no inotify instance to be had (the per-user limit every container of the user shares): the
 # rules go in all the same, the file is read every second, and the watch comes back by itself
@@ -173,16 +155,16 @@ agent_pid=$!
 wait_for 10 dst_has 192.0.2.0/24 || fail "no rules without inotify: $(tail -5 "$WORK/agent.log")"
 grep -q "cannot watch .*max_user_instances" "$WORK/agent.log" || fail "the missing watch was not reported: $(tail -5 "$WORK/agent.log")"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
-expect "without inotify, seen by the read every second" 198.51.100.0/24
+expect_applied "without inotify, seen by the read every second" 198.51.100.0/24
 echo "$limit" >/proc/sys/user/max_inotify_instances
 wait_for 5 grep -q "inotify works again" "$WORK/agent.log" || fail "the watch did not come back: $(tail -5 "$WORK/agent.log")"
 # the resync an hour away first (applied by the watch or the 1 s resync, either), then only the
 # watch can explain a change
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/noino/config"
-expect "inotify back: the hourly resync taken" 203.0.113.0/24
+expect_applied "inotify back: the hourly resync taken" 203.0.113.0/24
 wait_for 5 grep -q 'interval="1h0m0s"' "$WORK/agent.log" || fail "ResyncInterval 1h not taken"
-write "$WORK/noino/config" 192.0.0.0/24
-expect "inotify back: a file renamed over" 192.0.0.0/24
+write_config "$WORK/noino/config" 192.0.0.0/24
+expect_applied "inotify back: a file renamed over" 192.0.0.0/24
 stop_agent
 
 echo "ok: config watch"

@@ -35,9 +35,6 @@ stop_agent() {
         [ "$rc" = 0 ] || fail "exit code $rc after SIGTERM: $(grep -v '^I' "$WORK/agent.log" | tail -30)"
 }
 
-dst_has() {
-        output_has "$1" nft list set ip ip-masq-agent nomasq-dst
-}
 
 dst_lacks() {
         local out
