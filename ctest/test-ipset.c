@@ -226,9 +226,35 @@ static void test_prefix_detection(void)
         CHECK_INT(len, 31);
 }
 
+/* The daemon keeps normalized sets for as long as their configuration holds: they must not keep
+ * the room their growth reserved (100,000 CIDRs would hold 131,072 intervals' worth). */
+static void test_normalize_releases_room(void)
+{
+        struct ima_ipset *s = NULL;
+
+        CHECK_INT(ima_ipset_new(IMA_FAMILY_IPV4, &s), 0);
+        if (!s)
+                return;
+        for (uint32_t i = 0; i < 600; i++) /* 600 /32s two apart: 600 intervals */
+                CHECK_INT(ima_ipset_add(s, (ima_u128)(0x0a000000u + 2 * i), (ima_u128)(0x0a000000u + 2 * i)), 0);
+        CHECK_INT(s->cap, 1024);
+        ima_ipset_normalize(s);
+        CHECK_INT(s->n, 600);
+        CHECK_INT(s->cap, 600);
+        CHECK_INT(s->v[599].first, 0x0a000000u + 1198);
+        for (uint32_t i = 0; i < 600; i++) /* each gap filled: one interval */
+                CHECK_INT(ima_ipset_add(s, (ima_u128)(0x0a000001u + 2 * i), (ima_u128)(0x0a000001u + 2 * i)), 0);
+        ima_ipset_normalize(s);
+        CHECK_INT(s->n, 1);
+        CHECK_INT(s->cap, 1);
+        CHECK_STR(text_of(s), "10.0.0.0-10.0.4.175");
+        ima_ipset_free(s);
+}
+
 int main(void)
 {
         TEST_RUN(test_normalize);
+        TEST_RUN(test_normalize_releases_room);
         TEST_RUN(test_normalize_random);
         TEST_RUN(test_sorts_agree);
         TEST_RUN(test_ipv6_edges);

@@ -196,6 +196,21 @@ static bool is_sorted(const struct ima_interval *v, size_t n)
         return true;
 }
 
+/* A normalized set is kept as long as its configuration is: the doubling that grew it would
+ * otherwise hold up to twice its size for good. A failed realloc leaves the larger block. */
+static void shrink_to_fit(struct ima_ipset *s)
+{
+        struct ima_interval *v;
+
+        if (s->n == 0 || s->cap - s->n <= s->n / 8)
+                return;
+        v = realloc(s->v, s->n * sizeof(*v));
+        if (!v)
+                return;
+        s->v = v;
+        s->cap = s->n;
+}
+
 void ima_ipset_normalize(struct ima_ipset *s)
 {
         ima_u128 max = ima_family_max(s->family);
@@ -218,6 +233,7 @@ void ima_ipset_normalize(struct ima_ipset *s)
                 }
         }
         s->n = out + 1;
+        shrink_to_fit(s);
 }
 
 bool ima_ipset_equal(const struct ima_ipset *a, const struct ima_ipset *b)
