@@ -195,7 +195,7 @@ static int drain_acks(struct ima_batch *b, size_t *ret_acks, bool *ret_lost)
         char buf[16384];
 
         for (;;) {
-                int n = ima_nl_recv(b->nl, buf, sizeof(buf), false);
+                int n = ima_nl_recv(b->nl, buf, sizeof(buf));
 
                 if (n == -EAGAIN)
                         return 0;
@@ -245,6 +245,8 @@ int ima_batch_commit(struct ima_batch *b, enum ima_batch_mode mode)
         if (!iov)
                 return -ENOMEM;
         ima_nl_reserve_buffers(b->nl, size + 4096, (b->n_msgs + 8) * ACK_TRUESIZE);
+        /* the receive buffer is sized for this batch's ACKs alone */
+        ima_nl_drop_queued(b->nl);
         r = ima_nl_sendv(b->nl, iov, n_iov);
         if (r < 0)
                 return r;

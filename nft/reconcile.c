@@ -235,10 +235,11 @@ static void record_batch_errors(const struct ima_batch *b, int r, struct ima_rec
         }
 }
 
-/* Errors a concurrent edit of our tables explains: read again and retry. */
-static bool is_conflict(int r)
+/* Failures a fresh read settles: a concurrent edit of our tables, or answers the kernel dropped
+ * (what a lost ACK's transaction did is unknown, and reading it again tells). */
+static bool worth_retrying(int r)
 {
-        return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY;
+        return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ENOBUFS;
 }
 
 /* Sends the plan's ops of one transaction (0 or 1). */
@@ -324,7 +325,9 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         r = get_state(rc, trust, rep, &have, &fresh);
         if (r < 0) {
                 add_error(rep, "reading the kernel state: %s%s",
-                          r == -EAGAIN ? "the ruleset kept changing" : strerror(-r),
+                          r == -EAGAIN    ? "the ruleset kept changing"
+                          : r == -ENOBUFS ? "kernel answers were lost (receive buffer overrun)"
+                                          : strerror(-r),
                           r == -EPERM ? " (nf_tables needs CAP_NET_ADMIN in this network namespace: run as root, "
                                         "or give the container NET_ADMIN)" : "");
                 return r;
@@ -381,9 +384,10 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
         if (r < 0)
                 return r;
         r = reconcile_once(rc, want, trust, mode, rc->sigs, rep);
-        if (is_conflict(r)) {
-                /* someone edited the ruleset between our read and our commit: read it again. The
-                 * first attempt's errors go: the second one's say why it failed, if it fails */
+        if (worth_retrying(r)) {
+                /* someone edited the ruleset between our read and our commit, or answers were
+                 * lost: read it again. The first attempt's errors go: the second one's say why
+                 * it failed, if it fails */
                 for (size_t i = 0; i < rep->n_errors; i++)
                         free(rep->errors[i]);
                 rep->n_errors = 0;

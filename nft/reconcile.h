@@ -2,7 +2,8 @@
  * agent's own last commit when that is provably still current) -> diff -> at most ONE
  * transaction, pinned to the generation that state was read at. If the kernel refuses it because
  * something changed concurrently (generation moved; ENOENT, EEXIST or EBUSY from a racing edit),
- * the state is read again and the reconcile retried once. An in-sync kernel gets no write. */
+ * or its answers were lost (ENOBUFS: the outcome is unknown), the state is read again and the
+ * reconcile retried once. An in-sync kernel gets no write. */
 #pragma once
 
 #include <stdbool.h>

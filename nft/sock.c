@@ -15,6 +15,9 @@
 
 /* Large enough for any single netlink message the kernel sends us in a dump. */
 #define NL_RECV_BUFSIZE (64 * 1024)
+/* Bounds the reads that drop stale answers before a request: a dump of 100,000 intervals left
+ * running is about 1,000 reads; past the bound the request goes out anyway (and may see EBUSY). */
+#define NL_DRAIN_MAX_READS 100000
 
 struct ima_nl {
         struct mnl_socket *sock;
@@ -122,10 +125,10 @@ int ima_nl_sendv(struct ima_nl *nl, const struct iovec *iov, size_t n_iov)
         }
 }
 
-int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size, bool wait)
+int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size)
 {
         for (;;) {
-                ssize_t n = recv(ima_nl_fd(nl), buf, size, wait ? 0 : MSG_DONTWAIT);
+                ssize_t n = recv(ima_nl_fd(nl), buf, size, MSG_DONTWAIT);
 
                 if (n >= 0)
                         return (int)n;
@@ -172,17 +175,50 @@ void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_
                 *ret_msg = msg;
 }
 
+/* Each read lets the kernel queue the next part of a dump left running, so this ends with it. */
+void ima_nl_drop_queued(struct ima_nl *nl)
+{
+        for (unsigned i = 0; i < NL_DRAIN_MAX_READS; i++) {
+                int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
+
+                if (n < 0 && n != -ENOBUFS)
+                        return;
+        }
+}
+
+static int send_request(struct ima_nl *nl, const struct nlmsghdr *req)
+{
+        for (;;) {
+                if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata)
 {
-        bool interrupted = false;
+        bool interrupted = false, lost = false;
         int failed = 0; /* the callback's first error: the rest of the answer is drained unread */
         int r;
 
-        if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
-                return -errno;
+        ima_nl_drop_queued(nl);
+        r = send_request(nl, req);
+        if (r < 0)
+                return r;
+        /* nfnetlink answers a request inside sendmsg(), and queues a dump's next part inside the
+         * recv() that takes the previous one: an empty queue before the ACK or DONE means the
+         * answer was dropped (receive buffer overrun). Waiting for it would wait for ever. */
         for (;;) {
-                int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE, true);
+                int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
 
+                if (n == -ENOBUFS) {
+                        /* some of the answer is gone; read on, so no dump is left running */
+                        lost = true;
+                        continue;
+                }
+                if (n == -EAGAIN)
+                        return failed ? failed : -ENOBUFS;
                 if (n < 0)
                         return n;
                 for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->recv_buf; mnl_nlmsg_ok(h, n);
@@ -200,7 +236,8 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
                                 int done_err = mnl_nlmsg_get_payload_len(h) >= sizeof(int)
                                                        ? *(const int *)mnl_nlmsg_get_payload(h) : 0;
 
-                                return failed ? failed : interrupted ? -EINTR : done_err < 0 ? done_err : 0;
+                                return failed ? failed : lost ? -ENOBUFS : interrupted ? -EINTR
+                                                                        : done_err < 0 ? done_err : 0;
                         }
                         if (h->nlmsg_type == NLMSG_ERROR) {
                                 ima_nl_parse_error(h, &err, &seq, NULL);
@@ -208,14 +245,14 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
                                         return failed ? failed : err;
                                 /* a zero error is the ACK; for dumps DONE follows */
                                 if (!(req->nlmsg_flags & NLM_F_DUMP))
-                                        return failed ? failed : interrupted ? -EINTR : 0;
+                                        return failed ? failed : lost ? -ENOBUFS : interrupted ? -EINTR : 0;
                                 continue;
                         }
                         if (h->nlmsg_type < NLMSG_MIN_TYPE)
                                 continue;
                         /* a dump left running would make the socket's next dump fail with EBUSY:
                          * after a callback error the answer is still read to its end */
-                        if (!interrupted && !failed && cb) {
+                        if (!interrupted && !failed && !lost && cb) {
                                 r = cb(h, userdata);
                                 if (r < 0)
                                         failed = r;

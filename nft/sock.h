@@ -32,17 +32,25 @@ int ima_nl_reserve_buffers(struct ima_nl *nl, size_t snd, size_t rcv);
 /* Sends the iovecs as one datagram (a batch must be one sendmsg). 0 or -errno. */
 int ima_nl_sendv(struct ima_nl *nl, const struct iovec *iov, size_t n_iov);
 
-/* Receives one datagram into buf. With wait=false returns -EAGAIN when nothing is queued.
- * Returns the length or -errno (-ENOBUFS: the kernel dropped messages for us). */
-int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size, bool wait);
+/* Receives one queued datagram into buf, without waiting: nfnetlink queues its answers before
+ * sendmsg() returns. Returns the length, -EAGAIN when nothing is queued, or -errno (-ENOBUFS: the
+ * kernel dropped messages for us). */
+int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size);
+
+/* Reads and drops whatever is queued: answers to requests given up on (their seq is past, and
+ * they take room the next answer needs), and the rest of a dump left running, which would make
+ * the socket's next dump fail with EBUSY. */
+void ima_nl_drop_queued(struct ima_nl *nl);
 
 /* Callback for each data message of a request's answer; returns 0 to go on or -errno to fail. */
 typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
 
 /* Sends one request (built in buf by the caller, with its own seq) and feeds every answer
  * message to cb until the kernel's ACK or NLMSG_DONE. Returns 0, the kernel's -errno (e.g.
- * -ENOENT), cb's first error, or -EINTR when a dump was interrupted by a concurrent change. In
- * every case but a receive error the answer is read to its end, so the socket can dump again. */
+ * -ENOENT), cb's first error, -EINTR when a dump was interrupted by a concurrent change, or
+ * -ENOBUFS when part of the answer was dropped (the rest is read, not passed to cb). Never waits
+ * for an answer that is not queued. The answer is read to its end, so the socket can dump again;
+ * what an earlier, abandoned request left queued is dropped first. */
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
 
 /* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */

@@ -1,0 +1,142 @@
+#!/bin/bash
+# The daemon and one-shot apply while netlink calls fail at random (ctest/helpers/nl-fault.c, one
+# call in 6 on any netlink socket: ENOBUFS, EINTR, EAGAIN when non-blocking, on receiving and
+# sending): events lost, ACKs of a batch lost (its outcome unknown), dumps and requests cut off by
+# an error. Through ConfigMap updates and drift (the table deleted, an element added, the ruleset
+# flushed) the daemon must not crash or spin; once the faults stop it must converge to the last
+# configuration, as read back through libnftables. apply under the same faults either succeeds with
+# the new state or exits 1 saying why, leaving the previous state whole: never half-applied.
+. "$(dirname "$0")/lib.sh"
+ima_enter_sandbox "$@"
+
+preload="$IMA_HELPERS/nl-fault.so"
+[ -f "$preload" ] || fail "$preload is not built"
+seed=${IMA_NLFAULT_SEED:-$RANDOM}
+note "seed $seed (IMA_NLFAULT_SEED=$seed repeats it)"
+RANDOM=$seed
+cm="$WORK/configmap"
+switch="$WORK/failing"
+faults="$WORK/faults"
+mkdir "$cm"
+configs=("NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
+        "NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 100.64.0.0/10]
+NonMasqueradeSrcCIDRs: [198.51.100.0/24]
+MasqLinkLocal: true"
+        "NonMasqueradeCIDRs: [$(IFS=,; "$IMA_HELPERS/gen-prefixes" 300 "$seed" | paste -sd, -)]
+CidrLimit: 300")
+
+# the kernel's state, read independently of the agent's netlink code
+state() {
+        readback ip 2>&1
+}
+# the state `apply` of config file $1 leaves, read back, computed without faults on a scratch netns
+expected_state() {
+        ip netns add ref 2>/dev/null || true
+        in_ns ref "$IMA_BIN" apply --config "$1" --table-ownership=off >/dev/null 2>&1 ||
+                fail "apply of $1 without faults failed"
+        in_ns ref "$IMA_HELPERS/nft-readback" ip 2>&1
+        in_ns ref nft flush ruleset
+}
+
+# ---- the daemon ------------------------------------------------------------------------------
+kubelet_update "$cm" ip-masq-agent "${configs[0]}"
+IMA_NLFAULT="6:$seed:$switch" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
+        timeout 200 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=2 \
+        --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$WORK/agent.log" 2>&1 &
+# the agent itself, not timeout(1) around it: signals, CPU time and liveness are its own
+wait_for 5 pgrep -P $! || fail "the agent did not start"
+AGENT=$(pgrep -P $!)
+wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+
+touch "$switch"
+cpu0=$(cpu_ms "$AGENT")
+last=0
+for ((step = 0; step < 30; step++)); do
+        case $((RANDOM % 6)) in
+        0 | 1)
+                last=$((RANDOM % ${#configs[@]}))
+                kubelet_update "$cm" ip-masq-agent "${configs[last]}"
+                ;;
+        2) nft delete table ip ip-masq-agent 2>/dev/null || true ;;
+        3) nft add element ip ip-masq-agent nomasq-dst '{ 203.0.113.0/24 }' 2>/dev/null || true ;;
+        4) nft flush ruleset ;;
+        5) kill -HUP "$AGENT" ;;
+        esac
+        sleep 0.2
+        kill -0 "$AGENT" 2>/dev/null || fail "the agent died at step $step: $(tail -20 "$WORK/agent.log")"
+done
+[ -s "$faults" ] || fail "no fault was injected: the helper did not take"
+note "$(wc -l <"$faults") faults injected into the daemon: $(sort "$faults" | uniq -c | awk '{ printf "%s %s %s; ", $1, $2, $3 }')"
+rm -f "$switch"
+cpu=$(($(cpu_ms "$AGENT") - cpu0))
+note "daemon CPU during the faults: $cpu ms over 30 steps"
+# about 6 s of wall time: a loop retrying without waiting would burn all of it
+[ "$cpu" -lt 5000 ] || fail "the daemon spun: $cpu ms of CPU in about 6 s"
+
+# faults over: the last configuration, in force and repaired
+kill -HUP "$AGENT"
+want=$(expected_state "$cm/ip-masq-agent")
+wait_for 20 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
+        fail "not converged after the faults stopped:
+$(diff <(echo "$want") <(state) | head -20)
+$(tail -20 "$WORK/agent.log")"
+agent diff --config "$cm/ip-masq-agent" >/dev/null || fail "diff still sees drift after convergence"
+nft flush ruleset
+wait_for 10 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
+        fail "a flush after the faults was not repaired: $(tail -10 "$WORK/agent.log")"
+grep -q 'nftables events were lost' "$WORK/agent.log" ||
+        note "no lost events were logged (at --v=1 the daemon says when they are)"
+grep -E '^[EF]' "$WORK/agent.log" | grep -vqE 'netlink|No buffer space|Interrupted|Resource temporarily|transaction|kernel|events|generation|observ|reconcile' &&
+        fail "an error line not about netlink: $(grep -E '^[EF]' "$WORK/agent.log" | head -5)"
+kill -TERM "$AGENT"
+rc=0
+wait "$AGENT" || rc=$?
+[ "$rc" = 0 ] || fail "exit code $rc after SIGTERM: $(tail -20 "$WORK/agent.log")"
+note "$(grep -c 'Reconciled' "$WORK/agent.log") reconciles, $(grep -c '^E' "$WORK/agent.log") error lines"
+
+# ---- one-shot apply ----------------------------------------------------------------------------
+# Each apply moves from one config to another under faults: exit 0 with the new state, or exit 1
+# with a message and the previous state untouched.
+nft flush ruleset
+for i in 0 1 2; do
+        printf '%s\n' "${configs[i]}" >"$WORK/c$i.yaml"
+        expected[i]=$(expected_state "$WORK/c$i.yaml")
+done
+agent apply --config "$WORK/c0.yaml" --table-ownership=off >/dev/null 2>&1 || fail "apply without faults failed"
+cur=0 ok=0 failed=0
+touch "$switch"
+for ((run = 0; run < 40; run++)); do
+        next=$((RANDOM % 3))
+        rc=0
+        IMA_NLFAULT="4:$((seed + run)):$switch" LD_PRELOAD="$preload" \
+                timeout 30 "$IMA_BIN" apply --config "$WORK/c$next.yaml" --table-ownership=off >"$WORK/apply.log" 2>&1 || rc=$?
+        now=$(state)
+        case $rc in
+        0)
+                [ "$now" = "${expected[next]}" ] ||
+                        fail "apply run $run exited 0, state is not config $next:
+$(diff <(echo "${expected[next]}") <(echo "$now") | head -20)"
+                cur=$next ok=$((ok + 1))
+                ;;
+        1)
+                [ -s "$WORK/apply.log" ] || fail "apply run $run exited 1 without saying why"
+                if [ "$now" = "${expected[cur]}" ]; then
+                        :
+                elif [ "$now" = "${expected[next]}" ]; then
+                        # the commit went through and its ACKs were lost: the outcome is unknown
+                        # to apply, which says so; the state is whole, never half
+                        cur=$next
+                else
+                        fail "apply run $run (config $cur -> $next) exited 1 and left a state that is neither:
+$(cat "$WORK/apply.log")
+$(diff <(echo "${expected[cur]}") <(echo "$now") | head -20)"
+                fi
+                failed=$((failed + 1))
+                ;;
+        *) fail "apply run $run exited $rc: $(cat "$WORK/apply.log")" ;;
+        esac
+done
+rm -f "$switch"
+note "apply under faults: $ok succeeded, $failed failed cleanly; last message: $(tail -1 "$WORK/apply.log")"
+echo "ok: daemon and apply survive netlink faults and converge after them"
