@@ -11,7 +11,7 @@ fixes=()
 # The line of src that logs msg (of several, the nearest to where it was), or nothing.
 find_logging_line() {
         local src=$1 msg=$2 was=$3 hits
-        hits=$(grep -nF -- "\"$msg" "$src" | grep -E 'log_(info|warning|error|v)[a-z_]*\(' | cut -d: -f1) || true
+        hits=$(grep -nF -- "\"$msg" "$src" | grep -E 'log_(info|warning|error|v|write)[a-z_]*\(' | cut -d: -f1) || true
         [ -n "$hits" ] || hits=$(grep -nE 'log_[a-z_]+\(what,' "$src" | cut -d: -f1) || true
         [ -n "$hits" ] || return 1
         for n in $hits; do echo "$(( n > was ? n - was : was - n )) $n"; done | sort -n | head -1 | cut -d' ' -f2
@@ -19,7 +19,9 @@ find_logging_line() {
 
 while IFS= read -r line; do
         readme_line=$((readme_line + 1))
-        [[ $line =~ ^[IWE][0-9]{4}\ [0-9:.]+\ +[0-9]+\ ([a-z-]+\.c):([0-9]+)\]\ \"?([^\"]{1,24}) ]] || continue
+        # a klog text line, or the JSON example's "caller" (the same source line, in the other format)
+        [[ $line =~ ^[IWE][0-9]{4}\ [0-9:.]+\ +[0-9]+\ ([a-z-]+\.c):([0-9]+)\]\ \"?([^\"]{1,24}) ]] ||
+                [[ $line =~ \"caller\":\"([a-z-]+\.c):([0-9]+)\",\"msg\":\"([^\"]{1,24}) ]] || continue
         file=${BASH_REMATCH[1]} at=${BASH_REMATCH[2]} msg=${BASH_REMATCH[3]}
         checked=$((checked + 1))
         src="$root/cmd/$file"
@@ -27,7 +29,7 @@ while IFS= read -r line; do
         # the line holds the message, or logs one its caller passes (log_info_kv(what, ...))
         if ! [[ $code == *"$msg"* ]] && ! { [[ $code =~ log_[a-z_]+\(what, ]] && grep -qF -- "\"$msg\"" "$src"; }; then
                 if [ "${IMA_REGEN:-}" = 1 ] && now=$(find_logging_line "$src" "$msg" "$at"); then
-                        fixes+=("${readme_line}s/$file:$at\\]/$file:$now]/")
+                        fixes+=("${readme_line}s/$file:$at\\([]\"]\\)/$file:$now\\1/")
                         continue
                 fi
                 echo "FAIL README: $file:$at does not log \"$msg\" (it holds: $code)" >&2
