@@ -13,7 +13,8 @@
  * the kernel's commit, the rest of the reconcile (reading the kernel state, diff, building the
  * batch) and, for a config change, reading and parsing the file. What remains of the latency is
  * noticing the change, and the agent's short wait for the end of a burst.
- * - RSS (VmRSS, and the peak VmHWM) of an idle agent holding 64 and 100,000 CIDRs.
+ * - RSS (VmRSS, and the peak VmHWM) of an agent holding 64 and 100,000 CIDRs, just after its
+ *   start and idle (once it has given freed memory back).
  * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
  *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
  *   (SIGHUP, and the 10-minute backstop), which reads every element back.
@@ -585,6 +586,11 @@ static void bench_footprint(size_t n_cidrs)
         if (count_in_file(log, "trigger=\"start\"") == 0)
                 die("the agent did not apply");
         usleep(500000);
+        printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
+               n_cidrs == 64 ? "agent 0.5 s after start, 64 CIDRs" : "agent 0.5 s after start, 100,000 CIDRs",
+               status_kb(pid, "VmRSS:"), status_kb(pid, "VmHWM:"));
+        /* past the agent's quiet period (TRIM_QUIET_MS, 2 s), after which it gives freed memory back */
+        sleep(3);
         printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
                n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs", status_kb(pid, "VmRSS:"),
                status_kb(pid, "VmHWM:"));
