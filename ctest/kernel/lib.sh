@@ -282,6 +282,30 @@ crash_or_stop() {
         fi
 }
 
+# fault_test_setup LIBRARY SEED_VARIABLE [CONFIG...]: for the tests that preload a fault injector
+# (helpers/LIBRARY) into the daemon. Sets preload to its path (built, or the test fails), seed to
+# the variable named SEED_VARIABLE or a random one (printed, and seeding $RANDOM), cm to an empty
+# ConfigMap directory, switch to the control file the injector watches (absent: no faults), and
+# configs to two small configurations, the CONFIGs given, and one of 300 seeded prefixes.
+fault_test_setup() {
+        local var=$2
+        preload="$IMA_HELPERS/$1"
+        [ -f "$preload" ] || fail "$preload is not built"
+        seed=${!var:-$RANDOM}
+        note "seed $seed ($var=$seed repeats it)"
+        RANDOM=$seed
+        cm="$WORK/configmap"
+        switch="$WORK/failing"
+        mkdir "$cm"
+        configs=("NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
+                "NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 100.64.0.0/10]
+NonMasqueradeSrcCIDRs: [198.51.100.0/24]
+MasqLinkLocal: true"
+                "${@:3}"
+                "NonMasqueradeCIDRs: [$(IFS=,; "$IMA_HELPERS/gen-prefixes" 300 "$seed" | paste -sd, -)]
+CidrLimit: 300")
+}
+
 # kubelet_update DIR FILE CONTENT: replaces FILE of a ConfigMap volume DIR the way kubelet does:
 # a new timestamped directory, a "..data_tmp" symlink renamed over "..data", the old one removed.
 kubelet_update() {

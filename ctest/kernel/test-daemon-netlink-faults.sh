@@ -9,21 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-preload="$IMA_HELPERS/nl-fault.so"
-[ -f "$preload" ] || fail "$preload is not built"
-seed=${IMA_NLFAULT_SEED:-$RANDOM}
-note "seed $seed (IMA_NLFAULT_SEED=$seed repeats it)"
-RANDOM=$seed
-cm="$WORK/configmap"
-switch="$WORK/failing"
+fault_test_setup nl-fault.so IMA_NLFAULT_SEED
 faults="$WORK/faults"
-mkdir "$cm"
-configs=("NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
-        "NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 100.64.0.0/10]
-NonMasqueradeSrcCIDRs: [198.51.100.0/24]
-MasqLinkLocal: true"
-        "NonMasqueradeCIDRs: [$(IFS=,; "$IMA_HELPERS/gen-prefixes" 300 "$seed" | paste -sd, -)]
-CidrLimit: 300")
 
 # the kernel's state, read independently of the agent's netlink code
 state() {

@@ -7,21 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
-preload="$IMA_HELPERS/failmalloc.so"
-[ -f "$preload" ] || fail "$preload is not built"
-seed=${IMA_OOM_SEED:-$RANDOM}
-note "seed $seed (IMA_OOM_SEED=$seed repeats it)"
-RANDOM=$seed
-cm="$WORK/configmap"
-switch="$WORK/failing"
-mkdir "$cm"
-configs=("NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
-        "NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 100.64.0.0/10]
-NonMasqueradeSrcCIDRs: [198.51.100.0/24]
-MasqLinkLocal: true"
-        "NonMasqueradeCIDRs: [10.0.0.1/8]"
-        "NonMasqueradeCIDRs: [$(IFS=,; "$IMA_HELPERS/gen-prefixes" 300 "$seed" | paste -sd, -)]
-CidrLimit: 300")
+fault_test_setup failmalloc.so IMA_OOM_SEED "NonMasqueradeCIDRs: [10.0.0.1/8]"
 kubelet_update "$cm" ip-masq-agent "${configs[0]}"
 
 IMA_FAILMALLOC="40:$seed:$switch" LD_PRELOAD="$preload" \
