@@ -3,8 +3,9 @@
 # call in 6 on any netlink socket: ENOBUFS, EINTR, EAGAIN when non-blocking, on receiving and
 # sending): events lost, ACKs of a batch lost (its outcome unknown), dumps and requests cut off by
 # an error. Through ConfigMap updates and drift (the table deleted, an element added, the ruleset
-# flushed) the daemon must not crash or spin; once the faults stop it must converge to the last
-# configuration, as read back through libnftables. apply under the same faults either succeeds with
+# flushed), in event-repair mode and then owning its table, the daemon must not crash or spin;
+# once the faults stop it must converge to the last configuration, as read back through
+# libnftables. apply under the same faults either succeeds with
 # the new state or exits 1 saying why, leaving the previous state whole: never half-applied.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
@@ -26,62 +27,71 @@ expected_state() {
 }
 
 # ---- the daemon ------------------------------------------------------------------------------
-kubelet_update "$cm" ip-masq-agent "${configs[0]}"
-IMA_NLFAULT="6:$seed:$switch" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
-        timeout 200 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=2 \
-        --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$WORK/agent.log" 2>&1 &
-# the agent itself, not timeout(1) around it: signals, CPU time and liveness are its own
-runner=$!
-wait_for 5 pgrep -P $runner || fail "the agent did not start"
-AGENT=$(pgrep -P $runner)
-wait_for 10 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
-wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+# daemon_under_faults MODE: the daemon with --table-ownership=MODE through the seeded steps. With
+# "off" drift is repaired from events, which faults lose; with "auto" (owner + persist on this
+# kernel) others' edits are refused, and faults hit the daemon's own reads and commits.
+daemon_under_faults() {
+        local mode=$1 log="$WORK/agent-$1.log" runner cpu0 cpu last want rc
+        rm -f "$faults"
+        kubelet_update "$cm" ip-masq-agent "${configs[0]}"
+        IMA_NLFAULT="6:$seed:$switch" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
+                timeout 200 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership="$mode" --v=2 \
+                --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$log" 2>&1 &
+        # the agent itself, not timeout(1) around it: signals, CPU time and liveness are its own
+        runner=$!
+        wait_for 5 pgrep -P $runner || fail "the agent did not start"
+        AGENT=$(pgrep -P $runner)
+        wait_for 10 grep -q 'trigger="start"' "$log" || fail "the agent did not start: $(tail "$log")"
+        wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
 
-touch "$switch"
-cpu0=$(cpu_ms "$AGENT")
-last=0
-for ((step = 0; step < 30; step++)); do
-        case $((RANDOM % 6)) in
-        0 | 1)
-                last=$((RANDOM % ${#configs[@]}))
-                kubelet_update "$cm" ip-masq-agent "${configs[last]}"
-                ;;
-        2) nft delete table ip ip-masq-agent 2>/dev/null || true ;;
-        3) nft add element ip ip-masq-agent nomasq-dst '{ 203.0.113.0/24 }' 2>/dev/null || true ;;
-        4) nft flush ruleset ;;
-        5) kill -HUP "$AGENT" ;;
-        esac
-        sleep 0.2
-        kill -0 "$AGENT" 2>/dev/null || fail "the agent died at step $step: $(tail -20 "$WORK/agent.log")"
-done
-[ -s "$faults" ] || fail "no fault was injected: the helper did not take"
-note "$(wc -l <"$faults") faults injected into the daemon: $(sort "$faults" | uniq -c | awk '{ printf "%s %s %s; ", $1, $2, $3 }')"
-rm -f "$switch"
-cpu=$(($(cpu_ms "$AGENT") - cpu0))
-note "daemon CPU during the faults: $cpu ms over 30 steps"
-# about 6 s of wall time: a loop retrying without waiting would burn all of it
-[ "$cpu" -lt 5000 ] || fail "the daemon spun: $cpu ms of CPU in about 6 s"
+        touch "$switch"
+        cpu0=$(cpu_ms "$AGENT")
+        last=0
+        for ((step = 0; step < 30; step++)); do
+                case $((RANDOM % 6)) in
+                0 | 1)
+                        last=$((RANDOM % ${#configs[@]}))
+                        kubelet_update "$cm" ip-masq-agent "${configs[last]}"
+                        ;;
+                2) nft delete table ip ip-masq-agent 2>/dev/null || true ;;
+                3) nft add element ip ip-masq-agent nomasq-dst '{ 203.0.113.0/24 }' 2>/dev/null || true ;;
+                4) nft flush ruleset ;;
+                5) kill -HUP "$AGENT" ;;
+                esac
+                sleep 0.2
+                kill -0 "$AGENT" 2>/dev/null || fail "the agent died at step $step: $(tail -20 "$log")"
+        done
+        [ -s "$faults" ] || fail "no fault was injected: the helper did not take"
+        note "$(wc -l <"$faults") faults injected into the daemon ($mode): $(sort "$faults" | uniq -c | awk '{ printf "%s %s %s; ", $1, $2, $3 }')"
+        rm -f "$switch"
+        cpu=$(($(cpu_ms "$AGENT") - cpu0))
+        note "$mode: daemon CPU during the faults: $cpu ms over 30 steps"
+        # about 6 s of wall time: a loop retrying without waiting would burn all of it
+        [ "$cpu" -lt 5000 ] || fail "the daemon spun: $cpu ms of CPU in about 6 s"
 
-# faults over: the last configuration, in force and repaired
-kill -HUP "$AGENT"
-want=$(expected_state "$cm/ip-masq-agent")
-wait_for 20 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
-        fail "not converged after the faults stopped:
+        # faults over: the last configuration, in force and repaired
+        kill -HUP "$AGENT"
+        want=$(expected_state "$cm/ip-masq-agent")
+        wait_for 20 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
+                fail "not converged after the faults stopped:
 $(diff <(echo "$want") <(state) | head -20)
-$(tail -20 "$WORK/agent.log")"
-agent diff --config "$cm/ip-masq-agent" >/dev/null || fail "diff still sees drift after convergence"
-nft flush ruleset
-wait_for 10 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
-        fail "a flush after the faults was not repaired: $(tail -10 "$WORK/agent.log")"
-grep -q 'nftables events were lost' "$WORK/agent.log" ||
-        note "no lost events were logged (at --v=1 the daemon says when they are)"
-grep -E '^[EF]' "$WORK/agent.log" | grep -vqE 'netlink|No buffer space|Interrupted|Resource temporarily|transaction|kernel|events|generation|observ|reconcile|Reconcile keeps failing' &&
-        fail "an error line not about netlink: $(grep -E '^[EF]' "$WORK/agent.log" | head -5)"
-kill -TERM "$AGENT"
-rc=0
-wait "$runner" || rc=$? # timeout(1) exits with the agent's status
-[ "$rc" = 0 ] || fail "exit code $rc after SIGTERM: $(tail -20 "$WORK/agent.log")"
-note "$(grep -c 'Reconciled' "$WORK/agent.log") reconciles, $(grep -c '^E' "$WORK/agent.log") error lines"
+$(tail -20 "$log")"
+        agent diff --config "$cm/ip-masq-agent" >/dev/null || fail "diff still sees drift after convergence"
+        nft flush ruleset
+        wait_for 10 sh -c '[ "$("$IMA_HELPERS/nft-readback" ip 2>&1)" = "$1" ]' _ "$want" ||
+                fail "a flush after the faults was not repaired: $(tail -10 "$log")"
+        grep -q 'nftables events were lost' "$log" ||
+                note "$mode: no lost events were logged (at --v=1 the daemon says when they are)"
+        grep -E '^[EF]' "$log" | grep -vqE 'netlink|No buffer space|Interrupted|Resource temporarily|transaction|kernel|events|generation|observ|reconcile|Reconcile keeps failing' &&
+                fail "an error line not about netlink: $(grep -E '^[EF]' "$log" | head -5)"
+        kill -TERM "$AGENT"
+        rc=0
+        wait "$runner" || rc=$? # timeout(1) exits with the agent's status
+        [ "$rc" = 0 ] || fail "exit code $rc after SIGTERM: $(tail -20 "$log")"
+        note "$mode: $(grep -c 'Reconciled' "$log") reconciles, $(grep -c '^E' "$log") error lines"
+}
+daemon_under_faults off
+daemon_under_faults auto
 
 # ---- one-shot apply ----------------------------------------------------------------------------
 # Each apply moves from one config to another under faults: exit 0 with the new state, or exit 1
