@@ -26,6 +26,7 @@ struct ima_nl {
         size_t sndbuf;
         size_t rcvbuf;
         char *recv_buf;
+        bool stale; /* a request returned before the end of its answer: drop the queue first */
 };
 
 int ima_nl_open(struct ima_nl **ret)
@@ -182,8 +183,9 @@ void ima_nl_drop_queued(struct ima_nl *nl)
                 int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
 
                 if (n < 0 && n != -ENOBUFS)
-                        return;
+                        break;
         }
+        nl->stale = false;
 }
 
 static int send_request(struct ima_nl *nl, const struct nlmsghdr *req)
@@ -202,10 +204,12 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
         int failed = 0; /* the callback's first error: the rest of the answer is drained unread */
         int r;
 
-        ima_nl_drop_queued(nl);
+        if (nl->stale)
+                ima_nl_drop_queued(nl);
         r = send_request(nl, req);
         if (r < 0)
                 return r;
+        nl->stale = true; /* until the ACK or DONE is read */
         /* nfnetlink answers a request inside sendmsg(), and queues a dump's next part inside the
          * recv() that takes the previous one: an empty queue before the ACK or DONE means the
          * answer was dropped (receive buffer overrun). Waiting for it would wait for ever. */
@@ -236,17 +240,19 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
                                 int done_err = mnl_nlmsg_get_payload_len(h) >= sizeof(int)
                                                        ? *(const int *)mnl_nlmsg_get_payload(h) : 0;
 
+                                nl->stale = false;
                                 return failed ? failed : lost ? -ENOBUFS : interrupted ? -EINTR
                                                                         : done_err < 0 ? done_err : 0;
                         }
                         if (h->nlmsg_type == NLMSG_ERROR) {
                                 ima_nl_parse_error(h, &err, &seq, NULL);
+                                /* a zero error is the ACK; for dumps DONE follows */
+                                if (err == 0 && (req->nlmsg_flags & NLM_F_DUMP))
+                                        continue;
+                                nl->stale = false;
                                 if (err < 0)
                                         return failed ? failed : err;
-                                /* a zero error is the ACK; for dumps DONE follows */
-                                if (!(req->nlmsg_flags & NLM_F_DUMP))
-                                        return failed ? failed : lost ? -ENOBUFS : interrupted ? -EINTR : 0;
-                                continue;
+                                return failed ? failed : lost ? -ENOBUFS : interrupted ? -EINTR : 0;
                         }
                         if (h->nlmsg_type < NLMSG_MIN_TYPE)
                                 continue;

@@ -50,7 +50,7 @@ typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
  * -ENOENT), cb's first error, -EINTR when a dump was interrupted by a concurrent change, or
  * -ENOBUFS when part of the answer was dropped (the rest is read, not passed to cb). Never waits
  * for an answer that is not queued. The answer is read to its end, so the socket can dump again;
- * what an earlier, abandoned request left queued is dropped first. */
+ * what a request that returned early left queued is dropped before the next one. */
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
 
 /* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */
