@@ -15,8 +15,8 @@
 
 /* Large enough for any single netlink message the kernel sends us in a dump. */
 #define NL_RECV_BUFSIZE (64 * 1024)
-/* Bounds the reads that drop stale answers before a request: a dump of 100,000 intervals left
- * running is about 1,000 reads; past the bound the request goes out anyway (and may see EBUSY). */
+/* Bounds the reads that drop stale answers before a request: reading back 100,000 intervals, all
+ * its dumps, takes about 140; past the bound the request goes out anyway (and may see EBUSY). */
 #define NL_DRAIN_MAX_READS 100000
 
 struct ima_nl {
