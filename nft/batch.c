@@ -246,7 +246,7 @@ int ima_batch_commit(struct ima_batch *b, enum ima_batch_mode mode)
                 return -ENOMEM;
         ima_nl_reserve_buffers(b->nl, size + 4096, (b->n_msgs + 8) * ACK_TRUESIZE);
         /* the receive buffer is sized for this batch's ACKs alone */
-        ima_nl_drop_queued(b->nl);
+        ima_nl_drop_stale(b->nl);
         r = ima_nl_sendv(b->nl, iov, n_iov);
         if (r < 0)
                 return r;

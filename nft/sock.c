@@ -177,8 +177,10 @@ void ima_nl_parse_error(const struct nlmsghdr *nlh, int *ret_err, uint32_t *ret_
 }
 
 /* Each read lets the kernel queue the next part of a dump left running, so this ends with it. */
-void ima_nl_drop_queued(struct ima_nl *nl)
+void ima_nl_drop_stale(struct ima_nl *nl)
 {
+        if (!nl->stale)
+                return;
         for (unsigned i = 0; i < NL_DRAIN_MAX_READS; i++) {
                 int n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
 
@@ -188,25 +190,15 @@ void ima_nl_drop_queued(struct ima_nl *nl)
         nl->stale = false;
 }
 
-static int send_request(struct ima_nl *nl, const struct nlmsghdr *req)
-{
-        for (;;) {
-                if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) >= 0)
-                        return 0;
-                if (errno != EINTR)
-                        return -errno;
-        }
-}
-
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata)
 {
         bool interrupted = false, lost = false;
         int failed = 0; /* the callback's first error: the rest of the answer is drained unread */
+        struct iovec iov = { .iov_base = (void *)req, .iov_len = req->nlmsg_len };
         int r;
 
-        if (nl->stale)
-                ima_nl_drop_queued(nl);
-        r = send_request(nl, req);
+        ima_nl_drop_stale(nl);
+        r = ima_nl_sendv(nl, &iov, 1);
         if (r < 0)
                 return r;
         nl->stale = true; /* until the ACK or DONE is read */

@@ -37,10 +37,10 @@ int ima_nl_sendv(struct ima_nl *nl, const struct iovec *iov, size_t n_iov);
  * kernel dropped messages for us). */
 int ima_nl_recv(struct ima_nl *nl, void *buf, size_t size);
 
-/* Reads and drops whatever is queued: answers to requests given up on (their seq is past, and
- * they take room the next answer needs), and the rest of a dump left running, which would make
- * the socket's next dump fail with EBUSY. */
-void ima_nl_drop_queued(struct ima_nl *nl);
+/* When a request returned before the end of its answer, reads and drops whatever is queued: its
+ * answers (their seq is past, and they take room the next answer needs) and the rest of a dump
+ * left running, which would make the socket's next dump fail with EBUSY. Otherwise does nothing. */
+void ima_nl_drop_stale(struct ima_nl *nl);
 
 /* Callback for each data message of a request's answer; returns 0 to go on or -errno to fail. */
 typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
@@ -50,7 +50,7 @@ typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
  * -ENOENT), cb's first error, -EINTR when a dump was interrupted by a concurrent change, or
  * -ENOBUFS when part of the answer was dropped (the rest is read, not passed to cb). Never waits
  * for an answer that is not queued. The answer is read to its end, so the socket can dump again;
- * what a request that returned early left queued is dropped before the next one. */
+ * what a request that returned early left queued is dropped first (ima_nl_drop_stale()). */
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
 
 /* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */
