@@ -76,8 +76,8 @@
 #define FULL_CHECK_INTERVAL_MS (10 * 60 * 1000)
 /* Our own commit of this many intervals or more is sent while our event socket is out of the
  * event group: the kernel builds a notification per element for each listener (with one, a
- * commit of 100,000 intervals took 2.84 s instead of 0.24 s), and at such sizes they would
- * overflow our queue anyway. The gap is then checked like a loss of events. */
+ * commit of 100,000 intervals is some 17 times slower: README, Performance), and at such sizes
+ * they would overflow our queue anyway. The gap is then checked like a loss of events. */
 #define DEAF_COMMIT_INTERVALS 1000
 /* ResyncInterval below this is raised to it (README: Configuration). */
 #define MIN_RESYNC_NSEC (100 * 1000000LL)
