@@ -9,6 +9,7 @@
 #include "lib/model.h"
 #include "nft/batch.h"
 #include "nft/probe.h"
+#include "nft/sock.h"
 
 bool ima_features_table_comments(void)
 {
@@ -22,14 +23,21 @@ bool ima_features_table_comments(void)
         return major > 5 || (major == 5 && minor >= 10);
 }
 
-int ima_features_table_persist(struct ima_nl *nl)
+/* The probe's table is named after our socket, and must be new (NLM_F_EXCL): a table of that name
+ * someone already has would make the probe an update of it, refused (EOPNOTSUPP) for changing its
+ * owner flag whatever the kernel supports. Another name is tried then. */
+#define PROBE_NAME_ATTEMPTS 4
+
+static int probe_table_persist(struct ima_nl *nl, unsigned attempt)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
         struct nftnl_table *t = nftnl_table_alloc();
+        char name[64];
         struct nlmsghdr *nlh;
         int r;
 
-        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME "-probe") < 0) {
+        snprintf(name, sizeof(name), "%s-probe-%u-%u", IMA_TABLE_NAME, ima_nl_portid(nl), attempt);
+        if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, name) < 0) {
                 if (t)
                         nftnl_table_free(t);
                 return -ENOMEM;
@@ -37,7 +45,8 @@ int ima_features_table_persist(struct ima_nl *nl)
         nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST);
         r = ima_batch_new(nl, 0, &b);
         if (r >= 0) {
-                nlh = ima_batch_msg(b, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE, "probe table flags owner,persist");
+                nlh = ima_batch_msg(b, NFT_MSG_NEWTABLE, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_EXCL,
+                                    "probe table flags owner,persist");
                 if (!nlh)
                         r = -ENOMEM;
                 else {
@@ -48,7 +57,15 @@ int ima_features_table_persist(struct ima_nl *nl)
         nftnl_table_free(t);
         if (r < 0)
                 return r;
-        r = ima_batch_commit(b, IMA_BATCH_VALIDATE_ONLY);
+        return ima_batch_commit(b, IMA_BATCH_VALIDATE_ONLY);
+}
+
+int ima_features_table_persist(struct ima_nl *nl)
+{
+        int r = -EEXIST;
+
+        for (unsigned attempt = 0; attempt < PROBE_NAME_ATTEMPTS && r == -EEXIST; attempt++)
+                r = probe_table_persist(nl, attempt);
         if (r == -EOPNOTSUPP || r == -EINVAL)
                 return 0; /* flags the kernel does not know */
         return r < 0 ? r : 1;

@@ -1,9 +1,10 @@
 /* test-engine: the reconciler through its API, against the kernel, inside the private namespace
  * that test-engine.sh creates. Covers what the command line cannot trigger on purpose: a commit
  * refused because the generation moved (and the retry), trusting the cache, a set left
- * malformed by a raw single-element delete, a failed dump drained, reads racing a writer
- * never returning a torn state, and a random walk of configs and tampering whose every step must
- * read back as the merged coverage of what was written. */
+ * malformed by a raw single-element delete, the persist probe beside a table of its name, a
+ * failed dump drained, reads racing a writer never returning a torn state, and a random walk of
+ * configs and tampering whose every step must read back as the merged coverage of what was
+ * written. */
 #include <arpa/inet.h> /* before the linux/ headers, which skip what it defined */
 #include <errno.h>
 #include <libnftnl/common.h>
@@ -24,6 +25,7 @@
 #include "nft/batch.h"
 #include "nft/build.h"
 #include "nft/dump.h"
+#include "nft/probe.h"
 #include "nft/reconcile.h"
 #include "nft/sock.h"
 
@@ -247,6 +249,28 @@ static void test_empty_model_removes_tables(void)
         ima_reconciler_free(rc);
         ima_nl_free(nl);
         ima_model_free(none);
+}
+
+/* A table that happens to have the probe's name must not make the persist probe an update of it,
+ * which the kernel refuses (EOPNOTSUPP: the owner flag cannot be added to a table) whatever it
+ * supports: the daemon would then run without table ownership, blaming the kernel's version. */
+static void test_persist_probe_ignores_namesakes(void)
+{
+        struct ima_nl *nl = NULL;
+        char cmd[256];
+        int alone;
+
+        CHECK_INT(ima_nl_open(&nl), 0);
+        alone = ima_features_table_persist(nl);
+        CHECK(alone == 0 || alone == 1);
+        snprintf(cmd, sizeof(cmd), "nft 'add table ip %s-probe; add table ip %s-probe-%u-0'", IMA_TABLE_NAME,
+                 IMA_TABLE_NAME, ima_nl_portid(nl));
+        CHECK_INT(run(cmd), 0);
+        CHECK_INT(ima_features_table_persist(nl), alone);
+        snprintf(cmd, sizeof(cmd), "nft 'delete table ip %s-probe; delete table ip %s-probe-%u-0'", IMA_TABLE_NAME,
+                 IMA_TABLE_NAME, ima_nl_portid(nl));
+        CHECK_INT(run(cmd), 0);
+        ima_nl_free(nl);
 }
 
 static int fail_at_once(const struct nlmsghdr *nlh, void *userdata)
@@ -713,6 +737,7 @@ int main(void)
         TEST_RUN(test_generation_check_catches_up);
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
+        TEST_RUN(test_persist_probe_ignores_namesakes);
         TEST_RUN(test_failed_dump_is_drained);
         TEST_RUN(test_torn_dump_is_never_taken);
         TEST_RUN(test_random_walk);
