@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,20 @@ static enum watch_change file_created(struct watch *w, const char *dir, const ch
         return w->being_written ? WATCH_UNCHANGED : WATCH_COMPLETE;
 }
 
+/* Whether name, in the directory of target t, is the one the kernel gives a file made with
+ * O_TMPFILE ("#INODE", d_tmpfile()), and that file is the one being written: linked into place
+ * (linkat(2), whose IN_CREATE made it the file being written), its writer's close is reported
+ * under that name, never under the config file's. */
+static bool tmpfile_name_of_written(const struct watch *w, const struct watch_target *t, const char *name)
+{
+        char expected[32];
+
+        if (!w->being_written || name[0] != '#' || t->dev != w->written_dev)
+                return false;
+        snprintf(expected, sizeof(expected), "#%ju", (uintmax_t)w->written_ino);
+        return strcmp(name, expected) == 0;
+}
+
 /* What an event says about the config path: the entry of a watched directory that matters,
  * kubelet's "..data" and "..<timestamp>" entries beside it, or the directory itself going away.
  * Events of watches replaced since are stale. */
@@ -514,6 +529,10 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                 if (t->kind != WATCH_KIND_FILE) {
                         change = WATCH_CHANGED;
                         continue;
+                }
+                if (!own_name && (e->mask & IN_CLOSE_WRITE) && tmpfile_name_of_written(w, t, e->name)) {
+                        w->being_written = false;
+                        return WATCH_COMPLETE;
                 }
                 if (own_name && (e->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
                         w->being_written = false;

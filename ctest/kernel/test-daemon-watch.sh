@@ -2,9 +2,9 @@
 # How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
 # directory reached through a symlink (also repointed), a config file that is a symlink to a file
 # elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
-# written slowly, a file hard-linked into place. Every case runs with ResyncInterval 1h, so only
-# the inotify watch can explain a change being applied (but one: a directory on the path renamed
-# away, which only the resync sees).
+# written slowly, a file hard-linked into place (also one made with O_TMPFILE). Every case runs
+# with ResyncInterval 1h, so only the inotify watch can explain a change being applied (but one: a
+# directory on the path renamed away, which only the resync sees).
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -143,6 +143,27 @@ ln "$WORK/hardlink/staged" "$WORK/hardlink/config"
 expect_applied "file hard-linked into place" 198.51.100.0/24
 write_config "$WORK/hardlink/config" 203.0.113.0/24
 expect_applied "file replaced after a hard link" 203.0.113.0/24
+stop_agent
+# --- a file made with O_TMPFILE, written, and linked into place (linkat(2), as systemd's
+# link_tmpfile() does for a new file): its IN_CREATE looks like a file being created, and its
+# writer's close is reported under the name the kernel gave the unnamed file ("#INODE"), not under
+# the config's: that close must end the wait, or the file waits for the (hourly) resync
+mkdir "$WORK/tmpfile"
+start_agent "$WORK/tmpfile/config"
+wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied without a config file"
+python3 - "$WORK/tmpfile" <<'PY2' || fail "cannot link an O_TMPFILE file into place"
+import ctypes, os, sys
+d = sys.argv[1]
+fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o644)
+os.write(fd, b"NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1h\n")
+AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
+if ctypes.CDLL(None, use_errno=True).linkat(fd, b"", AT_FDCWD, (d + "/config").encode(), AT_EMPTY_PATH) < 0:
+    sys.exit("linkat: " + os.strerror(ctypes.get_errno()))
+os.close(fd)
+PY2
+expect_applied "O_TMPFILE file linked into place" 192.0.2.0/24
+write_config "$WORK/tmpfile/config" 198.51.100.0/24
+expect_applied "file replaced after an O_TMPFILE link" 198.51.100.0/24
 stop_agent
 # --- no inotify instance to be had (the per-user limit every container of the user shares): the
 # rules go in all the same, the file is read every second, and the watch comes back by itself
