@@ -5,6 +5,7 @@
  * is pinned to it, and the event stream moves the cached generation forward over transactions
  * that did not touch our tables, so other tables' churn costs no dump. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -92,6 +93,7 @@ enum source {
         SOURCE_RETRY_TIMER,
         SOURCE_HTTP_RETRY_TIMER,
         SOURCE_HTTP,
+        SOURCE_MOUNTS,
 };
 
 #define MAX_HTTP_SERVERS 2
@@ -120,6 +122,7 @@ struct daemon {
         int heal_tfd;
         int resync_tfd;
         int retry_tfd;
+        int mounts_fd;             /* /proc/self/mountinfo: readable with EPOLLPRI when a mount changes */
         struct watch *watch;
         struct ima_nl *nl;
         struct ima_reconciler *rc;
@@ -210,6 +213,7 @@ static void daemon_free(struct daemon *d)
         close_fd(&d->http_tfd);
         close_fd(&d->resync_tfd);
         close_fd(&d->retry_tfd);
+        close_fd(&d->mounts_fd);
         close_fd(&d->epfd);
 }
 
@@ -695,7 +699,7 @@ static void on_watch(struct daemon *d)
                 (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
 }
 
-static void refresh_watch(struct daemon *d);
+static bool refresh_watch(struct daemon *d);
 
 static void on_reload_timer(struct daemon *d)
 {
@@ -733,7 +737,7 @@ static int start_watch(struct daemon *d);
  * path renamed away (no event says so), and for an event lost: a symlink repointed, or an ancestor
  * watched whose directory is there (which would be watched for good, every change waiting for the
  * resync). The file is read right after, so a change the old watches missed is applied too. */
-static void refresh_watch(struct daemon *d)
+static bool refresh_watch(struct daemon *d)
 {
         bool was_active, was_waiting, rearmed;
         int r;
@@ -742,25 +746,52 @@ static void refresh_watch(struct daemon *d)
                 r = start_watch(d);
                 if (r < 0) {
                         retry_watch_soon(d, r);
-                        return;
+                        return false;
                 }
                 log_info("inotify works again: watching %s", arg_config_path);
                 log_watch_state(d);
-                return;
+                return true;
         }
         was_active = watch_active(d->watch);
         was_waiting = watch_ancestor(d->watch) != NULL;
         r = watch_refresh(d->watch, &rearmed);
         if (r < 0)
                 retry_watch_soon(d, r);
-        if (r < 0 || !rearmed)
-                return;
+        if (!rearmed)
+                return false;
+        if (r < 0)
+                return true;
         if (was_waiting)
                 log_info("the directory of %s appeared: watching it", arg_config_path);
         else if (!was_active)
                 log_info("watching the directory of %s again", arg_config_path);
         else
                 log_info("a directory on the path of %s is another one now: watching it", arg_config_path);
+        return true;
+}
+
+/* Something was mounted or unmounted in our mount namespace. A file system mounted over a
+ * directory on the config path (a volume mounted again) changes no watched directory: inotify
+ * says nothing, and the watch would stay on the directory now hidden under the mount, the file
+ * in it read only at the next resync. When the path leads elsewhere now, the watch moves and the
+ * file is read; other mounts cost a stat() per watched directory. */
+static void on_mounts(struct daemon *d)
+{
+        if (refresh_watch(d) && !timer_armed(d->reload_tfd))
+                (void)timer_set(d->reload_tfd, (int64_t)RELOAD_DEBOUNCE_MS * 1000000, 0);
+}
+
+/* Mount changes are an EPOLLPRI on /proc/self/mountinfo; without /proc they are seen only by the
+ * resync, as before. */
+static void watch_mounts(struct daemon *d)
+{
+        struct epoll_event ev = { .events = EPOLLPRI, .data.u32 = SOURCE_MOUNTS };
+
+        d->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        if (d->mounts_fd < 0 || epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->mounts_fd, &ev) < 0) {
+                log_v(2, "cannot watch /proc/self/mountinfo: %m; a volume mounted over the config's directory is seen at the next resync");
+                close_fd(&d->mounts_fd);
+        }
 }
 
 /* The file is about to be read whatever state it is in: a file created and not closed since (a
@@ -1039,6 +1070,7 @@ static int daemon_init(struct daemon *d)
             (r = add_fd(d, d->retry_tfd, SOURCE_RETRY_TIMER)) < 0 ||
             (r = add_fd(d, d->http_tfd, SOURCE_HTTP_RETRY_TIMER)) < 0)
                 return r;
+        watch_mounts(d);
         plan_http_endpoints(d);
         bind_http_all(d);
         choose_ownership(d);
@@ -1096,7 +1128,7 @@ static int cleanup_tables(struct daemon *d)
 int daemon_run(void)
 {
         struct daemon d = { .epfd = -1, .sigfd = -1, .reload_tfd = -1, .heal_tfd = -1, .resync_tfd = -1,
-                            .retry_tfd = -1, .http_tfd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
+                            .retry_tfd = -1, .http_tfd = -1, .mounts_fd = -1, .heal_delay_ms = HEAL_FIRST_DELAY_MS,
                             .retry_delay_ms = RETRY_FIRST_DELAY_MS,
                             .failures = { .owner_wait_is_quiet = true } };
         bool done = false;
@@ -1149,6 +1181,9 @@ int daemon_run(void)
                         case SOURCE_HTTP_RETRY_TIMER:
                                 timer_ack(d.http_tfd);
                                 bind_http_all(&d);
+                                break;
+                        case SOURCE_MOUNTS:
+                                on_mounts(&d);
                                 break;
                         case SOURCE_HTTP:
                                 break; /* served below, with the timeouts */

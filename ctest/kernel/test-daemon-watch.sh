@@ -2,9 +2,10 @@
 # How the daemon notices config changes beyond kubelet's layout (test-daemon.sh): a config
 # directory reached through a symlink (also repointed), a config file that is a symlink to a file
 # elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
-# written slowly, a file hard-linked into place (also one made with O_TMPFILE). Every case runs
-# with ResyncInterval 1h, so only the inotify watch can explain a change being applied (but one: a
-# directory on the path renamed away, which only the resync sees).
+# written slowly, a file hard-linked into place (also one made with O_TMPFILE), a volume mounted
+# over the config's directory. Every case runs with ResyncInterval 1h, so only the inotify watch
+# (or the mount table's change) can explain a change being applied (but one: a directory on the
+# path renamed away, which only the resync sees).
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -62,6 +63,28 @@ grep -q "is another one now: watching it" "$WORK/agent.log" ||
 write_config "$WORK/top/sub/config" 203.0.113.0/24
 expect_applied "file replaced in the new directory" 203.0.113.0/24
 stop_agent
+
+# --- a file system mounted over the config's directory (a volume mounted again): no watched
+# directory changes, so inotify says nothing; the mount table's change must move the watch to the
+# new file system's directory and read the file there, not leave it for the (hourly) resync
+mkdir "$WORK/vol"
+mount -t tmpfs vol1 "$WORK/vol" || fail "cannot mount a tmpfs in the test's mount namespace"
+write_config "$WORK/vol/config" 192.0.2.0/24
+start_agent "$WORK/vol/config"
+expect_applied "start on a mounted volume" 192.0.2.0/24
+mount -t tmpfs vol2 "$WORK/vol"
+write_config "$WORK/vol/config" 198.51.100.0/24
+expect_applied "a volume mounted over the config's directory" 198.51.100.0/24
+write_config "$WORK/vol/config" 203.0.113.0/24
+expect_applied "file replaced on the volume mounted over" 203.0.113.0/24
+umount "$WORK/vol"
+umount "$WORK/vol"
+wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied after the volume was unmounted"
+mount -t tmpfs vol3 "$WORK/vol"
+write_config "$WORK/vol/config" 100.64.0.0/10
+expect_applied "the volume unmounted and mounted again" 100.64.0.0/10
+stop_agent
+umount "$WORK/vol"
 
 # --- the config file is a symlink to a file in another directory --------------------------------
 mkdir "$WORK/etc" "$WORK/store"
