@@ -19,9 +19,22 @@
 /* A failure that lasts is logged again this often (at error level), with how often it recurred. */
 #define FAILURE_REMIND_MS (5 * 60 * 1000)
 
+/* The daemon logs this many problems of one file, and counts the rest in one line: a list of
+ * 100,000 CIDRs with host bits set would otherwise log 100,000 lines (28 MB) at every change of
+ * it, rotating everything else out of the container's log; validate prints every one. */
+#define LOG_DIAG_MAX_ENTRIES 100
+
 void log_diag(const struct ima_diag *d)
 {
-        for (size_t i = 0; i < d->n_entries; i++) {
+        size_t more_errors = 0, more_warnings = 0;
+
+        for (size_t i = LOG_DIAG_MAX_ENTRIES; i < d->n_entries; i++) {
+                if (d->entries[i].level == IMA_DIAG_ERROR)
+                        more_errors++;
+                else
+                        more_warnings++;
+        }
+        for (size_t i = 0; i < d->n_entries && i < LOG_DIAG_MAX_ENTRIES; i++) {
                 const struct ima_diag_entry *e = &d->entries[i];
                 struct log_field fields[8];
                 size_t n = 0;
@@ -45,6 +58,17 @@ void log_diag(const struct ima_diag *d)
                 else
                         log_write_kv(LOG_LEVEL_WARNING, 0, 0, __FILE__, __LINE__, "Configuration warning", fields,
                                      n);
+        }
+        if (more_errors + more_warnings > 0) {
+                struct log_field fields[] = {
+                        LOG_STR("file", d->file),
+                        LOG_INT("errors", (int64_t)more_errors),
+                        LOG_INT("warnings", (int64_t)more_warnings),
+                        LOG_STR("fix", "\"ip-masq-agent validate --config FILE\" lists every one"),
+                };
+
+                log_write_kv(more_errors ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, 0, 0, __FILE__, __LINE__,
+                             "More problems in the configuration, not logged", fields, ARRAY_SIZE(fields));
         }
 }
 

@@ -162,6 +162,16 @@ assert_eq "times the same configuration error was logged" 1 "$(grep -c "host bit
 # that SIGHUP found the kernel in sync: at --v=2 an in-sync reconcile says nothing
 assert_eq "in-sync lines logged at --v=2" 0 "$(grep -c "In sync" "$WORK/agent.log" || true)"
 
+# a file with hundreds of problems: the first 100 are logged, and one line counts the rest (a list
+# of 100,000 CIDRs with host bits set would log 100,000 lines at every change)
+lines_before=$(wc -l <"$WORK/agent.log")
+kubelet_update "$cm" ip-masq-agent "CidrLimit: 300
+NonMasqueradeCIDRs: [$(for i in $(seq 0 299); do printf '10.%d.0.1/16,' "$i"; done)]"
+wait_for 5 grep -q '"More problems in the configuration, not logged" .* errors=200 warnings=0 ' "$WORK/agent.log" ||
+        fail "the problems beyond the first 100 were not counted: $(tail -2 "$WORK/agent.log" | cut -c1-300)"
+logged=$(($(wc -l <"$WORK/agent.log") - lines_before))
+[ "$logged" -le 110 ] || fail "a file with 300 problems logged $logged lines"
+
 # SIGHUP re-reads a file that inotify cannot see change (written in place behind the symlink)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 dst_lacks "192.168.0.0/16" || fail "fixed configuration not applied"
