@@ -1,6 +1,7 @@
 #!/bin/bash
 # The shipped manifests work with this agent: the ConfigMap's "config" block validates, and the
-# DaemonSet's args are flags the agent accepts (render with them, no kernel needed).
+# DaemonSet's args are flags the agent accepts (render with them, no kernel needed), and its probes
+# and scrape port point where those flags serve them.
 set -euo pipefail
 : "${IMA_BIN:?}" "${IMA_SRCDIR:?}"
 root="$IMA_SRCDIR/.."
@@ -23,6 +24,24 @@ mapfile -t args < <(sed -n 's/^            - \(--[^ ]*\).*/\1/p' "$root/manifest
 args=("${args[@]/--config=\/etc\/config\/ip-masq-agent/--config=$work/config}")
 "$IMA_BIN" render "${args[@]}" >/dev/null || {
         echo "FAIL: the DaemonSet's args are not accepted: ${args[*]}" >&2
+        exit 1
+}
+# the probes ask where the agent serves them, and Prometheus scrapes where /metrics is
+flag_value() { sed -n "s/^            - --$1=\(.*\)/\1/p" "$root/manifests/daemonset.yaml"; }
+health=$(flag_value health-bind-address)
+metrics=$(flag_value metrics-bind-address)
+probes=$(awk 'probe && /^          [a-zA-Z]/ { printf "\n"; probe = 0 }
+              /^          (liveness|readiness)Probe:/ { probe = 1; next }
+              probe && /^              (host|port|path):/ { printf "%s ", $2 }' "$root/manifests/daemonset.yaml")
+health_host=${health%:*}
+[ "$(grep -c . <<<"$probes")" = 2 ] && grep -qx -- "${health_host:+$health_host }/healthz ${health##*:} " <<<"$probes" &&
+        grep -qx -- "${health_host:+$health_host }/readyz ${health##*:} " <<<"$probes" || {
+        echo "FAIL: the probes (host path port: $(tr '\n' ';' <<<"$probes")) do not match --health-bind-address=$health" >&2
+        exit 1
+}
+grep -q "^        prometheus.io/port: \"${metrics##*:}\"$" "$root/manifests/daemonset.yaml" &&
+        grep -q "^              containerPort: ${metrics##*:}$" "$root/manifests/daemonset.yaml" || {
+        echo "FAIL: prometheus.io/port or the containerPort is not the port of --metrics-bind-address=$metrics" >&2
         exit 1
 }
 echo "ok: manifests"
