@@ -94,6 +94,12 @@ static const struct row rows[] = {
         { "@LL@: \"true\"\n", 0, "err @LL@: expected true or false, got a string; write true without quotes", 1, NULL },
         { "{\"@LL@\": \"true\"}", 0, "err @LL@: expected true or false, got a string; write true without quotes", 1, NULL },
         { "{\"@LL@\": 1}", 0, "err @LL@: expected true or false, got a number (value \"1\")", 1, NULL },
+        /* a plain tRUE in YAML is a string with no quotes to remove; quoted True was quoted */
+        { "@LL@: tRUE\n", 0, "err @LL@: expected true or false, got a string; YAML spells it only as true, True "
+          "or TRUE: write true (value \"tRUE\")", 1, NULL },
+        { "@LL@: fAlse\n", 0, "err @LL@: expected true or false, got a string; YAML spells it only as false, "
+          "False or FALSE: write false (value \"fAlse\")", 1, NULL },
+        { "@LL@: 'True'\n", 0, "err @LL@: expected true or false, got a string; write true without quotes", 1, NULL },
         { "@LIMIT@: \"64\"\n", 0, "err @LIMIT@: expected an integer, got a string; write 64 without quotes", 1, NULL },
         { "{\"@LIMIT@\": \"64\"}", 0, "err @LIMIT@: expected an integer, got a string; write 64 without quotes", 1, NULL },
         /* the hints give text both syntaxes read back as meant; messages quote values as written */

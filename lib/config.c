@@ -309,10 +309,22 @@ static int check_bool(struct parse_state *s, const struct ima_doc_entry *e, bool
                 return 0;
         }
         /* the hint must give a file both syntaxes accept: JSON knows only lower-case true */
-        if (v->type == IMA_DOC_STRING && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0))
+        if (v->type == IMA_DOC_STRING && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0)) {
+                bool t = strcasecmp(v->text, "true") == 0;
+
+                /* In YAML a plain tRUE is a string too: no quotes to remove. YAML 1.1 spells the
+                 * word as a boolean only true, True or TRUE (false, False, FALSE); any of those
+                 * that is a string was quoted (or tagged). */
+                if (!s->json && strcmp(v->text, t ? "true" : "false") != 0 &&
+                    strcmp(v->text, t ? "True" : "False") != 0 && strcmp(v->text, t ? "TRUE" : "FALSE") != 0)
+                        return node_error(s, v->pos, e->key, v,
+                                          "expected true or false, got a string; YAML spells it only as %s: "
+                                          "write %s", t ? "true, True or TRUE" : "false, False or FALSE",
+                                          t ? "true" : "false");
                 return node_error(s, v->pos, e->key, v,
                                   "expected true or false, got a string; write %s without quotes",
-                                  strcasecmp(v->text, "true") == 0 ? "true" : "false");
+                                  t ? "true" : "false");
+        }
         return node_error(s, v->pos, e->key, v, "expected true or false, got %s",
                           a_type(v->type));
 }
