@@ -188,6 +188,9 @@ static const struct row rows[] = {
           "ok dst=1.0.0.0/8,2.0.0.0/8 src=3.0.0.0/8,4.0.0.0/8 ll=0 ll6=0 resync=1m0s limit=2", 0, NULL },
         { "{\"@LIMIT@\": 1, \"@DST@\": [\"1.0.0.0/8\"], \"@SRC@\": [\"3.0.0.0/8\", \"4.0.0.0/8\"]}", 0,
           "err @SRC@: 2 CIDRs given, but CidrLimit allows 1", 1, NULL },
+        /* link-local joins the destinations only: the source list's message does not mention it */
+        { "{\"@LIMIT@\": 1, \"@DST@\": [\"1.0.0.0/8\"], \"@SRC@\": [\"3.0.0.0/8\", \"4.0.0.0/8\"]}", 0,
+          "err @SRC@: 2 CIDRs given, but CidrLimit allows 1; raise CidrLimit to at least 2", 1, NULL },
         { "@LIMIT@: 2\n", 0, "err @LIMIT@: the default NonMasqueradeCIDRs has 3 CIDRs, but CidrLimit allows 2", 1, NULL },
         { "@LIMIT@: 0\n@DST@: []\n", 0, "ok dst= src= ll=0 ll6=0 resync=1m0s limit=0", 0, "empty list" },
         { "@LIMIT@: -1\n@DST@: []\n", 0, "err @LIMIT@: must not be negative", 1, NULL },

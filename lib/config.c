@@ -543,9 +543,11 @@ static int check_limits(struct parse_state *s)
                 if (s->n_seen[k])
                         q = ima_diag_error(s->diag, e->key_pos, e->key, NULL,
                                            "%" PRId64 " CIDRs given, but CidrLimit allows %" PRId64
-                                           " (the automatic link-local exemption is not counted); raise "
-                                           "CidrLimit to at least %" PRId64
-                                           " or merge entries", n, max, n);
+                                           "%s; raise CidrLimit to at least %" PRId64
+                                           " or merge entries", n, max,
+                                           /* link-local joins the destinations only */
+                                           k == KEY_NOMASQ_DST ? " (the automatic link-local exemption "
+                                                                 "is not counted)" : "", n);
                 else
                         q = ima_diag_error(s->diag, e ? e->value->pos : nowhere, e ? e->key : NULL, NULL,
                                            "the default NonMasqueradeCIDRs has %" PRId64 " CIDRs, but CidrLimit "
