@@ -214,6 +214,12 @@ static const struct row rows[] = {
         { "{\"@DST@\": [\"::ffff:10.0.0.0/104\"]}", 0, "err IPv4-mapped IPv6 prefixes are not supported", 1, NULL },
         /* with host bits set too: the suggestion is still an IPv4 CIDR, and aligned */
         { "@DST@: [\"::ffff:10.0.0.1/104\"]\n", OPT_IPV6, "err not supported; write the IPv4 CIDR 10.0.0.0/8 instead", 1, NULL },
+        /* shorter than /96 at a mapped address: host bits (the ffff) set, as upstream says; the
+         * aligned ::fffe:0:0/95 covers the same addresses and is accepted */
+        { "@DST@: [\"::ffff:0:0/95\"]\n", OPT_IPV6, "err @DST@[0]: host bits are set: write ::fffe:0:0/95 for the "
+          "network, or 0.0.0.0/32 for the single address (value \"::ffff:0:0/95\")", 1, NULL },
+        { "@DST@: [\"::fffe:0:0/95\"]\n", OPT_IPV6, "ok dst=::fffe:0:0/95 src= ll=0 ll6=0 resync=1m0s limit=64", 0,
+          NULL },
         /* ResyncInterval: Go's ParseDuration in full; zero, negative, bare numbers refused */
         { "@RESYNC@: 1h30m\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1h30m0s limit=64", 0, NULL },
         { "@RESYNC@: 300ms\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=300ms limit=64", 0, NULL },

@@ -437,10 +437,11 @@ static int check_cidr_text(struct parse_state *s, const char *key, size_t index,
                 return item_error(s, key, index, item, "invalid CIDR: remove the NUL character (\\u0000)");
         if (ima_cidr_parse(t, item->text_len, &c, &reason) < 0)
                 return item_error(s, key, index, item, "invalid CIDR: %s", reason);
-        /* before the host bits: the form to suggest for these is IPv4, aligned */
-        if (ima_cidr_is_v4mapped(&c)) {
-                if (c.prefix_len < 96)
-                        return item_error(s, key, index, item, "IPv4-mapped IPv6 prefixes are not supported");
+        /* before the host bits: the form to suggest for these is IPv4, aligned. A prefix shorter
+         * than /96 at a mapped address is no mapped prefix but one with host bits set (the ffff
+         * bits): ::ffff:0:0/95 is ::fffe:0:0/95 misaligned, which is accepted, and upstream too
+         * reports it as not aligned. The host-bits message below says how to write it. */
+        if (ima_cidr_is_v4mapped(&c) && c.prefix_len >= 96) {
                 fixed = (struct ima_cidr){ .family = IMA_FAMILY_IPV4, .addr = ima_cidr_first(&c) & UINT32_MAX,
                                            .prefix_len = c.prefix_len - 96 };
                 ima_cidr_format_go(&fixed, aligned);
