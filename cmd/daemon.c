@@ -885,7 +885,9 @@ static void choose_ownership(struct daemon *d)
         arg_model_opts.table_flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
         arg_model_opts.table_owner = ima_nl_portid(d->nl);
         metrics_set_ownership(d->metrics, METRICS_OWNERSHIP_OWNER_PERSIST);
-        log_info_kv("Table ownership on: only this agent can change its tables; they stay when it exits",
+        log_info_kv(arg_cleanup_on_exit
+                            ? "Table ownership on: only this agent can change its tables; --cleanup-on-exit deletes them when it exits"
+                            : "Table ownership on: only this agent can change its tables; they stay when it exits",
                     LOG_STR("mode", "owner_persist"));
 }
 

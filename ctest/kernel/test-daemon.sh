@@ -395,4 +395,11 @@ stop_agent
 out=$(agent cleanup 2>&1) || fail "cleanup of the orphaned table failed: $out"
 assert_eq "table after cleanup of the orphan" absent "$(readback ip)"
 if grep -q "Another ip-masq-agent runs" <<<"$out"; then fail "cleanup warned of a daemon with none running: $out"; fi
+# --cleanup-on-exit with ownership: the start says the tables go, and the owner deletes them
+start_agent --cleanup-on-exit
+grep -q 'Table ownership on: .*--cleanup-on-exit deletes them when it exits' "$WORK/agent.log" ||
+        fail "the start line does not say the owned tables go at exit: $(grep ownership "$WORK/agent.log")"
+output_has "flags owner" nft list table ip ip-masq-agent || fail "the table is not owned"
+stop_agent
+assert_eq "owned table after --cleanup-on-exit" absent "$(readback ip)"
 echo "ok: daemon"
