@@ -99,6 +99,17 @@ int load_config(enum diag_style style, struct ima_config **ret)
         return r;
 }
 
+int stdout_status(int exit_code)
+{
+        int err = fflush(stdout) != 0 ? errno : 0;
+
+        if (!err && !ferror(stdout))
+                return exit_code;
+        /* an earlier write failed: its errno is gone by now */
+        log_error("writing to standard output failed: %s", strerror(err ? err : EIO));
+        return EXIT_FAILURE_RUNTIME;
+}
+
 int build_model(const struct ima_config *c, struct ima_model **ret)
 {
         return ima_model_build(c, &arg_model_opts, ret);

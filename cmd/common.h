@@ -26,6 +26,10 @@ enum diag_style {
  * Returns 0, -EINVAL (invalid: nothing may be applied) or -ENOMEM. */
 int load_config(enum diag_style style, struct ima_config **ret);
 
+/* What a one-shot command wrote to stdout reached it: a full disk or a closed pipe is a failure,
+ * logged. Returns exit_code, or EXIT_FAILURE_RUNTIME when the output was lost. */
+int stdout_status(int exit_code);
+
 /* Desired model for the config and the command-line options. */
 int build_model(const struct ima_config *c, struct ima_model **ret);
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cmd/args.h"
+#include "cmd/common.h"
 #include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/verbs.h"
@@ -298,16 +299,10 @@ struct verb {
         const char *help;
 };
 
-/* What was written to stdout reached it: a full disk or a closed pipe is a failure. */
-static int stdout_status(void)
-{
-        return fflush(stdout) != 0 || ferror(stdout) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
-}
-
 static int verb_version(void)
 {
         printf("ip-masq-agent %s (nftables)\n", IMA_VERSION);
-        return stdout_status();
+        return stdout_status(EXIT_OK);
 }
 
 static const struct verb verbs[] = {
@@ -520,7 +515,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         if (arg_help) {
                 usage(stdout);
-                return stdout_status();
+                return stdout_status(EXIT_OK);
         }
         if (arg_version)
                 return verb_version();

@@ -32,7 +32,5 @@ int verb_diff(void)
         ima_plan_print(rep.plan, stdout);
         rc_exit = rep.plan->n_ops == 0 ? EXIT_OK : EXIT_DRIFT;
         ima_reconcile_report_clear(&rep);
-        if (fflush(stdout) != 0)
-                return EXIT_FAILURE_RUNTIME;
-        return rc_exit;
+        return stdout_status(rc_exit);
 }

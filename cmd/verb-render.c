@@ -25,9 +25,9 @@ int verb_render(void)
                      config->source == IMA_CONFIG_SOURCE_DEFAULTS ? " (file not found: built-in defaults)" : "") < 0)
                 return EXIT_FAILURE_RUNTIME;
         r = ima_render_model(model, header, stdout);
-        if (r < 0 || fflush(stdout) != 0) {
-                log_error("writing the script failed: %m");
+        if (r < 0) {
+                log_error("writing the script failed: %m"); /* the failed write's errno, not r's EIO */
                 return EXIT_FAILURE_RUNTIME;
         }
-        return EXIT_OK;
+        return stdout_status(EXIT_OK);
 }

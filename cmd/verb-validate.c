@@ -34,5 +34,5 @@ int verb_validate(void)
                 fprintf(stderr, "%s: file not found; showing the built-in defaults, which the agent uses until "
                         "the file appears\n", arg_config_path);
         fputs(json, stdout);
-        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_RUNTIME;
+        return stdout_status(EXIT_OK);
 }
