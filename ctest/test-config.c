@@ -71,7 +71,7 @@ static const struct row rows[] = {
         { "@LL@: null\n@LIMIT@: ~\n", 0, "ok " DEFAULTS, 0, NULL },
         { "{\"@LL@\": null, \"@LIMIT@\": null}", 0, "ok " DEFAULTS, 0, NULL },
         { "{\"@LIMIT@\": 5, \"@LIMIT@\": null}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=5", 0,
-          "sets the same field and wins (the last one in the file wins)" },
+          "ignored: null leaves the setting unchanged" },
         { "@RESYNC@:\n", 0, "err @RESYNC@: null is not a duration", 1, NULL },
         { "{\"@RESYNC@\": null}", 0, "err @RESYNC@: null is not a duration", 1, NULL },
         /* the empty-list footgun: valid, warned */
@@ -430,6 +430,10 @@ static void test_same_key_different_case(void)
                   "ok dst=10.0.0.0/8 src= ll=0 ll6=0 resync=1m0s limit=64 | -:1:2: warning: nonMasqueradeCIDRs: "
                   "ignored: NONMASQUERADECIDRS at line 1 sets the same field and wins (the last one in the file wins)" },
                 { "{\"cidrLimit\": \"x\", \"cidrLimit\": 5}", NULL },
+                /* null leaves a bool or an int as it was (Go): the earlier value wins, not the null */
+                { "{\"masqLinkLocal\": true,\n \"MasqLinkLocal\": null}",
+                  "ok dst=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16 src= ll=1 ll6=0 resync=1m0s limit=64 | -:2:2: "
+                  "warning: MasqLinkLocal: ignored: null leaves the setting unchanged" },
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

@@ -560,24 +560,43 @@ static int check_limits(struct parse_state *s)
         return r;
 }
 
+/* Whether null leaves key k as it was: Go does so for a bool or an int, and empties a list. */
+static bool null_keeps(enum config_key k, const struct ima_doc_entry *e)
+{
+        return e->value->type == IMA_DOC_NULL &&
+               (k == KEY_MASQ_LINK_LOCAL || k == KEY_MASQ_LINK_LOCAL_IPV6 || k == KEY_CIDR_LIMIT);
+}
+
 /* The same setting spelled twice (JSON: any repeat; YAML: case variants, as the YAML reader has
- * already collapsed exact repeats). */
+ * already collapsed exact repeats). The last one applied wins, unless it is a null that changes
+ * nothing: then the last one before it that is not. */
 static int warn_repeats(struct parse_state *s)
 {
         for (int k = 0; k < _KEY_COUNT; k++) {
-                const struct ima_doc_entry *w;
+                const struct ima_doc_entry *w = NULL;
 
                 if (s->n_seen[k] < 2)
                         continue;
-                w = s->seen[k][s->n_seen[k] - 1];
-                for (size_t i = 0; i + 1 < s->n_seen[k]; i++) {
+                for (size_t i = s->n_seen[k]; i > 0 && !w; i--)
+                        if (!null_keeps(k, s->seen[k][i - 1]))
+                                w = s->seen[k][i - 1];
+                if (!w)
+                        w = s->seen[k][s->n_seen[k] - 1];
+                for (size_t i = 0; i < s->n_seen[k]; i++) {
                         const struct ima_doc_entry *e = s->seen[k][i];
-                        int q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
-                                              "ignored: %s at line %u sets the same field and wins%s", w->key,
-                                              w->key_pos.line,
-                                              s->json ? " (the last one in the file wins)"
-                                                      : " (YAML keys are applied in sorted order, as upstream does)");
+                        int q = 0;
 
+                        if (e == w)
+                                continue;
+                        if (null_keeps(k, e))
+                                q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
+                                                  "ignored: null leaves the setting unchanged");
+                        else
+                                q = ima_diag_warn(s->diag, e->key_pos, e->key, NULL,
+                                                  "ignored: %s at line %u sets the same field and wins%s", w->key,
+                                                  w->key_pos.line,
+                                                  s->json ? " (the last one in the file wins)"
+                                                          : " (YAML keys are applied in sorted order, as upstream does)");
                         if (q < 0)
                                 return q;
                 }
