@@ -265,19 +265,6 @@ void failure_memory_clear(struct failure_memory *m)
         *m = (struct failure_memory){ .owner_wait_is_quiet = m->owner_wait_is_quiet };
 }
 
-uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t now_ms(void)
-{
-        return now_usec() / 1000;
-}
-
 /* Everything a failed reconcile said, to tell one lasting failure from a new one. NULL on ENOMEM. */
 static char *failure_reasons(int r, const struct ima_reconcile_report *rep)
 {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmd/clock.h"
 #include "lib/config.h"
 #include "lib/duration.h"
 #include "lib/model.h"
@@ -64,10 +65,6 @@ struct failure_memory {
 
 void failure_memory_clear(struct failure_memory *m);
 
-/* CLOCK_MONOTONIC in milliseconds: the time base of the daemon's delays and of failure_memory;
- * in microseconds, for durations that are logged. */
-uint64_t now_ms(void);
-uint64_t now_usec(void);
 /* Go's time.Duration form ("412µs", "1.5s"), as Kubernetes components log elapsed times. */
 void format_usec(uint64_t usec, char buf[static IMA_DURATION_STRLEN]);
 

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "cmd/clock.h"
 #include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/mhd.h"
@@ -19,6 +21,11 @@
 #define HTTP_PER_IP_CONNECTION_LIMIT 8
 /* Seconds a connection may sit idle (also mid-request) before it is closed. */
 #define HTTP_CONNECTION_TIMEOUT 10
+/* ...and the time a request has to arrive whole (from the connection's start or the previous
+ * answer), and an answer to be taken: libmicrohttpd's timeout counts idle time only, so a client
+ * sending a byte every few seconds would hold a connection for good. Probes and scrapes take
+ * milliseconds. */
+#define HTTP_REQUEST_DEADLINE_MS (10 * 1000)
 #define HTTP_LISTEN_BACKLOG 64
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
@@ -27,6 +34,13 @@
  * Written only inside start_daemon(); global because the failed server is gone by the time the
  * caller reads the reason. */
 static char mhd_start_error[256];
+
+/* A connection libmicrohttpd holds, and when it is cut if no request has come whole by then. */
+struct http_connection {
+        struct MHD_Connection *connection; /* NULL: a free slot */
+        int fd;
+        uint64_t deadline_ms; /* UINT64_MAX once cut */
+};
 
 struct http_server {
         bool starting;
@@ -38,6 +52,7 @@ struct http_server {
         uint16_t port;
         int epoll_fd;
         bool out_of_fds;
+        struct http_connection connections[HTTP_CONNECTION_LIMIT];
 };
 
 /* ---- addresses ---------------------------------------------------------------------------- */
@@ -283,6 +298,63 @@ static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connectio
         return reply(s->mhd, c, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
 }
 
+/* The request is in: the answer, and the next request on this connection, get their own time. */
+static void restart_deadline(struct http_server *s, const struct MHD_Connection *c)
+{
+        for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++)
+                if (s->connections[i].connection == c && s->connections[i].deadline_ms != UINT64_MAX) {
+                        s->connections[i].deadline_ms = now_ms() + HTTP_REQUEST_DEADLINE_MS;
+                        return;
+                }
+}
+
+/* libmicrohttpd's connection start and end. A connection that finds no slot (more than the limit
+ * cannot happen) is left to the idle timeout. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+        struct http_server *s = cls;
+        struct http_connection *slot = *socket_context;
+        const union MHD_ConnectionInfo *info;
+
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                if (slot)
+                        *slot = (struct http_connection){ .fd = -1 };
+                *socket_context = NULL;
+                return;
+        }
+        info = s->mhd->get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info)
+                return;
+        for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++)
+                if (!s->connections[i].connection) {
+                        s->connections[i] = (struct http_connection){
+                                .connection = c,
+                                .fd = info->connect_fd,
+                                .deadline_ms = now_ms() + HTTP_REQUEST_DEADLINE_MS,
+                        };
+                        *socket_context = &s->connections[i];
+                        return;
+                }
+}
+
+/* Cuts the connections past their deadline: shut down, the socket reads as closed, and
+ * libmicrohttpd closes it on its next pass. */
+static void cut_late_connections(struct http_server *s)
+{
+        uint64_t now = now_ms();
+
+        for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++) {
+                struct http_connection *hc = &s->connections[i];
+
+                if (!hc->connection || hc->deadline_ms > now)
+                        continue;
+                log_v(2, "HTTP connection cut: no whole request in %d s", HTTP_REQUEST_DEADLINE_MS / 1000);
+                (void)shutdown(hc->fd, SHUT_RDWR);
+                hc->deadline_ms = UINT64_MAX;
+        }
+}
+
 static unsigned path_of(const char *url)
 {
         if (strcmp(url, "/healthz") == 0)
@@ -321,6 +393,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_data_size = 0; /* a GET with a body: ignore the body */
                 return MHD_YES;
         }
+        restart_deadline(s, c);
         /* HEAD: libmicrohttpd sends the headers (with Content-Length) and drops the body */
         switch (path) {
         case HTTP_PATH_HEALTHZ:
@@ -383,6 +456,7 @@ static int start_daemon(struct http_server *s, int listen_fd, const char **reaso
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_CONNECTION_LIMIT,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
+                                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                      MHD_OPTION_END);
         s->starting = false;
         if (!s->daemon) {
@@ -458,10 +532,23 @@ int http_server_get_fd(const struct http_server *s)
 int http_server_get_timeout(struct http_server *s)
 {
         MHD_UNSIGNED_LONG_LONG ms;
+        uint64_t soonest = UINT64_MAX, now = now_ms();
 
-        if (s->mhd->get_timeout(s->daemon, &ms) != MHD_YES)
+        if (s->mhd->get_timeout(s->daemon, &ms) == MHD_YES)
+                soonest = ms;
+        for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++) {
+                const struct http_connection *hc = &s->connections[i];
+                uint64_t due;
+
+                if (!hc->connection || hc->deadline_ms == UINT64_MAX)
+                        continue;
+                due = hc->deadline_ms > now ? hc->deadline_ms - now : 0;
+                if (due < soonest)
+                        soonest = due;
+        }
+        if (soonest == UINT64_MAX)
                 return -1;
-        return ms > INT_MAX ? INT_MAX : (int)ms;
+        return soonest > INT_MAX ? INT_MAX : (int)soonest;
 }
 
 int http_server_process(struct http_server *s)
@@ -469,7 +556,10 @@ int http_server_process(struct http_server *s)
         /* MHD_run_wait(0), not MHD_run(): in 0.9.75 MHD_run() drops the result of its epoll pass
          * and reports success even when the epoll set is broken. In epoll mode this is one
          * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. */
-        return s->mhd->run_wait(s->daemon, 0) == MHD_YES ? 0 : -EIO;
+        if (s->mhd->run_wait(s->daemon, 0) != MHD_YES)
+                return -EIO;
+        cut_late_connections(s);
+        return 0;
 }
 
 bool http_server_out_of_fds(struct http_server *s)

@@ -17,6 +17,7 @@ struct mhd_api {
         __typeof__(MHD_add_response_header) *add_response_header;
         __typeof__(MHD_destroy_response) *destroy_response;
         __typeof__(MHD_queue_response) *queue_response;
+        __typeof__(MHD_get_connection_info) *get_connection_info;
 };
 
 /* The library's functions, loaded on first call (and kept: it is never unloaded). Returns NULL

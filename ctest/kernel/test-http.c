@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -417,6 +418,64 @@ static void test_one_address_cannot_take_every_connection(void)
                 close(fds[i]);
 }
 
+/* Clients on four addresses, eight connections each, that trickle a byte a second are never idle
+ * long enough for the idle timeout, and hold every connection the server takes: each is cut once
+ * the request deadline passes, and the next probe is answered. */
+static void test_trickling_clients_are_cut(void)
+{
+        struct itimerspec every_second = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CLIENT_TAG };
+        static const char partial[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+        int fds[32], tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        bool cut[ARRAY_SIZE(fds)] = { false };
+        size_t n_cut = 0;
+        struct reply r;
+
+        CHECK(tfd >= 0);
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+                struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002 + i / 8) };
+                struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(18080),
+                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+                fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                CHECK(fds[i] >= 0);
+                CHECK_INT(bind(fds[i], (struct sockaddr *)&from, sizeof(from)), 0);
+                CHECK_INT(connect(fds[i], (struct sockaddr *)&to, sizeof(to)), 0);
+                CHECK_INT(send(fds[i], partial, sizeof(partial) - 1, MSG_NOSIGNAL), sizeof(partial) - 1);
+        }
+        CHECK_INT(timerfd_settime(tfd, 0, &every_second, NULL), 0);
+        CHECK_INT(epoll_ctl(loop.epfd, EPOLL_CTL_ADD, tfd, &ev), 0);
+        /* the deadline is 10 s: give it twice that */
+        for (unsigned ticks = 0; ticks < 20 && n_cut < ARRAY_SIZE(fds);) {
+                uint64_t expirations;
+
+                if (!loop_iterate() || read(tfd, &expirations, sizeof(expirations)) != sizeof(expirations))
+                        continue;
+                ticks++;
+                for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+                        char c;
+                        ssize_t k;
+
+                        if (cut[i])
+                                continue;
+                        k = recv(fds[i], &c, 1, MSG_DONTWAIT | MSG_PEEK);
+                        if (k == 0 || (k < 0 && errno != EAGAIN) || send(fds[i], "x", 1, MSG_NOSIGNAL) != 1) {
+                                cut[i] = true;
+                                n_cut++;
+                        }
+                }
+        }
+        CHECK_INT(n_cut, ARRAY_SIZE(fds));
+        epoll_ctl(loop.epfd, EPOLL_CTL_DEL, tfd, NULL);
+        close(tfd);
+        r = fetch(URL("127.0.0.1:18080", "/healthz"), NULL, NULL, NULL);
+        CHECK_INT(r.curl_exit, 0);
+        CHECK_INT(r.status, 200);
+        reply_done(&r);
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                close(fds[i]);
+}
+
 /* Health and metrics on two addresses, each server answering only its own paths. */
 static void test_two_servers(void)
 {
@@ -566,6 +625,7 @@ int main(void)
         TEST_RUN(test_two_requests_one_connection);
         TEST_RUN(test_stalled_client);
         TEST_RUN(test_one_address_cannot_take_every_connection);
+        TEST_RUN(test_trickling_clients_are_cut);
         TEST_RUN(test_two_servers);
         TEST_RUN(test_address_forms);
         TEST_RUN(test_bind_errors);

@@ -1,0 +1,16 @@
+#include <time.h>
+
+#include "cmd/clock.h"
+
+uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t now_ms(void)
+{
+        return now_usec() / 1000;
+}
