@@ -27,6 +27,8 @@ static void test_parse_go_grammar(void)
         static const char *const bad[] = {
                 "", "1", "60", "s", "1d", "1 s", " 1s", "1s ", "1.s.", ".s", "1e3s", "--1s", "1S",
                 "9223372036854775808ns", "2562047h47m16.854775808s",
+                /* 1844674407370955162 * 10 wraps uint64 to 4: out of range, never 4ns */
+                "18446744073709551620ns", "18446744073709551620s", "-18446744073709551620ns",
         };
         int err;
 
