@@ -100,6 +100,11 @@ static void test_table_states(void)
 
         o->tables[IMA_FAMILY_IPV4].flags |= IMA_TABLE_F_DORMANT;
         CHECK_STR(plan_kinds(m, o), "T");
+        /* woken, and its chain deleted too: the kernel refuses the flags update and a new base
+         * chain in one transaction, even when nothing comes between them in the plan */
+        o->tables[IMA_FAMILY_IPV4].chain.present = false;
+        CHECK_STR(plan_kinds(m, o), "T|CRRRR");
+        o->tables[IMA_FAMILY_IPV4].chain.present = true;
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV4].foreign = true;
         CHECK_STR(plan_kinds(m, o), "tTSESCRRRRRR|fRRRR");
