@@ -1,15 +1,16 @@
 /* test-engine: the reconciler through its API, against the kernel, inside the private namespace
  * that test-engine.sh creates. Covers what the command line cannot trigger on purpose: a commit
- * refused because the generation moved (and the retry), trusting the cache, a set left
- * malformed by a raw single-element delete, the persist probe beside a table of its name, a
- * failed dump drained, reads racing a writer never returning a torn state, and a random walk of
- * configs and tampering whose every step must read back as the merged coverage of what was
- * written. */
+ * refused because the generation moved (and the retry), trusting the cache, a refused batch
+ * message named by its answer, a set left malformed by a raw single-element delete, the persist
+ * probe beside a table of its name, a failed dump drained, reads racing a writer never returning
+ * a torn state, and a random walk of configs and tampering whose every step must read back as the
+ * merged coverage of what was written. */
 #include <arpa/inet.h> /* before the linux/ headers, which skip what it defined */
 #include <errno.h>
 #include <libnftnl/common.h>
 #include <linux/netlink.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <signal.h>
@@ -199,6 +200,45 @@ static int delete_end_element_only(struct ima_nl *nl)
         ima_batch_free(b);
         nftnl_set_free(s);
         return r;
+}
+
+/* One table message of a batch, described as what. */
+static void batch_table_msg(struct ima_batch *b, uint16_t type, const char *name, const char *what)
+{
+        struct nftnl_table *t = nftnl_table_alloc();
+        struct nlmsghdr *nlh;
+
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+        nlh = ima_batch_msg(b, type, NFPROTO_IPV4, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, what);
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        ima_batch_msg_done(b);
+        nftnl_table_free(t);
+}
+
+/* The kernel's refusal is pinned on the message it answers, by sequence number: an apply that
+ * fails names the operation that failed, not its neighbour. Nothing of the batch is committed. */
+static void test_batch_error_names_its_message(void)
+{
+        struct ima_nl *nl = NULL;
+        struct ima_batch *b = NULL;
+        struct ima_batch_error e = { 0 };
+
+        CHECK_INT(ima_nl_open(&nl), 0);
+        CHECK_INT(ima_batch_new(nl, 0, &b), 0);
+        batch_table_msg(b, NFT_MSG_NEWTABLE, "batch-first", "add table batch-first");
+        batch_table_msg(b, NFT_MSG_NEWTABLE, "batch-second", "add table batch-second");
+        batch_table_msg(b, NFT_MSG_DELTABLE, "batch-missing", "delete table batch-missing");
+        batch_table_msg(b, NFT_MSG_NEWTABLE, "batch-last", "add table batch-last");
+        CHECK_INT(ima_batch_commit(b, IMA_BATCH_COMMIT), -ENOENT);
+        CHECK_INT(ima_batch_n_errors(b), 1);
+        if (ima_batch_n_errors(b) == 1) {
+                ima_batch_get_error(b, 0, &e);
+                CHECK_INT(e.error, -ENOENT);
+                CHECK_STR(e.what, "delete table batch-missing");
+        }
+        ima_batch_free(b);
+        CHECK_INT(run("nft list table ip batch-first >/dev/null 2>&1"), 256);
+        ima_nl_free(nl);
 }
 
 static void test_malformed_set_is_refilled(void)
@@ -735,6 +775,7 @@ int main(void)
         TEST_RUN(test_generation_conflict_is_retried);
         TEST_RUN(test_trust_genid);
         TEST_RUN(test_generation_check_catches_up);
+        TEST_RUN(test_batch_error_names_its_message);
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
         TEST_RUN(test_persist_probe_ignores_namesakes);
