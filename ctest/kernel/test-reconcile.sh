@@ -34,6 +34,10 @@ what="no-op" expect_in_sync
 note "ok: in-sync apply sends nothing"
 
 # --- drift: every kind is healed, and diff reports it first -------------------------------------
+# A set made again with a property we do not give it carries our comment, so that only that
+# property tells it apart (a missing comment alone makes the table re-created).
+dst_comment='comment "destinations not masqueraded: NonMasqueradeCIDRs and link-local unless MasqLinkLocal"'
+src_comment='comment "sources not masqueraded: NonMasqueradeSrcCIDRs"'
 drifts=(
         "nft delete table ip ip-masq-agent"
         "nft flush ruleset"
@@ -58,11 +62,11 @@ drifts=(
         "nft 'add chain ip ip-masq-agent mine; add rule ip ip-masq-agent mine ip daddr { 192.0.2.1, 192.0.2.2 } accept'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
         "nft 'chain ip ip-masq-agent postrouting { policy drop; }'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; }'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; $dst_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; $src_comment; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; counter; }'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; size 2; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; counter; $src_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; size 2; $dst_comment; }'"
         "nft add table ip6 ip-masq-agent"
         # made again under our names, without our comments: the hints "nft list" shows operators
         "nft 'delete table ip ip-masq-agent; add table ip ip-masq-agent'"
