@@ -1,6 +1,7 @@
 /* test-engine: the reconciler through its API, against the kernel, inside the private namespace
  * that test-engine.sh creates. Covers what the command line cannot trigger on purpose: a commit
- * refused because the generation moved (and the retry), trusting the cache, a refused batch
+ * refused because the generation moved (and the retry), the second transaction of a re-created
+ * table sent at the first one's generation, trusting the cache, a refused batch
  * message named by its answer, a set left malformed by a raw single-element delete, the persist
  * probe beside a table of its name, a failed dump drained, reads racing a writer never returning
  * a torn state, and a random walk of configs and tampering whose every step must read back as the
@@ -114,6 +115,37 @@ static void test_trust_genid(void)
         CHECK(!rep.observed);
         CHECK_INT(rep.plan->n_ops, 0);
         ima_reconcile_report_clear(&rep);
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(a);
+}
+
+/* A table made again in two transactions (the rules matching the intervals directly until the
+ * sets are live): the second is sent at the generation the first produced, so the kernel takes
+ * it at once, and the cache is the kernel's state afterwards. */
+static void test_second_transaction_follows_the_first(void)
+{
+        struct ima_nl *nl = NULL;
+        struct ima_reconciler *rc = NULL;
+        struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
+        struct ima_reconcile_report rep = { 0 };
+
+        CHECK_INT(ima_nl_open(&nl), 0);
+        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
+        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        ima_reconcile_report_clear(&rep);
+        /* made again under our name, without our comment: re-created */
+        CHECK_INT(run("nft 'delete table ip ip-masq-agent; add table ip ip-masq-agent'"), 0);
+        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(rep.plan && ima_plan_has_second_transaction(rep.plan));
+        CHECK_INT(rep.attempts, 1); /* not refused (ERESTART), read and sent again */
+        CHECK_INT(rep.n_errors, 0);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(!rep.observed);
+        CHECK_INT(rep.plan->n_ops, 0);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(run("nft list table ip ip-masq-agent | grep -q 'comment \"managed by ip-masq-agent'"), 0);
         ima_reconciler_free(rc);
         ima_nl_free(nl);
         ima_model_free(a);
@@ -774,6 +806,7 @@ int main(void)
 {
         TEST_RUN(test_generation_conflict_is_retried);
         TEST_RUN(test_trust_genid);
+        TEST_RUN(test_second_transaction_follows_the_first);
         TEST_RUN(test_generation_check_catches_up);
         TEST_RUN(test_batch_error_names_its_message);
         TEST_RUN(test_malformed_set_is_refilled);
