@@ -5,7 +5,7 @@
 # an error. Through ConfigMap updates and drift (the table deleted, an element added, the ruleset
 # flushed), in event-repair mode and then owning its table, the daemon must not crash or spin;
 # once the faults stop it must converge to the last configuration, as read back through
-# libnftables. apply under the same faults either succeeds with
+# libnftables. With every call failing, its retries back off. apply under the same faults either succeeds with
 # the new state or exits 1 saying why, leaving the previous state whole: never half-applied.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
@@ -92,6 +92,37 @@ $(tail -20 "$log")"
 }
 daemon_under_faults off
 daemon_under_faults auto
+
+# ---- retries back off --------------------------------------------------------------------------
+# Every netlink call failing (rate 1): a reconcile that fails is retried after 0.5 s, then 1 s,
+# 2 s ... (README), so in the 4.5 s after a ConfigMap update that cannot be applied the daemon
+# retries three times (at 0.5, 1.5 and 3.5 s), not every half second.
+backoff_log="$WORK/agent-backoff.log"
+nft flush ruleset
+rm -f "$switch"
+kubelet_update "$cm" ip-masq-agent "${configs[0]}"
+IMA_NLFAULT="1:$seed:$switch" LD_PRELOAD="$preload" \
+        timeout 60 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=2 \
+        --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$backoff_log" 2>&1 &
+runner=$!
+wait_for 5 pgrep -P $runner || fail "the agent did not start"
+AGENT=$(pgrep -P $runner)
+wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+touch "$switch"
+kubelet_update "$cm" ip-masq-agent "${configs[1]}"
+sleep 4.5
+rm -f "$switch"
+# each failure logs one line at --v=2 or more (a new reason) naming its trigger
+retries=$(grep -c 'trigger="retry"' "$backoff_log" || true)
+note "persistent faults: $retries retries in 4.5 s"
+[ "$retries" -ge 2 ] && [ "$retries" -le 4 ] ||
+        fail "$retries retries in 4.5 s of failures, expected 3 (0.5 s, then 1 s, then 2 s apart):
+$(grep Reconcile "$backoff_log" | tail -12)"
+kill -HUP "$AGENT"
+wait_for 20 agent diff --config "$cm/ip-masq-agent" || fail "not applied once the faults stopped: $(tail -5 "$backoff_log")"
+kill -TERM "$AGENT"
+wait "$runner" || fail "exit code $? after SIGTERM: $(tail -20 "$backoff_log")"
+nft flush ruleset
 
 # ---- one-shot apply ----------------------------------------------------------------------------
 # Each apply moves from one config to another under faults: exit 0 with the new state, or exit 1
