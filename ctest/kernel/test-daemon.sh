@@ -209,6 +209,16 @@ note "fighting writer: $changes changes in 4 s, agent repaired $repairs times us
 [ "$cpu" -lt 2000 ] || fail "the agent used $cpu ms of CPU in 4 s of fighting"
 grep -q 'keeps changing table ip-masq-agent: .* changedBy="nft\[' "$WORK/agent.log" ||
         fail "the fight was not reported, naming the process"
+# one quiet second resets the delay (README): once the fight's last repair is done, a change made
+# a second later is repaired at once again, not after the fight's back-off of seconds
+wait_for 15 dst_lacks "8\.8\." || fail "the fighting writer's elements were not removed"
+sleep 1.2
+nft add element ip ip-masq-agent nomasq-dst "{ 9.9.9.9 }"
+t0=$(now_ms)
+wait_for 15 dst_lacks "9\.9\.9\.9" || fail "a change after a quiet second was not repaired"
+elapsed=$(($(now_ms) - t0))
+note "after a quiet second: repaired in $elapsed ms"
+[ "$elapsed" -lt 1000 ] || fail "a change after a quiet second was repaired $elapsed ms later: the back-off was not reset"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
 
