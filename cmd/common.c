@@ -336,7 +336,7 @@ static void log_success(const struct ima_reconcile_report *rep, const char *trig
 {
         char total[IMA_DURATION_STRLEN], read[IMA_DURATION_STRLEN], commit[IMA_DURATION_STRLEN];
         _cleanup_free_ char *summary = NULL;
-        struct log_field fields[9];
+        struct log_field fields[10];
         size_t n = 0;
 
         if (rep->plan->n_ops == 0) {
@@ -355,6 +355,8 @@ static void log_success(const struct ima_reconcile_report *rep, const char *trig
         fields[n++] = LOG_INT("messages", (int64_t)rep->n_msgs);
         fields[n++] = LOG_INT("bytes", (int64_t)rep->n_bytes);
         fields[n++] = LOG_INT("attempts", (int64_t)rep->attempts);
+        if (rep->answers_lost)
+                fields[n++] = LOG_STR("answers", "lost, the change read back from the kernel");
         fields[n++] = LOG_STR("elapsed", total);
         fields[n++] = LOG_STR("read", read);
         fields[n++] = LOG_STR("commit", commit);

@@ -375,6 +375,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
 int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
                   enum ima_reconcile_mode mode, struct ima_reconcile_report *rep)
 {
+        _cleanup_(ima_plan_freep) struct ima_plan *unknown_outcome = NULL;
         uint64_t start = now_usec();
         int r;
 
@@ -391,7 +392,17 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
                 for (size_t i = 0; i < rep->n_errors; i++)
                         free(rep->errors[i]);
                 rep->n_errors = 0;
+                if (r == -ENOBUFS && rep->attempts > 0)
+                        unknown_outcome = TAKE_PTR(rep->plan);
                 r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, rep);
+                /* The kernel holds want now and nothing was left to send: the transaction whose
+                 * answers were lost went through, and what it changed is what this reconcile
+                 * changed (not "in sync"). */
+                if (r == 0 && unknown_outcome && rep->plan && rep->plan->n_ops == 0) {
+                        ima_plan_free(rep->plan);
+                        rep->plan = TAKE_PTR(unknown_outcome);
+                        rep->answers_lost = true;
+                }
         }
         return r;
 }

@@ -35,6 +35,8 @@ struct ima_reconcile_report {
         unsigned attempts;           /* times the plan was sent: 2 when a conflict made it read the
                                       * kernel again and retry (0: nothing to send) */
         bool rejected;               /* the last attempt failed in a transaction the kernel refused */
+        bool answers_lost;           /* plan went out, its answers were lost (ENOBUFS), and reading
+                                      * the kernel back found it applied */
         unsigned committed;          /* transactions the kernel accepted, over all attempts, before a
                                       * later one failed (a plan may need two) */
         size_t n_msgs;               /* messages the last attempt sent (both transactions, when the

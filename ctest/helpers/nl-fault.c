@@ -10,9 +10,16 @@
  * Data is never cut short: a netlink datagram is read whole or not at all, and what the agent does
  * with a message the kernel itself cut (MSG_TRUNC) is not something a preload can make realistic.
  * With IMA_NLFAULT_LOG=PATH each fault appends one line to PATH ("recv ENOBUFS"). Other sockets,
- * and every socket while FILE is missing, are untouched. */
+ * and every socket while FILE is missing, are untouched.
+ *
+ * IMA_NLFAULT=acks:FILE instead loses the answers to every nf_tables batch while FILE exists, as
+ * the kernel does when they overflow the socket's receive buffer: the batch is sent and committed
+ * (or refused) as usual, then the first receive on that socket discards every message queued and
+ * fails with ENOBUFS. Only the outcome of the batch is unknown to the caller. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +33,8 @@ static unsigned long rate;
 static uint64_t state;
 static char control[256];
 static const char *log_path;
+static bool lose_acks;       /* acks:FILE */
+static int acks_pending_fd = -1; /* a batch went out on this socket: its answers are to be lost */
 
 __attribute__((constructor)) static void init(void)
 {
@@ -34,6 +43,11 @@ __attribute__((constructor)) static void init(void)
         int used = 0;
 
         log_path = getenv("IMA_NLFAULT_LOG");
+        if (spec && strncmp(spec, "acks:", 5) == 0) {
+                snprintf(control, sizeof(control), "%s", spec + 5);
+                lose_acks = true;
+                return;
+        }
         if (!spec || sscanf(spec, "%lu:%llu:%n", &rate, &seed, &used) != 2 || !used || !rate)
                 return;
         snprintf(control, sizeof(control), "%s", spec + used);
@@ -75,11 +89,52 @@ static void note(const char *call, int err)
         close(fd);
 }
 
+/* acks:FILE: whether this send is an nf_tables batch (it starts with NFNL_MSG_BATCH_BEGIN). */
+static bool is_batch(const void *buf, size_t len)
+{
+        struct nlmsghdr nlh;
+
+        if (len < sizeof(nlh))
+                return false;
+        memcpy(&nlh, buf, sizeof(nlh));
+        return nlh.nlmsg_type == NFNL_MSG_BATCH_BEGIN;
+}
+
+/* acks:FILE: after a batch is sent on fd, its answers are to be lost. */
+static void sent(int fd, const void *buf, size_t len)
+{
+        int saved = errno;
+
+        if (lose_acks && access(control, F_OK) == 0 && is_batch(buf, len) && is_netlink(fd))
+                acks_pending_fd = fd;
+        errno = saved;
+}
+
+/* acks:FILE: the receive that would read a batch's answers drops them all, as an overflowing
+ * receive buffer does, and reports it. Returns the errno, or 0. */
+static int lost_acks(int fd, const char *call)
+{
+        char discard[8192];
+
+        if (fd != acks_pending_fd)
+                return 0;
+        acks_pending_fd = -1;
+        while (syscall(SYS_recvfrom, fd, discard, sizeof(discard), MSG_DONTWAIT, NULL, NULL) >= 0) {
+        }
+        note(call, ENOBUFS);
+        return ENOBUFS;
+}
+
 /* The errno to fail this call with, or 0 to let it through. */
 static int fault(int fd, int flags, bool receiving, const char *call)
 {
         int saved = errno, err;
 
+        if (lose_acks) {
+                err = receiving ? lost_acks(fd, call) : 0;
+                errno = saved;
+                return err;
+        }
         if (!rate || !control[0] || access(control, F_OK) != 0 || !is_netlink(fd)) {
                 errno = saved;
                 return 0;
@@ -144,7 +199,11 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
                 errno = err;
                 return -1;
         }
-        return syscall(SYS_sendmsg, fd, msg, flags);
+        ssize_t n = syscall(SYS_sendmsg, fd, msg, flags);
+
+        if (n > 0 && msg->msg_iovlen > 0)
+                sent(fd, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len);
+        return n;
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t addr_len)
@@ -155,7 +214,11 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
                 errno = err;
                 return -1;
         }
-        return syscall(SYS_sendto, fd, buf, len, flags, addr, addr_len);
+        ssize_t n = syscall(SYS_sendto, fd, buf, len, flags, addr, addr_len);
+
+        if (n > 0)
+                sent(fd, buf, len);
+        return n;
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -166,5 +229,9 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
                 errno = err;
                 return -1;
         }
-        return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+        ssize_t n = syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+
+        if (n > 0)
+                sent(fd, buf, len);
+        return n;
 }

@@ -6,7 +6,8 @@
 # flushed), in event-repair mode and then owning its table, the daemon must not crash or spin;
 # once the faults stop it must converge to the last configuration, as read back through
 # libnftables. With every call failing, its retries back off. apply under the same faults either succeeds with
-# the new state or exits 1 saying why, leaving the previous state whole: never half-applied.
+# the new state or exits 1 saying why, leaving the previous state whole: never half-applied. With
+# every batch's answers lost, apply finds its change applied and says so.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -168,4 +169,23 @@ $(diff <(echo "${expected[cur]}") <(echo "$now") | head -20)"
 done
 rm -f "$switch"
 note "apply under faults: $ok succeeded, $failed failed cleanly; last message: $(tail -1 "$WORK/apply.log")"
+
+# ---- lost answers ------------------------------------------------------------------------------
+# Every batch's answers lost after the kernel took it (IMA_NLFAULT=acks:FILE, as when they
+# overflow the receive buffer): apply reads the state back, finds its change applied, exits 0 and
+# logs the change, saying the answers were lost. Creating the table, then a delta.
+nft flush ruleset
+rm -f "$faults"
+touch "$switch"
+for i in 0 1; do
+        rc=0
+        IMA_NLFAULT="acks:$switch" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
+                timeout 30 "$IMA_BIN" apply --config "$WORK/c$i.yaml" >"$WORK/apply.log" 2>&1 || rc=$?
+        [ "$rc" = 0 ] || fail "apply of config $i with its answers lost exited $rc: $(cat "$WORK/apply.log")"
+        [ "$(state)" = "${expected[i]}" ] || fail "apply of config $i with its answers lost left another state"
+        grep -q '"Reconciled" .*answers="lost, the change read back from the kernel"' "$WORK/apply.log" ||
+                fail "apply of config $i did not log its change as applied with lost answers: $(cat "$WORK/apply.log")"
+done
+rm -f "$switch"
+[ "$(grep -c 'ENOBUFS' "$faults")" -ge 2 ] || fail "the answers were not lost: $(cat "$faults")"
 echo "ok: daemon and apply survive netlink faults and converge after them"
