@@ -87,6 +87,29 @@ static void test_generation_conflict_is_retried(void)
         run("nft delete table ip unrelated");
 }
 
+/* A socket, and a reconciler on it that has applied m from a fresh read of the kernel. */
+static void start_engine(const struct ima_model *m, struct ima_nl **nl, struct ima_reconciler **rc)
+{
+        struct ima_reconcile_report rep = { 0 };
+
+        CHECK_INT(ima_nl_open(nl), 0);
+        CHECK_INT(ima_reconciler_new(*nl, rc), 0);
+        CHECK_INT(ima_reconcile(*rc, m, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        ima_reconcile_report_clear(&rep);
+}
+
+/* The cache is trusted and holds m: nothing read, nothing sent. */
+static void check_cached_in_sync(struct ima_reconciler *rc, const struct ima_model *m)
+{
+        struct ima_reconcile_report rep = { 0 };
+
+        CHECK_INT(ima_reconcile(rc, m, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(!rep.observed);
+        CHECK_INT(rep.plan->n_ops, 0);
+        CHECK_INT(rep.attempts, 0);
+        ima_reconcile_report_clear(&rep);
+}
+
 static void test_trust_genid(void)
 {
         struct ima_nl *nl = NULL;
@@ -94,16 +117,9 @@ static void test_trust_genid(void)
         struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
         struct ima_reconcile_report rep = { 0 };
 
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(a, &nl, &rc);
         /* nothing happened since our commit: the cache is used, nothing is read or sent */
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
-        CHECK(!rep.observed);
-        CHECK_INT(rep.plan->n_ops, 0);
-        CHECK_INT(rep.attempts, 0);
-        ima_reconcile_report_clear(&rep);
+        check_cached_in_sync(rc, a);
         /* an edit of our table moves the generation: read, found, healed */
         CHECK_INT(run("nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }"), 0);
         CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
@@ -111,10 +127,7 @@ static void test_trust_genid(void)
         CHECK_INT(rep.n_intervals, 1);
         CHECK_INT(rep.attempts, 1);
         ima_reconcile_report_clear(&rep);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
-        CHECK(!rep.observed);
-        CHECK_INT(rep.plan->n_ops, 0);
-        ima_reconcile_report_clear(&rep);
+        check_cached_in_sync(rc, a);
         ima_reconciler_free(rc);
         ima_nl_free(nl);
         ima_model_free(a);
@@ -130,10 +143,7 @@ static void test_second_transaction_follows_the_first(void)
         struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
         struct ima_reconcile_report rep = { 0 };
 
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(a, &nl, &rc);
         /* made again under our name, without our comment: re-created */
         CHECK_INT(run("nft 'delete table ip ip-masq-agent; add table ip ip-masq-agent'"), 0);
         CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
@@ -141,10 +151,7 @@ static void test_second_transaction_follows_the_first(void)
         CHECK_INT(rep.attempts, 1); /* not refused (ERESTART), read and sent again */
         CHECK_INT(rep.n_errors, 0);
         ima_reconcile_report_clear(&rep);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
-        CHECK(!rep.observed);
-        CHECK_INT(rep.plan->n_ops, 0);
-        ima_reconcile_report_clear(&rep);
+        check_cached_in_sync(rc, a);
         CHECK_INT(run("nft list table ip ip-masq-agent | grep -q 'comment \"managed by ip-masq-agent'"), 0);
         ima_reconciler_free(rc);
         ima_nl_free(nl);
@@ -281,10 +288,7 @@ static void test_malformed_set_is_refilled(void)
         struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8, 12.0.0.0/8]\nMasqLinkLocal: true\n");
         struct ima_reconcile_report rep = { 0 };
 
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(a, &nl, &rc);
         CHECK_INT(delete_end_element_only(nl), 0);
         CHECK_INT(ima_dump_observe(nl, &o), 0);
         CHECK(o && o->tables[IMA_FAMILY_IPV4].sets[IMA_SET_DST].malformed);
@@ -309,10 +313,7 @@ static void test_empty_model_removes_tables(void)
         struct ima_reconcile_report rep = { 0 };
 
         CHECK_INT(ima_model_new_empty(&none), 0);
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, none, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(none, &nl, &rc);
         CHECK_INT(run("nft list table ip ip-masq-agent >/dev/null 2>&1"), 256);
         /* nothing left: nothing to send */
         CHECK_INT(ima_reconcile(rc, none, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
@@ -358,7 +359,6 @@ static void test_failed_dump_is_drained(void)
         _cleanup_free_ char *yaml = NULL;
         struct ima_observed *obs = NULL;
         struct ima_reconciler *rc = NULL;
-        struct ima_reconcile_report rep = { 0 };
         struct ima_model *m;
         struct ima_nl *nl = NULL;
         struct nftnl_set *set;
@@ -375,10 +375,7 @@ static void test_failed_dump_is_drained(void)
         fclose(f);
         m = model_of(yaml);
         CHECK(m != NULL);
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, m, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(m, &nl, &rc);
 
         set = nftnl_set_alloc();
         nftnl_set_set_str(set, NFTNL_SET_TABLE, "ip-masq-agent");
@@ -427,7 +424,6 @@ static void test_torn_dump_is_never_taken(void)
 {
         _cleanup_free_ char *yaml_a = many_prefixes_yaml(""), *yaml_b = many_prefixes_yaml("  - 9.0.0.0/25\n  - 11.0.0.0/25\n");
         struct ima_model *a = model_of(yaml_a), *b = model_of(yaml_b);
-        struct ima_reconcile_report rep = { 0 };
         struct ima_reconciler *rc = NULL;
         struct ima_nl *nl = NULL;
         int reads = 0, as_a = 0, as_b = 0, busy = 0, status;
@@ -435,10 +431,7 @@ static void test_torn_dump_is_never_taken(void)
         pid_t writer;
 
         CHECK(a && b);
-        CHECK_INT(ima_nl_open(&nl), 0);
-        CHECK_INT(ima_reconciler_new(nl, &rc), 0);
-        CHECK_INT(ima_reconcile(rc, a, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
-        ima_reconcile_report_clear(&rep);
+        start_engine(a, &nl, &rc);
 
         writer = fork();
         if (writer == 0) {
