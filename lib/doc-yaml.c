@@ -766,6 +766,10 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                         return k;
                 alias = ev.type == YAML_ALIAS_EVENT;
                 value_pos = mark_pos(&ev.start_mark);
+                /* nor, of "<<: [*a, *b]", the list: only the mappings in it (an alias of that
+                 * list elsewhere counts it, and its anchor's weight does) */
+                if (merge && ev.type == YAML_SEQUENCE_START_EVENT)
+                        r->n_nodes--;
                 /* values under a key that failed go-yaml are read, checked, dropped; those under a
                  * key with no JSON form are kept until that key is reported */
                 k = text && !key_no_json ? path_push(r, text, len, 0) : 0;
