@@ -388,6 +388,44 @@ static void test_alias_merge_list(void)
         }
 }
 
+/* "m: &m {k: [0, ... (200 zeros)]}", "x: [*m, ... (198 aliases)]", then a merge key's list of
+ * a mapping of 103 values and *m, in that order or the other. */
+static char *merge_order_text(bool alias_first)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        fputs("m: &m {k: [0", f);
+        for (int i = 1; i < 200; i++)
+                fputs(", 0", f);
+        fputs("]}\nx: [*m", f);
+        for (int i = 1; i < 198; i++)
+                fputs(", *m", f);
+        fputs(alias_first ? "]\n<<: [*m, {f: [0" : "]\n<<: [{f: [0", f);
+        for (int i = 1; i < 100; i++)
+                fputs(", 0", f);
+        fputs(alias_first ? "]}]\n" : "]}, *m]\n", f);
+        fclose(f);
+        return buf;
+}
+
+/* go-yaml decodes a merge key's list last item first, and its alias rule counts in that order:
+ * with the alias last in the list it is decoded before the 103 values of the mapping, and 40397
+ * of 40804 values (99.0002%) fail; with the alias first, the mapping comes before it and 40397 of
+ * 40907 pass. decode.go agrees on both. */
+static void test_alias_merge_order(void)
+{
+        _cleanup_free_ char *last = merge_order_text(false), *first = merge_order_text(true);
+        char *msg;
+
+        CHECK_INT(parse_text(last, &msg), -EINVAL);
+        CHECK(strstr(msg, "excessive aliasing: 40397 of the 40804 values read so far") != NULL);
+        free(msg);
+        CHECK_INT(parse_text(first, &msg), 0);
+        free(msg);
+}
+
 /* Nesting is bounded in both syntaxes (1000 levels below the top mapping; a ConfigMap needs 2):
  * deeper fails cleanly, without exhausting the stack, and both readers draw the line alike. */
 static void test_nesting_bound(void)
@@ -420,6 +458,7 @@ int main(void)
         TEST_RUN(test_positions);
         TEST_RUN(test_alias_bomb);
         TEST_RUN(test_alias_merge_list);
+        TEST_RUN(test_alias_merge_order);
         TEST_RUN(test_nesting_bound);
         TEST_EXIT();
 }

@@ -163,10 +163,10 @@ static struct ima_nl *nl;
 /* ---- the pipeline ------------------------------------------------------------------------------ */
 
 static const char yaml_config[] =
-        "# anchors, a merge key, an unknown key, both families, both directions\n"
+        "# anchors, a merge key with a list, an unknown key, both families, both directions\n"
         "base: &base\n"
         "  MasqLinkLocal: no\n"
-        "<<: *base\n"
+        "<<: [*base, {}]\n"
         "nonMasqueradeCIDRs: &dst\n"
         "  - 10.0.0.0/8\n"
         "  - 10.0.0.0/12\n"

@@ -35,6 +35,13 @@ struct path_step {
         size_t index;
 };
 
+/* The counts when an alias had been expanded, for go-yaml's rule against alias bombs. */
+struct alias_check {
+        size_t n_nodes, n_alias_values;
+        struct ima_pos pos;
+        const char *name; /* the anchor's, owned by the anchor table */
+};
+
 struct reader {
         yaml_parser_t parser;
         const char *buf; /* the document, for hints on syntax errors */
@@ -49,6 +56,12 @@ struct reader {
         size_t n_nodes;        /* values decoded so far, keys and alias expansions included... */
         size_t n_alias_values; /* ...of which expansions of aliases */
         size_t n_no_json; /* values and keys marked for report_no_json(): none, no walk */
+        /* inside a merge key's list (which go-yaml decodes last item first) the checks of that
+         * rule are recorded here, to be made in go-yaml's order: see read_merge_list() */
+        unsigned deferring;
+        struct alias_check *checks;
+        size_t n_checks, cap_checks;
+        bool merge_list_next; /* the sequence read_node() reads next is a merge key's list */
 };
 
 static struct ima_pos mark_pos(const yaml_mark_t *m)
@@ -482,12 +495,40 @@ static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n
         return r->anchors[idx - 1].node ? 0 : -ENOMEM;
 }
 
+/* go-yaml v2's rule against alias bombs, so that a file upstream refuses is refused here: over
+ * 100 of more than 1,000 values decoded so far came from aliases, and over 99% of them (from
+ * 400,000 values on, go-yaml allows a smaller share; this reader stops before that). Only an
+ * expansion raises the share: checked at the end of each, with the counts go-yaml has there. */
+static int check_aliasing(struct reader *r, const struct alias_check *c)
+{
+        if (r->deferring) {
+                if (r->n_checks == r->cap_checks) {
+                        size_t cap = r->cap_checks ? r->cap_checks * 2 : 16;
+                        struct alias_check *v = realloc(r->checks, cap * sizeof(*v));
+
+                        if (!v)
+                                return -ENOMEM;
+                        r->checks = v;
+                        r->cap_checks = cap;
+                }
+                r->checks[r->n_checks++] = *c;
+                return 0;
+        }
+        if (c->n_alias_values > 100 && c->n_nodes > 1000 && (double)c->n_alias_values / (double)c->n_nodes > 0.99)
+                return ima_diag_error(r->diag, c->pos, NULL, c->name,
+                                      "document contains excessive aliasing: %zu of the %zu values read so far "
+                                      "come from aliases, over the 99%% upstream's YAML decoder allows",
+                                      c->n_alias_values, c->n_nodes);
+        return 0;
+}
+
 static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc_node **ret)
 {
         const char *name = (const char *)ev->data.alias.anchor;
         struct ima_pos pos = mark_pos(&ev->start_mark);
         size_t i = r->n_buckets ? r->buckets[hash_name(name) & (r->n_buckets - 1)] : 0;
         const char *problem = "unknown anchor referenced by alias";
+        int k;
 
         for (; i; i = r->anchors[i - 1].next) {
                 const struct anchor *a = &r->anchors[i - 1];
@@ -503,16 +544,11 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
                 if (r->n_nodes > IMA_DOC_MAX_NODES) /* a bound on memory: no point reading on */
                         return ima_diag_error(r->diag, pos, NULL, name,
                                               "aliases expand to more than %d values", IMA_DOC_MAX_NODES);
-                /* go-yaml v2's rule against alias bombs, so that a file upstream refuses is refused
-                 * here: over 100 of more than 1,000 values decoded so far came from aliases, and
-                 * over 99% of them (from 400,000 values on, go-yaml allows a smaller share; this
-                 * reader stops before that). Only an expansion raises the share: checked here. */
-                if (r->n_alias_values > 100 && r->n_nodes > 1000 &&
-                    (double)r->n_alias_values / (double)r->n_nodes > 0.99)
-                        return ima_diag_error(r->diag, pos, NULL, name,
-                                              "document contains excessive aliasing: %zu of the %zu values read "
-                                              "so far come from aliases, over the 99%% upstream's YAML decoder "
-                                              "allows", r->n_alias_values, r->n_nodes);
+                k = check_aliasing(r, &(struct alias_check){ .n_nodes = r->n_nodes,
+                                                             .n_alias_values = r->n_alias_values,
+                                                             .pos = pos, .name = a->name });
+                if (k < 0)
+                        return k;
                 *ret = ima_doc_clone(a->node);
                 return *ret ? 0 : -ENOMEM;
         }
@@ -768,8 +804,10 @@ static int read_mapping_entries(struct reader *r, unsigned depth, struct pending
                 value_pos = mark_pos(&ev.start_mark);
                 /* nor, of "<<: [*a, *b]", the list: only the mappings in it (an alias of that
                  * list elsewhere counts it, and its anchor's weight does) */
-                if (merge && ev.type == YAML_SEQUENCE_START_EVENT)
+                if (merge && ev.type == YAML_SEQUENCE_START_EVENT) {
                         r->n_nodes--;
+                        r->merge_list_next = true;
+                }
                 /* values under a key that failed go-yaml are read, checked, dropped; those under a
                  * key with no JSON form are kept until that key is reported */
                 k = text && !key_no_json ? path_push(r, text, len, 0) : 0;
@@ -805,8 +843,54 @@ static int read_mapping(struct reader *r, unsigned depth, struct ima_doc_node *m
         return k;
 }
 
-static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *seq)
+/* Where one item of a merge key's list starts and ends: the counts, and its recorded checks. */
+struct merge_item {
+        size_t n_nodes, n_alias_values, first_check;
+        size_t end_nodes, end_alias_values, end_check;
+};
+
+/* go-yaml decodes the mappings of "<<: [a, b, c]" as c, b, a (so that earlier ones take
+ * precedence), and its alias rule sees the counts in that order: a long mapping that comes
+ * first in the file is decoded after an alias that follows it. The checks recorded while each
+ * item was read are made again here, shifted to where go-yaml's order puts the item. */
+static int replay_merge_checks(struct reader *r, const struct merge_item *items, size_t n)
 {
+        _cleanup_free_ struct alias_check *rec = NULL;
+        size_t base = n ? items[0].first_check : r->n_checks, n_rec = r->n_checks - base;
+        size_t nodes = n ? items[0].n_nodes : 0, aliased = n ? items[0].n_alias_values : 0;
+        int k;
+
+        if (n_rec == 0)
+                return 0;
+        /* checking may record again, for an enclosing list: from a copy */
+        rec = malloc(n_rec * sizeof(*rec));
+        if (!rec)
+                return -ENOMEM;
+        memcpy(rec, r->checks + base, n_rec * sizeof(*rec));
+        r->n_checks = base;
+        for (size_t i = n; i-- > 0;) {
+                const struct merge_item *it = &items[i];
+
+                for (size_t j = it->first_check; j < it->end_check; j++) {
+                        struct alias_check c = rec[j - base];
+
+                        c.n_nodes = nodes + (c.n_nodes - it->n_nodes);
+                        c.n_alias_values = aliased + (c.n_alias_values - it->n_alias_values);
+                        k = check_aliasing(r, &c);
+                        if (k < 0)
+                                return k;
+                }
+                nodes += it->end_nodes - it->n_nodes;
+                aliased += it->end_alias_values - it->n_alias_values;
+        }
+        return 0;
+}
+
+static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *seq, bool merge_list)
+{
+        _cleanup_free_ struct merge_item *items = NULL;
+        size_t cap_items = 0;
+
         for (;;) {
                 struct ima_doc_node *item = NULL;
                 yaml_event_t ev;
@@ -817,15 +901,38 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                         return k;
                 if (ev.type == YAML_SEQUENCE_END_EVENT) {
                         yaml_event_delete(&ev);
-                        return 0;
+                        return merge_list ? replay_merge_checks(r, items, seq->n) : 0;
                 }
                 k = path_push(r, NULL, 0, seq->n);
+                if (k == 0 && merge_list && seq->n == cap_items) {
+                        size_t cap = cap_items ? cap_items * 2 : 4;
+                        struct merge_item *v = realloc(items, cap * sizeof(*v));
+
+                        if (v) {
+                                items = v;
+                                cap_items = cap;
+                        } else {
+                                k = -ENOMEM;
+                        }
+                }
                 if (k < 0) {
                         yaml_event_delete(&ev);
                         return k;
                 }
+                if (merge_list) {
+                        items[seq->n] = (struct merge_item){ .n_nodes = r->n_nodes,
+                                                             .n_alias_values = r->n_alias_values,
+                                                             .first_check = r->n_checks };
+                        r->deferring++;
+                }
                 k = read_node(r, &ev, depth + 1, &item);
                 r->n_path--;
+                if (merge_list) {
+                        r->deferring--;
+                        items[seq->n].end_nodes = r->n_nodes;
+                        items[seq->n].end_alias_values = r->n_alias_values;
+                        items[seq->n].end_check = r->n_checks;
+                }
                 if (k < 0)
                         return k;
                 mark_no_json_value(r, item);
@@ -855,7 +962,10 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
         _cleanup_(ima_doc_freep) struct ima_doc_node *n = NULL;
         const yaml_char_t *anchor = event_anchor(ev);
         size_t anchor_idx = 0, counted_before = r->n_nodes;
+        bool merge_list = r->merge_list_next;
         int k = 0;
+
+        r->merge_list_next = false;
 
         if (depth > YAML_MAX_DEPTH)
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL,
@@ -874,7 +984,7 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
                 k = read_scalar(r, ev, n);
         else if (ev->type == YAML_SEQUENCE_START_EVENT) {
                 n->type = IMA_DOC_SEQ;
-                k = read_sequence(r, depth, n);
+                k = read_sequence(r, depth, n, merge_list);
         } else if (ev->type == YAML_MAPPING_START_EVENT) {
                 n->type = IMA_DOC_MAP;
                 k = read_mapping(r, depth, n);
@@ -1004,6 +1114,7 @@ int ima_doc_parse_yaml(const char *buf, size_t len, struct ima_diag *diag, struc
         }
         free(r.anchors);
         free(r.buckets);
+        free(r.checks);
         free(r.path);
         yaml_parser_delete(&r.parser);
         if (k < 0)
