@@ -271,17 +271,14 @@ static void test_positions(void)
         CHECK_INT(j->entries[0].value->items[1]->pos.col, 5);
 }
 
-/* Reads a YAML document that defines an anchored list of k values and aliases it m times under
- * another key; returns what ima_doc_parse() did, and the first message in *ret_msg. */
-static int parse_aliased(int k, int m, char **ret_msg)
+/* "base: &a [0, ... (k zeros)]" and then "x: [*a, ... (m aliases)]", after prefix. */
+static char *aliased_text(const char *prefix, int k, int m)
 {
-        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
-        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
-        _cleanup_free_ char *buf = NULL;
+        char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        int r;
 
+        fputs(prefix, f);
         fputs("base: &a [0", f);
         for (int i = 1; i < k; i++)
                 fputs(", 0", f);
@@ -290,8 +287,20 @@ static int parse_aliased(int k, int m, char **ret_msg)
                 fputs(", *a", f);
         fputs("]\n", f);
         fclose(f);
+        return buf;
+}
+
+/* Reads a YAML document that defines an anchored list of k values and aliases it m times under
+ * another key; returns what ima_doc_parse() did, and the first message in *ret_msg. */
+static int parse_aliased(int k, int m, char **ret_msg)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+        _cleanup_free_ char *buf = aliased_text("", k, m);
+        int r;
+
         CHECK_INT(ima_diag_new("-", &d), 0);
-        r = ima_doc_parse(buf, len, d, &root);
+        r = ima_doc_parse(buf, strlen(buf), d, &root);
         *ret_msg = strdup(d->n_entries ? d->entries[0].message : "");
         return r;
 }
@@ -345,25 +354,6 @@ static int parse_text(const char *text, char **ret_msg)
         r = ima_doc_parse(text, strlen(text), d, &root);
         *ret_msg = strdup(d->n_entries ? d->entries[0].message : "");
         return r;
-}
-
-/* "base: &a [0, ... (k zeros)]" and then "x: [*a, ... (m aliases)]", after prefix. */
-static char *aliased_text(const char *prefix, int k, int m)
-{
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-
-        fputs(prefix, f);
-        fputs("base: &a [0", f);
-        for (int i = 1; i < k; i++)
-                fputs(", 0", f);
-        fputs("]\nx: [*a", f);
-        for (int i = 1; i < m; i++)
-                fputs(", *a", f);
-        fputs("]\n", f);
-        fclose(f);
-        return buf;
 }
 
 /* go-yaml counts what a merge key merges, but not a list of mappings after it: "<<: [{}]"
