@@ -757,10 +757,8 @@ static bool refresh_watch(struct daemon *d)
         r = watch_refresh(d->watch, &rearmed);
         if (r < 0)
                 retry_watch_soon(d, r);
-        if (!rearmed)
-                return false;
-        if (r < 0)
-                return true;
+        if (r < 0 || !rearmed)
+                return rearmed;
         if (was_waiting)
                 log_info("the directory of %s appeared: watching it", arg_config_path);
         else if (!was_active)

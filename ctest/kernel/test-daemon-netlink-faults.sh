@@ -28,6 +28,22 @@ expected_state() {
 }
 
 # ---- the daemon ------------------------------------------------------------------------------
+# start_faulty_agent SPEC MODE LOG SECONDS: the daemon on the ConfigMap with nl-fault preloaded
+# (IMA_NLFAULT=SPEC: faults only while $switch exists), --table-ownership=MODE, its log in LOG,
+# killed after SECONDS. Sets runner (timeout(1) around it) and AGENT (the agent itself: signals, CPU
+# time and liveness are its own), once it has applied its first configuration.
+start_faulty_agent() {
+        local log=$3
+        IMA_NLFAULT="$1" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
+                timeout "$4" "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership="$2" --v=2 \
+                --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$log" 2>&1 &
+        runner=$!
+        wait_for 5 pgrep -P $runner || fail "the agent did not start"
+        AGENT=$(pgrep -P $runner)
+        wait_for 10 grep -q 'trigger="start"' "$log" || fail "the agent did not start: $(tail "$log")"
+        wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+}
+
 # daemon_under_faults MODE: the daemon with --table-ownership=MODE through the seeded steps. With
 # "off" drift is repaired from events, which faults lose; with "auto" (owner + persist on this
 # kernel) others' edits are refused, and faults hit the daemon's own reads and commits.
@@ -35,15 +51,7 @@ daemon_under_faults() {
         local mode=$1 log="$WORK/agent-$1.log" runner cpu0 cpu last want rc
         rm -f "$faults"
         kubelet_update "$cm" ip-masq-agent "${configs[0]}"
-        IMA_NLFAULT="6:$seed:$switch" IMA_NLFAULT_LOG="$faults" LD_PRELOAD="$preload" \
-                timeout 200 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership="$mode" --v=2 \
-                --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$log" 2>&1 &
-        # the agent itself, not timeout(1) around it: signals, CPU time and liveness are its own
-        runner=$!
-        wait_for 5 pgrep -P $runner || fail "the agent did not start"
-        AGENT=$(pgrep -P $runner)
-        wait_for 10 grep -q 'trigger="start"' "$log" || fail "the agent did not start: $(tail "$log")"
-        wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+        start_faulty_agent "6:$seed:$switch" "$mode" "$log" 200
 
         touch "$switch"
         cpu0=$(cpu_ms "$AGENT")
@@ -102,13 +110,7 @@ backoff_log="$WORK/agent-backoff.log"
 nft flush ruleset
 rm -f "$switch"
 kubelet_update "$cm" ip-masq-agent "${configs[0]}"
-IMA_NLFAULT="1:$seed:$switch" LD_PRELOAD="$preload" \
-        timeout 60 "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off --v=2 \
-        --health-bind-address=127.0.0.1:10266 --metrics-bind-address=127.0.0.1:10266 >"$backoff_log" 2>&1 &
-runner=$!
-wait_for 5 pgrep -P $runner || fail "the agent did not start"
-AGENT=$(pgrep -P $runner)
-wait_for 10 agent diff --config "$cm/ip-masq-agent" || fail "the agent did not apply its first config"
+start_faulty_agent "1:$seed:$switch" off "$backoff_log" 60
 touch "$switch"
 kubelet_update "$cm" ip-masq-agent "${configs[1]}"
 sleep 4.5
