@@ -104,17 +104,27 @@ static int next_event(struct reader *r, yaml_event_t *ev)
         return 0;
 }
 
+/* Room in the array *v of capacity *cap for element n (of size bytes), doubling it when full. */
+static int reserve(void **v, size_t *cap, size_t n, size_t size)
+{
+        size_t c;
+        void *p;
+
+        if (n < *cap)
+                return 0;
+        c = *cap ? *cap * 2 : 16;
+        p = realloc(*v, c * size);
+        if (!p)
+                return -ENOMEM;
+        *v = p;
+        *cap = c;
+        return 0;
+}
+
 static int path_push(struct reader *r, const char *key, size_t key_len, size_t index)
 {
-        if (r->n_path == r->cap_path) {
-                size_t cap = r->cap_path ? r->cap_path * 2 : 16;
-                struct path_step *v = realloc(r->path, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                r->path = v;
-                r->cap_path = cap;
-        }
+        if (reserve((void **)&r->path, &r->cap_path, r->n_path, sizeof(*r->path)) < 0)
+                return -ENOMEM;
         r->path[r->n_path++] = (struct path_step){ .key = key, .key_len = key_len, .index = index };
         return 0;
 }
@@ -470,15 +480,8 @@ static int anchor_begin(struct reader *r, const yaml_char_t *name, size_t *ret)
 
         if (!dup)
                 return -ENOMEM;
-        if (r->n_anchors == r->cap_anchors) {
-                size_t cap = r->cap_anchors ? r->cap_anchors * 2 : 16;
-                struct anchor *v = realloc(r->anchors, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                r->anchors = v;
-                r->cap_anchors = cap;
-        }
+        if (reserve((void **)&r->anchors, &r->cap_anchors, r->n_anchors, sizeof(*r->anchors)) < 0)
+                return -ENOMEM;
         if (r->n_anchors >= r->n_buckets && anchors_rehash(r) < 0)
                 return -ENOMEM;
         h = hash_name(dup) & (r->n_buckets - 1);
@@ -502,15 +505,8 @@ static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n
 static int check_aliasing(struct reader *r, const struct alias_check *c)
 {
         if (r->deferring) {
-                if (r->n_checks == r->cap_checks) {
-                        size_t cap = r->cap_checks ? r->cap_checks * 2 : 16;
-                        struct alias_check *v = realloc(r->checks, cap * sizeof(*v));
-
-                        if (!v)
-                                return -ENOMEM;
-                        r->checks = v;
-                        r->cap_checks = cap;
-                }
+                if (reserve((void **)&r->checks, &r->cap_checks, r->n_checks, sizeof(*r->checks)) < 0)
+                        return -ENOMEM;
                 r->checks[r->n_checks++] = *c;
                 return 0;
         }
@@ -629,16 +625,9 @@ static int pending_add(struct pending *p, const char *key, size_t key_len, const
 {
         int k;
 
-        if (p->map->n == p->cap) {
-                size_t cap = p->cap ? p->cap * 2 : 8;
-                bool *v = realloc(p->merged, cap * sizeof(*v));
-
-                if (!v) {
-                        ima_doc_free(value);
-                        return -ENOMEM;
-                }
-                p->merged = v;
-                p->cap = cap;
+        if (reserve((void **)&p->merged, &p->cap, p->map->n, sizeof(*p->merged)) < 0) {
+                ima_doc_free(value);
+                return -ENOMEM;
         }
         p->merged[p->map->n] = merged;
         k = ima_doc_map_append(p->map, key, key_len, pos, value);
@@ -904,17 +893,8 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                         return merge_list ? replay_merge_checks(r, items, seq->n) : 0;
                 }
                 k = path_push(r, NULL, 0, seq->n);
-                if (k == 0 && merge_list && seq->n == cap_items) {
-                        size_t cap = cap_items ? cap_items * 2 : 4;
-                        struct merge_item *v = realloc(items, cap * sizeof(*v));
-
-                        if (v) {
-                                items = v;
-                                cap_items = cap;
-                        } else {
-                                k = -ENOMEM;
-                        }
-                }
+                if (k == 0 && merge_list)
+                        k = reserve((void **)&items, &cap_items, seq->n, sizeof(*items));
                 if (k < 0) {
                         yaml_event_delete(&ev);
                         return k;
