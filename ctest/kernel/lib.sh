@@ -245,17 +245,17 @@ rule_counters() {
 
 # ---- waiting and daemons -------------------------------------------------------------------------
 
-# wait_for SECONDS CMD...: polls CMD every 10 ms until it succeeds; fails after SECONDS.
+# wait_for SECONDS CMD...: polls CMD every 10 ms until it succeeds; fails once SECONDS of wall
+# time have passed. The deadline is read from the clock, not counted in polls: a CMD that takes
+# 50 ms on a loaded machine would otherwise stretch "5 s" to 30. (EPOCHREALTIME is bash's clock
+# in seconds with 6 decimals; its decimal separator follows the locale, so only digits are kept.)
 wait_for() {
-        local limit=$1 i
+        local deadline=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000))
         shift
-        for ((i = 0; i < limit * 100; i++)); do
-                if "$@" >/dev/null 2>&1; then
-                        return 0
-                fi
+        until "$@" >/dev/null 2>&1; do
+                ((${EPOCHREALTIME//[!0-9]/} < deadline)) || return 1
                 sleep 0.01
         done
-        return 1
 }
 
 # now_ms: monotonic-enough wall clock in milliseconds, for printed latencies.
