@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "diag.h"
 #include "memstream.h"
 
@@ -63,15 +64,9 @@ _printf_(7, 0) static int diag_record(struct ima_diag *d, enum ima_diag_level le
         int saved_errno = errno; /* what a "%m" in fmt reports: the realloc may change errno */
         struct ima_diag_entry *e;
 
-        if (d->n_entries == d->cap_entries) { /* doubling: a file with 100,000 bad CIDRs stays linear */
-                size_t cap = d->cap_entries ? d->cap_entries * 2 : 8;
-                struct ima_diag_entry *v = realloc(d->entries, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                d->entries = v;
-                d->cap_entries = cap;
-        }
+        /* doubling: a file with 100,000 bad CIDRs stays linear */
+        if (IMA_ARRAY_RESERVE(d->entries, d->cap_entries, d->n_entries, 8) < 0)
+                return -ENOMEM;
         e = &d->entries[d->n_entries];
         *e = (struct ima_diag_entry){ .level = level, .pos = pos, .seq = d->n_entries };
         errno = saved_errno;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "array.h"
 #include "doc.h"
 #include "goconv.h"
 #include "memstream.h"
@@ -104,26 +105,9 @@ static int next_event(struct reader *r, yaml_event_t *ev)
         return 0;
 }
 
-/* Room in the array *v of capacity *cap for element n (of size bytes), doubling it when full. */
-static int reserve(void **v, size_t *cap, size_t n, size_t size)
-{
-        size_t c;
-        void *p;
-
-        if (n < *cap)
-                return 0;
-        c = *cap ? *cap * 2 : 16;
-        p = realloc(*v, c * size);
-        if (!p)
-                return -ENOMEM;
-        *v = p;
-        *cap = c;
-        return 0;
-}
-
 static int path_push(struct reader *r, const char *key, size_t key_len, size_t index)
 {
-        if (reserve((void **)&r->path, &r->cap_path, r->n_path, sizeof(*r->path)) < 0)
+        if (IMA_ARRAY_RESERVE(r->path, r->cap_path, r->n_path, 16) < 0)
                 return -ENOMEM;
         r->path[r->n_path++] = (struct path_step){ .key = key, .key_len = key_len, .index = index };
         return 0;
@@ -480,7 +464,7 @@ static int anchor_begin(struct reader *r, const yaml_char_t *name, size_t *ret)
 
         if (!dup)
                 return -ENOMEM;
-        if (reserve((void **)&r->anchors, &r->cap_anchors, r->n_anchors, sizeof(*r->anchors)) < 0)
+        if (IMA_ARRAY_RESERVE(r->anchors, r->cap_anchors, r->n_anchors, 16) < 0)
                 return -ENOMEM;
         if (r->n_anchors >= r->n_buckets && anchors_rehash(r) < 0)
                 return -ENOMEM;
@@ -505,7 +489,7 @@ static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n
 static int check_aliasing(struct reader *r, const struct alias_check *c)
 {
         if (r->deferring) {
-                if (reserve((void **)&r->checks, &r->cap_checks, r->n_checks, sizeof(*r->checks)) < 0)
+                if (IMA_ARRAY_RESERVE(r->checks, r->cap_checks, r->n_checks, 16) < 0)
                         return -ENOMEM;
                 r->checks[r->n_checks++] = *c;
                 return 0;
@@ -625,7 +609,7 @@ static int pending_add(struct pending *p, const char *key, size_t key_len, const
 {
         int k;
 
-        if (reserve((void **)&p->merged, &p->cap, p->map->n, sizeof(*p->merged)) < 0) {
+        if (IMA_ARRAY_RESERVE(p->merged, p->cap, p->map->n, 16) < 0) {
                 ima_doc_free(value);
                 return -ENOMEM;
         }
@@ -894,7 +878,7 @@ static int read_sequence(struct reader *r, unsigned depth, struct ima_doc_node *
                 }
                 k = path_push(r, NULL, 0, seq->n);
                 if (k == 0 && merge_list)
-                        k = reserve((void **)&items, &cap_items, seq->n, sizeof(*items));
+                        k = IMA_ARRAY_RESERVE(items, cap_items, seq->n, 16);
                 if (k < 0) {
                         yaml_event_delete(&ev);
                         return k;

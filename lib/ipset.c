@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ipset.h"
 
 int ima_ipset_new(enum ima_family family, struct ima_ipset **ret)
@@ -49,15 +50,8 @@ int ima_ipset_dup(const struct ima_ipset *s, struct ima_ipset **ret)
 int ima_ipset_add(struct ima_ipset *s, ima_u128 first, ima_u128 last)
 {
         assert(first <= last && last <= ima_family_max(s->family));
-        if (s->n == s->cap) {
-                size_t cap = s->cap ? s->cap * 2 : 8;
-                struct ima_interval *v = realloc(s->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                s->v = v;
-                s->cap = cap;
-        }
+        if (IMA_ARRAY_RESERVE(s->v, s->cap, s->n, 8) < 0)
+                return -ENOMEM;
         s->v[s->n++] = (struct ima_interval){ .first = first, .last = last };
         return 0;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "plan.h"
 #include "render.h"
 
@@ -42,16 +43,9 @@ struct ima_plan *ima_plan_free(struct ima_plan *p)
 
 int ima_plan_add(struct ima_plan *p, const struct ima_op *op)
 {
-        if (p->n_ops == p->cap) {
-                size_t cap = p->cap ? p->cap * 2 : 16;
-                struct ima_op *v = realloc(p->ops, cap * sizeof(*v));
-
-                if (!v) {
-                        op_release(op);
-                        return -ENOMEM;
-                }
-                p->ops = v;
-                p->cap = cap;
+        if (IMA_ARRAY_RESERVE(p->ops, p->cap, p->n_ops, 16) < 0) {
+                op_release(op);
+                return -ENOMEM;
         }
         p->ops[p->n_ops++] = *op;
         return 0;

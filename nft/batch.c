@@ -8,6 +8,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "lib/array.h"
 #include "nft/batch.h"
 #include "nft/sock.h"
 
@@ -99,15 +100,8 @@ struct nlmsghdr *ima_batch_msg(struct ima_batch *b, uint16_t type, uint16_t fami
 {
         struct batch_msg *m;
 
-        if (b->n_msgs == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 32;
-                struct batch_msg *v = realloc(b->msgs, cap * sizeof(*v));
-
-                if (!v)
-                        return NULL;
-                b->msgs = v;
-                b->cap = cap;
-        }
+        if (IMA_ARRAY_RESERVE(b->msgs, b->cap, b->n_msgs, 32) < 0)
+                return NULL;
         m = &b->msgs[b->n_msgs];
         m->what = strdup(what);
         if (!m->what)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "nft/dump.h"
 #include "nft/interval.h"
 #include "nft/probe.h"
@@ -215,15 +216,8 @@ static int elem_push(struct dump_ctx *c, struct nftnl_set_elem *e)
         }
         if (len != bytes)
                 return -EPROTO;
-        if (c->n_elems == c->cap_elems) {
-                size_t cap = c->cap_elems ? c->cap_elems * 2 : 256;
-                struct ima_elem *v = realloc(c->elems, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                c->elems = v;
-                c->cap_elems = cap;
-        }
+        if (IMA_ARRAY_RESERVE(c->elems, c->cap_elems, c->n_elems, 256) < 0)
+                return -ENOMEM;
         c->elems[c->n_elems++] = (struct ima_elem){
                 .key = ima_addr_from_bytes(c->family, key),
                 .end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/array.h"
 #include "lib/model.h"
 #include "nft/events.h"
 
@@ -107,15 +108,8 @@ static int end_txn(struct ima_event_decoder *ev, const struct nlmsghdr *nlh, str
         struct ima_event_txn *t;
         const struct nlattr *a;
 
-        if (batch->n_txns == batch->cap) {
-                size_t cap = batch->cap ? batch->cap * 2 : 8;
-                struct ima_event_txn *v = realloc(batch->txns, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                batch->txns = v;
-                batch->cap = cap;
-        }
+        if (IMA_ARRAY_RESERVE(batch->txns, batch->cap, batch->n_txns, 8) < 0)
+                return -ENOMEM;
         t = &batch->txns[batch->n_txns++];
         /* NEWGEN carries the committing socket's portid. It alone says whose transaction this
          * was: the earlier messages may belong to a transaction whose NEWGEN a queue overflow
