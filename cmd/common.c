@@ -285,7 +285,7 @@ static char *failure_reasons(int r, const struct ima_reconcile_report *rep)
  * Updates mem either way. */
 static bool failure_is_repeat(struct failure_memory *mem, int r, const struct ima_reconcile_report *rep)
 {
-        uint64_t now = now_ms();
+        uint64_t now = ima_now_ms();
         char *reasons;
 
         if (!mem)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cmd/clock.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/duration.h"
 #include "lib/model.h"

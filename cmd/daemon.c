@@ -319,7 +319,7 @@ static bool same_as_last_read(struct daemon *d, bool missing, char **buf, size_t
 /* Work that leaves freed memory behind was done: trim once the agent is quiet again. */
 static void heap_churned(struct daemon *d)
 {
-        d->trim_due_ms = now_ms() + TRIM_QUIET_MS;
+        d->trim_due_ms = ima_now_ms() + TRIM_QUIET_MS;
 }
 
 /* Reads the configuration. A valid one replaces the desired model when its effective content
@@ -330,7 +330,7 @@ static void reload_config(struct daemon *d)
         _cleanup_(ima_config_freep) struct ima_config *config = NULL;
         _cleanup_(ima_model_freep) struct ima_model *model = NULL;
         _cleanup_free_ char *buf = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = ima_now_usec();
         bool unreadable = false;
         size_t len = 0;
         int r;
@@ -387,7 +387,7 @@ static void reload_config(struct daemon *d)
                 log_error("out of memory building the desired state");
                 return;
         }
-        log_config(d->model ? "New configuration" : "Using configuration", config, now_usec() - start);
+        log_config(d->model ? "New configuration" : "Using configuration", config, ima_now_usec() - start);
         ima_model_free(d->model);
         d->model = TAKE_PTR(model);
         d->model_version++;
@@ -439,7 +439,7 @@ static void account(struct daemon *d, const struct ima_reconcile_report *rep)
 static void wait_for_owner(struct daemon *d, const struct ima_reconcile_report *rep)
 {
         if (!d->owner_wait_since_ms || d->owner_port != rep->live_owner) {
-                d->owner_wait_since_ms = now_ms();
+                d->owner_wait_since_ms = ima_now_ms();
                 d->owner_port = rep->live_owner;
                 d->owner_wait_expired = false;
                 log_info_kv("The tables are owned by another process, most likely the previous agent during a "
@@ -453,7 +453,7 @@ static void wait_for_owner(struct daemon *d, const struct ima_reconcile_report *
 
 static bool owner_wait_ready(const struct daemon *d)
 {
-        return d->owner_wait_since_ms && now_ms() - d->owner_wait_since_ms < OWNER_WAIT_READY_MS;
+        return d->owner_wait_since_ms && ima_now_ms() - d->owner_wait_since_ms < OWNER_WAIT_READY_MS;
 }
 
 /* Whether a table we want is still owned by another live process (an error reading it: no). */
@@ -470,14 +470,14 @@ static bool still_owned_by_other(struct daemon *d)
 static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why, const char *changed_by)
 {
         struct ima_reconcile_report rep = { 0 };
-        struct timespec t0, t1;
+        uint64_t start, elapsed_usec;
         int r;
 
         if (!d->model)
                 return 0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        start = ima_now_usec();
         r = reconcile_logged(d->rc, d->model, trust, why, changed_by, &d->failures, &rep);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        elapsed_usec = ima_now_usec() - start;
         if (r != 0 || trust == IMA_TRUST_NOTHING || rep.plan->n_ops > 0)
                 heap_churned(d);
         d->reconcile_ok = r >= 0;
@@ -496,7 +496,7 @@ static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why
         metrics_reconcile_done(d->metrics,
                                r < 0 ? METRICS_RECONCILE_ERROR
                                : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
-                               (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                               (double)elapsed_usec / 1e6,
                                wall_seconds());
         /* in sync is worth a line (at v=0) only when a new configuration (or the start) found it so:
          * the tables a previous agent left behind are adopted as they are */
@@ -525,7 +525,7 @@ static void schedule_heal(struct daemon *d)
 {
         if (timer_armed(d->heal_tfd))
                 return;
-        if (now_ms() - d->last_heal_ms > HEAL_QUIET_MS) {
+        if (ima_now_ms() - d->last_heal_ms > HEAL_QUIET_MS) {
                 d->heal_delay_ms = HEAL_FIRST_DELAY_MS;
                 d->fight_reported = false;
         }
@@ -534,7 +534,7 @@ static void schedule_heal(struct daemon *d)
 
 static void on_heal_timer(struct daemon *d)
 {
-        uint64_t start = now_ms();
+        uint64_t start = ima_now_ms();
         char culprit[sizeof(d->culprit)];
         bool for_others = d->heal_for_others;
         int r;
@@ -810,8 +810,8 @@ static void on_resync_timer(struct daemon *d)
         forget_writer(d);
         reload_config(d);
         /* a slow backstop against anything the event stream and generation checks could miss */
-        if (now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
-                d->last_full_check_ms = now_ms();
+        if (ima_now_ms() - d->last_full_check_ms >= FULL_CHECK_INTERVAL_MS) {
+                d->last_full_check_ms = ima_now_ms();
                 reconcile(d, IMA_TRUST_NOTHING, "resync (full check)");
                 check_upstream(d);
         } else {
@@ -954,7 +954,7 @@ static void bind_http_all(struct daemon *d)
         for (size_t i = 0; i < d->n_http; i++) {
                 struct http_endpoint *ep = &d->http[i];
 
-                if (ep->server && ep->paused_until_ms && now_ms() >= ep->paused_until_ms &&
+                if (ep->server && ep->paused_until_ms && ima_now_ms() >= ep->paused_until_ms &&
                     add_fd(d, http_server_get_fd(ep->server), SOURCE_HTTP) == 0)
                         ep->paused_until_ms = 0;
                 if (ep->server && ep->paused_until_ms)
@@ -970,15 +970,15 @@ static void bind_http_all(struct daemon *d)
 static void pause_http(struct daemon *d, struct http_endpoint *ep)
 {
         (void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, http_server_get_fd(ep->server), NULL);
-        ep->paused_until_ms = now_ms() + HTTP_PAUSE_MS;
+        ep->paused_until_ms = ima_now_ms() + HTTP_PAUSE_MS;
         /* one error line per spell of shortage, not one a second while it lasts */
-        if (!ep->last_pause_ms || now_ms() - ep->last_pause_ms > HTTP_PAUSE_NEWS_MS)
+        if (!ep->last_pause_ms || ima_now_ms() - ep->last_pause_ms > HTTP_PAUSE_NEWS_MS)
                 log_error("--%s=%s: out of file descriptors, connections wait: accepting again every %d s "
                           "(raise the open file limit)",
                           ep->flag, ep->address, HTTP_PAUSE_MS / 1000);
         else
                 log_v(2, "--%s=%s: out of file descriptors again", ep->flag, ep->address);
-        ep->last_pause_ms = now_ms();
+        ep->last_pause_ms = ima_now_ms();
         bind_http_all(d);
 }
 
@@ -1103,7 +1103,7 @@ static int trim_when_quiet(struct daemon *d, int timeout_ms)
 
         if (!d->trim_due_ms)
                 return timeout_ms;
-        now = now_ms();
+        now = ima_now_ms();
         if (now >= d->trim_due_ms) {
                 (void)malloc_trim(0);
                 d->trim_due_ms = 0;
@@ -1139,7 +1139,7 @@ int daemon_run(void)
                 return EXIT_FAILURE_RUNTIME;
         }
         reload_config(&d);
-        d.last_full_check_ms = now_ms();
+        d.last_full_check_ms = ima_now_ms();
         reconcile(&d, IMA_TRUST_NOTHING, "start");
         check_upstream(&d);
         if (d.interval_nsec == 0)

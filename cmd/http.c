@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cmd/clock.h"
+#include "lib/clock.h"
 #include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/mhd.h"
@@ -303,7 +303,7 @@ static void restart_deadline(struct http_server *s, const struct MHD_Connection 
 {
         for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++)
                 if (s->connections[i].connection == c && s->connections[i].deadline_ms != UINT64_MAX) {
-                        s->connections[i].deadline_ms = now_ms() + HTTP_REQUEST_DEADLINE_MS;
+                        s->connections[i].deadline_ms = ima_now_ms() + HTTP_REQUEST_DEADLINE_MS;
                         return;
                 }
 }
@@ -331,7 +331,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                         s->connections[i] = (struct http_connection){
                                 .connection = c,
                                 .fd = info->connect_fd,
-                                .deadline_ms = now_ms() + HTTP_REQUEST_DEADLINE_MS,
+                                .deadline_ms = ima_now_ms() + HTTP_REQUEST_DEADLINE_MS,
                         };
                         *socket_context = &s->connections[i];
                         return;
@@ -342,7 +342,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
  * libmicrohttpd closes it on its next pass. */
 static void cut_late_connections(struct http_server *s)
 {
-        uint64_t now = now_ms();
+        uint64_t now = ima_now_ms();
 
         for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++) {
                 struct http_connection *hc = &s->connections[i];
@@ -532,7 +532,7 @@ int http_server_get_fd(const struct http_server *s)
 int http_server_get_timeout(struct http_server *s)
 {
         MHD_UNSIGNED_LONG_LONG ms;
-        uint64_t soonest = UINT64_MAX, now = now_ms();
+        uint64_t soonest = UINT64_MAX, now = ima_now_ms();
 
         if (s->mhd->get_timeout(s->daemon, &ms) == MHD_YES)
                 soonest = ms;

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "lib/diff.h"
 #include "lib/observed.h"
 #include "nft/batch.h"
@@ -36,14 +36,6 @@ struct ima_reconciler {
 
 /* Generation checks repeated after reading queued events, before a full read instead. */
 #define CATCH_UP_ATTEMPTS 3
-
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int ima_reconciler_new(struct ima_nl *nl, struct ima_reconciler **ret)
 {
@@ -182,7 +174,7 @@ static void add_error(struct ima_reconcile_report *rep, const char *fmt, ...)
 static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima_reconcile_report *rep,
                      const struct ima_observed **ret, struct ima_observed **ret_owned)
 {
-        uint64_t start = now_usec();
+        uint64_t start = ima_now_usec();
         bool current;
         int r;
 
@@ -196,12 +188,12 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
                         return r;
                 if (current) {
                         *ret = rc->cache;
-                        rep->observe_usec += now_usec() - start;
+                        rep->observe_usec += ima_now_usec() - start;
                         return 0;
                 }
         }
         r = ima_dump_observe(rc->nl, ret_owned);
-        rep->observe_usec += now_usec() - start;
+        rep->observe_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
         rep->observed = true;
@@ -247,7 +239,7 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
                      struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = ima_now_usec();
         int r;
 
         r = ima_batch_new(rc->nl, genid, &b);
@@ -260,12 +252,12 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
                 if (r < 0)
                         return r;
         }
-        rep->build_usec += now_usec() - start;
+        rep->build_usec += ima_now_usec() - start;
         if (rc->commit_hook)
                 rc->commit_hook(rc->commit_hook_data, true, rep->n_intervals);
-        start = now_usec();
+        start = ima_now_usec();
         r = ima_batch_commit(b, IMA_BATCH_COMMIT);
-        rep->commit_usec += now_usec() - start;
+        rep->commit_usec += ima_now_usec() - start;
         if (rc->commit_hook)
                 rc->commit_hook(rc->commit_hook_data, false, rep->n_intervals);
         /* the second of two transactions adds to the first */
@@ -333,10 +325,10 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                 return r;
         }
         genid = have->genid;
-        start = now_usec();
+        start = ima_now_usec();
         rep->plan = ima_plan_free(rep->plan);
         r = ima_diff(want, sigs, have, &rep->plan);
-        rep->diff_usec += now_usec() - start;
+        rep->diff_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
         rep->n_intervals = ima_plan_count_intervals(rep->plan);
@@ -376,12 +368,12 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
                   enum ima_reconcile_mode mode, struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_plan_freep) struct ima_plan *unknown_outcome = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = ima_now_usec();
         int r;
 
         rep->committed = 0;
         r = desired_sigs(rc, want);
-        rep->diff_usec += now_usec() - start;
+        rep->diff_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
         r = reconcile_once(rc, want, trust, mode, rc->sigs, rep);

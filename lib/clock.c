@@ -1,8 +1,8 @@
 #include <time.h>
 
-#include "cmd/clock.h"
+#include "clock.h"
 
-uint64_t now_usec(void)
+uint64_t ima_now_usec(void)
 {
         struct timespec ts;
 
@@ -10,7 +10,7 @@ uint64_t now_usec(void)
         return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-uint64_t now_ms(void)
+uint64_t ima_now_ms(void)
 {
-        return now_usec() / 1000;
+        return ima_now_usec() / 1000;
 }
