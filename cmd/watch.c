@@ -256,7 +256,9 @@ static int walk_dir(struct watch *w, const char *base, const char *dir, unsigned
                         if (link && ++*links > WATCH_MAX_HOPS)
                                 return -ELOOP;
                         if (link) {
+                                /* asprintf() leaves next as it was when it fails: not dangling */
                                 free(next);
+                                next = NULL;
                                 if (asprintf(&next, "%s/%s", link, rest) < 0)
                                         return -ENOMEM;
                                 free(rest);
