@@ -35,15 +35,20 @@ ima_enter_sandbox() {
                         exec unshare --net --mount --pid --mount-proc --fork --kill-child \
                                 env IMA_SANDBOX=1 bash "$0" "$@"
                 fi
-                if unshare --user --map-root-user --net --mount --pid --fork true 2>/dev/null; then
+                local userns_error rootns_error="not root"
+                if userns_error=$(unshare --user --map-root-user --net --mount --pid --fork true 2>&1); then
                         exec unshare --user --map-root-user --net --mount --pid --mount-proc --fork --kill-child \
                                 env IMA_SANDBOX=1 bash "$0" "$@"
-                elif [ "$(id -u)" = 0 ] && unshare --net --mount --pid --fork true 2>/dev/null; then
+                elif [ "$(id -u)" = 0 ] && rootns_error=$(unshare --net --mount --pid --fork true 2>&1); then
                         note "user namespaces unavailable: using a root-owned private network namespace"
                         exec unshare --net --mount --pid --mount-proc --fork --kill-child \
                                 env IMA_SANDBOX=1 bash "$0" "$@"
                 fi
-                fail "cannot create a private network namespace (need user namespaces or root)"
+                # a chroot, for one, refuses both: user namespaces, and (its / being no mount
+                # point) a private mount namespace; unshare says which
+                fail "cannot create a private network namespace (need user namespaces or root):
+  with a user namespace: ${userns_error:-failed}
+  as root: ${rootns_error:-failed}"
         fi
         mount -t tmpfs ima-run /run || fail "cannot mount a private /run"
         mkdir -p /run/netns
