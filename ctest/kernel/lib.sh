@@ -187,12 +187,12 @@ topo_neigh() {
         in_ns "$1" ip neigh replace "$3" lladdr "$mac" dev "$2" nud permanent
 }
 
-# probe_recv_start NS_RECV PORT COUNT OUT: starts a receiver in NS_RECV for COUNT datagrams
-# (at most 5 s), writing "SOURCE SPORT PAYLOAD" lines to OUT; returns once it listens. Its pid is
-# in PROBE_PID.
+# probe_recv_start NS_RECV PORT COUNT OUT [TIMEOUT_MS]: starts a receiver in NS_RECV for COUNT
+# datagrams (at most TIMEOUT_MS, 5 s unless given), writing "SOURCE SPORT PAYLOAD" lines to OUT;
+# returns once it listens. Its pid is in PROBE_PID.
 probe_recv_start() {
-        local recv_ns=$1 port=$2 count=$3 out=$4
-        in_ns "$recv_ns" "$IMA_HELPERS/udp-probe" recv "$port" "$count" 5000 >"$out" &
+        local recv_ns=$1 port=$2 count=$3 out=$4 timeout_ms=${5:-5000}
+        in_ns "$recv_ns" "$IMA_HELPERS/udp-probe" recv "$port" "$count" "$timeout_ms" >"$out" &
         PROBE_PID=$!
         wait_for 5 grep -q '^ready$' "$out" || fail "udp-probe receiver in $recv_ns did not start"
 }
@@ -230,13 +230,16 @@ probe_matrix() {
 
 # probe_sources NS_RECV PORT POD DEST COUNT: sends COUNT datagrams from POD to DEST, each from a
 # new socket (so a new connection with its own source port), and prints the "SOURCE SPORT" the
-# receiver saw for each, in arrival order. Bounded: 5 s, COUNT datagrams.
+# receiver saw for each, in arrival order. Bounded: 5 s plus 1 s a datagram, COUNT datagrams.
 probe_sources() {
         local recv_ns=$1 port=$2 pod=$3 dest=$4 count=$5 out="$WORK/probe.$$" i
-        probe_recv_start "$recv_ns" "$port" "$count" "$out"
-        for ((i = 0; i < count; i++)); do
-                in_ns "$pod" "$IMA_HELPERS/udp-probe" send "$dest" "$port" "$pod-$i"
-        done
+        # The receiver's deadline runs from its start, while COUNT senders are started one by
+        # one: on a slow machine (an emulated VM) each start takes a good part of a second, and a
+        # fixed 5 s lost the last datagrams. It stops at COUNT, so a longer limit costs nothing.
+        probe_recv_start "$recv_ns" "$port" "$count" "$out" $((5000 + count * 1000))
+        # one namespace entry for all senders; each datagram still from a new socket (a new flow)
+        in_ns "$pod" bash -c 'for ((i = 0; i < $4; i++)); do "$1" send "$2" "$3" "$5-$i"; done' \
+                _ "$IMA_HELPERS/udp-probe" "$dest" "$port" "$count" "$pod"
         wait "$PROBE_PID" || true
         grep -v '^ready$' "$out" | awk '{ print $1, $2 }'
 }
