@@ -182,9 +182,16 @@ import ctypes, os, sys
 d = sys.argv[1]
 fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o644)
 os.write(fd, b"NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1h\n")
-AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
-if ctypes.CDLL(None, use_errno=True).linkat(fd, b"", AT_FDCWD, (d + "/config").encode(), AT_EMPTY_PATH) < 0:
-    sys.exit("linkat: " + os.strerror(ctypes.get_errno()))
+AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_FOLLOW = -100, 0x1000, 0x400
+libc = ctypes.CDLL(None, use_errno=True)
+dest = (d + "/config").encode()
+if libc.linkat(fd, b"", AT_FDCWD, dest, AT_EMPTY_PATH) < 0:
+    # Before Linux 6.10, AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH in the initial user namespace
+    # (ENOENT without it, as in this sandbox); the /proc/self/fd path is what systemd's
+    # link_tmpfile() falls back to, and links the same inode with the same events.
+    if ctypes.get_errno() != 2 or libc.linkat(AT_FDCWD, b"/proc/self/fd/%d" % fd, AT_FDCWD, dest,
+                                              AT_SYMLINK_FOLLOW) < 0:
+        sys.exit("linkat: " + os.strerror(ctypes.get_errno()))
 os.close(fd)
 PY2
 expect_applied "O_TMPFILE file linked into place" 192.0.2.0/24
