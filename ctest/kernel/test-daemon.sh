@@ -76,6 +76,7 @@ wait_for 5 agent diff --config "$cm/ip-masq-agent" || fail "the daemon did not u
 # builds no notifications for them; afterwards the generation shows nobody else committed meanwhile
 # (no read), and the next change by someone else is seen and repaired.
 stop_agent
+need_large_transactions "the large-commit checks (60,000 prefixes in one transaction)"
 {
         echo "CidrLimit: 60000"
         echo "NonMasqueradeCIDRs:"
@@ -85,6 +86,7 @@ stop_agent
 "$IMA_BIN" run --config "$WORK/big.yaml" --table-ownership=off --v=3 >>"$WORK/agent.log" 2>&1 &
 AGENT=$!
 wait_for 30 grep -q 'trigger="start"' "$WORK/agent.log" || fail "the agent did not start: $(tail "$WORK/agent.log")"
+if grep -q '^E' "$WORK/agent.log"; then fail "the large start failed: $(grep -m3 '^E' "$WORK/agent.log")"; fi
 # a long list is logged as counts, not as a 1 MB line
 grep -qE '"Using configuration" .* loadTime="[0-9.]+(µs|ms|s)" nonMasqueradeCIDRs=60000 nonMasqueradeSrcCIDRs=0 cidrLimit=60000 ' "$WORK/agent.log" ||
         fail "the large configuration was not logged as counts: $(grep -m1 'Using configuration' "$WORK/agent.log" | cut -c1-300)"
