@@ -29,14 +29,9 @@ ima_enter_sandbox() {
                 # --kill-child: a timeout that kills unshare takes the whole test with it.
                 # IMA_SANDBOX_ROOT=1 (benchmarks): a root-owned namespace, where CAP_NET_ADMIN
                 # counts in the initial user namespace as in a DaemonSet (large socket buffers).
-                # Root gets one too where the socket buffer limits are too small for the tests'
-                # largest transactions in a user namespace (see need_large_transactions).
                 # A PID namespace too: when the test's shell (its init) exits, also after a failure,
                 # the kernel kills whatever it left running there (agents, receivers).
-                if [ "$(id -u)" = 0 ] && { [ "${IMA_SANDBOX_ROOT:-}" = 1 ] || ! socket_buffers_fit; }; then
-                        [ "${IMA_SANDBOX_ROOT:-}" = 1 ] ||
-                                note "net.core.wmem_max/rmem_max below $LARGE_TRANSACTION_BUFFER: using a root-owned" \
-                                        "private network namespace, where the agent may exceed them (as in a DaemonSet)"
+                if [ "${IMA_SANDBOX_ROOT:-}" = 1 ] && [ "$(id -u)" = 0 ]; then
                         exec unshare --net --mount --pid --mount-proc --fork --kill-child \
                                 env IMA_SANDBOX=1 bash "$0" "$@"
                 fi
@@ -63,27 +58,30 @@ ima_enter_sandbox() {
         trap 'rm -rf "$WORK"' EXIT
 }
 
-# The socket buffer the tests' largest transaction needs (100,000 prefixes: 4.0 MB) and its
-# answers. An agent in a user namespace cannot go beyond net.core.wmem_max and rmem_max
-# (SO_SNDBUFFORCE needs CAP_NET_ADMIN in the initial user namespace); 4 MiB is their default since
-# Linux 6.18, 212992 before (Debian 12's 6.1).
+# The socket buffers the tests' largest transaction (100,000 prefixes: 4.0 MB) and its answers
+# need. In the user-namespace sandbox the agent cannot go beyond net.core.wmem_max and rmem_max
+# (SO_SNDBUFFORCE needs CAP_NET_ADMIN in the initial user namespace; a DaemonSet has it): 4 MiB is
+# their default on recent kernels (6.18 here), 212992 on older ones (Debian 12's 6.1).
 LARGE_TRANSACTION_BUFFER=4194304
 
-socket_buffers_fit() {
-        (($(cat /proc/sys/net/core/wmem_max) >= LARGE_TRANSACTION_BUFFER &&
-                $(cat /proc/sys/net/core/rmem_max) >= LARGE_TRANSACTION_BUFFER))
+# in_own_user_namespace: the sandbox is a user namespace of the test's own, not the machine's
+# (IMA_SANDBOX_ROOT=1, or root where user namespaces are refused): only then may a test change
+# what is per user namespace, such as the /proc/sys/user limits.
+in_own_user_namespace() {
+        [ "$(awk '{ print $3 }' /proc/self/uid_map)" != 4294967295 ]
 }
 
-# need_large_transactions WHAT: fails, saying why, when the agent cannot send WHAT (a transaction
-# of megabytes) from this sandbox: a user namespace with socket buffer limits below
-# LARGE_TRANSACTION_BUFFER (root is given a root-owned namespace then; others are not). The agent
-# says so too, but only in its log, where a later check would hide it.
+# need_large_transactions WHAT: fails, saying why and what to do, when the agent cannot send WHAT
+# (a transaction of megabytes) from this sandbox. The agent says so too, but only in its log,
+# where a later check would hide it.
 need_large_transactions() {
-        [ "$(awk '{ print $3 }' /proc/self/uid_map)" = 4294967295 ] && return 0 # the initial user namespace
-        socket_buffers_fit ||
-                fail "$1 needs net.core.wmem_max and rmem_max >= $LARGE_TRANSACTION_BUFFER in a user-namespace" \
-                        "sandbox (here $(cat /proc/sys/net/core/wmem_max) and $(cat /proc/sys/net/core/rmem_max)):" \
-                        "run the tests as root, or raise them (sysctl -w)"
+        local wmem rmem
+        in_own_user_namespace || return 0
+        wmem=$(cat /proc/sys/net/core/wmem_max) rmem=$(cat /proc/sys/net/core/rmem_max)
+        ((wmem >= LARGE_TRANSACTION_BUFFER && rmem >= LARGE_TRANSACTION_BUFFER)) ||
+                fail "$1 needs net.core.wmem_max and rmem_max of at least $LARGE_TRANSACTION_BUFFER (recent" \
+                        "kernels' default; here $wmem and $rmem): sysctl -w net.core.wmem_max=$LARGE_TRANSACTION_BUFFER" \
+                        "net.core.rmem_max=$LARGE_TRANSACTION_BUFFER"
 }
 
 # output_has PATTERN CMD...: CMD succeeds and its output contains PATTERN. Not "CMD | grep -q":

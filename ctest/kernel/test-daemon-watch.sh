@@ -202,6 +202,10 @@ stop_agent
 # rules go in all the same, the file is read every second, and the watch comes back by itself
 mkdir "$WORK/noino"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1s\n' >"$WORK/noino/config"
+# (in the machine's own user namespace the limit is the machine's: never touched there)
+in_own_user_namespace ||
+        fail "the inotify-limit checks need the user-namespace sandbox: in the machine's user namespace" \
+                "(IMA_SANDBOX_ROOT=1, or root without user namespaces) the limit is the machine's own"
 limit=$(cat /proc/sys/user/max_inotify_instances)
 echo 0 >/proc/sys/user/max_inotify_instances || fail "cannot lower max_inotify_instances in the test's user namespace"
 "$IMA_BIN" run --config "$WORK/noino/config" --table-ownership=off --v=2 >"$WORK/agent.log" 2>&1 &
