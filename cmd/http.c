@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
 #include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/mhd.h"
+#include "lib/clock.h"
 
 /* Probes and one or two scrapers need a handful; the cap bounds what a misbehaving client costs. */
 #define HTTP_CONNECTION_LIMIT 32
