@@ -52,6 +52,11 @@ struct http_server {
         uint16_t port;
         int epoll_fd;
         bool out_of_fds;
+        /* libmicrohttpd takes its listening socket out of its epoll set at the connection limit
+         * and puts it back only at the start of a pass: one must follow the pass that left the
+         * limit, or new connections wait in the backlog until something else wakes the loop */
+        bool relisten;
+        unsigned n_connections;
         struct http_connection connections[HTTP_CONNECTION_LIMIT];
 };
 
@@ -318,8 +323,11 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         const union MHD_ConnectionInfo *info;
 
         if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-                if (slot)
+                if (slot) {
                         *slot = (struct http_connection){ .fd = -1 };
+                        if (s->n_connections-- == HTTP_CONNECTION_LIMIT)
+                                s->relisten = true;
+                }
                 *socket_context = NULL;
                 return;
         }
@@ -334,6 +342,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                                 .deadline_ms = ima_now_ms() + HTTP_REQUEST_DEADLINE_MS,
                         };
                         *socket_context = &s->connections[i];
+                        s->n_connections++;
                         return;
                 }
 }
@@ -534,6 +543,8 @@ int http_server_get_timeout(struct http_server *s)
         MHD_UNSIGNED_LONG_LONG ms;
         uint64_t soonest = UINT64_MAX, now = ima_now_ms();
 
+        if (s->relisten)
+                return 0;
         if (s->mhd->get_timeout(s->daemon, &ms) == MHD_YES)
                 soonest = ms;
         for (size_t i = 0; i < HTTP_CONNECTION_LIMIT; i++) {
@@ -555,7 +566,9 @@ int http_server_process(struct http_server *s)
 {
         /* MHD_run_wait(0), not MHD_run(): in 0.9.75 MHD_run() drops the result of its epoll pass
          * and reports success even when the epoll set is broken. In epoll mode this is one
-         * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. */
+         * epoll_wait(0) on libmicrohttpd's set plus whatever work is due. Connections it closes
+         * during the pass set relisten again. */
+        s->relisten = false;
         if (s->mhd->run_wait(s->daemon, 0) != MHD_YES)
                 return -EIO;
         cut_late_connections(s);

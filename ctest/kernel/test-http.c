@@ -418,21 +418,11 @@ static void test_one_address_cannot_take_every_connection(void)
                 close(fds[i]);
 }
 
-/* Clients on four addresses, eight connections each, that trickle a byte a second are never idle
- * long enough for the idle timeout, and hold every connection the server takes: each is cut once
- * the request deadline passes, and the next probe is answered. */
-static void test_trickling_clients_are_cut(void)
+/* Opens as many connections as the server takes (HTTP_CONNECTION_LIMIT): eight, the most one
+ * address may hold, from each of 127.0.0.2 to 127.0.0.5, each with the start of a request. */
+static void open_connections_to_the_limit(int fds[32], const char *partial)
 {
-        struct itimerspec every_second = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CLIENT_TAG };
-        static const char partial[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
-        int fds[32], tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        bool cut[ARRAY_SIZE(fds)] = { false };
-        size_t n_cut = 0;
-        struct reply r;
-
-        CHECK(tfd >= 0);
-        for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+        for (size_t i = 0; i < 32; i++) {
                 struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002 + i / 8) };
                 struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(18080),
                                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -441,8 +431,40 @@ static void test_trickling_clients_are_cut(void)
                 CHECK(fds[i] >= 0);
                 CHECK_INT(bind(fds[i], (struct sockaddr *)&from, sizeof(from)), 0);
                 CHECK_INT(connect(fds[i], (struct sockaddr *)&to, sizeof(to)), 0);
-                CHECK_INT(send(fds[i], partial, sizeof(partial) - 1, MSG_NOSIGNAL), sizeof(partial) - 1);
+                CHECK_INT(send(fds[i], partial, strlen(partial), MSG_NOSIGNAL), strlen(partial));
         }
+}
+
+/* Serves every server for ms milliseconds. */
+static void serve_for(unsigned ms)
+{
+        struct itimerspec once = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000 } };
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CLIENT_TAG };
+        int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        uint64_t expirations;
+
+        if (tfd < 0 || timerfd_settime(tfd, 0, &once, NULL) < 0 || epoll_ctl(loop.epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+                exit(2);
+        while (!loop_iterate() || read(tfd, &expirations, sizeof(expirations)) != sizeof(expirations))
+                ;
+        epoll_ctl(loop.epfd, EPOLL_CTL_DEL, tfd, NULL);
+        close(tfd);
+}
+
+/* Clients on four addresses, eight connections each, that trickle a byte a second are never idle
+ * long enough for the idle timeout, and hold every connection the server takes: each is cut once
+ * the request deadline passes, and the next probe is answered. */
+static void test_trickling_clients_are_cut(void)
+{
+        struct itimerspec every_second = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CLIENT_TAG };
+        int fds[32], tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        bool cut[ARRAY_SIZE(fds)] = { false };
+        size_t n_cut = 0;
+        struct reply r;
+
+        CHECK(tfd >= 0);
+        open_connections_to_the_limit(fds, "GET /healthz HTTP/1.1\r\nX-Slow: ");
         CHECK_INT(timerfd_settime(tfd, 0, &every_second, NULL), 0);
         CHECK_INT(epoll_ctl(loop.epfd, EPOLL_CTL_ADD, tfd, &ev), 0);
         /* the deadline is 10 s: give it twice that */
@@ -474,6 +496,23 @@ static void test_trickling_clients_are_cut(void)
         reply_done(&r);
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 close(fds[i]);
+}
+
+/* At its connection limit the server stops listening; once the connections are gone it must
+ * listen again by itself, also when they all close at once and nothing else wakes the loop. */
+static void test_listens_again_after_the_limit(void)
+{
+        int fds[32];
+        struct reply r;
+
+        open_connections_to_the_limit(fds, "GET /healthz HTTP/1.1\r\n");
+        serve_for(300); /* time to accept them all */
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                close(fds[i]);
+        r = fetch(URL("127.0.0.1:18080", "/healthz"), NULL, NULL, NULL);
+        CHECK_INT(r.curl_exit, 0);
+        CHECK_INT(r.status, 200);
+        reply_done(&r);
 }
 
 /* Health and metrics on two addresses, each server answering only its own paths. */
@@ -626,6 +665,7 @@ int main(void)
         TEST_RUN(test_stalled_client);
         TEST_RUN(test_one_address_cannot_take_every_connection);
         TEST_RUN(test_trickling_clients_are_cut);
+        TEST_RUN(test_listens_again_after_the_limit);
         TEST_RUN(test_two_servers);
         TEST_RUN(test_address_forms);
         TEST_RUN(test_bind_errors);
