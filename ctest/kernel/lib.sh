@@ -26,6 +26,11 @@ ima_enter_sandbox() {
                 command -v unshare >/dev/null || fail "unshare (util-linux) is not installed"
                 command -v nft >/dev/null || fail "nft (package nftables) is not installed"
                 command -v ip >/dev/null || fail "ip (package iproute2) is not installed"
+                # On older kernels (6.1, not 6.18) net.core.wmem_max and rmem_max are global and shown
+                # only in the initial network namespace: need_large_transactions reads them here.
+                IMA_OUTER_WMEM_MAX=$(cat /proc/sys/net/core/wmem_max 2>/dev/null) || true
+                IMA_OUTER_RMEM_MAX=$(cat /proc/sys/net/core/rmem_max 2>/dev/null) || true
+                export IMA_OUTER_WMEM_MAX IMA_OUTER_RMEM_MAX
                 # --kill-child: a timeout that kills unshare takes the whole test with it.
                 # IMA_SANDBOX_ROOT=1 (benchmarks): a root-owned namespace, where CAP_NET_ADMIN
                 # counts in the initial user namespace as in a DaemonSet (large socket buffers).
@@ -77,7 +82,10 @@ in_own_user_namespace() {
 need_large_transactions() {
         local wmem rmem
         in_own_user_namespace || return 0
-        wmem=$(cat /proc/sys/net/core/wmem_max) rmem=$(cat /proc/sys/net/core/rmem_max)
+        wmem=$(cat /proc/sys/net/core/wmem_max 2>/dev/null) || wmem=${IMA_OUTER_WMEM_MAX:-}
+        rmem=$(cat /proc/sys/net/core/rmem_max 2>/dev/null) || rmem=${IMA_OUTER_RMEM_MAX:-}
+        # neither here nor where the test started (itself in a namespace): the agent will tell
+        [ -n "$wmem" ] && [ -n "$rmem" ] || return 0
         ((wmem >= LARGE_TRANSACTION_BUFFER && rmem >= LARGE_TRANSACTION_BUFFER)) ||
                 fail "$1 needs net.core.wmem_max and rmem_max of at least $LARGE_TRANSACTION_BUFFER (recent" \
                         "kernels' default; here $wmem and $rmem): sysctl -w net.core.wmem_max=$LARGE_TRANSACTION_BUFFER" \
