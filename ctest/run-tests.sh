@@ -4,6 +4,8 @@
 #
 #   bash ctest/run-tests.sh                      # everything, in ./build
 #   bash ctest/run-tests.sh --sanitize --suite lib --suite golden   # ASan+UBSan build in ./build-asan
+#   bash ctest/run-tests.sh --build build-vm --timeout-multiplier 4 --suite kernel
+#   bash ctest/run-tests.sh kernel-reconcile kernel-daemon                 # some tests
 #
 # Kernel tests create their own user+network namespaces; they need root or unprivileged user
 # namespaces, and fail (never skip) when the kernel lacks what they need.
@@ -12,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 build=build
 setup=()
-suites=()
+selection=()
+timeouts=()
 while [ $# -gt 0 ]; do
         case $1 in
         --sanitize)
@@ -23,12 +26,23 @@ while [ $# -gt 0 ]; do
                 export IMA_DIFF_COUNT=${IMA_DIFF_COUNT:-300}
                 ;;
         --suite)
-                suites+=(--suite "$2")
+                selection+=(--suite "$2")
                 shift
                 ;;
-        *)
-                echo "usage: run-tests.sh [--sanitize] [--suite NAME]..." >&2
+        --build)
+                build=$2
+                shift
+                ;;
+        --timeout-multiplier)
+                timeouts=(--timeout-multiplier "$2")
+                shift
+                ;;
+        -*)
+                echo "usage: run-tests.sh [--sanitize] [--build DIR] [--timeout-multiplier N] [--suite NAME]... [TEST]..." >&2
                 exit 2
+                ;;
+        *)
+                selection+=("$1") # a test's name, as meson test takes it
                 ;;
         esac
         shift
@@ -46,7 +60,7 @@ rc=0
 # ASan's leak checker needs ptrace-like access that namespaces and some sandboxes deny; UBSan
 # must abort so a finding fails the test.
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        meson test -C "$build" --print-errorlogs "${suites[@]}" 2>&1 | tee "$log" >&2 || rc=$?
+        meson test -C "$build" --print-errorlogs "${timeouts[@]}" "${selection[@]}" 2>&1 | tee "$log" >&2 || rc=$?
 count() {
         awk -v key="$1" '$1 == key":" { n = $2 } $1" "$2 == key":" { n = $3 } END { print n + 0 }' "$log"
 }
