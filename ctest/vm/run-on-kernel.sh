@@ -68,7 +68,10 @@ download() { (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$ker
 download || { apt-get update >&2 && download; }
 dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 # /lib/modules/VERSION, or /usr/lib/modules/VERSION in packages of merged-/usr releases
-modules=$(ls -d "$work"/kernel/lib/modules/* "$work"/kernel/usr/lib/modules/* 2>/dev/null | head -n 1)
+modules=
+for dir in "$work"/kernel/lib/modules/* "$work"/kernel/usr/lib/modules/*; do
+        [ -d "$dir" ] && modules=$dir && break
+done
 [ -n "$modules" ] || { echo "run-on-kernel.sh: $kernel_package holds no kernel modules" >&2; exit 1; }
 version=${modules##*/}
 modules_base=${modules%/lib/modules/*}
