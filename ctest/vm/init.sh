@@ -10,6 +10,8 @@ fail() {
 }
 mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev ||
         fail "cannot mount proc, sysfs or devtmpfs"
+# where modules are compressed (Debian's 6.12) the kernel logs "Invalid ELF header magic" once
+# for each: busybox's insmod offers the file as it is first, then unpacked
 while read -r module; do
         insmod "/modules/$module" || fail "cannot load $module"
 done </modules/order
