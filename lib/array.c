@@ -25,3 +25,16 @@ int ima_array_reserve(void **items, size_t *cap, size_t n, size_t item_size, siz
         *cap = new_cap;
         return 0;
 }
+
+int ima_array_reserve_pow2(void **items, size_t n, size_t item_size, size_t first_cap)
+{
+        size_t cap;
+
+        if (n == 0)
+                cap = 0;
+        else if (n < first_cap || (n & (n - 1)) != 0)
+                return 0; /* room left */
+        else
+                cap = n; /* full */
+        return ima_array_reserve(items, &cap, n, item_size, first_cap);
+}

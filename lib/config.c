@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "config.h"
 #include "doc.h"
 #include "duration.h"
@@ -606,15 +607,8 @@ static int warn_repeats(struct parse_state *s)
 
 static int note_key(struct parse_state *s, enum config_key k, const struct ima_doc_entry *e)
 {
-        const struct ima_doc_entry **v;
-        size_t n = s->n_seen[k];
-
-        if (n == 0 || (n & (n - 1)) == 0) {
-                v = realloc(s->seen[k], (n ? n * 2 : 1) * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                s->seen[k] = v;
-        }
+        if (IMA_ARRAY_RESERVE_POW2(s->seen[k], s->n_seen[k], 1) < 0)
+                return -ENOMEM;
         s->seen[k][s->n_seen[k]++] = e;
         return 0;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "doc.h"
 
 struct ima_doc_node *ima_doc_free(struct ima_doc_node *n)
@@ -52,24 +53,9 @@ int ima_doc_set_text(struct ima_doc_node *n, const char *text, size_t len)
         return 0;
 }
 
-/* Arrays hold 4, 8, 16, ... slots: n (the count before the append) reaching a power of two
- * at or above 4 means the array is full, so no capacity field is needed. */
-static int grow(void **v, size_t n, size_t size)
-{
-        void *p;
-
-        if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
-                return 0;
-        p = realloc(*v, (n ? n * 2 : 4) * size);
-        if (!p)
-                return -ENOMEM;
-        *v = p;
-        return 0;
-}
-
 int ima_doc_seq_append(struct ima_doc_node *seq, struct ima_doc_node *item)
 {
-        if (grow((void **)&seq->items, seq->n, sizeof(*seq->items)) < 0) {
+        if (IMA_ARRAY_RESERVE_POW2(seq->items, seq->n, 4) < 0) {
                 ima_doc_free(item);
                 return -ENOMEM;
         }
@@ -82,7 +68,7 @@ int ima_doc_map_append(struct ima_doc_node *map, const char *key, size_t key_len
 {
         char *k;
 
-        if (grow((void **)&map->entries, map->n, sizeof(*map->entries)) < 0 || !(k = malloc(key_len + 1))) {
+        if (IMA_ARRAY_RESERVE_POW2(map->entries, map->n, 4) < 0 || !(k = malloc(key_len + 1))) {
                 ima_doc_free(value);
                 return -ENOMEM;
         }
