@@ -30,6 +30,20 @@ tag=${tag:-ip-masq-agent-nft:$version}
 # the reference's tag: what follows the last ':' unless that is a registry port ("reg:5000/name")
 ref=${tag##*:}
 case $ref in */* | "$tag") ref=latest; tag=$tag:latest ;; esac
+# containerd keeps an OCI layout's io.containerd.image.name as written (newer ones drop a name
+# that is not in full), while the kubelet looks a pod's image up by its full name: "name:tag"
+# means docker.io/library/name:tag. So the annotation carries the full name, as "docker save"
+# writes it.
+full_name=$tag
+case ${tag%%/*} in
+"$tag") full_name=docker.io/library/$tag ;;
+docker.io | index.docker.io)
+        full_name=docker.io/${tag#*/}
+        case ${full_name#docker.io/} in */*) ;; *) full_name=docker.io/library/${tag#*/} ;; esac
+        ;;
+*.* | *:* | localhost) ;;
+*) full_name=docker.io/$tag ;;
+esac
 
 if [ -z "$binary" ]; then
         bash ctest/install-deps.sh >&2
@@ -80,11 +94,11 @@ manifest_size=$(stat -c %s "$work/manifest.json")
 mv "$work/manifest.json" "$work/oci/blobs/sha256/$manifest"
 
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-        "$manifest" "$manifest_size" "$tag" "$ref" > "$work/oci/index.json"
+        "$manifest" "$manifest_size" "$full_name" "$ref" > "$work/oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' > "$work/oci/oci-layout"
 # what "docker load" reads when it does not read OCI layouts
 printf '[{"Config":"blobs/sha256/%s","RepoTags":["%s"],"Layers":["blobs/sha256/%s"]}]' \
         "$config" "$tag" "$layer" > "$work/oci/manifest.json"
 
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/oci" -cf "$out" .
-echo "$out: $tag, $(du -h "$out" | cut -f1), layer sha256:$layer" >&2
+echo "$out: $full_name, $(du -h "$out" | cut -f1), layer sha256:$layer" >&2

@@ -26,7 +26,9 @@ def blob(desc, media_type):
 assert json.load(open(os.path.join(root, "oci-layout")))["imageLayoutVersion"] == "1.0.0"
 index = json.load(open(os.path.join(root, "index.json")))
 (entry,) = index["manifests"]
-assert entry["annotations"]["io.containerd.image.name"] == "test/ip-masq-agent:ci"
+# the full name: containerd takes it as written, the kubelet asks for the full name
+assert entry["annotations"]["io.containerd.image.name"] == "docker.io/test/ip-masq-agent:ci"
+assert entry["annotations"]["org.opencontainers.image.ref.name"] == "ci"
 manifest = json.loads(blob(entry, "application/vnd.oci.image.manifest.v1+json"))
 config = json.loads(blob(manifest["config"], "application/vnd.oci.image.config.v1+json"))
 (layer,) = manifest["layers"]
@@ -39,6 +41,15 @@ assert docker["RepoTags"] == ["test/ip-masq-agent:ci"]
 assert docker["Config"] == "blobs/sha256/" + manifest["config"]["digest"].split(":")[1]
 assert docker["Layers"] == ["blobs/sha256/" + layer["digest"].split(":")[1]]
 PY
+# without -t: the name manifests/daemonset.yaml runs, in the full form the kubelet looks up
+bash "$IMA_SRCDIR/../manifests/build-image.sh" -b "$IMA_BIN" "$WORK/default.tar" 2>"$WORK/build.log" ||
+        { cat "$WORK/build.log" >&2; fail "build-image.sh without -t failed"; }
+daemonset_image=$(sed -n 's/^ *image: *\([^ ]*\).*/\1/p' "$IMA_SRCDIR/../manifests/daemonset.yaml")
+assert_eq "containerd's name of the default image" "docker.io/library/$daemonset_image" \
+        "$(tar -xOf "$WORK/default.tar" ./index.json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["manifests"][0]["annotations"]["io.containerd.image.name"])')"
+rm "$WORK/default.tar"
+
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["Layers"][0])' "$WORK/oci/manifest.json")
 tar -xzf "$WORK/oci/$layer" -C "$WORK/rootfs"
 [ -x "$WORK/rootfs/usr/bin/ip-masq-agent" ] || fail "no /usr/bin/ip-masq-agent in the image"
