@@ -165,6 +165,8 @@ static const struct row rows[] = {
         { "{\"@DST@\": \"10.0.0.0/8\"}", 0, "err @DST@: expected a list of CIDR strings, got a single string; write it "
           "as a list: [\"10.0.0.0/8\"]", 1, NULL },
         { "{\"@DST@\": \"10.0.0.0/8\"}", 0, "err expected a list of CIDR strings, got a single string", 1, NULL },
+        { "@DST@: \"fd00::/8\"\n", OPT_IPV6, "err @DST@: expected a list of CIDR strings, got a single string; write "
+          "it as a list: [\"fd00::/8\"]", 1, NULL },
         { "@SRC@: {a: b}\n", 0, "err @SRC@: expected a list of CIDR strings, got a mapping", 1, NULL },
         { "@DST@: [10.0.0.0/8, 5, true]\n", 0, "err @DST@[1]: expected a CIDR string, got a number", 2, NULL },
         { "- 10.0.0.0/8\n", 0, "err the configuration must be a mapping of keys such as nonMasqueradeCIDRs, got a list", 1, NULL },

@@ -270,10 +270,15 @@ static int check_list_types(struct parse_state *s, const struct ima_doc_entry *e
                 return 0;
         if (v->type == IMA_DOC_INVALID) /* reported by the YAML reader */
                 return -EINVAL;
-        if (v->type == IMA_DOC_STRING) /* the hint in the file's own syntax: JSON needs the quotes */
+        if (v->type == IMA_DOC_STRING) {
+                /* the hint in the file's own syntax: JSON needs the quotes, and so does an IPv6
+                 * CIDR in a YAML flow list, where a ':' would not read as part of it */
+                bool quote = s->json || strchr(v->text, ':');
+
                 return node_error(s, v->pos, e->key, v,
                                   "expected a list of CIDR strings, got a single string; write it as a "
-                                  "list: [%s%s%s]", s->json ? "\"" : "", v->text, s->json ? "\"" : "");
+                                  "list: [%s%s%s]", quote ? "\"" : "", v->text, quote ? "\"" : "");
+        }
         if (v->type != IMA_DOC_SEQ)
                 return node_error(s, v->pos, e->key, v,
                                   "expected a list of CIDR strings, got %s", a_type(v->type));
