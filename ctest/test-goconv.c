@@ -38,6 +38,17 @@ static void test_parse_int(void)
                 { "18446744073709551616", 10, IMA_GO_NOT_INT, 0, 0 },
                 { "-101", 2, IMA_GO_INT, -5, 0 },
                 { "0x10", 10, IMA_GO_NOT_INT, 0, 0 },
+                /* digit separators, with base 0 only, each between two digits (a prefix counts) */
+                { "1_000", 0, IMA_GO_INT, 1000, 0 },
+                { "-1_0", 0, IMA_GO_INT, -10, 0 },
+                { "0x_1_f", 0, IMA_GO_INT, 31, 0 },
+                { "0_10", 0, IMA_GO_INT, 8, 0 },
+                { "1_000", 10, IMA_GO_NOT_INT, 0, 0 },
+                { "_1", 0, IMA_GO_NOT_INT, 0, 0 },
+                { "1_", 0, IMA_GO_NOT_INT, 0, 0 },
+                { "1__0", 0, IMA_GO_NOT_INT, 0, 0 },
+                { "0_", 0, IMA_GO_NOT_INT, 0, 0 },
+                { " 5", 10, IMA_GO_NOT_INT, 0, 0 },
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

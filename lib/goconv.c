@@ -12,9 +12,42 @@ static bool is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
+/* strconv's underscoreOK: each '_' between two digits, a base prefix counting as a digit. */
+static bool underscores_ok(const char *s)
+{
+        char saw = '^';
+        bool hex = false;
+
+        if (*s == '+' || *s == '-')
+                s++;
+        if (s[0] == '0' && s[1] && strchr("bBoOxX", s[1])) {
+                hex = (s[1] | 0x20) == 'x';
+                saw = '0';
+                s += 2;
+        }
+        for (; *s; s++) {
+                char l = (char)(*s | 0x20);
+
+                if (is_digit(*s) || (hex && l >= 'a' && l <= 'f')) {
+                        saw = '0';
+                } else if (*s == '_') {
+                        if (saw != '0')
+                                return false;
+                        saw = '_';
+                } else {
+                        if (saw == '_')
+                                return false;
+                        saw = '!';
+                }
+        }
+        return saw != '_';
+}
+
 /* strconv.ParseUint: 0, -EINVAL (syntax) or -ERANGE. */
 static int parse_uint(const char *s, unsigned base, uint64_t *ret)
 {
+        const char *text = s;
+        bool base0 = base == 0, underscores = false;
         uint64_t v = 0;
 
         if (!*s)
@@ -39,6 +72,10 @@ static int parse_uint(const char *s, unsigned base, uint64_t *ret)
                 char l = (char)(*s | 0x20);
                 unsigned d;
 
+                if (*s == '_' && base0) { /* Go's digit separators, checked once the value is read */
+                        underscores = true;
+                        continue;
+                }
                 if (is_digit(*s))
                         d = (unsigned)(*s - '0');
                 else if (l >= 'a' && l <= 'z')
@@ -51,6 +88,8 @@ static int parse_uint(const char *s, unsigned base, uint64_t *ret)
                         return -ERANGE; /* Go stops at the overflow, before later syntax errors */
                 v = v * base + d;
         }
+        if (underscores && !underscores_ok(text))
+                return -EINVAL;
         *ret = v;
         return 0;
 }
@@ -79,29 +118,6 @@ enum ima_go_int ima_go_parse_int(const char *s, unsigned base, int64_t *ret_i, u
                 return IMA_GO_UINT;
         }
         return IMA_GO_NOT_INT;
-}
-
-/* strconv's underscoreOK for decimal text: each '_' between two digits. */
-static bool underscores_ok(const char *s)
-{
-        char saw = '^';
-
-        if (*s == '+' || *s == '-')
-                s++;
-        for (; *s; s++) {
-                if (is_digit(*s)) {
-                        saw = '0';
-                } else if (*s == '_') {
-                        if (saw != '0')
-                                return false;
-                        saw = '_';
-                } else {
-                        if (saw == '_')
-                                return false;
-                        saw = '!';
-                }
-        }
-        return saw != '_';
 }
 
 bool ima_go_parse_float(const char *s, double *ret)

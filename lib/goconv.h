@@ -18,8 +18,8 @@ enum ima_go_int {
 };
 
 /* strconv.ParseInt(s, base, 64), and if that fails strconv.ParseUint(s, base, 64) (which takes
- * no sign). base is 0 (prefixes 0x, 0o, 0b, leading 0 = octal) or 2..16. s must hold no
- * underscores (go-yaml strips them before asking). */
+ * no sign). base is 0 (prefixes 0x, 0o, 0b, leading 0 = octal; '_' between digits, as Go
+ * literals write them) or 2..16 (no '_'). */
 enum ima_go_int ima_go_parse_int(const char *s, unsigned base, int64_t *ret_i, uint64_t *ret_u);
 
 /* strconv.ParseFloat(s, 64) for decimal text: true and *ret if s is a finite decimal float with
