@@ -1,6 +1,8 @@
 /* log-output.c: where finished log lines go, as klog decides it: stderr only (--logtostderr,
- * the default), or files (--log_file, or per-severity files in --log_dir) plus stderr for lines
- * at or above --stderrthreshold or for all with --alsologtostderr. Files are rotated at
+ * the default; filtered by --stderrthreshold only with --legacy_stderr_threshold_behavior=false),
+ * or files (--log_file, or per-severity files in --log_dir) plus stderr for lines at or above
+ * --stderrthreshold, or with --alsologtostderr at or above --alsologtostderrthreshold (INFO,
+ * so every line, by default). Files are rotated at
  * --log_file_max_size. A line is written with one write(2), so lines from the agent never
  * interleave with each other mid-line. */
 #include <errno.h>
@@ -174,6 +176,8 @@ static void write_file(enum log_level severity, const char *line, size_t len)
 void log_output_write(enum log_level level, const char *line, size_t len)
 {
         if (!to_files()) {
+                if (out_opts.to_stderr && out_opts.stderr_threshold_always && (int)level < out_opts.stderr_threshold)
+                        return;
                 write_all(STDERR_FILENO, line, len);
                 return;
         }
@@ -184,6 +188,7 @@ void log_output_write(enum log_level level, const char *line, size_t len)
                 if (out_opts.one_output || out_opts.file || !to_files())
                         break;
         }
-        if (to_files() && (out_opts.also_to_stderr || level >= out_opts.stderr_threshold))
+        if (to_files() && (int)level >= (out_opts.also_to_stderr ? out_opts.also_stderr_threshold
+                                                                 : out_opts.stderr_threshold))
                 write_all(STDERR_FILENO, line, len);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/log.h"
+#include "lib/goconv.h"
 #include "lib/json-text.h"
 #include "lib/memstream.h"
 
@@ -74,17 +75,20 @@ int log_set_vmodule(const char *spec)
                 return -ENOMEM;
         vmodule_clear();
         for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(item, '='), *end;
+                char *eq = strchr(item, '=');
                 struct vmodule_rule *v;
-                long level;
+                int64_t level;
+                uint64_t unused;
 
                 if (!eq || eq == item)
                         goto invalid;
                 *eq = '\0';
-                errno = 0;
-                level = strtol(eq + 1, &end, 10);
-                if (eq[1] == '\0' || *end != '\0' || errno || level < 0 || level > INT32_MAX)
+                /* klog: strconv.ParseInt(N, 10, 32), not negative; a 0 is dropped, so that a later
+                 * pattern can still match the file */
+                if (ima_go_parse_int(eq + 1, 10, &level, &unused) != IMA_GO_INT || level < 0 || level > INT32_MAX)
                         goto invalid;
+                if (level == 0)
+                        continue;
                 v = realloc(vmodule, (n_vmodule + 1) * sizeof(*v));
                 if (!v)
                         return -ENOMEM;
@@ -131,27 +135,27 @@ void log_set_headers(bool skip, bool add_dir)
 
 int log_set_backtrace_at(const char *spec)
 {
-        const char *colon = strrchr(spec, ':');
-        char *end, *file;
-        long line;
+        const char *colon = strchr(spec, ':');
+        int64_t line;
+        uint64_t unused;
+        char *file;
 
         if (*spec == '\0') { /* klog's default: off */
                 free(backtrace_file);
                 backtrace_file = NULL;
                 return 0;
         }
-        if (!colon || colon == spec)
+        /* klog: exactly one ':', a '.' in the file name, strconv.Atoi of a positive line */
+        if (!colon || strchr(colon + 1, ':') || !memchr(spec, '.', (size_t)(colon - spec)))
                 return -EINVAL;
-        errno = 0;
-        line = strtol(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || errno || line <= 0 || line > INT_MAX)
+        if (ima_go_parse_int(colon + 1, 10, &line, &unused) != IMA_GO_INT || line <= 0)
                 return -EINVAL;
         file = strndup(spec, (size_t)(colon - spec));
         if (!file)
                 return -ENOMEM;
         free(backtrace_file);
         backtrace_file = file;
-        backtrace_line = (int)line;
+        backtrace_line = line > INT_MAX ? 0 : (int)line; /* 0: no source line has it, as in klog */
         return 0;
 }
 

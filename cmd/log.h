@@ -80,8 +80,13 @@ int log_set_backtrace_at(const char *spec);
 /* Where lines go: klog's destination flags. */
 struct log_output_options {
         bool to_stderr;                  /* --logtostderr (default true): stderr only */
-        bool also_to_stderr;             /* --alsologtostderr: with files, every line on stderr too */
-        enum log_level stderr_threshold; /* --stderrthreshold: with files, these and worse on stderr */
+        bool also_to_stderr;             /* --alsologtostderr: with files, lines on stderr too */
+        /* klog's severity numbers, any int32 as klog takes them (INFO 0 .. FATAL 3): a line of
+         * severity >= the threshold passes; below 0 every line, above 2 none (no FATAL lines) */
+        int stderr_threshold;            /* --stderrthreshold: with files, these and worse on stderr */
+        int also_stderr_threshold;       /* --alsologtostderrthreshold: with --alsologtostderr (INFO) */
+        bool stderr_threshold_always;    /* --legacy_stderr_threshold_behavior=false: the threshold
+                                          * filters --logtostderr output too */
         const char *file;                /* --log_file: one file for everything */
         const char *dir;                 /* --log_dir: klog's per-severity files (when no --log_file) */
         uint64_t max_size_mb;            /* --log_file_max_size: rotate beyond; 0 = never */

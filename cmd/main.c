@@ -15,6 +15,7 @@
 #include "cmd/log.h"
 #include "cmd/verbs.h"
 #include "ima-version.h"
+#include "lib/goconv.h"
 
 const char *arg_config_path = IMA_CONFIG_DEFAULT_PATH;
 struct ima_config_options arg_config_opts;
@@ -28,8 +29,10 @@ static bool arg_help;
 static bool arg_version;
 static bool arg_skip_headers;
 static bool arg_add_dir_header;
+static bool arg_legacy_stderr_threshold = true; /* klog's default */
 static struct log_output_options arg_log_output = {
-        .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR, .max_size_mb = 1800,
+        .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR, .also_stderr_threshold = LOG_LEVEL_INFO,
+        .max_size_mb = 1800,
         .program_description = "ip-masq-agent " IMA_VERSION " (nftables)",
 };
 
@@ -47,19 +50,28 @@ struct flag {
         const char *help;
 };
 
+/* strconv.ParseInt(value, 10, 32), as klog parses its numbers: a sign, no spaces. */
+static bool parse_go_int32(const char *value, int *ret)
+{
+        int64_t v;
+        uint64_t unused;
+
+        if (ima_go_parse_int(value, 10, &v, &unused) != IMA_GO_INT || v < INT32_MIN || v > INT32_MAX)
+                return false;
+        *ret = (int)v;
+        return true;
+}
+
 static int parse_verbosity(const char *value)
 {
-        char *end;
-        long v;
+        int v;
 
         /* klog's Level is an int32: a negative one is valid and only hides V(0) lines */
-        errno = 0;
-        v = strtol(value, &end, 10);
-        if (*value == '\0' || *end != '\0' || errno || v < INT32_MIN || v > INT32_MAX) {
+        if (!parse_go_int32(value, &v)) {
                 fprintf(stderr, "invalid value \"%s\" for flag -v: expected an integer\n", value);
                 return -EINVAL;
         }
-        log_set_verbosity((int)v);
+        log_set_verbosity(v);
         return 0;
 }
 
@@ -82,35 +94,53 @@ static int parse_backtrace_at(const char *value)
         return r < 0 ? -EINVAL : 0;
 }
 
-/* klog's severity names (any case) or numbers: INFO 0, WARNING 1, ERROR 2, FATAL 3. */
-static int parse_stderr_threshold(const char *value)
+/* klog's severity names (any case) or any int32: INFO 0, WARNING 1, ERROR 2, FATAL 3. The agent
+ * has no FATAL lines: FATAL or more keeps every line off stderr, a negative number none. */
+static int parse_severity(const char *flag, const char *value, int *ret)
 {
         static const char *const names[] = { "INFO", "WARNING", "ERROR", "FATAL" };
 
         for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (strcasecmp(value, names[i]) == 0 || (value[0] == (char)('0' + i) && value[1] == '\0')) {
-                        /* the agent has no FATAL lines: FATAL keeps every line off stderr */
-                        arg_log_output.stderr_threshold = (enum log_level)i;
+                if (strcasecmp(value, names[i]) == 0) {
+                        *ret = (int)i;
                         return 0;
                 }
-        fprintf(stderr, "invalid value \"%s\" for flag -stderrthreshold: expected INFO, WARNING, ERROR or FATAL\n",
-                value);
+        if (parse_go_int32(value, ret))
+                return 0;
+        fprintf(stderr, "invalid value \"%s\" for flag -%s: expected INFO, WARNING, ERROR, FATAL or a number\n",
+                value, flag);
         return -EINVAL;
 }
 
+static int parse_stderr_threshold(const char *value)
+{
+        return parse_severity("stderrthreshold", value, &arg_log_output.stderr_threshold);
+}
+
+static int parse_also_stderr_threshold(const char *value)
+{
+        return parse_severity("alsologtostderrthreshold", value, &arg_log_output.also_stderr_threshold);
+}
+
+
 static int parse_log_file_max_size(const char *value)
 {
-        unsigned long long v;
-        char *end;
+        int64_t i;
+        uint64_t u;
+        enum ima_go_int kind;
 
-        errno = 0;
-        v = strtoull(value, &end, 10);
-        if (*value == '\0' || *value == '-' || *end != '\0' || errno || v > UINT64_MAX / (1024 * 1024)) {
+        /* klog's Uint64Var: strconv.ParseUint(value, 0, 64), so 0x10, 010 (octal) and 1_000 too,
+         * but no sign */
+        kind = *value == '+' || *value == '-' ? IMA_GO_NOT_INT : ima_go_parse_int(value, 0, &i, &u);
+        if (kind == IMA_GO_NOT_INT) {
                 fprintf(stderr, "invalid value \"%s\" for flag -log_file_max_size: expected megabytes, 0 for "
                         "no limit\n", value);
                 return -EINVAL;
         }
-        arg_log_output.max_size_mb = v;
+        if (kind == IMA_GO_INT)
+                u = (uint64_t)i;
+        /* more megabytes than a file can hold: no limit (klog's product would wrap around) */
+        arg_log_output.max_size_mb = u > UINT64_MAX / (1024 * 1024) ? 0 : u;
         return 0;
 }
 
@@ -273,6 +303,10 @@ static const struct flag flags[] = {
           "with log files, every line on stderr too" },
         { "stderrthreshold", FLAG_CUSTOM, NULL, parse_stderr_threshold,
           "with log files, lines at or above this severity on stderr too (default ERROR)" },
+        { "alsologtostderrthreshold", FLAG_CUSTOM, NULL, parse_also_stderr_threshold,
+          "with --alsologtostderr, lines at or above this severity on stderr (default INFO)" },
+        { "legacy_stderr_threshold_behavior", FLAG_BOOL, &arg_legacy_stderr_threshold, NULL,
+          "false: --stderrthreshold filters --logtostderr output too (default true: it does not)" },
         { "log_file", FLAG_STRING, &arg_log_output.file, NULL,
           "with --logtostderr=false, log to this file" },
         { "log_dir", FLAG_STRING, &arg_log_output.dir, NULL,
@@ -530,6 +564,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         }
         log_set_headers(arg_skip_headers, arg_add_dir_header);
+        arg_log_output.stderr_threshold_always = !arg_legacy_stderr_threshold;
         r = log_set_output(&arg_log_output);
         if (r < 0) {
                 fprintf(stderr, "cannot open the log %s %s: %s\n", arg_log_output.file ? "file" : "directory",

@@ -423,7 +423,11 @@ static void test_vmodule(void)
         CHECK_INT(log_set_vmodule("=2"), -EINVAL);
         CHECK_INT(log_set_vmodule("daemon=x"), -EINVAL);
         CHECK_INT(log_set_vmodule("daemon=-1"), -EINVAL);
+        CHECK_INT(log_set_vmodule("daemon= 1"), -EINVAL); /* strconv.ParseInt: no spaces */
         CHECK(!log_v_enabled(1, "../cmd/daemon.c"));     /* a bad value leaves no rules behind */
+        /* klog drops a pattern of level 0, so a later one can still match the file */
+        CHECK_INT(log_set_vmodule("daem*=0,daemon=+3"), 0);
+        CHECK(log_v_enabled(3, "../cmd/daemon.c"));
         CHECK_INT(log_set_vmodule(""), 0);
 }
 
@@ -491,6 +495,11 @@ static void test_backtrace_at(void)
         }
         CHECK_INT(log_set_backtrace_at("test-log.c"), -EINVAL);
         CHECK_INT(log_set_backtrace_at("test-log.c:0"), -EINVAL);
+        /* klog's syntax: exactly one ':', a '.' in the file name, strconv.Atoi's line */
+        CHECK_INT(log_set_backtrace_at("test-log:5"), -EINVAL);
+        CHECK_INT(log_set_backtrace_at("a/test-log.c:5:6"), -EINVAL);
+        CHECK_INT(log_set_backtrace_at("test-log.c: 5"), -EINVAL);
+        CHECK_INT(log_set_backtrace_at("test-log.c:+5"), 0);
         CHECK_INT(log_set_backtrace_at(""), 0);
 }
 
@@ -558,8 +567,27 @@ static void test_log_file(void)
         CHECK(strstr(text, "] line one\n") && strstr(text, "] line four\n"));
         free(text);
 
+        /* --alsologtostderrthreshold=WARNING: with --alsologtostderr, it replaces
+         * --stderrthreshold, in both directions */
+        o.also_stderr_threshold = LOG_LEVEL_WARNING;
+        o.stderr_threshold = LOG_LEVEL_INFO;
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("line five");
+        log_warning("line six");
+        err = capture_end();
+        CHECK(!strstr(err, "line five") && strstr(err, "] line six\n"));
+        free(err);
+        o.also_to_stderr = false; /* ...and without it, --stderrthreshold again */
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("line seven");
+        err = capture_end();
+        CHECK(strstr(err, "] line seven\n") != NULL);
+        o.stderr_threshold = LOG_LEVEL_ERROR;
+        o.also_stderr_threshold = LOG_LEVEL_INFO;
+
         /* 1 MB: the file is started over (klog truncates a --log_file) with a fresh header */
-        o.also_to_stderr = false;
         o.max_size_mb = 1;
         CHECK_INT(log_set_output(&o), 0);
         for (int i = 0; i < 20000; i++)
@@ -583,6 +611,34 @@ static void test_log_file(void)
         CHECK_INT(log_set_output(&o), 0);
         unlink(path);
         rmdir(dir);
+}
+
+/* --logtostderr alone: every line, whatever --stderrthreshold says, unless
+ * --legacy_stderr_threshold_behavior=false (klog v2.140) makes the threshold filter it too. */
+static void test_stderr_threshold_on_stderr(void)
+{
+        struct log_output_options o = { .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        _cleanup_free_ char *legacy = NULL, *filtered = NULL;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("info one");
+        legacy = capture_end();
+        CHECK(strstr(legacy, "] info one\n") != NULL);
+
+        o.stderr_threshold_always = true;
+        CHECK_INT(log_set_output(&o), 0);
+        capture_start();
+        log_info("info two");
+        log_warning("warning two");
+        log_error("error two");
+        filtered = capture_end();
+        CHECK(!strstr(filtered, "info two") && !strstr(filtered, "warning two"));
+        CHECK(strstr(filtered, "] error two\n") != NULL);
+
+        o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        CHECK_INT(log_set_output(&o), 0);
 }
 
 static void remove_files(const char *dir)
@@ -716,6 +772,7 @@ int main(void)
         TEST_RUN(test_headers);
         TEST_RUN(test_backtrace_at);
         TEST_RUN(test_log_file);
+        TEST_RUN(test_stderr_threshold_on_stderr);
         TEST_RUN(test_log_dir);
         TEST_RUN(test_log_dir_rotation);
         log_set_format(LOG_FORMAT_TEXT);

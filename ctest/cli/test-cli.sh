@@ -101,11 +101,23 @@ run upstream-flags-separate 0 validate --config good.yaml --masq-chain IP-MASQ-A
 # every flag klog.InitFlags() registers, as the upstream agent has them
 run klog-flags 0 validate --config good.yaml --v=-1 --vmodule=daemon=4,watch=2 --stderrthreshold=warning \
         --log_file_max_size=10 --one_output --skip_log_headers --skip_headers --add_dir_header \
-        --log_backtrace_at=main.c:1 --log_dir=/nonexistent --log_file=/nonexistent/x.log
+        --log_backtrace_at=main.c:1 --log_dir=/nonexistent --log_file=/nonexistent/x.log \
+        --alsologtostderrthreshold=WARNING --legacy_stderr_threshold_behavior=false
+# ...with their values as Go's strconv reads them (klog v2.140)
+run klog-go-numbers 0 validate --config good.yaml --v=+2 --vmodule=daemon=+4,watch=0 --stderrthreshold=4 \
+        --alsologtostderrthreshold=-1 --log_file_max_size=0x10 --log_file_max_size=1_000 \
+        --log_file_max_size=18446744073709551615 --log_backtrace_at=main.c:+1 --legacy_stderr_threshold_behavior
+for bad in "--v= 3" "--vmodule=daemon= 1" "--log_file_max_size=+5" "--log_file_max_size= 5" \
+        "--log_file_max_size=18446744073709551616" "--stderrthreshold=2147483648" "--log_backtrace_at=main:1" \
+        "--log_backtrace_at=main.c:1:2" "--alsologtostderrthreshold=LOUD"; do
+        flag=${bad%%=*}
+        run "klog-bad $bad" 2 validate --config good.yaml "$bad"
+        expect "klog-bad $bad" err "invalid value \"${bad#*=}\" for flag -${flag#--}"
+done
 run klog-bad-vmodule 2 validate --vmodule=daemon
 expect klog-bad-vmodule err "invalid value \"daemon\" for flag -vmodule"
 run klog-bad-threshold 2 validate --stderrthreshold=LOUD
-expect klog-bad-threshold err "for flag -stderrthreshold: expected INFO, WARNING, ERROR or FATAL"
+expect klog-bad-threshold err "for flag -stderrthreshold: expected INFO, WARNING, ERROR, FATAL or a number"
 run klog-bad-backtrace 2 validate --log_backtrace_at=main.c
 expect klog-bad-backtrace err "for flag -log_backtrace_at"
 # with --logtostderr=false the log file is used, and must be writable
