@@ -51,6 +51,14 @@ static const struct row rows[] = {
         /* key present replaces the default; absent keys keep defaults */
         { "@LL@: on\n", 0, "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=64", 0, NULL },
         { "{\"@RESYNC@\": \"1h30m\"}", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1h30m0s limit=64", 0, NULL },
+        /* Go folds four non-ASCII letters into ASCII (U+017F, U+212A, U+0131, U+0130), nothing else */
+        { "ma\xc5\xbfqLinkLocal: true\n", 0, "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=64", 0, NULL },
+        { "{\"masqLin\xe2\x84\xaaLocal\": true, \"c\xc4\xb1" "drL\xc4\xb0m\xc4\xb1t\": 5}", 0,
+          "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=5", 0, NULL },
+        { "{\"masqLinkLocal\": false, \"ma\\u017fqLinkLocal\": true}", 0,
+          "ok dst=" DEFAULT_DST " src= ll=1 ll6=0 resync=1m0s limit=64", 0, "the last one in the file wins" },
+        { "m\xc3\xa0sqLinkLocal: true\n", 0, "ok " DEFAULTS, 0, "unknown key ignored" },
+        { "ma\xc5\xbfq_link_local: true\n", 0, "ok " DEFAULTS, 0, "unknown key ignored; did you mean masqLinkLocal?" },
         /* unknown keys: ignored with a warning and a suggestion */
         { "non_masquerade_cidrs: [1.0.0.0/8]\n", 0, "ok " DEFAULTS, 0,
           "-:1:1: warning: non_masquerade_cidrs: unknown key ignored; did you mean nonMasqueradeCIDRs?" },

@@ -97,24 +97,61 @@ int ima_config_new_defaults(const struct ima_config_options *o, struct ima_confi
         return 0;
 }
 
-/* Go's encoding/json: the exact field name, else an ASCII case-insensitive match (Go also folds
- * a few non-ASCII letters such as U+017F; we do not, see README). */
+static char ascii_lower(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Longest key that can fold into one of ours: 21 letters of at most 3 bytes each, and a NUL. */
+#define FOLDED_KEY_MAX 64
+
+/* The key as Go's encoding/json compares it with our ASCII names, case aside: since Go 1.21 it
+ * folds each non-ASCII rune r as ToUpper(ToLower(r)), and four letters fold into ASCII that way:
+ * U+017F long s (S), U+212A Kelvin sign (K), U+0131 dotless i and U+0130 dotted I (I). false if
+ * the key is too long to be one of ours. */
+static bool go_fold_to_ascii(const char *key, char out[static FOLDED_KEY_MAX])
+{
+        static const struct {
+                const char *utf8;
+                char ascii;
+        } folds[] = { { "\xc5\xbf", 's' }, { "\xe2\x84\xaa", 'k' }, { "\xc4\xb1", 'i' }, { "\xc4\xb0", 'i' } };
+        size_t n = 0;
+
+        if (strlen(key) >= FOLDED_KEY_MAX)
+                return false;
+        while (*key) {
+                size_t i;
+
+                for (i = 0; i < ARRAY_SIZE(folds); i++)
+                        if (strncmp(key, folds[i].utf8, strlen(folds[i].utf8)) == 0)
+                                break;
+                if (i < ARRAY_SIZE(folds)) {
+                        out[n++] = folds[i].ascii;
+                        key += strlen(folds[i].utf8);
+                } else {
+                        out[n++] = *key++;
+                }
+        }
+        out[n] = '\0';
+        return true;
+}
+
+/* Go's encoding/json: the exact field name, else a case-insensitive match as Go folds names. */
 static int match_key(const struct ima_doc_entry *e)
 {
+        char folded[FOLDED_KEY_MAX];
+
         if (strlen(e->key) != e->key_len)
                 return -1;
         for (int k = 0; k < _KEY_COUNT; k++)
                 if (strcmp(e->key, key_names[k]) == 0)
                         return k;
+        if (!go_fold_to_ascii(e->key, folded))
+                return -1;
         for (int k = 0; k < _KEY_COUNT; k++)
-                if (strcasecmp(e->key, key_names[k]) == 0)
+                if (strcasecmp(folded, key_names[k]) == 0)
                         return k;
         return -1;
-}
-
-static char ascii_lower(char c)
-{
-        return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Levenshtein distance ignoring ASCII case; 99 for keys too long to be a typo of ours. */
@@ -179,24 +216,27 @@ static int warn_unknown_key(struct ima_diag *diag, const struct ima_doc_entry *e
         /* settings people put in the file that are command-line flags of the agent */
         static const char *const flags[] = { "enable-ipv6", "masq-chain", "to-ports", "random-fully",
                                              "nomasq-all-reserved-ranges" };
-        const char *best = NULL;
+        char folded[FOLDED_KEY_MAX];
+        const char *best = NULL, *key;
         unsigned best_d = 4;
 
         /* "masqLinkLocal\u0000x" would read as masqLinkLocal below, a puzzling "did you mean" */
         if (strlen(e->key) != e->key_len)
                 return ima_diag_warn(diag, e->key_pos, e->key, NULL,
                                      "unknown key ignored: a NUL character (\\u0000) follows the text shown");
+        /* compared as Go would have read it: maſq_link_local is a typo of masqLinkLocal too */
+        key = go_fold_to_ascii(e->key, folded) ? folded : e->key;
         for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-                if (loosely_equal(e->key, flags[i]))
+                if (loosely_equal(key, flags[i]))
                         return ima_diag_warn(diag, e->key_pos, e->key, NULL,
                                              "unknown key ignored; this is a command-line flag (--%s), not a "
                                              "configuration key", flags[i]);
         for (int k = 0; k < _KEY_COUNT; k++) {
-                unsigned d = loosely_equal(e->key, key_names[k]) ? 0 : edit_distance(e->key, key_names[k]);
+                unsigned d = loosely_equal(key, key_names[k]) ? 0 : edit_distance(key, key_names[k]);
 
                 /* at a tie the key that ends alike: masqLinkLocalV6 means masqLinkLocalIPv6 */
-                if (d < best_d || (d == best_d && best && common_suffix(e->key, key_names[k]) >
-                                                          common_suffix(e->key, best))) {
+                if (d < best_d || (d == best_d && best && common_suffix(key, key_names[k]) >
+                                                          common_suffix(key, best))) {
                         best_d = d;
                         best = key_names[k];
                 }

@@ -39,9 +39,12 @@ DURATIONS = ["90s", "1m", "1h30m", "1.5h", "300ms", "2h45m30.5s", "1m0s", '"1m"'
 
 
 def spelling(rng, key):
-    choice = rng.randrange(6)
+    choice = rng.randrange(7)
     if choice == 0:
         return key
+    if choice == 6:  # the letters Go folds into ASCII s and k (the Go here predates 1.21's i folds)
+        return "".join({"s": "\u017f", "S": "\u017f", "k": "\u212a", "K": "\u212a"}.get(c, c)
+                       if rng.random() < 0.5 else c for c in key)
     if choice == 1:
         return key[0].upper() + key[1:]
     if choice == 2:
