@@ -13,9 +13,10 @@
 
 /* The directories watched are reached through no symlink: walk_dir() resolves the path itself, so
  * that the directory holding each symlink on it is watched too.
- * No IN_MODIFY: a file is read when its writer closes it, never half-written. */
+ * IN_MODIFY starts no read: it only says the file is being written, so that no other event reads
+ * it half-written; its writer's IN_CLOSE_WRITE does. */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | \
-                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+                    IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 /* Symlinks followed from the config path, the file's and those of directories on its way
  * together: as many as kubelet's layout needs (two) and then some. */
 #define WATCH_MAX_HOPS 8
@@ -487,6 +488,20 @@ static enum watch_change file_created(struct watch *w, const char *dir, const ch
         return w->being_written ? WATCH_UNCHANGED : WATCH_COMPLETE;
 }
 
+/* name in dir, a regular file, was written to (truncated or written in place, as `>` and some
+ * editors do): it is being written until its writer closes it. */
+static void file_modified(struct watch *w, const char *dir, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return;
+        w->being_written = true;
+        w->written_dev = st.st_dev;
+        w->written_ino = st.st_ino;
+}
+
 /* Whether name, in the directory of target t, is the one the kernel gives a file made with
  * O_TMPFILE ("#INODE", d_tmpfile()), and that file is the one being written: linked into place
  * (linkat(2), whose IN_CREATE made it the file being written), its writer's close is reported
@@ -508,8 +523,12 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
 {
         enum watch_change change = WATCH_UNCHANGED;
 
-        if (e->mask & IN_Q_OVERFLOW)
+        /* the close of the file being written may be among the events lost: a read that comes
+         * early, while it is still open, is followed by its close's */
+        if (e->mask & IN_Q_OVERFLOW) {
+                w->being_written = false;
                 return WATCH_CHANGED;
+        }
         for (size_t i = 0; i < w->n_targets; i++) {
                 const struct watch_target *t = &w->targets[i];
                 bool own_name;
@@ -540,6 +559,10 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                         w->being_written = false;
                 if ((e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && (own_name || strcmp(e->name, "..data") == 0))
                         return WATCH_COMPLETE;
+                if (own_name && (e->mask & IN_MODIFY)) {
+                        file_modified(w, t->dir, e->name);
+                        continue;
+                }
                 if (own_name && (e->mask & IN_CREATE) && !(e->mask & IN_ISDIR)) {
                         enum watch_change c = file_created(w, t->dir, e->name);
 

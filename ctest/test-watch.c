@@ -130,6 +130,28 @@ static void test_written_in_place(void)
         clean_root();
 }
 
+/* an existing file written in place (truncated and written, as `>` does) is being written from
+ * its first write on: another change meanwhile (its mode here) must not read it half-written */
+static void test_rewritten_in_place(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        FILE *f;
+
+        must(mkdir(at("d"), 0755) == 0, "mkdir");
+        replace_file(at("d/config"), "old");
+        CHECK_INT(watch_new(at("d/config"), &w), 0);
+        must((f = fopen(at("d/config"), "r+")) != NULL && fputs("new, ", f) >= 0 && fflush(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(watch_file_being_written(w));
+        must(chmod(at("d/config"), 0600) == 0, "chmod");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_file_being_written(w));
+        must(fputs("whole", f) >= 0 && fclose(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        clean_root();
+}
+
 /* A file hard-linked into place (link(2), as `rm` and `ln` do) was whole before it got the name:
  * no writer will close it, so it is read at once and not waited for. */
 static void test_hard_link(void)
@@ -432,6 +454,17 @@ static void test_queue_overflow(void)
                 must(chmod(at(i % 2 ? "d/x" : "d/y"), i % 4 < 2 ? 0644 : 0600) == 0, "chmod");
         replace_file(at("d/config"), "b"); /* its event lost */
         CHECK_INT(changes(w), WATCH_CHANGED);
+
+        /* a file being written whose close is lost: no longer waited for */
+        must(unlink(at("d/config")) == 0, "unlink");
+        must((f = fopen(at("d/config"), "w")) != NULL, "fopen");
+        CHECK_INT(changes(w), WATCH_CHANGED); /* the removal */
+        CHECK(watch_file_being_written(w));
+        for (unsigned long i = 0; i <= max; i++)
+                must(chmod(at(i % 2 ? "d/x" : "d/y"), i % 4 < 2 ? 0644 : 0600) == 0, "chmod");
+        must(fputs("c", f) >= 0 && fclose(f) == 0, "write"); /* its close lost */
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(!watch_file_being_written(w));
         clean_root();
 }
 
@@ -440,6 +473,7 @@ int main(void)
         must(mkdtemp(root) != NULL, "mkdtemp");
         TEST_RUN(test_kubelet_swap);
         TEST_RUN(test_written_in_place);
+        TEST_RUN(test_rewritten_in_place);
         TEST_RUN(test_hard_link);
         TEST_RUN(test_writer_left_behind);
         TEST_RUN(test_missing_directory);
