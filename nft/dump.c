@@ -132,6 +132,32 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
         return 0;
 }
 
+/* What nft keeps of a set in its userdata beside the comment: shown in the listing, and
+ * auto-merge also changes what an operator's `nft add element` does to it. */
+struct set_udata {
+        bool auto_merge;
+        bool has_typeof;
+};
+
+static int set_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+        struct set_udata *u = data;
+
+        if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_MERGE_ELEMENTS)
+                u->auto_merge = nftnl_udata_len(attr) == sizeof(uint32_t) && nftnl_udata_get_u32(attr) == 1;
+        else if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_KEY_TYPEOF)
+                u->has_typeof = true;
+        return 0;
+}
+
+/* Whether a set's userdata says what nft/build.c writes: "auto-merge", and a type, not a typeof. */
+static bool set_udata_ours(const void *udata, uint32_t len)
+{
+        struct set_udata u = { 0 };
+
+        return udata && nftnl_udata_parse(udata, len, set_udata_cb, &u) >= 0 && u.auto_merge && !u.has_typeof;
+}
+
 static int set_index(const char *name)
 {
         for (int s = 0; s < IMA_SET_COUNT; s++)
@@ -183,9 +209,12 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
                                  !nftnl_set_is_set(s, NFTNL_SET_EXPR) && !nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS) &&
                                  /* a size limit refuses our adds with ENFILE, on every retry */
                                  !nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
-                                 !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT);
+                                 !nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT) &&
+                                 /* the kernel reports a policy other than "performance" only */
+                                 !nftnl_set_is_set(s, NFTNL_SET_POLICY);
                 if (nftnl_set_is_set(s, NFTNL_SET_USERDATA))
                         udata = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &udata_len);
+                os->compatible = os->compatible && set_udata_ours(udata, udata_len);
                 os->comment_differs = !has_comment(udata, udata_len, NFTNL_UDATA_SET_COMMENT,
                                                    ima_set_comment(c->family, (enum ima_set_id)idx));
         } else if (name && !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {

@@ -67,6 +67,11 @@ drifts=(
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; counter; $src_comment; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; size 2; $dst_comment; }'"
+        # what nft shows of a set beside its flags: auto-merge (which also changes what an
+        # operator's "nft add element" does), the policy, typeof
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; $dst_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; auto-merge; policy memory; $dst_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { typeof ip saddr; flags interval; auto-merge; $src_comment; }'"
         "nft add table ip6 ip-masq-agent"
         # made again under our names, without our comments: the hints "nft list" shows operators
         "nft 'delete table ip ip-masq-agent; add table ip ip-masq-agent'"
@@ -96,6 +101,8 @@ for d in "${drifts[@]}"; do
         diff -u "$golden" "$WORK/got.ip" >&2 || fail "$what: not healed"
         nft list table ip ip-masq-agent | comments >"$WORK/comments.got"
         diff -u "$WORK/comments.want" "$WORK/comments.got" >&2 || fail "$what: comments not healed"
+        assert_eq "$what: sets with auto-merge, no policy, no typeof" "2 0" \
+                "$(nft list table ip ip-masq-agent | grep -c '^[[:space:]]*auto-merge$') $(nft list table ip ip-masq-agent | grep -cE 'policy memory|typeof')"
         assert_eq "$what: ip6 table" absent "$(readback ip6)"
         expect_in_sync
 done
