@@ -8,6 +8,7 @@
 
 #include "array.h"
 #include "diag.h"
+#include "escape.h"
 #include "memstream.h"
 
 int ima_diag_new(const char *file, struct ima_diag **ret)
@@ -154,64 +155,6 @@ void ima_diag_sort(struct ima_diag *d)
                 qsort(d->entries, d->n_entries, sizeof(*d->entries), entry_cmp);
 }
 
-/* The code point of the UTF-8 sequence at p (at most left bytes) and its length in *ret_len, or
- * -1 for a byte that does not start a valid, shortest-form sequence. */
-static int32_t utf8_decode(const unsigned char *p, size_t left, size_t *ret_len)
-{
-        static const int32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-        size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 1;
-        int32_t cp = n == 1 ? p[0] : p[0] & (0x3f >> (n - 1));
-
-        if (n == 1 || n > left || p[0] > 0xf4)
-                return p[0] < 0x80 ? p[0] : -1;
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return -1;
-                cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return -1;
-        *ret_len = n;
-        return cp;
-}
-
-/* Characters that print as nothing or as a plain space: in a value they look like a typo that is
- * not there ("1s<U+200B>" reads as "1s"), so they are shown as escapes, as Go's %q shows them. */
-static bool invisible(int32_t cp)
-{
-        return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || (cp >= 0x2000 && cp <= 0x200f) ||
-               (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 ||
-               cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
-}
-
-/* Writes len bytes of s with backslash escapes for quotes, backslashes, control bytes (NUL
- * included), invisible characters and bytes that are not UTF-8, so that none reaches a terminal
- * or a log line raw (a key is written as is in the file: "a\x1b[31m" would colour the operator's
- * terminal). */
-static void put_escaped(FILE *f, const char *s, size_t len)
-{
-        const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-        while (p < end) {
-                size_t n = 1;
-                int32_t cp = utf8_decode(p, (size_t)(end - p), &n);
-
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p == '\n')
-                        fputs("\\n", f);
-                else if (*p == '\t')
-                        fputs("\\t", f);
-                else if (*p < 0x20 || *p == 0x7f || cp < 0)
-                        fprintf(f, "\\x%02x", *p);
-                else if (invisible(cp))
-                        fprintf(f, "\\u%04x", (unsigned)cp);
-                else
-                        fwrite(p, 1, n, f);
-                p += n;
-        }
-}
-
 /* After a key or value the entry keeps only the start of: how long it was. */
 static void put_cut(FILE *f, size_t kept, size_t bytes)
 {
@@ -225,7 +168,7 @@ static void quote_value(FILE *f, const struct ima_diag_entry *e)
         size_t kept = shown_bytes(e->value_bytes);
 
         fputc('"', f);
-        put_escaped(f, e->value, kept);
+        ima_fput_escaped(f, e->value, kept);
         fputc('"', f);
         put_cut(f, kept, e->value_bytes);
 }
@@ -248,7 +191,7 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
         if (e->level == IMA_DIAG_WARNING)
                 fputs("warning: ", f);
         if (e->key) {
-                put_escaped(f, e->key, strlen(e->key));
+                ima_fput_escaped(f, e->key, strlen(e->key));
                 put_cut(f, strlen(e->key), e->key_bytes);
                 fputs(": ", f);
         }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "escape.h"
 #include "plan.h"
 #include "render.h"
 
@@ -393,12 +394,16 @@ static void print_op(const struct ima_op *op, FILE *out)
         case IMA_OP_FLUSH_SET:
                 fprintf(out, "- elements %s %s %s (all)\n", fam, IMA_TABLE_NAME, ima_set_name(op->set));
                 return;
+        /* others' names as the kernel has them, escaped: one line per change, whatever they hold */
         case IMA_OP_FLUSH_OTHER_CHAIN:
-                fprintf(out, "- rules %s %s %s (all; not the agent's)\n", fam, IMA_TABLE_NAME, op->other.name);
+                fprintf(out, "- rules %s %s ", fam, IMA_TABLE_NAME);
+                ima_fput_escaped(out, op->other.name, strlen(op->other.name));
+                fputs(" (all; not the agent's)\n", out);
                 return;
         case IMA_OP_DEL_OTHER:
-                fprintf(out, "- %s %s %s %s (not the agent's)\n", ima_other_kind_name(&op->other), fam,
-                        IMA_TABLE_NAME, op->other.name);
+                fprintf(out, "- %s %s %s ", ima_other_kind_name(&op->other), fam, IMA_TABLE_NAME);
+                ima_fput_escaped(out, op->other.name, strlen(op->other.name));
+                fputs(" (not the agent's)\n", out);
                 return;
         case IMA_OP_DEL_ELEMS:
         case IMA_OP_ADD_ELEMS:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/escape.h"
 #include "lib/memstream.h"
 #include "lib/render.h"
 #include "nft/build.h"
@@ -198,7 +199,8 @@ static int agent_rule_text(enum ima_family f, struct nftnl_rule *r, const char *
         char text[512];
         int k;
 
-        if (!comment || strlen(comment) >= sizeof(d.rule.comment))
+        /* a comment shown only escaped is listed with the expressions, as another's rule is */
+        if (!comment || strlen(comment) >= sizeof(d.rule.comment) || ima_escape_needed(comment, strlen(comment)))
                 return 0;
         snprintf(d.rule.comment, sizeof(d.rule.comment), "%s", comment);
         nftnl_expr_foreach(r, decode_expr, &d);
@@ -234,7 +236,10 @@ static int list_expr(struct nftnl_expr *e, void *data)
                 body[0] = '\0';
         else if (nftnl_expr_snprintf(body, sizeof(body), e, NFTNL_OUTPUT_DEFAULT, 0) < 0)
                 snprintf(body, sizeof(body), "? ");
-        fprintf(l->out, "%s[ %s %s]", l->first ? "" : " ", name ? name : "?", body);
+        /* the names of others' sets and chains, a log prefix: escaped, so that a listing is one line */
+        fprintf(l->out, "%s[ %s ", l->first ? "" : " ", name ? name : "?");
+        ima_fput_escaped(l->out, body, strlen(body));
+        fputc(']', l->out);
         l->first = false;
         return 0;
 }
@@ -257,8 +262,11 @@ int ima_rule_text(enum ima_family f, struct nftnl_rule *r, const char *sig, char
                 return -ENOMEM;
         nftnl_expr_foreach(r, list_expr, &(struct listing){ .out = out, .first = true });
         comment = rule_comment(r);
-        if (comment)
-                fprintf(out, " comment \"%s\"", comment);
+        if (comment) {
+                fputs(" comment \"", out);
+                ima_fput_escaped(out, comment, strlen(comment));
+                fputc('"', out);
+        }
         if (!ima_memstream_close(out, &text))
                 return -ENOMEM;
         *ret = text;

@@ -139,6 +139,29 @@ agent diff --config "$cfg" >"$WORK/diff.out" 2>&1 || rc=$?
 assert_eq "diff's exit code with the table dormant" 3 "$rc"
 diff -u "$WORK/diff.want" "$WORK/diff.out" >&2 || fail "diff's text for a dormant table"
 agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
+# names and comments hold what the kernel was given, newlines included: each change stays one
+# line, its text escaped (nft -j takes such names; the nft syntax cannot write them)
+nft -j -f - <<'JSON' || fail "could not add objects with a newline in their name and comment"
+{"nftables": [
+ {"add": {"chain": {"family": "ip", "table": "ip-masq-agent", "name": "evil\nINJECTED"}}},
+ {"add": {"rule": {"family": "ip", "table": "ip-masq-agent", "chain": "postrouting", "comment": "by\nhand",
+                   "expr": [{"accept": null}]}}},
+ {"add": {"rule": {"family": "ip", "table": "ip-masq-agent", "chain": "postrouting",
+                   "comment": "local destinations\nare not masqueraded", "expr": [
+                     {"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}},
+                     {"return": null}]}}}
+]}
+JSON
+rc=0
+agent diff --config "$cfg" >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff's exit code with a newline in a chain's name" 3 "$rc"
+grep -qvE '^[-+] ' "$WORK/diff.out" && fail "diff printed a line that is no change: $(cat "$WORK/diff.out")"
+grep -qxF -- '- chain ip ip-masq-agent evil\nINJECTED (not the agent'"'"'s)' "$WORK/diff.out" ||
+        fail "diff does not show the chain's name escaped: $(cat "$WORK/diff.out")"
+grep -qF -- 'comment "by\nhand"' "$WORK/diff.out" || fail "diff does not show the comment escaped: $(cat "$WORK/diff.out")"
+grep -qF -- 'comment "local destinations\nare not masqueraded"' "$WORK/diff.out" ||
+        fail "diff does not show the comment of a rule like the agent's escaped: $(cat "$WORK/diff.out")"
+agent apply --config "$cfg" 2>/dev/null || fail "apply failed"
 what="diff's text" expect_in_sync
 note "ok: diff shows the rules, chain header and table flags that go"
 
