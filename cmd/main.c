@@ -573,8 +573,8 @@ int main(int argc, char **argv)
         }
         arg_model_opts.enable_ipv6 = arg_config_opts.enable_ipv6;
         if (arg_masq_chain && (verb->run == verb_run || verb->run == verb_apply))
-                log_info("--masq-chain=%s names the upstream agent's iptables chain, reported while it is still "
-                         "installed; with nftables this agent's rules live in table ip ip-masq-agent, chain "
+                log_info("--masq-chain=%s names the upstream agent's iptables chain, looked for and reported "
+                         "if present; with nftables this agent's rules live in table ip ip-masq-agent, chain "
                          "postrouting (and table ip6 ip-masq-agent with --enable-ipv6)",
                          arg_masq_chain);
         return verb->run();

@@ -203,7 +203,7 @@ agent="$own_netns $agent_real"
 run apply-bad 2 apply --config bad.yaml --masq-chain=IP-MASQ-AGENT
 agent=$agent_real
 expect apply-bad err "nothing was changed"
-expect apply-bad err "--masq-chain=IP-MASQ-AGENT names the upstream agent's iptables chain, reported while it is still installed; with nftables this agent's rules live in table ip ip-masq-agent, chain postrouting"
+expect apply-bad err "--masq-chain=IP-MASQ-AGENT names the upstream agent's iptables chain, looked for and reported if present; with nftables this agent's rules live in table ip ip-masq-agent, chain postrouting"
 expect_not apply-bad err "netlink"
 # a command taken as --config's value would leave flags alone, which means "run": refused instead
 # (in a namespace of its own all the same, and bounded, in case that regresses)
