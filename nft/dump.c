@@ -712,7 +712,13 @@ static int observe_once(struct ima_nl *nl, struct ima_observed **ret)
         r = ima_observed_new(&o);
         if (r < 0)
                 return r;
+        /* the generation first, then the wait: a commit that moved it may still be applying its
+         * changes (the chain's policy, the table's flags come last), which a dump would then
+         * show half done under the new generation; one that begins later moves it again */
         r = ima_nl_getgen(nl, &gen);
+        if (r < 0)
+                return r;
+        r = ima_nl_barrier(nl);
         if (r < 0)
                 return r;
         for (int f = 0; f < IMA_FAMILY_COUNT; f++) {

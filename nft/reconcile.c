@@ -137,8 +137,15 @@ static int cache_current(struct ima_reconciler *rc, bool *ret)
                         *ret = true;
                         return 0;
                 }
-                if (!rc->cache || !rc->catch_up || attempt == CATCH_UP_ATTEMPTS ||
-                    rc->catch_up(rc->catch_up_data) <= 0) {
+                if (!rc->cache || !rc->catch_up || attempt == CATCH_UP_ATTEMPTS) {
+                        *ret = false;
+                        return 0;
+                }
+                /* the commits up to gen may still be applying: their events come at their end */
+                r = ima_nl_barrier(rc->nl);
+                if (r < 0)
+                        return r;
+                if (rc->catch_up(rc->catch_up_data) <= 0) {
                         *ret = false;
                         return 0;
                 }

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
 #include <linux/netfilter.h>
@@ -283,4 +284,36 @@ int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret)
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         return ima_nl_request(nl, nlh, gen_cb, ret);
+}
+
+int ima_nl_barrier(struct ima_nl *nl)
+{
+        char buf[2 * NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg))] = { 0 };
+        uint32_t seq = ima_nl_seq_reserve(nl, 2);
+        struct nlmsghdr *begin = nftnl_batch_begin(buf, seq);
+        struct nlmsghdr *end = nftnl_batch_end(buf + begin->nlmsg_len, seq + 1);
+        struct iovec iov = { .iov_base = buf, .iov_len = begin->nlmsg_len + end->nlmsg_len };
+        int n, r;
+
+        ima_nl_drop_stale(nl);
+        r = ima_nl_sendv(nl, &iov, 1);
+        if (r < 0)
+                return r;
+        /* without NLM_F_ACK only a refusal is answered, queued before sendmsg() returned */
+        n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
+        if (n == -EAGAIN)
+                return 0;
+        if (n < 0)
+                return n;
+        for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->recv_buf; mnl_nlmsg_ok(h, n);
+             h = mnl_nlmsg_next(h, &n))
+                if (h->nlmsg_type == NLMSG_ERROR) {
+                        uint32_t err_seq;
+                        int err;
+
+                        ima_nl_parse_error(h, &err, &err_seq, NULL);
+                        if (err < 0 && (err_seq == seq || err_seq == seq + 1))
+                                return err;
+                }
+        return 0;
 }

@@ -53,8 +53,15 @@ typedef int (*ima_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
  * what a request that returned early left queued is dropped first (ima_nl_drop_stale()). */
 int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb cb, void *userdata);
 
-/* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. */
+/* The current nf_tables generation (NFT_MSG_GETGEN). 0 or -errno. The kernel moves it when a
+ * commit starts applying its changes, before they are all visible and before its events are
+ * sent: see ima_nl_barrier(). */
 int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret);
+
+/* Returns once every commit that had begun is over: its changes visible, its events queued. An
+ * empty transaction takes the commit lock, which a commit holds from moving the generation to
+ * sending its last event, and commits nothing (no generation, no event). 0 or -errno. */
+int ima_nl_barrier(struct ima_nl *nl);
 
 /* For an NLMSG_ERROR message: the (negative or zero) error code, the seq it answers, and the
  * kernel's extended-ACK text when present (pointer into nlh, or NULL). */

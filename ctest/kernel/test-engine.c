@@ -4,7 +4,7 @@
  * table sent at the first one's generation, trusting the cache, a refused batch
  * message named by its answer, a set left malformed by a raw single-element delete, the persist
  * probe beside a table of its name, a failed dump drained, reads racing a writer never returning
- * a torn state, and a random walk of configs and tampering whose every step must read back as the
+ * a torn state or a commit half applied, and a random walk of configs and tampering whose every step must read back as the
  * merged coverage of what was written. */
 #include <arpa/inet.h> /* before the linux/ headers, which skip what it defined */
 #include <errno.h>
@@ -494,6 +494,96 @@ static void test_torn_dump_is_never_taken(void)
         run("nft delete table ip ip-masq-agent");
 }
 
+/* Writes the transaction the half-applied-commit test alternates: 5,000 elements of another
+ * table's set replaced (a commit long enough to be caught in) and our chain's policy set, which
+ * the kernel applies last, after it has moved the generation. */
+static void write_policy_txn(const char *path, const char *policy)
+{
+        FILE *f = fopen(path, "w");
+
+        CHECK(f != NULL);
+        if (!f)
+                return;
+        fputs("flush set ip other s\nadd element ip other s { ", f);
+        for (int i = 0; i < 5000; i++)
+                fprintf(f, "%s10.%d.%d.1", i ? ", " : "", i / 250, i % 250);
+        fprintf(f, " }\nchain ip ip-masq-agent postrouting { policy %s; }\n", policy);
+        fclose(f);
+}
+
+/* Another process commits, one transaction per generation, our chain's policy alternately drop
+ * and accept: a read labelled generation g must show the policy of g's commit. The kernel moves
+ * the generation before it applies a policy, and dumps take no lock: without waiting for the
+ * commit to end (ima_nl_barrier()), a tenth of these reads showed the policy before it. */
+static void test_half_applied_commit_is_never_read(void)
+{
+        struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
+        char dir[] = "/tmp/ima-engine-XXXXXX", drop[64], accept[64];
+        struct ima_reconciler *rc = NULL;
+        struct ima_nl *nl = NULL;
+        int reads = 0, torn = 0, commits_seen = 0, status;
+        uint32_t g0 = 0;
+        double end;
+        pid_t writer;
+
+        CHECK(a != NULL && mkdtemp(dir) != NULL);
+        snprintf(drop, sizeof(drop), "%s/drop.nft", dir);
+        snprintf(accept, sizeof(accept), "%s/accept.nft", dir);
+        write_policy_txn(drop, "drop");
+        write_policy_txn(accept, "accept");
+        start_engine(a, &nl, &rc);
+        CHECK_INT(run("nft add table ip other '{ set s { type ipv4_addr; }; }'"), 0);
+        CHECK_INT(ima_nl_getgen(nl, &g0), 0);
+
+        writer = fork();
+        if (writer == 0) {
+                char cmd[128];
+
+                end = now_s() + 10; /* bounded even if the parent dies */
+                for (int i = 1; now_s() < end && i <= 400; i++) {
+                        snprintf(cmd, sizeof(cmd), "nft -f %s", i % 2 ? drop : accept);
+                        if (system(cmd) != 0)
+                                _exit(1);
+                }
+                _exit(0);
+        }
+        CHECK(writer > 0);
+        end = now_s() + 4;
+        while (now_s() < end && reads < 20000) {
+                struct ima_observed *o = NULL;
+                int r = ima_dump_observe(nl, &o);
+
+                reads++;
+                if (r == -EAGAIN)
+                        continue;
+                CHECK_INT(r, 0);
+                if (r == 0) {
+                        const char *want = (o->genid - g0) % 2 ? "drop" : "accept";
+
+                        if (strcmp(o->tables[IMA_FAMILY_IPV4].chain.header.policy, want) != 0 && torn++ < 3)
+                                fprintf(stderr, "# generation %u read with policy %s, its commit set %s\n",
+                                        o->genid, o->tables[IMA_FAMILY_IPV4].chain.header.policy, want);
+                        if (o->genid != g0)
+                                commits_seen++;
+                }
+                ima_observed_free(o);
+        }
+        kill(writer, SIGKILL);
+        CHECK(waitpid(writer, &status, 0) == writer);
+        CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+        fprintf(stderr, "# half-applied test: %d reads beside a writer, %d after its commits, %d torn\n", reads,
+                commits_seen, torn);
+        CHECK_INT(torn, 0);
+        CHECK(commits_seen > 0);
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(a);
+        run("nft delete table ip other; nft delete table ip ip-masq-agent");
+        unlink(drop);
+        unlink(accept);
+        rmdir(dir);
+}
+
 /* --- a random walk of configs, each step read back and checked against coverage computed here --- */
 
 typedef unsigned __int128 addr_t;
@@ -807,6 +897,7 @@ int main(void)
         TEST_RUN(test_persist_probe_ignores_namesakes);
         TEST_RUN(test_failed_dump_is_drained);
         TEST_RUN(test_torn_dump_is_never_taken);
+        TEST_RUN(test_half_applied_commit_is_never_read);
         TEST_RUN(test_random_walk);
         TEST_EXIT();
 }
