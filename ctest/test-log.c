@@ -569,6 +569,7 @@ static void test_log_file(void)
 
         /* --alsologtostderrthreshold=WARNING: with --alsologtostderr, it replaces
          * --stderrthreshold, in both directions */
+        free(err);
         o.also_stderr_threshold = LOG_LEVEL_WARNING;
         o.stderr_threshold = LOG_LEVEL_INFO;
         CHECK_INT(log_set_output(&o), 0);
