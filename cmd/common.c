@@ -409,10 +409,14 @@ unsigned check_upstream_chains(struct ima_nl *nl, unsigned previously)
                 }
                 if (r > 0)
                         present |= bit;
-                if (r > 0 && !(previously & bit)) {
-                        if (asprintf(&fix, "%s -t nat -F %s (it then masquerades nothing); to remove it, also delete the "
-                                           "POSTROUTING rule that jumps to it and run %s -t nat -X %s",
-                                     tool, chain, tool, chain) < 0)
+                /* at every check made on purpose (start, apply, SIGHUP, the full check): that it is
+                 * not logged again must mean that it is gone */
+                if (r > 0) {
+                        /* no backslash: the log quotes its values, and the commands are copied from it */
+                        if (asprintf(&fix, "%s -t nat -F %s (it then masquerades nothing); to remove it too: "
+                                           "%s -t nat -S POSTROUTING | grep -- '-j %s$' | sed 's/^-A/-D/' | "
+                                           "xargs -r -L1 %s -t nat && %s -t nat -X %s",
+                                     tool, chain, tool, chain, tool, tool, chain) < 0)
                                 fix = NULL;
                         log_warning_kv("The upstream ip-masq-agent's iptables chain is still installed: it masquerades by "
                                        "its own rules, beside this agent's, and can masquerade traffic this agent exempts",

@@ -85,7 +85,7 @@ void log_diag(const struct ima_diag *d);
  * behind when its DaemonSet is replaced. Under iptables-nft that chain is an nftables chain in
  * table ip|ip6 nat, hooked at the same priority as ours, and it keeps masquerading by its old
  * list: traffic this agent exempts can still be masqueraded. Checks both families (a read, never
- * a change: the table is not ours), warns for each family where the chain newly appeared (bit
- * 1 << family not set in previously), notes where it went away, and returns the families where
- * it is present now. Chains of iptables-legacy are invisible to nftables and not reported. */
+ * a change: the table is not ours), warns for each family where the chain is present (each call
+ * is a check someone asked for, or the periodic one), notes where it went away since previously
+ * (bit 1 << family), and returns the families where it is present now. Chains of iptables-legacy are invisible to nftables and not reported. */
 unsigned check_upstream_chains(struct ima_nl *nl, unsigned previously);

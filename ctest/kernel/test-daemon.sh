@@ -271,7 +271,8 @@ assert_eq "config load errors while the file stays unreadable" 2 "$load_errors"
 assert_eq "times the unreadable file was reported" 1 "$(grep -c "not a regular file" "$WORK/agent.log")"
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
-# the upstream agent's chain, as iptables-nft holds it, found at SIGHUP: logged once, exported
+# the upstream agent's chain, as iptables-nft holds it, found at SIGHUP: logged at each SIGHUP
+# while it is there (no line then means it is gone), exported
 nft 'add table ip nat; add chain ip nat IP-MASQ-AGENT; add rule ip nat IP-MASQ-AGENT counter masquerade'
 kill -HUP "$AGENT"
 wait_for 5 grep -q 'chain is still installed' "$WORK/agent.log" || fail "the upstream chain was not reported"
@@ -279,10 +280,12 @@ http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_upstream_iptables_chain_present{family="ip"} 1' "$WORK/body" ||
         fail "/metrics does not show the upstream chain: $(grep upstream "$WORK/body")"
 kill -HUP "$AGENT"
+wait_for 5 sh -c "[ \$(grep -c 'chain is still installed' '$WORK/agent.log') -ge 2 ]" ||
+        fail "the upstream chain was not reported again at the second SIGHUP"
 nft delete table ip nat
 kill -HUP "$AGENT"
 wait_for 5 grep -q 'iptables chain is gone' "$WORK/agent.log" || fail "the upstream chain's removal was not noted"
-assert_eq "times the upstream chain was reported" 1 "$(grep -c 'chain is still installed' "$WORK/agent.log")"
+assert_eq "times the upstream chain was reported" 2 "$(grep -c 'chain is still installed' "$WORK/agent.log")"
 http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_upstream_iptables_chain_present{family="ip"} 0' "$WORK/body" ||
         fail "/metrics still shows the upstream chain"
