@@ -1114,6 +1114,16 @@ static int trim_when_quiet(struct daemon *d, int timeout_ms)
         return timeout_ms;
 }
 
+/* Whether another live process owns a table of ours (this agent waited for it): its tables are
+ * its own to remove, --cleanup-on-exit or not. */
+static bool tables_owned_by_other(struct daemon *d)
+{
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                if (ima_dump_owned_by_other(d->nl, (enum ima_family)f, ima_nl_portid(d->nl)) > 0)
+                        return true;
+        return false;
+}
+
 static int cleanup_tables(struct daemon *d)
 {
         _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
@@ -1206,7 +1216,10 @@ int daemon_run(void)
                 }
         }
         /* a cleanup that failed left the tables: the exit status must say so */
-        if (arg_cleanup_on_exit && cleanup_tables(&d) < 0)
+        if (arg_cleanup_on_exit && d.owner_wait_since_ms && tables_owned_by_other(&d))
+                log_info_kv("--cleanup-on-exit: the tables are another process's, left to it",
+                            LOG_INT("ownerPort", (int64_t)d.owner_port));
+        else if (arg_cleanup_on_exit && cleanup_tables(&d) < 0)
                 status = EXIT_FAILURE_RUNTIME;
         else if (!arg_cleanup_on_exit && d.model)
                 log_info("Leaving the tables in place: pods keep their SNAT until the next agent takes over");

@@ -397,6 +397,18 @@ if grep -q '^E' "$WORK/agent2.log"; then fail "waiting for the old agent logged 
 if grep -q '"Reconciled"' "$WORK/agent2.log"; then
         fail "the waiting agent logged a reconcile: $(grep '"Reconciled"' "$WORK/agent2.log")"
 fi
+# one waiting with --cleanup-on-exit leaves the owner's tables alone when it stops, and exits 0
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --cleanup-on-exit >"$WORK/agent3.log" 2>&1 &
+third=$!
+wait_for 10 grep -q 'owned by another process' "$WORK/agent3.log" ||
+        fail "the third agent did not report the owner: $(tail -5 "$WORK/agent3.log")"
+kill -TERM "$third"
+rc=0
+wait "$third" || rc=$?
+assert_eq "exit status of a waiting agent with --cleanup-on-exit" 0 "$rc"
+grep -q 'cleanup-on-exit: the tables are another process' "$WORK/agent3.log" ||
+        fail "the waiting agent did not say why it left the tables: $(tail -3 "$WORK/agent3.log")"
+output_has "flags owner" nft list table ip ip-masq-agent || fail "the owner's table is gone"
 stop_agent
 wait_for 5 grep -q 'trigger="previous owner exited" changes="ip: table flags restored' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
