@@ -299,9 +299,13 @@ int ima_nl_barrier(struct ima_nl *nl)
         r = ima_nl_sendv(nl, &iov, 1);
         if (r < 0)
                 return r;
-        /* without NLM_F_ACK only a refusal is answered, queued before sendmsg() returned */
+        /* without NLM_F_ACK only a refusal is answered, queued before sendmsg() returned. The
+         * wait is over either way: lost messages (a refusal among them, which the next request
+         * then meets too) leave the socket to be drained, not the barrier failed */
         n = ima_nl_recv(nl, nl->recv_buf, NL_RECV_BUFSIZE);
-        if (n == -EAGAIN)
+        if (n == -ENOBUFS)
+                nl->stale = true;
+        if (n == -EAGAIN || n == -ENOBUFS)
                 return 0;
         if (n < 0)
                 return n;
