@@ -87,5 +87,6 @@ void log_diag(const struct ima_diag *d);
  * list: traffic this agent exempts can still be masqueraded. Checks both families (a read, never
  * a change: the table is not ours), warns for each family where the chain is present (each call
  * is a check someone asked for, or the periodic one), notes where it went away since previously
- * (bit 1 << family), and returns the families where it is present now. Chains of iptables-legacy are invisible to nftables and not reported. */
+ * (bit 1 << family), and returns the families where it is present now. Chains of iptables-legacy
+ * are invisible to nftables and not reported. */
 unsigned check_upstream_chains(struct ima_nl *nl, unsigned previously);

@@ -122,7 +122,6 @@ static int parse_also_stderr_threshold(const char *value)
         return parse_severity("alsologtostderrthreshold", value, &arg_log_output.also_stderr_threshold);
 }
 
-
 static int parse_log_file_max_size(const char *value)
 {
         int64_t i;
