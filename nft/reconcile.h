@@ -71,9 +71,8 @@ void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid);
 /* A generation check (IMA_TRUST_GENID) that finds the kernel ahead of the cache calls fn before
  * giving up on the cache: once GETGEN has answered and ima_nl_barrier() has returned, the events
  * of every commit up to that generation are queued on the caller's event socket, and fn should
- * read them (calling
- * ima_reconciler_skip_generation() for those that left our tables alone) and return how many
- * transactions it read. The check is then repeated, a few times at most, while fn returns more
+ * read them (calling ima_reconciler_skip_generation() for those that left our tables alone) and
+ * return how many transactions it read. The check is then repeated, a few times at most, while fn returns more
  * than 0. Without it a commit to another table racing the check costs a full read. */
 void ima_reconciler_set_catch_up(struct ima_reconciler *rc, int (*fn)(void *userdata), void *userdata);
 
