@@ -31,7 +31,7 @@ static struct ima_observed *in_sync(const struct ima_model *m)
 {
         struct ima_observed *o = NULL;
 
-        ima_observed_from_model(m, sigs, 42, &o);
+        ima_observed_from_model(m, sigs, 42, NULL, &o);
         return o;
 }
 

@@ -47,6 +47,23 @@ int ima_ipset_dup(const struct ima_ipset *s, struct ima_ipset **ret)
         return 0;
 }
 
+int ima_ipset_copy(struct ima_ipset *dst, const struct ima_ipset *src)
+{
+        if (src->n > dst->cap) {
+                struct ima_interval *v = realloc(dst->v, src->n * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                dst->v = v;
+                dst->cap = src->n;
+        }
+        if (src->n > 0)
+                memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+        dst->n = src->n;
+        dst->family = src->family;
+        return 0;
+}
+
 int ima_ipset_add(struct ima_ipset *s, ima_u128 first, ima_u128 last)
 {
         assert(first <= last && last <= ima_family_max(s->family));
