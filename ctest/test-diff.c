@@ -26,12 +26,24 @@ static struct ima_model *model(void)
 }
 
 /* The observed state carries the same fake rule signatures as sigs[], one per rule of the model:
- * the diff compares strings only, while the rules it would add are the model's four real ones. */
+ * the diff compares strings only, while the rules it would add are the model's four real ones.
+ * Its sets are copies of its own, which the cases change to play drift (from_model shares the
+ * model's). */
 static struct ima_observed *in_sync(const struct ima_model *m)
 {
         struct ima_observed *o = NULL;
 
-        ima_observed_from_model(m, sigs, 42, NULL, &o);
+        if (ima_observed_from_model(m, sigs, 42, &o) < 0)
+                return NULL;
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                for (int s = 0; s < IMA_SET_COUNT; s++) {
+                        struct ima_ipset **elems = &o->tables[f].sets[s].elems, *own = NULL;
+
+                        if (*elems && ima_ipset_dup(*elems, &own) == 0) {
+                                ima_ipset_free(*elems);
+                                *elems = own;
+                        }
+                }
         return o;
 }
 

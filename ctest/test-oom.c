@@ -263,7 +263,7 @@ static int pipeline(const char *config, char **ret)
                 goto done;
         if ((r = ima_diag_new("previous.yaml", &old_diag)) < 0 || (r = build(previous_config, old_diag, &old_c, &old_m)) < 0 ||
             (r = ima_rule_sigs_from_model(old_m, old_sigs)) < 0 ||
-            (r = ima_observed_from_model(old_m, old_sigs, 7, NULL, &have)) < 0 ||
+            (r = ima_observed_from_model(old_m, old_sigs, 7, &have)) < 0 ||
             (r = ima_rule_sigs_from_model(m, sigs)) < 0 || (r = ima_diff(m, sigs, have, &plan)) < 0 ||
             (r = ima_plan_print(plan, out)) < 0 || (r = ima_render_model(m, "test-oom", out)) < 0 ||
             (r = ima_batch_new(nl, 7, &batch)) < 0)

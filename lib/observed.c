@@ -121,7 +121,7 @@ static int copy_chain(struct ima_observed_chain *c, const struct ima_model *want
 }
 
 int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
-                            uint32_t genid, struct ima_observed *recycled, struct ima_observed **ret)
+                            uint32_t genid, struct ima_observed **ret)
 {
         _cleanup_(ima_observed_freep) struct ima_observed *o = NULL;
         int r;
@@ -140,17 +140,9 @@ int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_
                 t->flags = w->flags;
                 t->owner = w->flags & IMA_TABLE_F_OWNER ? w->owner : 0;
                 for (int s = 0; s < IMA_SET_COUNT; s++) {
-                        struct ima_ipset **old = recycled ? &recycled->tables[f].sets[s].elems : NULL;
-
                         t->sets[s].present = t->sets[s].compatible = true;
-                        if (old && *old) {
-                                t->sets[s].elems = TAKE_PTR(*old);
-                                r = ima_ipset_copy(t->sets[s].elems, w->sets[s]);
-                        } else {
-                                r = ima_ipset_dup(w->sets[s], &t->sets[s].elems);
-                        }
-                        if (r < 0)
-                                return r;
+                        /* a model is not changed once built: the cache holds its sets as they are */
+                        t->sets[s].elems = ima_ipset_ref(w->sets[s]);
                 }
                 r = copy_chain(&t->chain, want, (enum ima_family)f, &sigs[f]);
                 if (r < 0)

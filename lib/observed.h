@@ -113,9 +113,8 @@ struct ima_observed *ima_observed_free(struct ima_observed *o);
 DEFINE_FREEP(struct ima_observed, ima_observed_free)
 
 /* What the kernel holds right after a successful commit of want: the state the agent can trust
- * until someone else touches its tables. The sets go into the memory of recycled's (a state about
- * to be dropped, or NULL), which loses them. -ENOMEM. */
+ * until someone else touches its tables. Its sets are want's, shared (ima_ipset_ref()). -ENOMEM. */
 int ima_observed_from_model(const struct ima_model *want, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
-                            uint32_t genid, struct ima_observed *recycled, struct ima_observed **ret);
+                            uint32_t genid, struct ima_observed **ret);
 
 void ima_rule_sigs_clear(struct ima_rule_sigs *s);

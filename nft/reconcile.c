@@ -360,8 +360,8 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         } else if (have == rc->cache) {
                 return 0;
         }
-        /* the kernel now holds exactly want, at generation genid; what we read before it goes */
-        r = ima_observed_from_model(want, sigs, genid, fresh ? fresh : rc->cache, &next);
+        /* the kernel now holds exactly want, at generation genid */
+        r = ima_observed_from_model(want, sigs, genid, &next);
         if (r < 0) {
                 ima_reconciler_invalidate(rc);
                 return r;
