@@ -19,6 +19,15 @@
 /* Bounds the reads that drop stale answers before a request: reading back 100,000 intervals, all
  * its dumps, takes about 140; past the bound the request goes out anyway (and may see EBUSY). */
 #define NL_DRAIN_MAX_READS 100000
+/* Empty transactions tried before concluding that they move the generation on this kernel: each
+ * try that sees it move may have met another process's commit. */
+#define BARRIER_PROBES 5
+
+enum barrier_support {
+        BARRIER_UNKNOWN,
+        BARRIER_SILENT,    /* an empty transaction commits nothing: usable as a barrier */
+        BARRIER_MOVES_GEN, /* it moves the generation and sends NEWGEN (older kernels): not used */
+};
 
 struct ima_nl {
         struct mnl_socket *sock;
@@ -28,6 +37,7 @@ struct ima_nl {
         size_t rcvbuf;
         char *recv_buf;
         bool stale; /* a request returned before the end of its answer: drop the queue first */
+        enum barrier_support barrier;
 };
 
 int ima_nl_open(struct ima_nl **ret)
@@ -286,7 +296,7 @@ int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret)
         return ima_nl_request(nl, nlh, gen_cb, ret);
 }
 
-int ima_nl_barrier(struct ima_nl *nl)
+static int send_empty_transaction(struct ima_nl *nl)
 {
         char buf[2 * NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg))] = { 0 };
         uint32_t seq = ima_nl_seq_reserve(nl, 2);
@@ -320,4 +330,46 @@ int ima_nl_barrier(struct ima_nl *nl)
                                 return err;
                 }
         return 0;
+}
+
+/* Older kernels (before about 5.3) commit an empty transaction like any other: the generation
+ * moves and NEWGEN goes out, so the barrier would move what it guards. Told apart by trying: on a
+ * kernel where it is silent, a try that nothing else interrupts leaves the generation where it was. */
+static int probe_barrier(struct ima_nl *nl)
+{
+        for (int i = 0; i < BARRIER_PROBES; i++) {
+                uint32_t before, after;
+                int r = ima_nl_getgen(nl, &before);
+
+                if (r >= 0)
+                        r = send_empty_transaction(nl);
+                if (r >= 0)
+                        r = ima_nl_getgen(nl, &after);
+                if (r < 0)
+                        return r;
+                if (after == before) {
+                        nl->barrier = BARRIER_SILENT;
+                        return 0;
+                }
+        }
+        nl->barrier = BARRIER_MOVES_GEN;
+        return 0;
+}
+
+int ima_nl_barrier(struct ima_nl *nl)
+{
+        int r;
+
+        if (nl->barrier == BARRIER_UNKNOWN) {
+                /* a probe that found it silent has waited already, after the caller's GETGEN */
+                r = probe_barrier(nl);
+                return r < 0 ? r : 0;
+        }
+        /* where it cannot be had, reads are not guarded, as before the barrier existed */
+        return nl->barrier == BARRIER_SILENT ? send_empty_transaction(nl) : 0;
+}
+
+bool ima_nl_barrier_available(struct ima_nl *nl)
+{
+        return nl->barrier != BARRIER_MOVES_GEN;
 }

@@ -60,8 +60,12 @@ int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret);
 
 /* Returns once every commit that had begun is over: its changes visible, its events queued. An
  * empty transaction takes the commit lock, which a commit holds from moving the generation to
- * sending its last event, and commits nothing (no generation, no event). 0 or -errno. */
+ * sending its last event, and commits nothing (no generation, no event). On older kernels an
+ * empty transaction moves the generation like any commit; the first call finds that out (a few
+ * tries) and then none waits. 0 or -errno. */
 int ima_nl_barrier(struct ima_nl *nl);
+/* Whether ima_nl_barrier() waits on this kernel (before the first call: not known, true). */
+bool ima_nl_barrier_available(struct ima_nl *nl);
 
 /* For an NLMSG_ERROR message: the (negative or zero) error code, the seq it answers, and the
  * kernel's extended-ACK text when present (pointer into nlh, or NULL). */
