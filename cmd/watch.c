@@ -55,6 +55,10 @@ struct watch {
         bool being_written;
         dev_t written_dev;
         ino_t written_ino;
+        /* the file last made whole under the name (renamed, linked or closed there), as it was
+         * then: a write to it changes its times, one to the file it replaced does not */
+        bool whole_known;
+        struct stat whole;
         /* while arm() replaces them: the targets before, whose watches it keeps where it can */
         const struct watch_target *replaced;
         size_t n_replaced;
@@ -485,17 +489,40 @@ static enum watch_change file_created(struct watch *w, const char *dir, const ch
         w->being_written = st.st_nlink == 1;
         w->written_dev = st.st_dev;
         w->written_ino = st.st_ino;
+        if (!w->being_written) { /* linked into place whole */
+                w->whole_known = true;
+                w->whole = st;
+        }
         return w->being_written ? WATCH_UNCHANGED : WATCH_COMPLETE;
 }
 
+static bool same_times(const struct timespec *a, const struct timespec *b)
+{
+        return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* name in dir is whole now: remembered, so that file_modified() can tell a write to it from one
+ * to the file it replaced. */
+static void file_whole(struct watch *w, const char *dir, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+
+        w->whole_known = asprintf(&path, "%s/%s", dir, name) >= 0 && lstat(path, &w->whole) == 0;
+}
+
 /* name in dir, a regular file, was written to (truncated or written in place, as `>` and some
- * editors do): it is being written until its writer closes it. */
+ * editors do): it is being written until its writer closes it. The event names the file by the
+ * name it was opened under, so it may be about the file that name led to before a rename put
+ * this one there, still open in some process: then this one's times have not changed. */
 static void file_modified(struct watch *w, const char *dir, const char *name)
 {
         _cleanup_free_ char *path = NULL;
         struct stat st;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return;
+        if (w->whole_known && st.st_dev == w->whole.st_dev && st.st_ino == w->whole.st_ino &&
+            same_times(&st.st_mtim, &w->whole.st_mtim) && same_times(&st.st_ctim, &w->whole.st_ctim))
                 return;
         w->being_written = true;
         w->written_dev = st.st_dev;
@@ -557,8 +584,11 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                 }
                 if (own_name && (e->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
                         w->being_written = false;
-                if ((e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && (own_name || strcmp(e->name, "..data") == 0))
+                if ((e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && (own_name || strcmp(e->name, "..data") == 0)) {
+                        if (own_name)
+                                file_whole(w, t->dir, e->name);
                         return WATCH_COMPLETE;
+                }
                 if (own_name && (e->mask & IN_MODIFY)) {
                         file_modified(w, t->dir, e->name);
                         continue;

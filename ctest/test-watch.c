@@ -152,6 +152,33 @@ static void test_rewritten_in_place(void)
         clean_root();
 }
 
+/* A process still writing to the file a rename replaced: its writes are reported under the
+ * config's name, but the new file is whole and must not wait for that process. A write to the new
+ * file itself (its times change) still makes it one being written. */
+static void test_writer_of_the_replaced_file(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        FILE *old, *f;
+
+        must(mkdir(at("d"), 0755) == 0, "mkdir");
+        replace_file(at("d/config"), "a");
+        must((old = fopen(at("d/config"), "r+")) != NULL, "fopen");
+        CHECK_INT(watch_new(at("d/config"), &w), 0);
+        replace_file(at("d/config"), "b");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        must(fputs("stale", old) >= 0 && fflush(old) == 0, "write");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(!watch_file_being_written(w));
+        usleep(50000); /* past the file system's clock tick: the next write gives new times */
+        must((f = fopen(at("d/config"), "r+")) != NULL && fputs("new, ", f) >= 0 && fflush(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(watch_file_being_written(w));
+        must(fclose(f) == 0 && fclose(old) == 0, "fclose");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        clean_root();
+}
+
 /* A file hard-linked into place (link(2), as `rm` and `ln` do) was whole before it got the name:
  * no writer will close it, so it is read at once and not waited for. */
 static void test_hard_link(void)
@@ -474,6 +501,7 @@ int main(void)
         TEST_RUN(test_kubelet_swap);
         TEST_RUN(test_written_in_place);
         TEST_RUN(test_rewritten_in_place);
+        TEST_RUN(test_writer_of_the_replaced_file);
         TEST_RUN(test_hard_link);
         TEST_RUN(test_writer_left_behind);
         TEST_RUN(test_missing_directory);
