@@ -456,11 +456,12 @@ static bool owner_wait_ready(const struct daemon *d)
         return d->owner_wait_since_ms && ima_now_ms() - d->owner_wait_since_ms < OWNER_WAIT_READY_MS;
 }
 
-/* Whether a table we want is still owned by another live process (an error reading it: no). */
-static bool still_owned_by_other(struct daemon *d)
+/* Whether another live process owns a table of ours: one that want has, or any when want is NULL
+ * (an error reading it: no). */
+static bool owned_by_other(struct daemon *d, const struct ima_model *want)
 {
         for (int f = 0; f < IMA_FAMILY_COUNT; f++)
-                if (d->model->tables[f].present &&
+                if ((!want || want->tables[f].present) &&
                     ima_dump_owned_by_other(d->nl, (enum ima_family)f, ima_nl_portid(d->nl)) > 0)
                         return true;
         return false;
@@ -717,7 +718,7 @@ static void on_reload_timer(struct daemon *d)
 static void on_retry_timer(struct daemon *d)
 {
         timer_ack(d->retry_tfd);
-        if (d->owner_wait_since_ms && d->model && still_owned_by_other(d)) {
+        if (d->owner_wait_since_ms && d->model && owned_by_other(d, d->model)) {
                 if (!owner_wait_ready(d) && !d->owner_wait_expired) {
                         d->owner_wait_expired = true;
                         log_error_kv(0, "The tables are still owned by another process: not ready",
@@ -1114,16 +1115,6 @@ static int trim_when_quiet(struct daemon *d, int timeout_ms)
         return timeout_ms;
 }
 
-/* Whether another live process owns a table of ours (this agent waited for it): its tables are
- * its own to remove, --cleanup-on-exit or not. */
-static bool tables_owned_by_other(struct daemon *d)
-{
-        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
-                if (ima_dump_owned_by_other(d->nl, (enum ima_family)f, ima_nl_portid(d->nl)) > 0)
-                        return true;
-        return false;
-}
-
 static int cleanup_tables(struct daemon *d)
 {
         _cleanup_(ima_model_freep) struct ima_model *nothing = NULL;
@@ -1215,8 +1206,9 @@ int daemon_run(void)
                         }
                 }
         }
-        /* a cleanup that failed left the tables: the exit status must say so */
-        if (arg_cleanup_on_exit && d.owner_wait_since_ms && tables_owned_by_other(&d))
+        /* a cleanup that failed left the tables: the exit status must say so. Tables another live
+         * agent owns (this one waited for it) are its own to remove */
+        if (arg_cleanup_on_exit && d.owner_wait_since_ms && owned_by_other(&d, NULL))
                 log_info_kv("--cleanup-on-exit: the tables are another process's, left to it",
                             LOG_INT("ownerPort", (int64_t)d.owner_port));
         else if (arg_cleanup_on_exit && cleanup_tables(&d) < 0)
