@@ -765,15 +765,17 @@ static bool refresh_watch(struct daemon *d)
         else if (!was_active)
                 log_info("watching the directory of %s again", arg_config_path);
         else
-                log_info("a directory on the path of %s is another one now: watching it", arg_config_path);
+                log_info("a directory on the path of %s, or the file itself, is another one now: watching it",
+                         arg_config_path);
         return true;
 }
 
 /* Something was mounted or unmounted in our mount namespace. A file system mounted over a
- * directory on the config path (a volume mounted again) changes no watched directory: inotify
- * says nothing, and the watch would stay on the directory now hidden under the mount, the file
- * in it read only at the next resync. When the path leads elsewhere now, the watch moves and the
- * file is read; other mounts cost a stat() per watched directory. */
+ * directory on the config path (a volume mounted again), or a file over the config file, changes
+ * no watched directory: inotify says nothing, and the watch would stay on the directory (or file)
+ * now hidden under the mount, the file read only at the next resync. When the path leads
+ * elsewhere now, the watch moves and the file is read; other mounts cost a stat() per watched
+ * directory, and one of the file. */
 static void on_mounts(struct daemon *d)
 {
         if (refresh_watch(d) && !timer_armed(d->reload_tfd))

@@ -17,6 +17,11 @@
  * it half-written; its writer's IN_CLOSE_WRITE does. */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | \
                     IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+/* The config file itself, where the path leads: written in place through another path (the source
+ * of a file bind-mounted over the config path, a hard link elsewhere), it changes no watched
+ * directory, only its own inode. IN_MASK_ADD: should a directory take the file's place between
+ * the look and the watch, that directory's watch, if it is one of ours, keeps its events. */
+#define WATCH_FILE_MASK (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_MASK_ADD)
 /* Symlinks followed from the config path, the file's and those of directories on its way
  * together: as many as kubelet's layout needs (two) and then some. */
 #define WATCH_MAX_HOPS 8
@@ -59,6 +64,12 @@ struct watch {
          * then: a write to it changes its times, one to the file it replaced does not */
         bool whole_known;
         struct stat whole;
+        /* the regular file the config path led to when arm() last looked (file_known), and its
+         * watch (file_wd, -1 when none) */
+        bool file_known;
+        dev_t file_dev;
+        ino_t file_ino;
+        int file_wd;
         /* while arm() replaces them: the targets before, whose watches it keeps where it can */
         const struct watch_target *replaced;
         size_t n_replaced;
@@ -323,7 +334,31 @@ static int arm_once(struct watch *w)
         }
 }
 
-/* Watches what the config path resolves through now, keeping the watches that stay. */
+/* Watches the file the config path leads to now, and drops the watch of the one it led to before
+ * (the same file gives back the same wd, which stays). The file is looked at before it is watched:
+ * replaced in between, the older one is taken for the one watched, and the event of the
+ * replacement, or the next refresh, arms again. A file that cannot be watched (max_user_watches)
+ * is not tried again until it is another one: the directories' watches see what they can. */
+static void file_arm(struct watch *w)
+{
+        struct stat st;
+        int wd = -1;
+
+        w->file_known = stat(w->config_path, &st) == 0 && S_ISREG(st.st_mode);
+        if (w->file_known) {
+                w->file_dev = st.st_dev;
+                w->file_ino = st.st_ino;
+                wd = inotify_add_watch(w->fd, w->config_path, WATCH_FILE_MASK);
+                if (holds_wd(w->targets, w->n_targets, wd))
+                        wd = -1; /* a directory of ours after all: its target reads its events */
+        }
+        if (w->file_wd >= 0 && w->file_wd != wd && !holds_wd(w->targets, w->n_targets, w->file_wd))
+                (void)inotify_rm_watch(w->fd, w->file_wd);
+        w->file_wd = wd;
+}
+
+/* Watches what the config path resolves through now, and the file it leads to, keeping the
+ * watches that stay. */
 static int arm(struct watch *w)
 {
         struct watch_target old[ARRAY_SIZE(w->targets)];
@@ -344,6 +379,7 @@ static int arm(struct watch *w)
         w->replaced = NULL;
         w->n_replaced = 0;
         targets_release(w->fd, old, n_old, w->targets, w->n_targets);
+        file_arm(w);
         w->error = r < 0 ? r : 0;
         return r;
 }
@@ -355,6 +391,7 @@ int watch_new(const char *config_path, struct watch **ret)
         if (!w)
                 return -ENOMEM;
         w->fd = -1;
+        w->file_wd = -1;
         w->config_path = strdup(config_path);
         if (!w->config_path)
                 return -ENOMEM;
@@ -440,12 +477,27 @@ static bool link_holds(const char *dir, const char *name, const char *link)
                strcmp(now, link) == 0;
 }
 
+/* Whether the path leads to the file watched (or to no regular file, and none is). A file
+ * mounted over the config path, or unmounted from it, changes no directory: the mount table's
+ * change has the daemon refresh, and this tells that the file is another one. */
+static bool file_current(const struct watch *w)
+{
+        struct stat st;
+
+        if (stat(w->config_path, &st) < 0 || !S_ISREG(st.st_mode))
+                return !w->file_known;
+        return w->file_known && st.st_dev == w->file_dev && st.st_ino == w->file_ino;
+}
+
 /* Whether every watched directory is still the one its path leads to, every symlink followed still
- * points where it did, and the missing directory an ancestor waits for is still missing. Their
- * changes are events, but an event can be lost, and a directory on the path that is no symlink
- * can be renamed away unseen: only this notices them. */
+ * points where it did, the missing directory an ancestor waits for is still missing, and the file
+ * watched is still the one the path leads to. Their changes are events, but an event can be lost,
+ * and a directory on the path that is no symlink can be renamed away unseen, as can a file be
+ * mounted over: only this notices them. */
 static bool targets_current(const struct watch *w)
 {
+        if (!file_current(w))
+                return false;
         for (size_t i = 0; i < w->n_targets; i++) {
                 const struct watch_target *t = &w->targets[i];
                 struct stat st;
@@ -543,9 +595,37 @@ static bool tmpfile_name_of_written(const struct watch *w, const struct watch_ta
         return strcmp(name, expected) == 0;
 }
 
+/* An event of the config file's own inode: written through any path, hard link or bind mount
+ * (through the config path, its directory's watch says so too). It speaks for the config only
+ * while the path still leads to that file: the writer of a file a rename replaced, before the
+ * watch moved to the new one, is no reason to wait, nor to read. Its removal or rename moves the
+ * watch (moves_path()). */
+static enum watch_change file_event(struct watch *w, const struct inotify_event *e)
+{
+        struct stat st;
+
+        if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+                return WATCH_CHANGED;
+        if (stat(w->config_path, &st) < 0 || st.st_dev != w->file_dev || st.st_ino != w->file_ino)
+                return WATCH_UNCHANGED;
+        if (e->mask & IN_CLOSE_WRITE) {
+                w->being_written = false;
+                w->whole_known = true;
+                w->whole = st;
+                return WATCH_COMPLETE;
+        }
+        if (e->mask & IN_MODIFY) {
+                w->being_written = true;
+                w->written_dev = st.st_dev;
+                w->written_ino = st.st_ino;
+                return WATCH_UNCHANGED;
+        }
+        return WATCH_CHANGED; /* IN_ATTRIB: its mode, owner, times or links */
+}
+
 /* What an event says about the config path: the entry of a watched directory that matters,
- * kubelet's "..data" and "..<timestamp>" entries beside it, or the directory itself going away.
- * Events of watches replaced since are stale. */
+ * kubelet's "..data" and "..<timestamp>" entries beside it, the directory itself going away, or
+ * the file itself. Events of watches replaced since are stale. */
 static enum watch_change classify(struct watch *w, const struct inotify_event *e)
 {
         enum watch_change change = WATCH_UNCHANGED;
@@ -556,6 +636,8 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
                 w->being_written = false;
                 return WATCH_CHANGED;
         }
+        if (w->file_wd >= 0 && e->wd == w->file_wd)
+                return file_event(w, e);
         for (size_t i = 0; i < w->n_targets; i++) {
                 const struct watch_target *t = &w->targets[i];
                 bool own_name;
@@ -608,13 +690,16 @@ static enum watch_change classify(struct watch *w, const struct inotify_event *e
         return change;
 }
 
-/* Whether e is about a name the config path resolves through, or a watched directory itself:
- * then the path may lead elsewhere now. kubelet's other entries ("..<timestamp>" made and
- * removed around each "..data" swap) are worth a read, but move nothing. */
+/* Whether e is about a name the config path resolves through, a watched directory itself, or the
+ * file gone or renamed: then the path may lead elsewhere now. kubelet's other entries
+ * ("..<timestamp>" made and removed around each "..data" swap) are worth a read, but move
+ * nothing, and neither does a write to the file. */
 static bool moves_path(const struct watch *w, const struct inotify_event *e)
 {
         if (e->mask & IN_Q_OVERFLOW)
                 return true;
+        if (w->file_wd >= 0 && e->wd == w->file_wd)
+                return e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED);
         for (size_t i = 0; i < w->n_targets; i++) {
                 const struct watch_target *t = &w->targets[i];
 
@@ -648,7 +733,8 @@ int watch_read(struct watch *w, enum watch_change *ret)
 
                         if (c > change)
                                 change = c;
-                        if (c != WATCH_UNCHANGED && moves_path(w, e))
+                        /* a file created (and being written: no read yet) is the one to watch */
+                        if ((c != WATCH_UNCHANGED || (e->mask & IN_CREATE)) && moves_path(w, e))
                                 moved = true;
                         p += sizeof(*e) + e->len;
                 }

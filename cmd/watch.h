@@ -1,7 +1,9 @@
 /* watch.h: notices changes of the configuration file through inotify on the directories that
- * decide what the path resolves to. That sees kubelet's ConfigMap updates (a new timestamped
- * directory, then the "..data" symlink renamed over), editors' write-to-temp-then-rename and
- * in-place writes (on close: a half-written file is never read on purpose), a config path that is
+ * decide what the path resolves to, and on the file it leads to. That sees kubelet's ConfigMap
+ * updates (a new timestamped directory, then the "..data" symlink renamed over), editors'
+ * write-to-temp-then-rename and in-place writes (on close: a half-written file is never read on
+ * purpose), also through another path (a hard link elsewhere, the source of a file bind-mounted
+ * over the config path: only the file's own watch hears of those), a config path that is
  * a symlink to a file elsewhere (the target's directory is watched too, and the chain is
  * followed again after every change), a directory reached through symlinks (the directory holding
  * each symlink is watched for it, so repointing one is seen), and a directory that is missing,
@@ -53,10 +55,11 @@ void watch_forget_writer(struct watch *w);
  * have changed, the watches are re-established along the path as it resolves now. Returns 0 or
  * -errno. */
 int watch_read(struct watch *w, enum watch_change *ret);
-/* The backstop of the resync timer and of SIGHUP: re-establishes the watches from scratch when
- * the config file's directory is not watched, when a watched directory is no longer the one its
- * path leads to (a directory on the path that is not a symlink renamed away: no event says so),
- * or when an event was lost (a symlink followed points elsewhere, the directory an ancestor is
+/* The backstop of the resync timer, of SIGHUP and of mount changes: re-establishes the watches
+ * from scratch when the config file's directory is not watched, when a watched directory is no
+ * longer the one its path leads to (a directory on the path that is not a symlink renamed away: no
+ * event says so), when the file watched is not the one the path leads to (a file mounted over it,
+ * or unmounted), or when an event was lost (a symlink followed points elsewhere, the directory an ancestor is
  * watched for exists). *ret_rearmed tells whether it did. Returns 0 when the config file's
  * directory is watched, else the reason as -errno (-ENOENT while it is missing). */
 int watch_refresh(struct watch *w, bool *ret_rearmed);

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,22 @@ static enum watch_change changes(struct watch *w)
         return c;
 }
 
+/* How many watches the inotify instance holds (/proc/self/fdinfo lists them): one the path no
+ * longer leads through must be gone, not left to pile up across updates. */
+static unsigned n_watches(const struct watch *w)
+{
+        char path[64], line[512];
+        unsigned n = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", watch_fd(w));
+        must((f = fopen(path, "r")) != NULL, path);
+        while (fgets(line, sizeof(line), f))
+                n += strncmp(line, "inotify wd:", strlen("inotify wd:")) == 0;
+        fclose(f);
+        return n;
+}
+
 /* Empties root for the next case (through rm: the cases leave symlinks and directories). */
 static void clean_root(void)
 {
@@ -95,16 +112,25 @@ static void clean_root(void)
 static void test_kubelet_swap(void)
 {
         _cleanup_(watch_freep) struct watch *w = NULL;
+        unsigned n;
+        FILE *f;
 
         must(mkdir(at("cm"), 0755) == 0 && mkdir(at("cm/..1"), 0755) == 0, "mkdir");
         replace_file(at("cm/..1/config"), "a");
         must(symlink("..1", at("cm/..data")) == 0 && symlink("..data/config", at("cm/config")) == 0, "symlink");
         CHECK_INT(watch_new(at("cm/config"), &w), 0);
         CHECK(watch_active(w));
+        n = n_watches(w);
+        CHECK_INT(n, 3); /* cm, cm/..1 and the file in it */
         must(mkdir(at("cm/..2"), 0755) == 0, "mkdir");
         replace_file(at("cm/..2/config"), "b");
         must(symlink("..2", at("cm/..data_tmp")) == 0 && rename(at("cm/..data_tmp"), at("cm/..data")) == 0, "swap");
         CHECK_INT(changes(w), WATCH_COMPLETE);
+        /* the old directory's watch and its file's are gone (the file is still there) */
+        CHECK_INT(n_watches(w), n);
+        must((f = fopen(at("cm/..1/config"), "w")) != NULL && fputs("old", f) >= 0 && fclose(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(!watch_file_being_written(w));
         /* the new timestamped directory is the one watched now */
         replace_file(at("cm/..2/config"), "c");
         CHECK_INT(changes(w), WATCH_COMPLETE);
@@ -117,6 +143,7 @@ static void test_kubelet_swap(void)
 static void test_written_in_place(void)
 {
         _cleanup_(watch_freep) struct watch *w = NULL;
+        bool rearmed = true;
         FILE *f;
 
         must(mkdir(at("d"), 0755) == 0, "mkdir");
@@ -124,6 +151,9 @@ static void test_written_in_place(void)
         must((f = fopen(at("d/config"), "w")) != NULL, "fopen");
         CHECK_INT(changes(w), WATCH_UNCHANGED);
         CHECK(watch_file_being_written(w));
+        /* the new file is watched from its creation: the resync finds nothing to move */
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(!rearmed);
         must(fputs("x", f) >= 0 && fclose(f) == 0, "write");
         CHECK_INT(changes(w), WATCH_COMPLETE);
         CHECK(!watch_file_being_written(w));
@@ -326,6 +356,79 @@ static void test_refresh_lost_creation(void)
         clean_root();
 }
 
+/* Writes one line to path in place, through open(2) without O_TRUNC and one write. */
+static void write_in_place(const char *path, const char *text)
+{
+        FILE *f;
+
+        must((f = fopen(path, "r+")) != NULL && fputs(text, f) >= 0 && fclose(f) == 0, path);
+}
+
+/* The config file written in place through another name: a hard link in a directory that is not
+ * watched, as the source of a file bind-mounted over the config path is (docker's `-v FILE:PATH`).
+ * No watched directory hears of it; the file's own watch does: being written from its first write,
+ * whole at its writer's close. Replaced (renamed over), or replaced unseen (its event lost, as a
+ * file mounted over the config path is), the watch moves to the new file and the old one's goes. */
+static void test_written_through_another_name(void)
+{
+        _cleanup_(watch_freep) struct watch *w = NULL;
+        bool rearmed = true;
+        unsigned n;
+        FILE *f;
+
+        must(mkdir(at("d"), 0755) == 0 && mkdir(at("src"), 0755) == 0, "mkdir");
+        replace_file(at("src/config"), "a");
+        must(link(at("src/config"), at("d/config")) == 0, "link");
+        CHECK_INT(watch_new(at("d/config"), &w), 0);
+        n = n_watches(w);
+        CHECK_INT(n, 2); /* d and the file */
+        must((f = fopen(at("src/config"), "r+")) != NULL && fputs("b, ", f) >= 0 && fflush(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(watch_file_being_written(w));
+        must(fputs("whole", f) >= 0 && fclose(f) == 0, "write");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        must(chmod(at("src/config"), 0600) == 0, "chmod");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(!rearmed);
+
+        replace_file(at("d/config"), "c");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK_INT(n_watches(w), n);
+        write_in_place(at("src/config"), "stale");
+        CHECK_INT(changes(w), WATCH_UNCHANGED);
+        CHECK(!watch_file_being_written(w));
+        must(link(at("d/config"), at("src/new")) == 0, "link");
+        write_in_place(at("src/new"), "new");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+
+        replace_file(at("d/config"), "d");
+        lose_events(w);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(rearmed);
+        CHECK_INT(n_watches(w), n);
+        must(link(at("d/config"), at("src/newer")) == 0, "link");
+        lose_events(w); /* the link's own event: a change of the file's link count */
+        write_in_place(at("src/newer"), "newer");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(!rearmed);
+
+        /* removed, and a new file created and being written, while the old one, still linked
+         * elsewhere and watched until these events are read, is written too: its writes and close
+         * are no longer the config's, and the new file is still waited for */
+        must(unlink(at("d/config")) == 0, "unlink");
+        must((f = fopen(at("d/config"), "w")) != NULL && fputs("half", f) >= 0 && fflush(f) == 0, "create");
+        write_in_place(at("src/newer"), "old");
+        CHECK_INT(changes(w), WATCH_CHANGED);
+        CHECK(watch_file_being_written(w));
+        must(fclose(f) == 0, "fclose");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(!watch_file_being_written(w));
+        clean_root();
+}
+
 /* Points the symlink at path to target by renaming a new one over it, atomically, as kubelet
  * swaps "..data" and as `ln -sfn T tmp && mv -T tmp LINK` does. */
 static void repoint(const char *path, const char *target)
@@ -507,6 +610,7 @@ int main(void)
         TEST_RUN(test_missing_directory);
         TEST_RUN(test_directory_created_while_arming);
         TEST_RUN(test_refresh_lost_creation);
+        TEST_RUN(test_written_through_another_name);
         TEST_RUN(test_file_symlink);
         TEST_RUN(test_directory_symlink_repointed);
         TEST_RUN(test_nested_directory_symlinks);

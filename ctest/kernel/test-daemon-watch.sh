@@ -3,7 +3,7 @@
 # directory reached through a symlink (also repointed), a config file that is a symlink to a file
 # elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
 # written slowly, a file hard-linked into place (also one made with O_TMPFILE), a volume mounted
-# over the config's directory. Every case runs with ResyncInterval 1h, so only the inotify watch
+# over the config's directory, a file bind-mounted over the config file. Every case runs with ResyncInterval 1h, so only the inotify watch
 # (or the mount table's change) can explain a change being applied (but one: a directory on the
 # path renamed away, which only the resync sees).
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +88,48 @@ write_config "$WORK/vol/config" 100.64.0.0/10
 expect_applied "the volume unmounted and mounted again" 100.64.0.0/10
 stop_agent
 umount "$WORK/vol"
+
+# --- a file bind-mounted over the config file (`docker run -v FILE:PATH`, a hostPath file mount).
+# Written in place, through either path, it changes its inode and the directory of the mount's
+# source (the host's), never the directory the agent watches: only a watch on the file itself
+# sees it. Rewritten slowly, it is still not read half-written; another file mounted over it is
+# a change of the mount table only (no directory changes), which must move that watch
+mkdir "$WORK/host" "$WORK/pod"
+write_config "$WORK/host/config" 192.0.2.0/24
+: >"$WORK/pod/config"
+mount --bind "$WORK/host/config" "$WORK/pod/config" || fail "cannot bind-mount a file in the test's mount namespace"
+start_agent "$WORK/pod/config"
+expect_applied "start on a bind-mounted file" 192.0.2.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1h\n' >"$WORK/host/config"
+expect_applied "bind-mounted file written in place through the mount's source" 198.51.100.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/pod/config"
+expect_applied "bind-mounted file written in place through the config path" 203.0.113.0/24
+# truncated by one process and written by another: the empty file (the defaults) is whole when its
+# truncation closes it, and read or not; what counts is that the second writer's close is seen
+truncate -s 0 "$WORK/host/config"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.0.0/24]\nResyncInterval: 1h\n' >>"$WORK/host/config"
+expect_applied "bind-mounted file truncated, then written" 192.0.0.0/24
+exec 3>"$WORK/host/config"
+printf 'NonMasqueradeCIDRs:\n- 10.0.0.0/8\n' >&3
+sleep 0.5 # 25 times the debounce after the truncation
+printf -- '- 100.64.0.0/10\nResyncInterval: 1h\n' >&3
+exec 3>&-
+expect_applied "bind-mounted file truncated and written slowly" 100.64.0.0/10
+# the half-written file, [10.0.0.0/8], would have removed 192.0.0.0/24 alone
+if grep -q 'changes="ip nomasq-dst -192.0.0.0/24"' "$WORK/agent.log"; then
+        fail "a half-written bind-mounted file was applied: $(grep 'trigger="config change"' "$WORK/agent.log")"
+fi
+write_config "$WORK/host/other" 198.51.100.0/24
+mount --bind "$WORK/host/other" "$WORK/pod/config"
+expect_applied "another file bind-mounted over the config file" 198.51.100.0/24
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1h\n' >"$WORK/host/other"
+expect_applied "the file mounted over written in place" 203.0.113.0/24
+umount "$WORK/pod/config"
+expect_applied "the file mounted over unmounted" 100.64.0.0/10
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1h\n' >"$WORK/host/config"
+expect_applied "the first file, mounted again by the unmount, written in place" 192.0.2.0/24
+stop_agent
+umount "$WORK/pod/config"
 
 # --- the config file is a symlink to a file in another directory --------------------------------
 mkdir "$WORK/etc" "$WORK/store"
