@@ -270,10 +270,15 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
         }
 }
 
+struct gen_answer {
+        uint32_t genid;
+        bool seen;
+};
+
 static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
 {
         struct nftnl_gen *gen = nftnl_gen_alloc();
-        uint32_t *genid = userdata;
+        struct gen_answer *a = userdata;
 
         if (!gen)
                 return -ENOMEM;
@@ -281,7 +286,8 @@ static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
                 nftnl_gen_free(gen);
                 return -EPROTO;
         }
-        *genid = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+        a->genid = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+        a->seen = true;
         nftnl_gen_free(gen);
         return 0;
 }
@@ -289,11 +295,21 @@ static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
 int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret)
 {
         char buf[8192] = { 0 };
+        struct gen_answer a = { 0 };
         struct nlmsghdr *nlh;
+        int r;
 
         nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
-        return ima_nl_request(nl, nlh, gen_cb, ret);
+        r = ima_nl_request(nl, nlh, gen_cb, &a);
+        if (r < 0)
+                return r;
+        /* an ACK with no NEWGEN before it: success, but no generation to hand back. Callers
+         * compare what they get (the barrier, the dump's before/after check): never garbage */
+        if (!a.seen)
+                return -EPROTO;
+        *ret = a.genid;
+        return 0;
 }
 
 static int send_empty_transaction(struct ima_nl *nl)
