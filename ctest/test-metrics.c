@@ -65,9 +65,11 @@ static bool parse_labels(const char **p, const char *want, char **ret_want_value
                 size_t n = 0, v = 0;
 
                 while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-                       (n > 0 && *s >= '0' && *s <= '9'))
-                        if (n < sizeof(name) - 1)
-                                name[n++] = *s++;
+                       (n > 0 && *s >= '0' && *s <= '9')) {
+                        if (n < sizeof(name) - 1) /* longer: kept cut, and not "le" */
+                                name[n++] = *s;
+                        s++;
+                }
                 name[n] = '\0';
                 if (n == 0 || s[0] != '=' || s[1] != '"')
                         return false;
@@ -232,6 +234,9 @@ static void test_validator_rejects(void)
                 "ip_masq_agent_h_seconds_sum 1.5\nip_masq_agent_h_seconds_count 3\n"
                 "# HELP ip_masq_agent_x_total h\n# TYPE ip_masq_agent_x_total counter\n"
                 "ip_masq_agent_x_total{a=\"q\\\"\\\\\\n\",b=\"\"} 1e+21\n";
+        static const char long_label[] =
+                "# HELP ip_masq_agent_x_total h\n# TYPE ip_masq_agent_x_total counter\n"
+                "ip_masq_agent_x_total{a_label_name_longer_than_the_sixty_three_bytes_the_validator_keeps=\"v\"} 1\n";
 
         fprintf(stderr, "(the invalid lines printed next are expected)\n");
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -242,6 +247,8 @@ static void test_validator_rejects(void)
                 CHECK(!v);
         }
         CHECK(valid_exposition(good, strlen(good)));
+        /* a label name longer than the validator keeps is still a name, read to its end */
+        CHECK(valid_exposition(long_label, strlen(long_label)));
 }
 
 /* ---- the registry ------------------------------------------------------------------------- */
