@@ -171,7 +171,7 @@ static int run_curl(const char *const *args, char **ret_out, size_t *ret_len)
         if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, pipefd[0], &ev) < 0)
                 exit(2);
         for (;;) {
-                char buf[4096];
+                char buf[4096], *grown;
                 ssize_t k;
 
                 if (!loop_iterate())
@@ -181,7 +181,10 @@ static int run_curl(const char *const *args, char **ret_out, size_t *ret_len)
                         break;
                 if (k < 0)
                         exit(2);
-                out = realloc(out, len + (size_t)k + 1);
+                grown = realloc(out, len + (size_t)k + 1);
+                if (!grown)
+                        exit(2);
+                out = grown;
                 memcpy(out + len, buf, (size_t)k);
                 len += (size_t)k;
                 out[len] = '\0';
