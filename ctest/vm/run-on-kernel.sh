@@ -12,7 +12,11 @@
 # linux-image-amd64 depends on); --suite NAME (repeatable) or test names (default: suite kernel);
 # --accel tcg|kvm (default tcg, emulation: slow, but it works anywhere; on this project's build
 # machines /dev/kvm exists but a KVM guest hangs before its first message); --timeout-multiplier N
-# (meson's; default 10 with tcg, 1 with kvm); --memory MB (default 4096).
+# (meson's; default 10 with tcg, 1 with kvm); --memory MB (default 4096); --append PARAMS (added
+# to the kernel command line, e.g. 'module_blacklist=nft_masq,nft_fib_ipv4': the kernel then
+# refuses to load those modules, as on a node whose kernel lacks them); --run SCRIPT (the guest
+# runs "bash SCRIPT" as root, in its initial namespaces, instead of the tests; its output is
+# printed at the end and its exit status is this script's).
 # In the guest, net.core.{w,r}mem_max are raised as README's Quick start says for older kernels.
 # Needs root (apt-get; qemu reads the whole root file system). The wall time is bounded by
 # IMA_VM_TIMEOUT seconds (default 10800). Ends with the guest's "N passed, N failed".
@@ -25,6 +29,8 @@ selection=()
 accel=tcg
 multiplier=
 memory=4096
+append=
+run_script=
 while [ $# -gt 0 ]; do
         case $1 in
         --kernel) kernel_package=$2; shift ;;
@@ -32,9 +38,11 @@ while [ $# -gt 0 ]; do
         --accel) accel=$2; shift ;;
         --timeout-multiplier) multiplier=$2; shift ;;
         --memory) memory=$2; shift ;;
+        --append) append=$2; shift ;;
+        --run) run_script=$2; shift ;;
         -*)
                 echo "usage: run-on-kernel.sh [--kernel PACKAGE] [--suite NAME]... [--accel tcg|kvm]" \
-                        "[--timeout-multiplier N] [--memory MB] [TEST]..." >&2
+                        "[--timeout-multiplier N] [--memory MB] [--append PARAMS] [--run SCRIPT] [TEST]..." >&2
                 exit 2
                 ;;
         *) selection+=("$1") ;;
@@ -77,7 +85,12 @@ version=${modules##*/}
 modules_base=${modules%/lib/modules/*}
 vmlinuz=$work/kernel/boot/vmlinuz-$version
 depmod -b "$modules_base" "$version"
-echo "run-on-kernel.sh: $kernel_package ($version), accel $accel, tests: ${selection[*]}" >&2
+if [ -n "$run_script" ]; then
+        cp "$run_script" "$work/run"
+        echo "run-on-kernel.sh: $kernel_package ($version), accel $accel, script: $run_script${append:+, kernel parameters: $append}" >&2
+else
+        echo "run-on-kernel.sh: $kernel_package ($version), accel $accel, tests: ${selection[*]}${append:+, kernel parameters: $append}" >&2
+fi
 
 # The initramfs holds busybox and the modules that mount 9p over virtio (Debian builds them as
 # modules), in the order modprobe would load them.
@@ -105,7 +118,7 @@ timeout --kill-after=30 "${IMA_VM_TIMEOUT:-10800}" \
         qemu-system-x86_64 "${cpu[@]}" -smp "$(nproc)" -m "$memory" -nic none -no-reboot \
         -display none -monitor none -serial stdio \
         -kernel "$vmlinuz" -initrd "$work/initrd" \
-        -append "console=ttyS0 panic=-1 quiet vm_project=$project vm_work=$work" \
+        -append "console=ttyS0 panic=-1 quiet vm_project=$project vm_work=$work${append:+ $append}" \
         -virtfs "$(share / hostroot readonly=on)" \
         -virtfs "$(share "$project" project)" \
         -virtfs "$(share "$work" work)" \
@@ -114,6 +127,10 @@ if [ ! -s "$work/summary" ]; then
         echo "run-on-kernel.sh: the VM ended (status $rc) without a result; its console is above" >&2
         echo "0 passed, 1 failed"
         exit 1
+fi
+if [ -n "$run_script" ]; then
+        cat "$work/summary"
+        exit "$(cat "$work/rc")"
 fi
 tail -n 1 "$work/summary"
 [ "$(cat "$work/rc")" = 0 ]
