@@ -267,5 +267,6 @@ void ima_batch_get_error(const struct ima_batch *b, size_t i, struct ima_batch_e
                 .error = e->error,
                 .what = e->index == SIZE_MAX ? "transaction" : b->msgs[e->index].what,
                 .kernel = e->kernel,
+                .index = e->index,
         };
 }

@@ -17,6 +17,8 @@ struct ima_batch_error {
         int error;          /* negative errno */
         const char *what;   /* description given for the message, or "transaction" */
         const char *kernel; /* extended-ACK text, or NULL */
+        size_t index;       /* of the message, counted from 0 as ima_batch_msg() added them;
+                             * SIZE_MAX for the transaction */
 };
 
 enum ima_batch_mode {

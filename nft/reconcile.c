@@ -10,6 +10,7 @@
 #include "nft/batch.h"
 #include "nft/build.h"
 #include "nft/dump.h"
+#include "nft/needs.h"
 #include "nft/reconcile.h"
 #include "nft/rule-sig.h"
 #include "nft/sock.h"
@@ -208,8 +209,28 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
         return 0;
 }
 
-static void record_batch_errors(const struct ima_batch *b, int r, struct ima_reconcile_report *rep)
+/* The op of the plan that the batch's message msg came from: op_end[i] is the number of messages
+ * the batch held once op i was built. NULL for the transaction's own messages. */
+static const struct ima_op *op_of_msg(const struct ima_plan *plan, const size_t *op_end, size_t msg)
 {
+        for (size_t i = 0; msg != SIZE_MAX && i < plan->n_ops; i++)
+                if (msg < op_end[i])
+                        return &plan->ops[i];
+        return NULL;
+}
+
+/* Containers of rules and elements: when adding one fails, what goes into it fails too */
+static bool is_container_add(const struct ima_op *op)
+{
+        return op->kind == IMA_OP_ADD_TABLE || op->kind == IMA_OP_ADD_CHAIN || op->kind == IMA_OP_ADD_SET;
+}
+
+/* refused_again: this is the attempt after a fresh read, see ima_needs_hint() */
+static void record_batch_errors(const struct ima_batch *b, int r, const struct ima_plan *plan, const size_t *op_end,
+                                bool refused_again, struct ima_reconcile_report *rep)
+{
+        bool container_refused[IMA_FAMILY_COUNT] = { 0 };
+
         if (ima_batch_n_errors(b) == 0) {
                 if (r == -EMSGSIZE)
                         add_error(rep, "transaction of %zu bytes exceeds the socket send buffer (raise "
@@ -222,15 +243,24 @@ static void record_batch_errors(const struct ima_batch *b, int r, struct ima_rec
                 return;
         }
         for (size_t i = 0; i < ima_batch_n_errors(b); i++) {
+                const struct ima_op *op;
                 struct ima_batch_error e;
+                const char *hint = NULL;
 
                 ima_batch_get_error(b, i, &e);
+                op = op_of_msg(plan, op_end, e.index);
+                if (op) {
+                        hint = ima_needs_hint(op, e.error, refused_again, container_refused[op->family]);
+                        if (is_container_add(op))
+                                container_refused[op->family] = true;
+                }
                 if (e.error == -ERESTART)
                         add_error(rep, "%s: the ruleset changed after it was read", e.what);
                 else if (e.kernel)
-                        add_error(rep, "%s: %s (kernel: %s)", e.what, strerror(-e.error), e.kernel);
+                        add_error(rep, "%s: %s (kernel: %s)%s%s", e.what, strerror(-e.error), e.kernel,
+                                  hint ? "; " : "", hint ? hint : "");
                 else
-                        add_error(rep, "%s: %s", e.what, strerror(-e.error));
+                        add_error(rep, "%s: %s%s%s", e.what, strerror(-e.error), hint ? "; " : "", hint ? hint : "");
         }
 }
 
@@ -241,23 +271,28 @@ static bool worth_retrying(int r)
         return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ENOBUFS;
 }
 
-/* Sends the plan's ops of one transaction (0 or 1). */
+/* Sends the plan's ops of one transaction (0 or 1); retry: this is the attempt after a fresh read. */
 static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, uint32_t genid,
-                     struct ima_reconcile_report *rep)
+                     bool retry, struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
+        /* which op each message comes from, to say what a refused one needs */
+        _cleanup_free_ size_t *op_end = calloc(plan->n_ops ? plan->n_ops : 1, sizeof(*op_end));
         uint64_t start = ima_now_usec();
         int r;
 
+        if (!op_end)
+                return -ENOMEM;
         r = ima_batch_new(rc->nl, genid, &b);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < plan->n_ops; i++) {
-                if (plan->ops[i].transaction != transaction)
-                        continue;
-                r = ima_build_op(b, &plan->ops[i]);
-                if (r < 0)
-                        return r;
+                if (plan->ops[i].transaction == transaction) {
+                        r = ima_build_op(b, &plan->ops[i]);
+                        if (r < 0)
+                                return r;
+                }
+                op_end[i] = ima_batch_n_msgs(b);
         }
         rep->build_usec += ima_now_usec() - start;
         if (rc->commit_hook)
@@ -272,7 +307,7 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         rep->n_msgs = (transaction > 0 ? rep->n_msgs : 0) + ima_batch_n_msgs(b);
         rep->n_bytes = (transaction > 0 ? rep->n_bytes : 0) + ima_batch_size(b);
         if (r < 0)
-                record_batch_errors(b, r, rep);
+                record_batch_errors(b, r, plan, op_end, retry, rep);
         /* refused by the kernel, message by message: not lost answers (ENOBUFS, the outcome
          * unknown) nor a batch that never went out (EMSGSIZE) */
         if (r < 0 && ima_batch_n_errors(b) > 0)
@@ -309,8 +344,9 @@ static int check_ownership(struct ima_reconciler *rc, const struct ima_observed 
         return r;
 }
 
+/* retry: the attempt after a fresh read, once the first failed */
 static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
-                          enum ima_reconcile_mode mode, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT],
+                          enum ima_reconcile_mode mode, const struct ima_rule_sigs sigs[IMA_FAMILY_COUNT], bool retry,
                           struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_observed_freep) struct ima_observed *fresh = NULL;
@@ -323,12 +359,15 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         rep->rejected = false;
         r = get_state(rc, trust, rep, &have, &fresh);
         if (r < 0) {
-                add_error(rep, "reading the kernel state: %s%s",
+                const char *hint = ima_needs_read_hint(r);
+
+                add_error(rep, "reading the kernel state: %s%s%s%s",
                           r == -EAGAIN    ? "the ruleset kept changing"
                           : r == -ENOBUFS ? "kernel answers were lost (receive buffer overrun)"
                                           : strerror(-r),
                           r == -EPERM ? " (nf_tables needs CAP_NET_ADMIN in this network namespace: run as root, "
-                                        "or give the container NET_ADMIN)" : "");
+                                        "or give the container NET_ADMIN)" : "",
+                          hint ? "; " : "", hint ? hint : "");
                 return r;
         }
         genid = have->genid;
@@ -345,11 +384,11 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (r < 0)
                 return r;
         if (rep->plan->n_ops > 0) {
-                r = send_plan(rc, rep->plan, 0, genid, rep);
+                r = send_plan(rc, rep->plan, 0, genid, retry, rep);
                 if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
                         rep->committed++;
                         genid = next_genid(genid);
-                        r = send_plan(rc, rep->plan, 1, genid, rep);
+                        r = send_plan(rc, rep->plan, 1, genid, retry, rep);
                 }
                 if (r < 0) {
                         /* whatever we knew is in doubt now */
@@ -383,7 +422,7 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
         rep->diff_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
-        r = reconcile_once(rc, want, trust, mode, rc->sigs, rep);
+        r = reconcile_once(rc, want, trust, mode, rc->sigs, false, rep);
         if (worth_retrying(r)) {
                 /* someone edited the ruleset between our read and our commit, or answers were
                  * lost: read it again. The first attempt's errors go: the second one's say why
@@ -393,7 +432,7 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
                 rep->n_errors = 0;
                 if (r == -ENOBUFS && rep->attempts > 0)
                         unknown_outcome = TAKE_PTR(rep->plan);
-                r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, rep);
+                r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, true, rep);
                 /* The kernel holds want now and nothing was left to send: the transaction whose
                  * answers were lost went through, and what it changed is what this reconcile
                  * changed (not "in sync"). */
