@@ -1,6 +1,6 @@
 /* bench-daemon: the running agent's reaction times and footprint, measured from the outside.
  *
- *   bench-daemon AGENT GEN_PREFIXES WORKDIR
+ *   bench-daemon AGENT GEN_PREFIXES WORKDIR [--ipv6]
  *
  * - ConfigMap change -> kernel updated: 200 kubelet-style updates (new timestamped directory,
  *   "..data" symlink renamed over); each timed from the rename to the agent's commit, seen as
@@ -18,6 +18,9 @@
  * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
  *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
  *   (SIGHUP, and the 10-minute backstop), which reads every element back.
+ * - --ipv6: only the footprint at 100,000 CIDRs, of IPv4 prefixes and then of IPv6 ones (the
+ *   agent runs with --enable-ipv6; the config change toggles MasqLinkLocalIPv6, so fe80::/10
+ *   leaves or joins the ip6 set), the two side by side in one run.
  * Runs inside the private namespace bench-daemon.sh creates. */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +47,18 @@
 #include "nft/sock.h"
 
 static const char *agent_bin, *gen_bin, *workdir;
+static bool ipv6; /* the prefixes are IPv6 ones, the agent runs with --enable-ipv6 */
+
+/* A row's label, marked as IPv6 in --ipv6 runs (two may be in use at once). */
+static const char *label(const char *text)
+{
+        static char bufs[2][96];
+        static unsigned next;
+        char *b = bufs[next++ % 2];
+
+        snprintf(b, sizeof(bufs[0]), "%s%s", text, ipv6 ? ", IPv6" : "");
+        return b;
+}
 
 static double now_ms(void)
 {
@@ -138,7 +153,8 @@ static pid_t start_agent(const char *config, const char *log)
                 int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
                 dup2(fd, 2);
-                execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off", NULL);
+                execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off",
+                      ipv6 ? "--enable-ipv6" : NULL, NULL);
                 _exit(127);
         }
         if (pid < 0)
@@ -290,9 +306,9 @@ static char *config_text(size_t n_cidrs, const char *extra, bool masq_link_local
         size_t len = 0;
         FILE *out = open_memstream(&text, &len), *p;
 
-        fprintf(out, "CidrLimit: %zu\nMasqLinkLocal: %s\n%sNonMasqueradeCIDRs:\n", n_cidrs + 1,
-                masq_link_local ? "true" : "false", extra);
-        snprintf(cmd, sizeof(cmd), "%s %zu 11", gen_bin, n_cidrs);
+        fprintf(out, "CidrLimit: %zu\n%s: %s\n%sNonMasqueradeCIDRs:\n", n_cidrs + 1,
+                ipv6 ? "MasqLinkLocalIPv6" : "MasqLinkLocal", masq_link_local ? "true" : "false", extra);
+        snprintf(cmd, sizeof(cmd), "%s %zu 11 %s", gen_bin, n_cidrs, ipv6 ? "ipv6" : "ipv4");
         p = popen(cmd, "r");
         while (p && fgets(line, sizeof(line), p))
                 fprintf(out, "  - %s", line);
@@ -477,7 +493,7 @@ static void bench_rebuild(pid_t pid, const char *log, size_t n_cidrs)
         if (now_ms() >= deadline)
                 die("no rebuild after nft flush ruleset");
         printf("  %-44s %8.1f ms   peak (VmHWM) %6ld kB\n",
-               n_cidrs == 64 ? "rebuild after flush ruleset, 64 CIDRs" : "rebuild after flush, 100,000 CIDRs",
+               label(n_cidrs == 64 ? "rebuild after flush ruleset, 64 CIDRs" : "rebuild after flush, 100,000 CIDRs"),
                now_ms() - t0, status_kb(pid, "VmHWM:"));
 }
 
@@ -525,7 +541,7 @@ static void bench_foreign_churn(pid_t pid, size_t n_cidrs)
         usleep(50000);
         c1 = cpu_ns(pid);
         printf("  %-44s %8.1f us CPU each   (%d commits in %.0f ms, resyncs included)\n",
-               n_cidrs == 64 ? "another table's commit, 64 CIDRs" : "another table's commit, 100,000 CIDRs",
+               label(n_cidrs == 64 ? "another table's commit, 64 CIDRs" : "another table's commit, 100,000 CIDRs"),
                (c1 - c0) / 1e3 / commits, commits, t1 - t0);
         ima_nl_free(nl);
 }
@@ -557,7 +573,7 @@ static void bench_big_config_latency(const char *dir, const char *log, size_t n_
                 if (lat[i] < 0)
                         die("a config change was not applied within 10 s");
         }
-        snprintf(what, sizeof(what), "ConfigMap update -> kernel, %zu CIDRs", n_cidrs);
+        snprintf(what, sizeof(what), "ConfigMap update -> kernel, %zu CIDRs%s", n_cidrs, ipv6 ? ", IPv6" : "");
         print_percentiles(what, lat, ARRAY_SIZE(lat));
         print_split(log, mark, ARRAY_SIZE(lat), true);
 }
@@ -571,9 +587,9 @@ static void bench_footprint(size_t n_cidrs)
         pid_t pid;
         FILE *f;
 
-        snprintf(dir, sizeof(dir), "%s/cm-%zu", workdir, n_cidrs);
+        snprintf(dir, sizeof(dir), "%s/cm-%zu%s", workdir, n_cidrs, ipv6 ? "-ipv6" : "");
         snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
-        snprintf(log, sizeof(log), "%s/agent-%zu.log", workdir, n_cidrs);
+        snprintf(log, sizeof(log), "%s/agent-%zu%s.log", workdir, n_cidrs, ipv6 ? "-ipv6" : "");
         if (mkdir(dir, 0755) < 0)
                 die("mkdir");
         kubelet_update(dir, text, 0);
@@ -587,12 +603,12 @@ static void bench_footprint(size_t n_cidrs)
                 die("the agent did not apply");
         usleep(500000);
         printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
-               n_cidrs == 64 ? "agent 0.5 s after start, 64 CIDRs" : "agent 0.5 s after start, 100,000 CIDRs",
+               label(n_cidrs == 64 ? "agent 0.5 s after start, 64 CIDRs" : "agent 0.5 s after start, 100,000 CIDRs"),
                status_kb(pid, "VmRSS:"), status_kb(pid, "VmHWM:"));
         /* past the agent's quiet period (TRIM_QUIET_MS, 2 s), after which it gives freed memory back */
         sleep(3);
         printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
-               n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs", status_kb(pid, "VmRSS:"),
+               label(n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs"), status_kb(pid, "VmRSS:"),
                status_kb(pid, "VmHWM:"));
         /* resyncs are counted from the agent's log (v=0 logs nothing per resync, so use time) */
         c0 = cpu_ns(pid);
@@ -602,7 +618,7 @@ static void bench_footprint(size_t n_cidrs)
         t1 = now_ms();
         resyncs = (unsigned)((t1 - t0) / 100.0);
         printf("  %-44s %8.1f us CPU each   (%u resyncs in %.1f s, %.2f%% of one CPU)\n",
-               n_cidrs == 64 ? "idle resync (re-read file, reconcile), 64" : "idle resync, 100,000 CIDRs",
+               label(n_cidrs == 64 ? "idle resync (re-read file, reconcile), 64" : "idle resync, 100,000 CIDRs"),
                (c1 - c0) / 1e3 / resyncs, resyncs, (t1 - t0) / 1e3, (c1 - c0) / 1e6 / (t1 - t0) * 100.0);
         /* SIGHUP reads the whole kernel state, like the 10-minute backstop check */
         c0 = cpu_ns(pid);
@@ -610,7 +626,7 @@ static void bench_footprint(size_t n_cidrs)
         usleep(n_cidrs >= 100000 ? 3000000 : 300000);
         c1 = cpu_ns(pid);
         printf("  %-44s %8.1f ms CPU   (SIGHUP; also every 10 min)\n",
-               n_cidrs == 64 ? "full state check, 64 CIDRs" : "full state check, 100,000 CIDRs", (c1 - c0) / 1e6);
+               label(n_cidrs == 64 ? "full state check, 64 CIDRs" : "full state check, 100,000 CIDRs"), (c1 - c0) / 1e6);
         bench_big_config_latency(dir, log, n_cidrs, "ResyncInterval: 100ms\n");
         bench_foreign_churn(pid, n_cidrs);
         bench_rebuild(pid, log, n_cidrs);
@@ -627,13 +643,26 @@ int main(int argc, char **argv)
 {
         struct ima_events *ev = NULL;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: bench-daemon AGENT GEN_PREFIXES WORKDIR\n");
+        if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "--ipv6") != 0)) {
+                fprintf(stderr, "usage: bench-daemon AGENT GEN_PREFIXES WORKDIR [--ipv6]\n");
                 return 2;
         }
         agent_bin = argv[1];
         gen_bin = argv[2];
         workdir = argv[3];
+        if (argc == 5) {
+                /* the IPv4 figures of the same run to compare with */
+                printf("footprint, IPv4 prefixes\n");
+                bench_footprint(100000);
+                ipv6 = true;
+                /* the agent leaves its tables when it stops: the next one would start by taking
+                 * 100,000 elements out of the ip table, a cost the IPv4 rows do not carry */
+                if (system("nft flush ruleset") != 0)
+                        die("nft flush ruleset");
+                printf("footprint, IPv6 prefixes (--enable-ipv6)\n");
+                bench_footprint(100000);
+                return 0;
+        }
         if (ima_events_open(0, &ev) < 0)
                 die("subscribing to nftables events");
         printf("daemon reaction times (event-repair mode)\n");

@@ -3,10 +3,13 @@
 # CIDRs, CPU per idle resync. Builds first if needed; runs in a private network namespace.
 # Takes about three minutes (repairs are spaced out so each one is measured alone).
 #
-#   bash ctest/bench/bench-daemon.sh
+#   bash ctest/bench/bench-daemon.sh [--ipv6]
+#
+# --ipv6: instead, only the footprint rows at 100,000 CIDRs, first with IPv4 prefixes, then with
+# IPv6 ones and --enable-ipv6 (about three minutes).
 set -euo pipefail
 bench_packages=()
 . "$(dirname "$0")/prepare.sh"
 ima_enter_sandbox "$@"
 echo "# $(uname -r), $(nproc) CPUs, agent $("$IMA_BIN" version)"
-"$IMA_HELPERS/bench-daemon" "$IMA_BIN" "$IMA_HELPERS/gen-prefixes" "$WORK"
+"$IMA_HELPERS/bench-daemon" "$IMA_BIN" "$IMA_HELPERS/gen-prefixes" "$WORK" "$@"

@@ -2,7 +2,11 @@
  * to "nft -f" of the same table and "iptables-restore" of the payload the upstream agent writes
  * (one RETURN rule per CIDR). Runs inside the private namespace bench-reconcile.sh creates.
  *
- *   bench-reconcile GEN_PREFIXES WORKDIR N...
+ *   bench-reconcile GEN_PREFIXES WORKDIR FAMILIES N...
+ *
+ * FAMILIES is "ipv4", or a comma-separated list of "ipv4", "ipv6" (the ip6 table, with
+ * --enable-ipv6) and "mixed" (N/2 IPv4 and N/2 IPv6 prefixes, both tables): each N is measured
+ * for each, in that order, and a table of the main figures side by side ends the run.
  *
  * Every figure is the median of several runs. "wall" is elapsed time; "cpu" is CPU time of the
  * process, kernel work on its behalf included (the commit runs inside sendmsg); for the agent
@@ -29,6 +33,14 @@
 #include "nft/sock.h"
 
 #define MAX_RUNS 64
+
+enum bench_family {
+        BENCH_IPV4,
+        BENCH_IPV6,
+        BENCH_MIXED,
+};
+
+static const char *const family_names[] = { "ipv4", "ipv6", "mixed" };
 
 /* Where the scripts fed to nft and iptables-restore are written (the caller removes it). */
 static const char *workdir;
@@ -127,9 +139,9 @@ static struct cost meter_stop(const struct meter *m)
         return (struct cost){ .wall_ms = now_ms() - m->wall, .cpu_ms = cpu_ms() - m->cpu };
 }
 
-static struct ima_model *model_from(char **prefixes, size_t n)
+static struct ima_model *model_from(char **prefixes, size_t n, enum bench_family fam)
 {
-        struct ima_config_options copts = { 0 };
+        struct ima_config_options copts = { .enable_ipv6 = fam != BENCH_IPV4 };
         struct ima_model_options mopts;
         struct ima_config *c = NULL;
         struct ima_model *m = NULL;
@@ -143,6 +155,7 @@ static struct ima_model *model_from(char **prefixes, size_t n)
                 fprintf(f, "  - %s\n", prefixes[i]);
         fclose(f);
         ima_model_options_init(&mopts);
+        mopts.enable_ipv6 = copts.enable_ipv6;
         if (ima_diag_new("bench", &d) < 0 || ima_config_parse(yaml, len, &copts, d, &c) < 0 ||
             ima_model_build(c, &mopts, &m) < 0) {
                 fprintf(stderr, "bench: config of %zu prefixes rejected\n", n);
@@ -231,40 +244,70 @@ static void write_render(const char *path, const struct ima_model *m)
                 exit(1);
 }
 
-/* The upstream agent's iptables-restore payload: one RETURN per CIDR, link-local first. */
-static void write_upstream_payload(const char *path, char **prefixes, size_t n)
+static bool is_ipv6(const char *prefix)
+{
+        return strchr(prefix, ':') != NULL;
+}
+
+/* The upstream agent's iptables-restore payload for one family (ip6tables-restore's for IPv6):
+ * one RETURN per CIDR, link-local first. Returns the number of CIDRs written. */
+static size_t write_upstream_payload(const char *path, char **prefixes, size_t n, bool v6)
 {
         FILE *f = fopen(path, "w");
+        size_t k = 0;
 
         if (!f)
                 exit(1);
         fputs("*nat\n:IP-MASQ-AGENT - [0:0]\n", f);
-        fputs("-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: local traffic is not subject to MASQUERADE\" -d 169.254.0.0/16 -j RETURN\n", f);
-        for (size_t i = 0; i < n; i++)
+        fprintf(f, "-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: local traffic is not subject to MASQUERADE\" -d %s -j RETURN\n",
+                v6 ? "fe80::/10" : "169.254.0.0/16");
+        for (size_t i = 0; i < n; i++) {
+                if (is_ipv6(prefixes[i]) != v6)
+                        continue;
                 fprintf(f, "-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: local traffic is not subject to MASQUERADE\" -d %s -j RETURN\n",
                         prefixes[i]);
+                k++;
+        }
         fputs("-A IP-MASQ-AGENT -m comment --comment \"ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)\" -j MASQUERADE --random-fully\nCOMMIT\n", f);
         fclose(f);
+        return k;
 }
 
 /* ---- the benchmark -------------------------------------------------------------------------------- */
 
-static char **gen_prefixes(const char *tool, size_t n)
+/* Appends n prefixes of one family to v from *k on (seeded with the total, as before). */
+static void gen_some(const char *tool, size_t n, size_t seed, const char *family, char **v, size_t *k)
 {
         char cmd[512], line[128];
-        char **v = calloc(n, sizeof(*v));
-        size_t k = 0;
+        size_t end = *k + n;
         FILE *p;
 
-        snprintf(cmd, sizeof(cmd), "%s %zu %zu", tool, n, n);
+        snprintf(cmd, sizeof(cmd), "%s %zu %zu %s", tool, n, seed, family);
         p = popen(cmd, "r");
-        while (p && k < n && fgets(line, sizeof(line), p)) {
+        while (p && *k < end && fgets(line, sizeof(line), p)) {
                 line[strcspn(line, "\n")] = '\0';
-                v[k++] = strdup(line);
+                v[(*k)++] = strdup(line);
         }
-        if (!p || pclose(p) != 0 || k != n) {
+        if (!p || pclose(p) != 0 || *k != end) {
                 fprintf(stderr, "bench: %s failed\n", cmd);
                 exit(1);
+        }
+}
+
+/* Mixed: the IPv4 half first, then the IPv6 one, so that prefixes[n / 2] (the one the 1-CIDR
+ * change narrows) is an IPv6 prefix. */
+static char **gen_prefixes(const char *tool, size_t n, enum bench_family fam)
+{
+        char **v = calloc(n, sizeof(*v));
+        size_t k = 0;
+
+        if (!v)
+                exit(1);
+        if (fam == BENCH_MIXED) {
+                gen_some(tool, n / 2, n, "ipv4", v, &k);
+                gen_some(tool, n - n / 2, n, "ipv6", v, &k);
+        } else {
+                gen_some(tool, n, n, fam == BENCH_IPV6 ? "ipv6" : "ipv4", v, &k);
         }
         return v;
 }
@@ -288,9 +331,48 @@ static void print_cost(const char *what, struct cost c, const char *extra)
         printf("%s\n", extra ? extra : "");
 }
 
-static void bench_n(const char *gen_tool, size_t n)
+/* The figures of one block that the closing table puts side by side. */
+struct summary {
+        size_t n;
+        enum bench_family fam;
+        double parse_ms;
+        struct cost full;
+        size_t full_msgs;
+        struct cost delta;
+        size_t delta_msgs;
+        struct cost oneshot;
+        double read_user_ms, read_sys_ms;
+        double insync_us;
+};
+
+#define MAX_SUMMARIES 64
+static struct summary summaries[MAX_SUMMARIES];
+static size_t n_summaries;
+
+/* The upstream agent's restore of every family present: iptables-restore and ip6tables-restore
+ * (the upstream agent runs both with --enable-ipv6), one after the other. */
+static struct cost upstream_restore(char **prefixes, size_t n)
 {
-        char **prefixes = gen_prefixes(gen_tool, n);
+        char *ipt_argv[] = { "iptables-restore", "--noflush", NULL };
+        char *ip6t_argv[] = { "ip6tables-restore", "--noflush", NULL };
+        struct cost total = { 0 }, c;
+
+        if (write_upstream_payload(work_path("bench-upstream.txt"), prefixes, n, false) > 0) {
+                c = run_tool(ipt_argv, work_path("bench-upstream.txt"));
+                total.wall_ms += c.wall_ms;
+                total.cpu_ms += c.cpu_ms;
+        }
+        if (write_upstream_payload(work_path("bench-upstream6.txt"), prefixes, n, true) > 0) {
+                c = run_tool(ip6t_argv, work_path("bench-upstream6.txt"));
+                total.wall_ms += c.wall_ms;
+                total.cpu_ms += c.cpu_ms;
+        }
+        return total;
+}
+
+static void bench_n(const char *gen_tool, size_t n, enum bench_family fam)
+{
+        char **prefixes = gen_prefixes(gen_tool, n, fam);
         size_t mid = n / 2, msgs = 0, delta_msgs = 0;
         char *orig = prefixes[mid], *narrow = narrowed(orig), text[256];
         struct ima_model *want, *want2;
@@ -303,18 +385,19 @@ static void bench_n(const char *gen_tool, size_t n)
         struct cost agent_full, agent_delta, c;
         const int runs = n >= 100000 ? 3 : 5, deltas = 21, resyncs = n >= 10000 ? 200 : 2000;
         char *nft_argv[] = { "nft", "-f", "-", NULL };
-        char *ipt_argv[] = { "iptables-restore", "--noflush", NULL };
+        const char *nft_family = is_ipv6(orig) ? "ip6" : "ip";
+        struct summary *sum = n_summaries < MAX_SUMMARIES ? &summaries[n_summaries++] : NULL;
         struct meter mt;
 
         for (int i = 0; i < runs; i++) {
                 meter_start(&mt);
-                want = model_from(prefixes, n);
+                want = model_from(prefixes, n, fam);
                 add(&parse, meter_stop(&mt));
                 ima_model_free(want);
         }
-        want = model_from(prefixes, n);
+        want = model_from(prefixes, n, fam);
         prefixes[mid] = narrow;
-        want2 = model_from(prefixes, n);
+        want2 = model_from(prefixes, n, fam);
         prefixes[mid] = orig;
         if (ima_nl_open(&nl) < 0)
                 exit(1);
@@ -381,22 +464,30 @@ static void bench_n(const char *gen_tool, size_t n)
         }
         for (int i = 0; i < deltas; i++) {
                 snprintf(text, sizeof(text),
-                         "delete element ip ip-masq-agent nomasq-dst { %s }\nadd element ip ip-masq-agent nomasq-dst { %s }\n",
-                         i % 2 ? narrow : orig, i % 2 ? orig : narrow);
+                         "delete element %s ip-masq-agent nomasq-dst { %s }\nadd element %s ip-masq-agent nomasq-dst { %s }\n",
+                         nft_family, i % 2 ? narrow : orig, nft_family, i % 2 ? orig : narrow);
                 write_file(work_path("bench-delta.nft"), text);
                 add(&nft_delta, run_tool(nft_argv, work_path("bench-delta.nft")));
         }
         remove_tables(nl);
 
         /* upstream: the whole chain through iptables-restore, for any change */
-        write_upstream_payload(work_path("bench-upstream.txt"), prefixes, n);
         for (int i = 0; i < (n >= 10000 ? 1 : runs); i++)
-                add(&ipt_full, run_tool(ipt_argv, work_path("bench-upstream.txt")));
-        system("iptables -t nat -F IP-MASQ-AGENT && iptables -t nat -X IP-MASQ-AGENT");
+                add(&ipt_full, upstream_restore(prefixes, n));
+        if (fam != BENCH_IPV6)
+                system("iptables -t nat -F IP-MASQ-AGENT && iptables -t nat -X IP-MASQ-AGENT");
+        if (fam != BENCH_IPV4)
+                system("ip6tables -t nat -F IP-MASQ-AGENT && ip6tables -t nat -X IP-MASQ-AGENT");
 
         agent_full = median(&full);
         agent_delta = median(&delta_cache);
-        printf("N = %zu CIDRs\n", n);
+        if (fam == BENCH_IPV4)
+                printf("N = %zu CIDRs\n", n);
+        else if (fam == BENCH_IPV6)
+                printf("N = %zu CIDRs, IPv6 (--enable-ipv6; the ip table holds only 169.254.0.0/16)\n", n);
+        else
+                printf("N = %zu CIDRs, mixed: %zu IPv4 + %zu IPv6 (--enable-ipv6; the change is an IPv6 one)\n", n,
+                       n / 2, n - n / 2);
         print_cost("config parse + model (not part of a resync)", median(&parse), NULL);
         snprintf(text, sizeof(text), "   %zu messages", msgs);
         print_cost("agent: full apply", agent_full, text);
@@ -412,12 +503,29 @@ static void bench_n(const char *gen_tool, size_t n)
                "agent: in-sync resync (GETGEN, nothing sent)", c.wall_ms * 1e3, c.cpu_ms * 1e3, resyncs);
         print_cost("nft -f: full table", median(&nft_full), NULL);
         print_cost("nft -f: 1-CIDR delete+add", median(&nft_delta), NULL);
-        print_cost("iptables-restore: upstream payload", median(&ipt_full), "   (any change rewrites it all)");
+        print_cost(fam == BENCH_IPV4   ? "iptables-restore: upstream payload"
+                   : fam == BENCH_IPV6 ? "ip6tables-restore: upstream payload"
+                                       : "ip(6)tables-restore: upstream payloads",
+                   median(&ipt_full), "   (any change rewrites it all)");
         printf("  ratios: full apply nft -f / agent = %.1fx wall; iptables-restore / agent = %.1fx wall\n",
                median(&nft_full).wall_ms / agent_full.wall_ms, median(&ipt_full).wall_ms / agent_full.wall_ms);
         printf("          1-CIDR change nft -f / agent = %.1fx wall; iptables-restore / agent = %.1fx wall\n\n",
                median(&nft_delta).wall_ms / agent_delta.wall_ms, median(&ipt_full).wall_ms / agent_delta.wall_ms);
         fflush(stdout);
+        if (sum)
+                *sum = (struct summary){
+                        .n = n,
+                        .fam = fam,
+                        .parse_ms = median(&parse).wall_ms,
+                        .full = agent_full,
+                        .full_msgs = msgs,
+                        .delta = agent_delta,
+                        .delta_msgs = delta_msgs,
+                        .oneshot = median(&oneshot),
+                        .read_user_ms = median(&read_user).wall_ms,
+                        .read_sys_ms = median(&read_sys).wall_ms,
+                        .insync_us = median(&insync).wall_ms * 1e3,
+                };
 
         ima_reconciler_free(rc);
         ima_nl_free(nl);
@@ -449,9 +557,9 @@ static struct cost median_read(struct ima_nl *nl, const struct ima_model *want, 
 
 static void bench_beside_kube_proxy(const char *gen_tool)
 {
-        char **prefixes = gen_prefixes(gen_tool, 64);
+        char **prefixes = gen_prefixes(gen_tool, 64, BENCH_IPV4);
         char *nft_argv[] = { "nft", "-f", "-", NULL };
-        struct ima_model *want = model_from(prefixes, 64);
+        struct ima_model *want = model_from(prefixes, 64, BENCH_IPV4);
         struct ima_nl *nl = NULL;
         struct cost alone, beside;
         FILE *f;
@@ -487,15 +595,53 @@ static void bench_beside_kube_proxy(const char *gen_tool)
         free(prefixes);
 }
 
+/* The main figures of every family side by side, with the agent's own time per CIDR, so that
+ * what one family costs more than another shows without arithmetic. */
+static void print_summary(void)
+{
+        printf("Side by side (medians; own = the agent's time outside the kernel's commit)\n");
+        printf("  %-6s %7s %9s %6s %10s %10s %6s %10s %10s %11s %10s %10s\n", "family", "N", "parse ms", "msgs",
+               "full ms", "own us/N", "msgs", "chg own ms", "chg kern ms", "in-sync us", "1shot ms", "read sys ms");
+        for (size_t i = 0; i < n_summaries; i++) {
+                const struct summary *s = &summaries[i];
+
+                printf("  %-6s %7zu %9.2f %6zu %10.3f %10.3f %6zu %10.3f %11.3f %11.1f %10.3f %10.3f\n",
+                       family_names[s->fam], s->n, s->parse_ms, s->full_msgs, s->full.wall_ms,
+                       s->full.own_ms * 1e3 / (double)s->n, s->delta_msgs, s->delta.own_ms, s->delta.commit_ms,
+                       s->insync_us, s->oneshot.wall_ms, s->read_sys_ms);
+        }
+        printf("\n");
+}
+
 int main(int argc, char **argv)
 {
-        if (argc < 4) {
-                fprintf(stderr, "usage: bench-reconcile GEN_PREFIXES WORKDIR N...\n");
+        bool fams[ARRAY_SIZE(family_names)] = { false };
+        char *list, *tok, *save = NULL;
+
+        if (argc < 5) {
+                fprintf(stderr, "usage: bench-reconcile GEN_PREFIXES WORKDIR FAMILIES N...\n");
                 return 2;
         }
         workdir = argv[2];
-        for (int i = 3; i < argc; i++)
-                bench_n(argv[1], strtoul(argv[i], NULL, 10));
+        list = strdup(argv[3]);
+        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                size_t f = 0;
+
+                while (f < ARRAY_SIZE(family_names) && strcmp(tok, family_names[f]) != 0)
+                        f++;
+                if (f == ARRAY_SIZE(family_names)) {
+                        fprintf(stderr, "bench-reconcile: unknown family \"%s\" (ipv4, ipv6, mixed)\n", tok);
+                        return 2;
+                }
+                fams[f] = true;
+        }
+        free(list);
+        for (int i = 4; i < argc; i++)
+                for (size_t f = 0; f < ARRAY_SIZE(family_names); f++)
+                        if (fams[f])
+                                bench_n(argv[1], strtoul(argv[i], NULL, 10), (enum bench_family)f);
+        if (n_summaries > 1)
+                print_summary();
         bench_beside_kube_proxy(argv[1]);
         return 0;
 }
