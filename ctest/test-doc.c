@@ -152,6 +152,7 @@ static void test_yaml_to_json_like_upstream(void)
                 { "a: [n, N, no, No, NO, nO, off, Off, OFF, oFF, false, False, FALSE, fALSE]",
                   "{\"a\":[false,false,false,false,false,\"nO\",false,false,false,\"oFF\",false,false,false,\"fALSE\"]}" },
                 { "a: [~, null, Null, NULL, nUll, '']", "{\"a\":[null,null,null,null,\"nUll\",\"\"]}" },
+                { "a: [fd00::/8, falsey, f, Fals]", "{\"a\":[\"fd00::/8\",\"falsey\",\"f\",\"Fals\"]}" },
                 /* timestamps stay strings in go-yaml v2's interface{} */
                 { "a: [2001-12-14, 2001-12-14t21:59:43.10-05:00, 2001-13-14]",
                   "{\"a\":[\"2001-12-14\",\"2001-12-14t21:59:43.10-05:00\",\"2001-13-14\"]}" },

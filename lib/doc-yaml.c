@@ -228,8 +228,9 @@ static enum rtag lookup_word(const char *s, struct ima_doc_node *n)
                 { "-.inf", RTAG_FLOAT, -1 }, { "-.Inf", RTAG_FLOAT, -1 }, { "-.INF", RTAG_FLOAT, -1 },
         };
 
-        /* the words' first characters: a CIDR or a number skips the table (100,000 of them do) */
-        if (s[0] && !strchr("yYtToOnNfF~.+-", s[0]))
+        /* the words' first characters and their length (5 at most): a CIDR or a number skips the
+         * table (100,000 of them do), IPv6 ones in fd00::/8 included, which start with an 'f' */
+        if (s[0] && (!strchr("yYtToOnNfF~.+-", s[0]) || strnlen(s, 6) > 5))
                 return RTAG_NONE;
         for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
                 if (strcmp(s, words[i].word) != 0)
