@@ -124,9 +124,9 @@ static void test_normalize_random(void)
                 }
 }
 
-/* IPv4 sets are sorted by a radix sort of 64-bit keys, IPv6 ones by a merge sort of 128-bit
- * pairs: the same intervals, drawn from the whole 32-bit space (the all-ones address included),
- * must come out the same either way. */
+/* IPv4 sets are sorted by a radix sort of (first, last) in one 64-bit key, IPv6 ones by a radix
+ * sort of first alone, ties put in order afterwards: the same intervals, drawn from the whole
+ * 32-bit space (the all-ones address included), must come out the same either way. */
 static void test_sorts_agree(void)
 {
         static const size_t sizes[] = { 2, 17, 300, 20000 };
@@ -158,6 +158,95 @@ static void test_sorts_agree(void)
                 ima_ipset_free(v4);
                 ima_ipset_free(v6);
         }
+}
+
+static int oracle_cmp(const void *a, const void *b)
+{
+        const struct ima_interval *x = a, *y = b;
+
+        if (x->first != y->first)
+                return x->first < y->first ? -1 : 1;
+        return x->last < y->last ? -1 : x->last > y->last;
+}
+
+static ima_u128 rand128(unsigned *seed)
+{
+        ima_u128 v = 0;
+
+        for (int i = 0; i < 8; i++)
+                v = v << 16 ^ (ima_u128)(rand_r(seed) & 0xffff);
+        return v;
+}
+
+/* The IPv6 radix sort keys on the 64 bits below the highest bit in which the starts differ, and
+ * sorts ties in a second step. Lists that make the key the upper half, the lower half or a window
+ * between, with ties in runs shorter and longer than the insertion sort's, and the edges of the
+ * space (::, the all-ones address, ::/0), against qsort and a plain merge. */
+static void test_ipv6_sort(void)
+{
+        static const size_t sizes[] = { 2, 17, 300, 5000, 20000 };
+        const ima_u128 max = ~(ima_u128)0;
+        unsigned seed = 4242;
+
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+                for (int mode = 0; mode < 5; mode++) {
+                        size_t n = sizes[k], want_n = 0;
+                        struct ima_interval *want = calloc(n, sizeof(*want));
+                        struct ima_ipset *s = NULL;
+                        ima_u128 base = rand128(&seed);
+                        int ok = want && ima_ipset_new(IMA_FAMILY_IPV6, &s) == 0;
+
+                        for (size_t i = 0; ok && i < n; i++) {
+                                ima_u128 first = rand128(&seed), span;
+                                ima_u128 low40 = first & (((ima_u128)1 << 40) - 1);
+
+                                if (mode == 1) /* all in one /64: the key is the lower half */
+                                        first = (base >> 64 << 64) | (uint64_t)first;
+                                else if (mode == 2) /* the top bits differ: 3 keys, runs of n/3 ties */
+                                        first = (ima_u128)(i % 3) << 126 | (first & (((ima_u128)1 << 56) - 1));
+                                else if (mode == 3) /* runs of about 8 ties, some longer */
+                                        first = (ima_u128)(rand_r(&seed) % (n / 8 + 1)) << 100 | low40;
+                                else if (mode == 4) /* a key between the halves; overlaps */
+                                        first = (base >> 100 << 100) | (ima_u128)(rand_r(&seed) % (4 * n)) << 70 |
+                                                (first & (((ima_u128)1 << 42) - 1));
+                                /* below 2^40, so that most intervals stay apart */
+                                span = i % 4 == 0 ? 0 : rand128(&seed) >> (88 + rand_r(&seed) % 40);
+                                if (i % 11 == 0) /* repeats, and the edges */
+                                        first = i % 2 ? max - (ima_u128)(i % 3) : (ima_u128)(i % 3);
+                                if (n == 17 && mode == 0 && i == 5)
+                                        first = 0, span = max; /* ::/0, once */
+                                want[i] = (struct ima_interval){ first, first > max - span ? max : first + span };
+                                ok = ima_ipset_add(s, want[i].first, want[i].last) == 0;
+                        }
+                        CHECK(ok);
+                        if (!ok) {
+                                free(want);
+                                ima_ipset_free(s);
+                                return;
+                        }
+                        qsort(want, n, sizeof(*want), oracle_cmp);
+                        for (size_t i = 1; i < n; i++) {
+                                struct ima_interval *last = &want[want_n];
+
+                                if (last->last == max || want[i].first <= last->last + 1) {
+                                        if (want[i].last > last->last)
+                                                last->last = want[i].last;
+                                } else {
+                                        want[++want_n] = want[i];
+                                }
+                        }
+                        want_n++;
+                        ima_ipset_normalize(s);
+                        ok = s->n == want_n;
+                        for (size_t i = 0; ok && i < want_n; i++)
+                                ok = s->v[i].first == want[i].first && s->v[i].last == want[i].last;
+                        CHECK(ok);
+                        if (!ok)
+                                fprintf(stderr, "  %zu intervals, mode %d: %zu after normalize, expected %zu\n", n,
+                                        mode, s->n, want_n);
+                        free(want);
+                        ima_ipset_free(s);
+                }
 }
 
 static void test_ipv6_edges(void)
@@ -274,6 +363,7 @@ int main(void)
         TEST_RUN(test_normalize_releases_room);
         TEST_RUN(test_normalize_random);
         TEST_RUN(test_sorts_agree);
+        TEST_RUN(test_ipv6_sort);
         TEST_RUN(test_ipv6_edges);
         TEST_RUN(test_contains);
         TEST_RUN(test_diff);
