@@ -1,7 +1,7 @@
 #!/bin/bash
 # The reconcile engine: an in-sync kernel gets no write; a CIDR change is set elements only;
 # every kind of drift is healed; a racing editor cannot leave the table inconsistent; 100,000
-# prefixes go in as one transaction and read back identical.
+# prefixes, IPv4 or IPv6, go in as one transaction and read back identical.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -331,5 +331,37 @@ grep -q " attempts=1 " "$WORK/apply.log" || fail "not one transaction: $(cat "$W
 readback ip | sed -n 's/^  element //p' | sort >"$WORK/got"
 sort "$WORK/p100k" >"$WORK/want"
 cmp -s "$WORK/want" "$WORK/got" || fail "100,000 prefixes do not read back identical ($(wc -l <"$WORK/got") elements read)"
+note "ok: $(cat "$WORK/apply.log")"
+
+# --- 100,000 IPv6 prefixes, and the edges of the space: one transaction, read back identical -----
+# Beside the random fd00::/8 prefixes, entries that merge (into a prefix, and into a range that is
+# none), the first address (::) and the last (all ones, the one interval without an end element).
+agent cleanup 2>/dev/null
+"$IMA_HELPERS/gen-prefixes" 100000 7 ipv6 >"$WORK/p100k6"
+edges=(::/128 ::1/128 ::2/127 2001:db8::/33 2001:db8:8000::/33 2001:db9::/32 2001:dba::/32
+        ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128)
+{
+        echo '{"CidrLimit": 100009, "MasqLinkLocal": true, "NonMasqueradeCIDRs": ['
+        printf '"%s",\n' "${edges[@]}"
+        sed 's/.*/"&",/; $ s/,$//' "$WORK/p100k6"
+        echo ']}'
+} >"$WORK/huge6.json"
+gen_before=$(readback --genid)
+agent apply --enable-ipv6 --config "$WORK/huge6.json" 2>"$WORK/apply.log" ||
+        fail "apply of 100,000 IPv6 prefixes failed: $(cat "$WORK/apply.log")"
+gen_after=$(readback --genid)
+assert_eq "transactions committed for 100,000 IPv6 prefixes" 1 "$((gen_after - gen_before))"
+grep -q " attempts=1 " "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
+readback ip6 | sed -n 's/^  element //p' | sort >"$WORK/got"
+# fe80::/10: link-local, not masqueraded unless MasqLinkLocalIPv6
+{
+        cat "$WORK/p100k6"
+        printf '%s\n' ::/126 2001:db8::-2001:dba:ffff:ffff:ffff:ffff:ffff:ffff fe80::/10 \
+                ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127
+} | sort >"$WORK/want"
+cmp -s "$WORK/want" "$WORK/got" ||
+        fail "100,000 IPv6 prefixes do not read back identical ($(wc -l <"$WORK/got") elements read): $(diff "$WORK/want" "$WORK/got" | head -5)"
+agent diff --enable-ipv6 --config "$WORK/huge6.json" >"$WORK/diff.out" 2>&1 ||
+        fail "diff after the IPv6 apply: $(head -5 "$WORK/diff.out")"
 note "ok: $(cat "$WORK/apply.log")"
 echo "ok: reconcile engine"
