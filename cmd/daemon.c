@@ -35,6 +35,7 @@
 #include "lib/memstream.h"
 #include "nft/dump.h"
 #include "nft/events.h"
+#include "nft/needs.h"
 #include "nft/probe.h"
 #include "nft/reconcile.h"
 #include "nft/sock.h"
@@ -876,10 +877,14 @@ static void choose_ownership(struct daemon *d)
         }
         r = ima_features_table_persist(d->nl);
         if (r <= 0) {
+                const char *hint = r < 0 ? ima_needs_read_hint(r) : NULL;
+                char reason[256];
+
+                snprintf(reason, sizeof(reason), "%s%s%s",
+                         r == 0 ? "kernel without persistent table ownership (Linux < 6.9)" : strerror(-r),
+                         hint ? "; " : "", hint ? hint : "");
                 log_info_kv("Table ownership unavailable: tables are repaired from nftables events",
-                            LOG_STR("mode", "event_repair"),
-                            LOG_STR("reason", r == 0 ? "kernel without persistent table ownership (Linux < 6.9)"
-                                                     : strerror(-r)));
+                            LOG_STR("mode", "event_repair"), LOG_STR("reason", reason));
                 return;
         }
         /* owner AND persist: an owned table no one else can edit, that outlives this process */

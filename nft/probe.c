@@ -66,7 +66,13 @@ int ima_features_table_persist(struct ima_nl *nl)
 
         for (unsigned attempt = 0; attempt < PROBE_NAME_ATTEMPTS && r == -EEXIST; attempt++)
                 r = probe_table_persist(nl, attempt);
-        if (r == -EOPNOTSUPP || r == -EINVAL)
-                return 0; /* flags the kernel does not know */
+        if (r == -EOPNOTSUPP || r == -EINVAL) {
+                uint32_t genid;
+
+                /* flags the kernel does not know, or no nf_tables at all: nfnetlink refuses a
+                 * transaction for a subsystem it lacks with the same errors */
+                r = ima_nl_getgen(nl, &genid);
+                return r < 0 ? r : 0;
+        }
         return r < 0 ? r : 1;
 }
