@@ -10,8 +10,9 @@
 /* What to do when the kernel refused op with error (a negative errno), or NULL when the refusal
  * names no missing feature. ENOENT is also the answer to an edit that deleted the table, chain or
  * set under the agent: a hint is given only for an op refused again after a fresh read of the
- * kernel state (refused_again), worded "if this persists", and not for a rule or set whose table
- * or chain the same transaction failed to add (container_refused): that failure is the cause. */
+ * kernel state (refused_again), worded "if this persists", and not for an op that follows a
+ * refused addition of a table, chain or set of its family in the same transaction
+ * (container_refused): that failure is the likelier cause. */
 const char *ima_needs_hint(const struct ima_op *op, int error, bool refused_again, bool container_refused);
 
 /* The same for a failure to read the kernel state (error, a negative errno): nfnetlink answers
