@@ -146,6 +146,23 @@ static void sort_intervals(struct ima_interval *v, size_t n)
         free(buf);
 }
 
+/* Turns a radix pass's digit counts into the offsets where each digit's keys go. False when every
+ * key has the digit of the first one (first_digit): the pass would move nothing, and is skipped. */
+static bool radix_offsets(size_t count[256], size_t n, unsigned first_digit)
+{
+        size_t sum = 0;
+
+        if (count[first_digit] == n)
+                return false;
+        for (unsigned d = 0; d < 256; d++) {
+                size_t k = count[d];
+
+                count[d] = sum;
+                sum += k;
+        }
+        return true;
+}
+
 /* An IPv4 interval fits one 64-bit key, first << 32 | last, that orders intervals as
  * interval_less() does. An LSD radix sort of those keys, a byte per pass, is linear in n: for a
  * list of 100,000 IPv4 CIDRs it takes a fifth of the time of sort_intervals(), whose 128-bit
@@ -166,17 +183,11 @@ static bool sort_ipv4(struct ima_interval *v, size_t n)
                         count[b][(src[i] >> (8 * b)) & 0xff]++;
         }
         for (unsigned b = 0; b < 8; b++) {
-                size_t *c = count[b], sum = 0;
+                size_t *c = count[b];
                 uint64_t *t;
 
-                if (c[(src[0] >> (8 * b)) & 0xff] == n)
+                if (!radix_offsets(c, n, (src[0] >> (8 * b)) & 0xff))
                         continue;
-                for (unsigned d = 0; d < 256; d++) {
-                        size_t k = c[d];
-
-                        c[d] = sum;
-                        sum += k;
-                }
                 for (size_t i = 0; i < n; i++)
                         dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
                 t = src;
@@ -222,17 +233,11 @@ static bool sort_ipv6(struct ima_interval *v, size_t n)
                         count[b][(src[i].key >> (8 * b)) & 0xff]++;
         }
         for (unsigned b = 0; b < 8; b++) {
-                size_t *c = count[b], sum = 0;
+                size_t *c = count[b];
                 struct keyed *t;
 
-                if (c[(src[0].key >> (8 * b)) & 0xff] == n)
+                if (!radix_offsets(c, n, (src[0].key >> (8 * b)) & 0xff))
                         continue;
-                for (unsigned d = 0; d < 256; d++) {
-                        size_t k = c[d];
-
-                        c[d] = sum;
-                        sum += k;
-                }
                 for (size_t i = 0; i < n; i++)
                         dst[c[(src[i].key >> (8 * b)) & 0xff]++] = src[i];
                 t = src;
