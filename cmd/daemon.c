@@ -141,6 +141,7 @@ struct daemon {
         bool last_missing;
         bool read_once;
         int read_trouble;          /* -errno while the file cannot be read for want of resources */
+        int file_watch_error;      /* why the config file itself was not watched, as last logged */
         int64_t interval_nsec;     /* current ResyncInterval */
         bool config_valid;         /* the file as it is now is valid */
         bool config_failed;        /* a read or parse failed, and no valid file was read since */
@@ -651,6 +652,16 @@ static bool passing_trouble(int r)
         return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
 }
 
+/* What an inotify failure asks of the node's operator, or "". */
+static const char *inotify_hint(int r)
+{
+        if (r == -ENOSPC)
+                return " (no inotify watch left: raise fs.inotify.max_user_watches)";
+        if (r == -EMFILE)
+                return " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)";
+        return "";
+}
+
 /* Says how config changes are noticed when it is not simply the file's own directory. */
 static void log_watch_state(const struct daemon *d)
 {
@@ -660,11 +671,33 @@ static void log_watch_state(const struct daemon *d)
                 log_info("the directory of %s does not exist: watching %s until it appears", arg_config_path,
                          watch_ancestor(d->watch));
         else
-                log_error("cannot watch the directory of %s: %s; %s", arg_config_path,
-                          strerror(-watch_error(d->watch)),
+                log_error("cannot watch the directory of %s: %s%s; %s", arg_config_path,
+                          strerror(-watch_error(d->watch)), inotify_hint(watch_error(d->watch)),
                           passing_trouble(watch_error(d->watch))
                                   ? "the file is read, and the watch tried again, every second until it works"
                                   : "config changes are seen only every resync");
+}
+
+/* The config file's own watch, when it fails or works again. Only writes through another path
+ * than the config path need it (the source of a file bind-mounted over it): the directories'
+ * watches see the rest, so the daemon goes on without it, and every resync tries it again. */
+static void log_file_watch(struct daemon *d)
+{
+        int r;
+
+        if (!d->watch)
+                return; /* no inotify at all: logged as such */
+        r = watch_file_error(d->watch);
+        if (r == d->file_watch_error)
+                return;
+        if (r < 0)
+                log_warning("cannot watch the config file %s itself: %s%s; writes through that path are seen when "
+                            "the writer closes the file, but writes through another (the source of a file "
+                            "bind-mounted over it) only at the next resync, which tries the watch again",
+                            arg_config_path, strerror(-r), inotify_hint(r));
+        else if (d->file_watch_error < 0)
+                log_info("watching the config file %s itself again", arg_config_path);
+        d->file_watch_error = r;
 }
 
 /* The watch failed for want of memory or descriptors: the reload timer tries it again soon
@@ -1062,8 +1095,7 @@ static int daemon_init(struct daemon *d)
          * second while the watch waits for memory or descriptors */
         r = start_watch(d);
         if (r < 0) {
-                log_error("cannot watch %s: %s%s; %s", arg_config_path, strerror(-r),
-                          r == -EMFILE ? " (no inotify instance left: fs.inotify.max_user_instances, or the open file limit)" : "",
+                log_error("cannot watch %s: %s%s; %s", arg_config_path, strerror(-r), inotify_hint(r),
                           passing_trouble(r) ? "the file is read, and the watch tried again, every second until it works"
                                              : "config changes are seen only every resync until the watch works again");
                 retry_watch_soon(d, r);
@@ -1154,7 +1186,10 @@ int daemon_run(void)
                 set_interval(&d, IMA_CONFIG_DEFAULT_RESYNC_NSEC);
         while (!done) {
                 struct epoll_event evs[8];
-                int n = epoll_wait(d.epfd, evs, 8, trim_when_quiet(&d, http_timeout(&d)));
+                int n;
+
+                log_file_watch(&d); /* whichever source moved the watch */
+                n = epoll_wait(d.epfd, evs, 8, trim_when_quiet(&d, http_timeout(&d)));
 
                 if (n < 0 && errno == EINTR)
                         continue;

@@ -63,12 +63,13 @@ struct watch {
         bool being_written;
         dev_t written_dev;
         ino_t written_ino;
-        /* the regular file the config path led to when arm() last looked (file_known), and its
-         * watch (file_wd, -1 when none) */
+        /* the regular file the config path led to when arm() last looked (file_known), its
+         * watch (file_wd, -1 when none), and why it has none when it should (file_error) */
         bool file_known;
         dev_t file_dev;
         ino_t file_ino;
         int file_wd;
+        int file_error;
         /* while arm() replaces them: the targets before, whose watches it keeps where it can */
         const struct watch_target *replaced;
         size_t n_replaced;
@@ -337,18 +338,22 @@ static int arm_once(struct watch *w)
  * (the same file gives back the same wd, which stays). The file is looked at before it is watched:
  * replaced in between, the older one is taken for the one watched, and the event of the
  * replacement, or the next refresh, arms again. A file that cannot be watched (max_user_watches)
- * is not tried again until it is another one: the directories' watches see what they can. */
+ * is tried again when it is another one, or at the next refresh: meanwhile the directories'
+ * watches see what they can. */
 static void file_arm(struct watch *w)
 {
         struct stat st;
         int wd = -1;
 
+        w->file_error = 0;
         w->file_known = stat(w->config_path, &st) == 0 && S_ISREG(st.st_mode);
         if (w->file_known) {
                 w->file_dev = st.st_dev;
                 w->file_ino = st.st_ino;
                 wd = inotify_add_watch(w->fd, w->config_path, WATCH_FILE_MASK);
-                if (holds_wd(w->targets, w->n_targets, wd))
+                if (wd < 0)
+                        w->file_error = -errno;
+                else if (holds_wd(w->targets, w->n_targets, wd))
                         wd = -1; /* a directory of ours after all: its target reads its events */
         }
         if (w->file_wd >= 0 && w->file_wd != wd && !holds_wd(w->targets, w->n_targets, w->file_wd))
@@ -442,6 +447,11 @@ int watch_error(const struct watch *w)
         return w->error;
 }
 
+int watch_file_error(const struct watch *w)
+{
+        return w->file_error;
+}
+
 bool watch_file_being_written(const struct watch *w)
 {
         struct stat st;
@@ -516,8 +526,11 @@ int watch_refresh(struct watch *w, bool *ret_rearmed)
         int r;
 
         *ret_rearmed = false;
-        if ((watch_active(w) || watch_ancestor(w)) && targets_current(w))
+        if ((watch_active(w) || watch_ancestor(w)) && targets_current(w)) {
+                if (w->file_error < 0)
+                        file_arm(w); /* the same file: the limit may have been raised since */
                 return watch_active(w) ? 0 : -ENOENT;
+        }
         r = arm(w);
         *ret_rearmed = true;
         return r < 0 ? r : watch_active(w) ? 0 : -ENOENT;

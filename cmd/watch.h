@@ -30,6 +30,12 @@ const char *watch_ancestor(const struct watch *w);
 /* The last failure to add a watch (0 when none): -ENOSPC when fs.inotify.max_user_watches is
  * exhausted, -EACCES, ... */
 int watch_error(const struct watch *w);
+/* Why the config file itself is not watched (0 when it is, or when the path leads to no regular
+ * file): -ENOSPC when fs.inotify.max_user_watches is exhausted, ... Without that watch, writes
+ * through the config path are still seen when their writer closes the file, through its
+ * directory's watch, but writes through another path (the source of a file bind-mounted over it,
+ * a hard link elsewhere) are not. watch_refresh() tries it again. */
+int watch_file_error(const struct watch *w);
 
 enum watch_change {
         WATCH_UNCHANGED,

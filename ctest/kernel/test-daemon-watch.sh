@@ -3,9 +3,11 @@
 # directory reached through a symlink (also repointed), a config file that is a symlink to a file
 # elsewhere, a directory that is missing at start, deleted, or renamed away and recreated, a file
 # written slowly, a file hard-linked into place (also one made with O_TMPFILE), a volume mounted
-# over the config's directory, a file bind-mounted over the config file. Every case runs with ResyncInterval 1h, so only the inotify watch
-# (or the mount table's change) can explain a change being applied (but one: a directory on the
-# path renamed away, which only the resync sees).
+# over the config's directory, a file bind-mounted over the config file, and inotify limits (no
+# instance, or no watch for the file itself). Every case runs with ResyncInterval 1h, so only the
+# inotify watch (or the mount table's change) can explain a change being applied (but those that
+# only the resync can see: a directory on the path renamed away, and the watches coming back
+# after the limits are raised).
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -265,6 +267,35 @@ expect_applied "inotify back: the hourly resync taken" 203.0.113.0/24
 wait_for 5 grep -q 'interval="1h0m0s"' "$WORK/agent.log" || fail "ResyncInterval 1h not taken"
 write_config "$WORK/noino/config" 192.0.0.0/24
 expect_applied "inotify back: a file renamed over" 192.0.0.0/24
+stop_agent
+
+# --- no inotify watch left for the file itself (fs.inotify.max_user_watches, shared by the user's
+# containers), its directory's one watch had: writes through the config path are still seen at
+# their close; the warning says what is missed, and the resync tries the file's watch again, which
+# then sees writes through another path (a hard link outside the watched directory)
+mkdir "$WORK/nofw"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.2.0/24]\nResyncInterval: 1h\n' >"$WORK/nofw/config"
+ln "$WORK/nofw/config" "$WORK/nofw-link"
+watches=$(cat /proc/sys/user/max_inotify_watches)
+echo 1 >/proc/sys/user/max_inotify_watches || fail "cannot lower max_inotify_watches in the test's user namespace"
+start_agent "$WORK/nofw/config"
+wait_for 5 grep -q "cannot watch the config file .* itself: .*max_user_watches" "$WORK/agent.log" ||
+        fail "the file's missing watch was not reported: $(tail -5 "$WORK/agent.log")"
+if grep -q "cannot watch the directory" "$WORK/agent.log"; then
+        fail "one watch should do for the directory: $(tail -5 "$WORK/agent.log")"
+fi
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 198.51.100.0/24]\nResyncInterval: 1h\n' >"$WORK/nofw/config"
+expect_applied "written in place without the file's own watch" 198.51.100.0/24
+echo "$watches" >/proc/sys/user/max_inotify_watches
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 203.0.113.0/24]\nResyncInterval: 1s\n' >"$WORK/nofw/config"
+expect_applied "written in place, resync 1 s" 203.0.113.0/24
+wait_for 5 grep -q "watching the config file .* itself again" "$WORK/agent.log" ||
+        fail "the resync did not watch the file again: $(tail -5 "$WORK/agent.log")"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 192.0.0.0/24]\nResyncInterval: 1h\n' >"$WORK/nofw/config"
+expect_applied "written in place, resync 1 h" 192.0.0.0/24
+wait_for 5 test "$(grep -c 'interval="1h0m0s"' "$WORK/agent.log")" -ge 2 || fail "ResyncInterval 1h not taken again"
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]\nResyncInterval: 1h\n' >"$WORK/nofw-link"
+expect_applied "written through a hard link, the file's own watch back" 100.64.0.0/10
 stop_agent
 
 echo "ok: config watch"
