@@ -521,6 +521,31 @@ static void test_print_shows_what_goes(void)
         ima_model_free(m);
 }
 
+/* diff gives others' rules nft's text (cmd/nftables-text.c reads it) only where the chain it
+ * read lines up with the rules the plan shows. */
+static void test_name_rules(void)
+{
+        char *shown[] = { "fib daddr type local return", "[ counter ] [ immediate reg 0 accept ]" };
+        char *listed[] = { "fib daddr type local return", "counter accept" };
+        char *other_ours[] = { "fib daddr type local return comment \"x\"", "counter accept" };
+        struct ima_plan *p = NULL;
+
+        CHECK_INT(ima_plan_new(&p), 0);
+        CHECK_INT(ima_plan_add_flush_chain(p, IMA_FAMILY_IPV4, IMA_REASON_RULES, shown, 2), 0);
+        CHECK(ima_plan_shows_expr_listing(p, IMA_FAMILY_IPV4));
+        CHECK(!ima_plan_shows_expr_listing(p, IMA_FAMILY_IPV6));
+        /* another family's chain, as many rules as the chain had, our own rule not alike: nothing */
+        CHECK_INT(ima_plan_name_rules(p, IMA_FAMILY_IPV6, listed, 2), 0);
+        CHECK_INT(ima_plan_name_rules(p, IMA_FAMILY_IPV4, listed, 1), 0);
+        CHECK_INT(ima_plan_name_rules(p, IMA_FAMILY_IPV4, other_ours, 2), 0);
+        CHECK_STR(p->ops[0].old_rules[1], "[ counter ] [ immediate reg 0 accept ]");
+        CHECK_INT(ima_plan_name_rules(p, IMA_FAMILY_IPV4, listed, 2), 1);
+        CHECK_STR(p->ops[0].old_rules[0], "fib daddr type local return");
+        CHECK_STR(p->ops[0].old_rules[1], "counter accept");
+        CHECK(!ima_plan_shows_expr_listing(p, IMA_FAMILY_IPV4));
+        ima_plan_free(p);
+}
+
 int main(void)
 {
         TEST_RUN(test_in_sync_is_empty);
@@ -535,5 +560,6 @@ int main(void)
         TEST_RUN(test_second_transaction);
         TEST_RUN(test_other_objects);
         TEST_RUN(test_chain_references_go_first);
+        TEST_RUN(test_name_rules);
         TEST_EXIT();
 }

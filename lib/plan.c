@@ -416,6 +416,61 @@ static void print_op(const struct ima_op *op, FILE *out)
         }
 }
 
+/* Whether text is libnftnl's listing of a rule's expressions: nft's syntax never starts so. */
+static bool is_expr_listing(const char *text)
+{
+        return text[0] == '[';
+}
+
+/* Whether the n rules of listing are the ones op shows: as many, and those it shows in nft
+ * syntax (the agent's own) identical. */
+static bool lines_up(const struct ima_op *op, char *const *listing, size_t n)
+{
+        if (op->n_old_rules != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_expr_listing(op->old_rules[i]) && strcmp(op->old_rules[i], listing[i]) != 0)
+                        return false;
+        return true;
+}
+
+bool ima_plan_shows_expr_listing(const struct ima_plan *p, enum ima_family f)
+{
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct ima_op *op = &p->ops[i];
+
+                for (size_t k = 0; op->kind == IMA_OP_FLUSH_CHAIN && op->family == f && k < op->n_old_rules; k++)
+                        if (is_expr_listing(op->old_rules[k]))
+                                return true;
+        }
+        return false;
+}
+
+int ima_plan_name_rules(struct ima_plan *p, enum ima_family f, char *const *listing, size_t n)
+{
+        int replaced = 0;
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                struct ima_op *op = &p->ops[i];
+
+                if (op->kind != IMA_OP_FLUSH_CHAIN || op->family != f || !lines_up(op, listing, n))
+                        continue;
+                for (size_t k = 0; k < n; k++) {
+                        char *text;
+
+                        if (!is_expr_listing(op->old_rules[k]))
+                                continue;
+                        text = strdup(listing[k]);
+                        if (!text)
+                                return -ENOMEM;
+                        free(op->old_rules[k]);
+                        op->old_rules[k] = text;
+                        replaced++;
+                }
+        }
+        return replaced;
+}
+
 int ima_plan_print(const struct ima_plan *p, FILE *out)
 {
         for (size_t i = 0; i < p->n_ops; i++)

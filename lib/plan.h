@@ -63,7 +63,8 @@ struct ima_op {
         struct ima_rule rule;    /* ADD_RULE */
         struct ima_ipset *elems; /* *_ELEMS, owned by the plan */
         /* FLUSH_CHAIN: the rules it removes as people read them, owned by the plan (none
-         * known: NULL) */
+         * known: NULL): in nft syntax, or, for a rule the agent cannot write, libnftnl's listing
+         * of its expressions, each as "[ NAME ... ]" */
         char **old_rules;
         size_t n_old_rules;
         struct ima_other_object other; /* *_OTHER* */
@@ -122,6 +123,14 @@ size_t ima_plan_count_intervals(const struct ima_plan *p);
  * ... { <the header it had> }"; a table whose flags only change shows its flags before and after,
  * marked "(flags only)". Long element lists are wrapped; every line starts with '+' or '-'. */
 int ima_plan_print(const struct ima_plan *p, FILE *out);
+/* Whether a FLUSH_CHAIN op of family f shows a rule as libnftnl's listing. */
+bool ima_plan_shows_expr_listing(const struct ima_plan *p, enum ima_family f);
+/* Gives the rules that FLUSH_CHAIN ops of family f show as libnftnl's listing nft's text
+ * instead: listing holds the n rules of the chain as nft lists them (in chain order, without
+ * handles or counter values), read at the generation the plan was made from. Only when it lines
+ * up with what an op shows, as many rules and the agent's own ones alike, else that op keeps its
+ * texts. Returns how many texts were replaced, or -ENOMEM. */
+int ima_plan_name_rules(struct ima_plan *p, enum ima_family f, char *const *listing, size_t n);
 /* "rules", "elements", ...: the reason as a metric label / log word. */
 const char *ima_op_reason_name(enum ima_op_reason r);
 /* One-line description of an op, e.g. "add 3 intervals to ip nomasq-dst", for errors and logs. */

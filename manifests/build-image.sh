@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the container image manifests/daemonset.yaml runs, with no container engine and no base
-# image: the agent binary, the shared libraries it links and the libmicrohttpd it loads for
-# --health-bind-address/--metrics-bind-address (with theirs), in one layer. The result is an OCI
+# image: the agent binary, the shared libraries it links, the libmicrohttpd it loads for
+# --health-bind-address/--metrics-bind-address and the libnftables its diff command loads to show
+# others' rules in nft syntax (with theirs), in one layer. The result is an OCI
 # image layout in a tar file that also carries Docker's manifest.json, so any of these loads it:
 #   docker load -i ip-masq-agent-image.tar
 #   podman load -i ip-masq-agent-image.tar
@@ -58,6 +59,11 @@ if [ -z "$mhd" ]; then
         echo "libmicrohttpd.so.12 not found: apt-get install libmicrohttpd12" >&2
         exit 1
 fi
+nftables=$(ldconfig -p | awk '$1 == "libnftables.so.1" && !found { print $NF; found = 1 }')
+if [ -z "$nftables" ]; then
+        echo "libnftables.so.1 not found: apt-get install libnftables1" >&2
+        exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -65,7 +71,7 @@ root=$work/rootfs
 mkdir -p "$root/usr/bin" "$root/etc/config" "$work/oci/blobs/sha256"
 install -m 0755 "$binary" "$root/usr/bin/ip-masq-agent"
 # every library at the path the dynamic loader looks it up at, resolved from symlinks
-for lib in $( (ldd "$binary"; ldd "$mhd"; echo "$mhd") | grep -o '/[^ ]*' | sort -u); do
+for lib in $( (ldd "$binary"; ldd "$mhd"; echo "$mhd"; ldd "$nftables"; echo "$nftables") | grep -o '/[^ ]*' | sort -u); do
         mkdir -p "$root$(dirname "$lib")"
         cp -L "$lib" "$root$lib"
 done

@@ -68,6 +68,14 @@ output_has "ip-masq-agent " in_image version || fail "the agent does not start i
 printf 'nonMasqueradeCIDRs: [10.0.0.0/8]\nmasqLinkLocal: true\n' > "$WORK/rootfs/etc/config/ip-masq-agent"
 in_image apply 2>"$WORK/apply.log" || { cat "$WORK/apply.log" >&2; fail "apply in the image failed"; }
 output_has "10.0.0.0/8" nft list set ip ip-masq-agent nomasq-dst || fail "apply in the image did not program the set"
+# diff loads libnftables to show another's rule as nft writes it
+nft insert rule ip ip-masq-agent postrouting ip daddr 192.0.2.1 accept || fail "cannot add a rule"
+rc=0
+in_image diff >"$WORK/diff.out" 2>&1 || rc=$?
+assert_eq "diff's exit code in the image" 3 "$rc"
+grep -qx -- "- rule ip ip-masq-agent postrouting ip daddr 192.0.2.1 accept" "$WORK/diff.out" ||
+        fail "diff in the image does not show the rule in nft syntax: $(cat "$WORK/diff.out")"
+in_image apply 2>"$WORK/apply.log" || { cat "$WORK/apply.log" >&2; fail "apply in the image failed"; }
 
 # the DaemonSet's invocation: flags alone, the HTTP endpoints (libmicrohttpd, loaded on demand)
 chroot "$WORK/rootfs" /usr/bin/ip-masq-agent --config=/etc/config/ip-masq-agent \
