@@ -40,8 +40,11 @@ static void test_modules_named(void)
         masq_ports.rule.numgen_mod = 3;
         masq_ports.rule.numgen_below = 1;
         CHECK(hint_names(&chain4, (const char *const[]){ "if this persists", "nat chain type", "nft_chain_nat",
-                                                         "nf_nat", "CONFIG_NFT_NAT", NULL }));
-        CHECK(hint_names(&chain6, (const char *const[]){ "nft_chain_nat", NULL }));
+                                                         "nf_nat", "CONFIG_NFT_NAT", "nft_fib_ipv4", "nft_masq",
+                                                         "nft_numgen", NULL }));
+        CHECK(!strstr(ima_needs_hint(&chain4, -ENOENT, true, false), "ipv6"));
+        CHECK(hint_names(&chain6, (const char *const[]){ "nft_chain_nat", "nft_fib_ipv6", "nft_masq", NULL }));
+        CHECK(!strstr(ima_needs_hint(&chain6, -ENOENT, true, false), "ipv4"));
         CHECK(hint_names(&fib4, (const char *const[]){ "if this persists", "fib expression for ip:", "nft_fib_ipv4",
                                                        "CONFIG_NFT_FIB_IPV4", NULL }));
         CHECK(hint_names(&fib6, (const char *const[]){ "fib expression for ip6:", "nft_fib_ipv6",

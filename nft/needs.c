@@ -43,8 +43,20 @@ const char *ima_needs_hint(const struct ima_op *op, int error, bool refused_agai
         case IMA_OP_ADD_CHAIN:
                 if (container_refused)
                         return NULL;
-                return "if this persists, the kernel lacks the nat chain type: load module nft_chain_nat on the "
-                       "node (it needs nf_nat and nf_conntrack), or use a kernel built with CONFIG_NFT_NAT";
+                /* the kernel looks the rules' expressions up only in a chain it has: a kernel
+                 * without this module may lack theirs too, and the next try would say so, one by
+                 * one. Naming them now saves the round trips */
+                return op->family == IMA_FAMILY_IPV4
+                               ? "if this persists, the kernel lacks the nat chain type: load module nft_chain_nat on "
+                                 "the node (it needs nf_nat and nf_conntrack), or use a kernel built with "
+                                 "CONFIG_NFT_NAT; the chain's rules need nft_fib_ipv4 and nft_masq too (and "
+                                 "nft_numgen with several --to-ports ranges): modprobe -a nft_chain_nat "
+                                 "nft_fib_ipv4 nft_masq"
+                               : "if this persists, the kernel lacks the nat chain type: load module nft_chain_nat on "
+                                 "the node (it needs nf_nat and nf_conntrack), or use a kernel built with "
+                                 "CONFIG_NFT_NAT; the chain's rules need nft_fib_ipv6 and nft_masq too (and "
+                                 "nft_numgen with several --to-ports ranges): modprobe -a nft_chain_nat "
+                                 "nft_fib_ipv6 nft_masq";
         case IMA_OP_ADD_RULE:
                 return container_refused ? NULL : rule_hint(op->family, &op->rule);
         case IMA_OP_ADD_TABLE:
