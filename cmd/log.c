@@ -283,6 +283,20 @@ static const char *header_file(const char *file)
         return add_dir_header ? source_path(file) : base_name(file);
 }
 
+/* The last directory and the file name ("cmd/daemon.c"): what zap's ShortCallerEncoder, which
+ * component-base's JSON format uses, writes as "caller", whatever --add_dir_header says. */
+static const char *caller_path(const char *file)
+{
+        const char *name = base_name(file);
+
+        if (name == file)
+                return file;
+        for (const char *p = name - 1; p > file; p--)
+                if (p[-1] == '/')
+                        return p;
+        return file;
+}
+
 /* The JSON form of l, malloc'd, without the newline; NULL on ENOMEM. */
 static char *format_json(const struct log_line *l, const struct timeval *tv)
 {
@@ -293,7 +307,7 @@ static char *format_json(const struct log_line *l, const struct timeval *tv)
 
         if (!o)
                 return NULL;
-        snprintf(caller, sizeof(caller), "%s:%d", header_file(l->file), l->line);
+        snprintf(caller, sizeof(caller), "%s:%d", caller_path(l->file), l->line);
         r |= json_set(o, "ts", json_real((double)tv->tv_sec * 1000.0 + (double)tv->tv_usec / 1000.0));
         r |= json_set(o, "caller", json_string_lossy(caller));
         r |= json_set(o, "msg", json_string_lossy(l->msg));

@@ -21,7 +21,7 @@ while IFS= read -r line; do
         readme_line=$((readme_line + 1))
         # a klog text line, or the JSON example's "caller" (the same source line, in the other format)
         [[ $line =~ ^[IWE][0-9]{4}\ [0-9:.]+\ +[0-9]+\ ([a-z-]+\.c):([0-9]+)\]\ \"?([^\"]{1,24}) ]] ||
-                [[ $line =~ \"caller\":\"([a-z-]+\.c):([0-9]+)\",\"msg\":\"([^\"]{1,24}) ]] || continue
+                [[ $line =~ \"caller\":\"cmd/([a-z-]+\.c):([0-9]+)\",\"msg\":\"([^\"]{1,24}) ]] || continue
         file=${BASH_REMATCH[1]} at=${BASH_REMATCH[2]} msg=${BASH_REMATCH[3]}
         checked=$((checked + 1))
         src="$root/cmd/$file"
