@@ -339,8 +339,51 @@ static void test_foreign_and_short_messages(void)
         ima_event_batch_clear(&f.b);
 }
 
+/* What a batch proves about a range of generations: a read torn across them is one state only
+ * when each was seen, in order, and none touched our tables. */
+static void test_judge_generation_range(void)
+{
+        static const struct {
+                const char *what;
+                uint32_t genids[4];
+                bool touched[4];
+                size_t n;
+                bool lost;
+                uint32_t from, to;
+                enum ima_events_verdict want;
+        } cases[] = {
+                { "no commit in between", { 0 }, { false }, 0, false, 5, 5, IMA_EVENTS_UNTOUCHED },
+                { "every one seen", { 6, 7 }, { false, false }, 2, false, 5, 7, IMA_EVENTS_UNTOUCHED },
+                { "the last not seen yet", { 6 }, { false }, 1, false, 5, 7, IMA_EVENTS_INCOMPLETE },
+                { "none seen yet", { 0 }, { false }, 0, false, 5, 7, IMA_EVENTS_INCOMPLETE },
+                { "one dropped whole", { 6, 8 }, { false, false }, 2, false, 5, 8, IMA_EVENTS_TOUCHED },
+                { "one touched", { 6, 7 }, { true, false }, 2, false, 5, 7, IMA_EVENTS_TOUCHED },
+                { "touched before and after the range", { 5, 6, 7, 8 }, { true, false, false, true }, 4, false, 5, 7,
+                  IMA_EVENTS_UNTOUCHED },
+                { "messages lost", { 6, 7 }, { false, false }, 2, true, 5, 7, IMA_EVENTS_TOUCHED },
+                { "across the wrap, which skips 0", { 0xffffffff, 1, 2 }, { false, false, false }, 3, false,
+                  0xfffffffe, 2, IMA_EVENTS_UNTOUCHED },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct ima_event_txn txns[4] = { { 0 } };
+                struct ima_event_batch b = { .txns = txns, .n_txns = cases[i].n, .lost = cases[i].lost };
+                enum ima_events_verdict got;
+
+                for (size_t t = 0; t < cases[i].n; t++) {
+                        txns[t].genid = cases[i].genids[t];
+                        txns[t].touched = cases[i].touched[t];
+                }
+                got = ima_event_batch_judge(&b, cases[i].from, cases[i].to);
+                CHECK_INT(got, cases[i].want);
+                if (got != cases[i].want)
+                        fprintf(stderr, "  in case \"%s\"\n", cases[i].what);
+        }
+}
+
 int main(void)
 {
+        TEST_RUN(test_judge_generation_range);
         TEST_RUN(test_whose_and_what);
         TEST_RUN(test_transaction_across_reads);
         TEST_RUN(test_loss_after_own_messages);

@@ -11,17 +11,22 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/array.h"
 #include "nft/dump.h"
+#include "nft/events.h"
 #include "nft/interval.h"
 #include "nft/probe.h"
 #include "nft/rule-sig.h"
 #include "nft/sock.h"
 
 #define OBSERVE_ATTEMPTS 8
+/* how long a read waits, at most, for the events of commits it saw move the generation */
+#define WITNESS_WAITS 20
+#define WITNESS_WAIT_MS 5
 /* nft's datatype ids for the address types */
 #define NFT_TYPE_IPADDR 7
 #define NFT_TYPE_IP6ADDR 8
@@ -37,6 +42,9 @@ struct dump_ctx {
         size_t cap_elems;
         bool keyless_elem;      /* the set holds a catch-all element */
         bool unnamed_other;     /* another's object in our table that cannot be removed by name */
+        /* parts from later generations are read on (torn set), for the event stream to judge */
+        bool witnessed;
+        bool torn;
 };
 
 /* A libnftnl parse that failed: out of memory (it copies names), or a message it cannot read. */
@@ -52,11 +60,14 @@ static uint16_t nfproto(enum ima_family f)
 
 /* Every part of a dump carries the generation it was taken at; a different one means a
  * commit happened in between (set-element dumps are not flagged as interrupted). */
-static int check_gen(const struct nlmsghdr *nlh, const struct dump_ctx *c)
+static int check_gen(const struct nlmsghdr *nlh, struct dump_ctx *c)
 {
         const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 
-        return ntohs(g->res_id) == (c->genid & 0xffff) ? 0 : -EINTR;
+        if (ntohs(g->res_id) == (c->genid & 0xffff))
+                return 0;
+        c->torn = true;
+        return c->witnessed ? 0 : -EINTR;
 }
 
 /* Chain dumps are filtered by family only, whatever table the request names (and the other
@@ -703,10 +714,44 @@ static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
         return r == -ENOENT ? -EINTR : r;
 }
 
-static int observe_once(struct ima_nl *nl, struct ima_observed **ret)
+/* Whether the commits between generations from and to all left our tables alone, as the event
+ * stream witness (subscribed before from was read) tells: 1 yes, 0 no or unknown, or -errno. */
+static int untouched_between(struct ima_nl *nl, struct ima_events *witness, uint32_t from, uint32_t to)
+{
+        _cleanup_(ima_event_batch_clear) struct ima_event_batch batch = { 0 };
+        enum ima_events_verdict v = IMA_EVENTS_INCOMPLETE;
+        int r;
+
+        /* a commit sends its last event before it lets go of the commit lock */
+        r = ima_nl_barrier(nl);
+        if (r < 0)
+                return r;
+        /* where an empty transaction is no barrier (older kernels), a commit that moved the
+         * generation may still be sending its events: give it a little time */
+        for (int wait = 0; wait <= WITNESS_WAITS; wait++) {
+                struct pollfd p = { .fd = ima_events_fd(witness), .events = POLLIN };
+
+                if (wait > 0 && poll(&p, 1, WITNESS_WAIT_MS) < 0 && errno != EINTR)
+                        return -errno;
+                r = ima_events_read(witness, &batch);
+                if (r < 0)
+                        return 0; /* events lost: nothing proven */
+                v = ima_event_batch_judge(&batch, from, to);
+                if (v != IMA_EVENTS_INCOMPLETE)
+                        break;
+        }
+        return v == IMA_EVENTS_UNTOUCHED;
+}
+
+/* One read of both tables between two GETGENs. With a witness, a read that other commits tore
+ * still counts when the event stream shows that none of them touched our tables: the
+ * generation is global, so on a node where kube-proxy or a CNI commits often every read of a
+ * large set would be torn, and the read would never finish. */
+static int observe_once(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret)
 {
         _cleanup_(ima_observed_freep) struct ima_observed *o = NULL;
         uint32_t gen, gen_after;
+        bool torn = false;
         int r;
 
         r = ima_observed_new(&o);
@@ -722,28 +767,44 @@ static int observe_once(struct ima_nl *nl, struct ima_observed **ret)
         if (r < 0)
                 return r;
         for (int f = 0; f < IMA_FAMILY_COUNT; f++) {
-                struct dump_ctx c = { .table = &o->tables[f], .family = (enum ima_family)f, .genid = gen };
+                struct dump_ctx c = { .table = &o->tables[f], .family = (enum ima_family)f, .genid = gen,
+                                      .witnessed = witness != NULL };
 
                 r = observe_table(nl, &c);
                 free(c.elems);
+                torn |= c.torn;
                 if (r < 0)
                         return r;
         }
         r = ima_nl_getgen(nl, &gen_after);
         if (r < 0)
                 return r;
-        if (gen_after != gen)
-                return -EINTR;
-        o->genid = gen;
+        if (gen_after != gen || torn) {
+                if (!witness)
+                        return -EINTR;
+                r = untouched_between(nl, witness, gen, gen_after);
+                if (r <= 0)
+                        return r < 0 ? r : -EINTR;
+        }
+        /* what was read is the state at gen_after too: the batch is pinned to the latest */
+        o->genid = gen_after;
         *ret = TAKE_PTR(o);
         return 0;
 }
 
 int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)
 {
-        for (int attempt = 0; attempt < OBSERVE_ATTEMPTS; attempt++) {
-                int r = observe_once(nl, ret);
+        _cleanup_(ima_events_freep) struct ima_events *witness = NULL;
 
+        for (int attempt = 0; attempt < OBSERVE_ATTEMPTS; attempt++) {
+                int r;
+
+                /* the first read goes without (most are not torn); after a torn one, events from
+                 * before the next read's first GETGEN tell which commits touched our tables.
+                 * Without one (it could not subscribe), reads go on as before */
+                if (attempt == 1 && ima_events_open(ima_nl_portid(nl), &witness) < 0)
+                        witness = NULL;
+                r = observe_once(nl, witness, ret);
                 if (r != -EINTR)
                         return r;
         }

@@ -2,16 +2,19 @@
  * flags and owner, both sets (type, flags, elements decoded into intervals), the chain (type,
  * hook, priority, policy) and its rules as signatures, and whether anything else lives in the
  * table. A read torn by a concurrent commit (dump interrupted, parts from different generations,
- * generation moved between start and end) is retried. Reads nothing outside the two tables,
- * except, on request, whether another table holds a chain of a given name. */
+ * generation moved between start and end) is retried; a retry listens to the event stream, and
+ * counts when the commits that tore it left our tables alone (others' commits move the global
+ * generation too). Reads nothing outside the two tables, except, on request, whether another
+ * table holds a chain of a given name. */
 #pragma once
 
 #include "lib/observed.h"
 
 struct ima_nl;
 
-/* Returns 0 and the observation, -EAGAIN if every attempt was torn by concurrent commits, or
- * the kernel's -errno (e.g. -EPERM). */
+/* Returns 0 and the observation (its genid the generation it holds at, the last of the read), -EAGAIN if
+ * every attempt was torn by commits to our tables (or by ones the events could not clear), or the kernel's
+ * -errno (e.g. -EPERM). */
 int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
 
 /* Reads the counters of the postrouting chain's rules. A missing table leaves present false. */

@@ -72,6 +72,33 @@ int ima_events_fd(const struct ima_events *ev)
         return mnl_socket_get_fd(ev->sock);
 }
 
+static uint32_t next_genid(uint32_t g)
+{
+        return g + 1 == 0 ? 1 : g + 1;
+}
+
+enum ima_events_verdict ima_event_batch_judge(const struct ima_event_batch *batch, uint32_t from, uint32_t to)
+{
+        uint32_t want = next_genid(from);
+
+        if (batch->lost)
+                return IMA_EVENTS_TOUCHED;
+        for (size_t i = 0; i < batch->n_txns && from != to; i++) {
+                const struct ima_event_txn *t = &batch->txns[i];
+
+                /* serial arithmetic: in (from, to] */
+                if ((int32_t)(t->genid - from) <= 0 || (int32_t)(t->genid - to) > 0)
+                        continue;
+                /* one missing from the sequence was dropped whole, and may have been anything */
+                if (t->genid != want || t->touched)
+                        return IMA_EVENTS_TOUCHED;
+                if (want == to)
+                        return IMA_EVENTS_UNTOUCHED;
+                want = next_genid(want);
+        }
+        return from == to ? IMA_EVENTS_UNTOUCHED : IMA_EVENTS_INCOMPLETE;
+}
+
 void ima_event_batch_clear(struct ima_event_batch *batch)
 {
         free(batch->txns);

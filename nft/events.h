@@ -67,6 +67,17 @@ void ima_event_decoder_drained(struct ima_event_decoder *d);
  * counts as touching our tables (cut). Unknown: as after a loss. */
 void ima_event_decoder_rejoined(struct ima_event_decoder *d, bool known, uint32_t genid);
 
+enum ima_events_verdict {
+        IMA_EVENTS_UNTOUCHED,  /* every transaction in the range was seen, and none touched our tables */
+        IMA_EVENTS_TOUCHED,    /* one touched them, or may have (events lost) */
+        IMA_EVENTS_INCOMPLETE, /* not every transaction in the range has been seen (yet) */
+};
+
+/* What batch says about the transactions that produced the generations after from, up to and
+ * including to (generations skip 0 when they wrap): a read of our tables taken across them is
+ * one state when none touched them. Transactions outside the range are ignored. */
+enum ima_events_verdict ima_event_batch_judge(const struct ima_event_batch *batch, uint32_t from, uint32_t to);
+
 /* Subscribes to nf_tables events. own_portid identifies the agent's batch socket. The receive
  * buffer is made large (forced when privileged) so that a big transaction's events fit. */
 int ima_events_open(uint32_t own_portid, struct ima_events **ret);
