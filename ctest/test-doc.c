@@ -306,6 +306,74 @@ static int parse_aliased(int k, int m, char **ret_msg)
         return r;
 }
 
+/* Reads a YAML document; returns what ima_doc_parse() did, and the first message in *ret_msg. */
+static int parse_text(const char *text, char **ret_msg)
+{
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+        int r;
+
+        CHECK_INT(ima_diag_new("-", &d), 0);
+        r = ima_doc_parse(text, strlen(text), d, &root);
+        *ret_msg = strdup(d->n_entries ? d->entries[0].message : "");
+        return r;
+}
+
+/* "a: &a <len bytes>" (or the same as a key, "a: &a {? <len bytes>: 0}"), then "x: [*a, ... (m
+ * aliases)]". */
+static char *long_alias_text(bool key, size_t len, int m)
+{
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+
+        fputs(key ? "a: &a {? " : "a: &a ", f); /* a plain implicit key is at most 1024 characters */
+        for (size_t i = 0; i < len; i++)
+                fputc('b', f);
+        fputs(key ? ": 0}\nx: [*a" : "\nx: [*a", f);
+        for (int i = 1; i < m; i++)
+                fputs(", *a", f);
+        fputs("]\n", f);
+        fclose(f);
+        return buf;
+}
+
+/* A value counts once whatever its length, so the bound on values alone let a 100 KiB string
+ * aliased 100,000 times (an 800 KB file) ask for 10 GB. Expansion is bounded in bytes too: at
+ * most IMA_DOC_MAX_ALIAS_BYTES (16 MiB) of text, keys included, refused at the alias that passes
+ * it, naming the anchor. */
+static void test_alias_bytes(void)
+{
+        static const struct {
+                bool key;
+                size_t len;
+                int m;
+                int want;
+        } cases[] = {
+                { false, 100 * 1024, 163, 0 },        /* 16.3 MB: just under */
+                { false, 100 * 1024, 164, -EINVAL },  /* 16.8 MB: the 164th alias passes 16 MiB */
+                { false, 100 * 1024, 2000, -EINVAL },
+                { true, 100 * 1024, 164, -EINVAL },   /* a key's bytes count */
+                { false, 49, 5000, 0 },               /* the longest CIDR, often: values bound it */
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+                _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+                _cleanup_free_ char *text = long_alias_text(cases[i].key, cases[i].len, cases[i].m);
+
+                CHECK_INT(ima_diag_new("-", &d), 0);
+                CHECK_INT(ima_doc_parse(text, strlen(text), d, &root), cases[i].want);
+                if (cases[i].want == 0 || d->n_entries == 0)
+                        continue;
+                CHECK_STR(d->entries[0].message, "aliases expand to more than 16777216 bytes of text (16 MiB, as "
+                                                 "much as the largest file holds)");
+                CHECK_STR(d->entries[0].value, "a");
+                CHECK_INT(d->entries[0].pos.line, 2);
+                CHECK_INT(d->entries[0].pos.col, 5 + 4 * 163); /* "x: [", then "*a, " per alias */
+        }
+}
+
 /* Expansion is bounded: a "billion laughs" file fails cleanly instead of eating memory, by the
  * rule upstream's go-yaml v2 applies (a file it refuses is refused, one it reads is read) and,
  * beyond that, by the bound on values. */
@@ -344,18 +412,6 @@ static void test_alias_bomb(void)
         free(msg);
 }
 
-/* Reads a YAML document; returns what ima_doc_parse() did, and the first message in *ret_msg. */
-static int parse_text(const char *text, char **ret_msg)
-{
-        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
-        _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
-        int r;
-
-        CHECK_INT(ima_diag_new("-", &d), 0);
-        r = ima_doc_parse(text, strlen(text), d, &root);
-        *ret_msg = strdup(d->n_entries ? d->entries[0].message : "");
-        return r;
-}
 
 /* go-yaml counts what a merge key merges, but not a list of mappings after it: "<<: [{}]"
  * adds one value (the mapping) to the count, as "<<: {}" does. With 201 aliases of 201 values
@@ -448,6 +504,7 @@ int main(void)
         TEST_RUN(test_yaml_to_json_like_upstream);
         TEST_RUN(test_positions);
         TEST_RUN(test_alias_bomb);
+        TEST_RUN(test_alias_bytes);
         TEST_RUN(test_alias_merge_list);
         TEST_RUN(test_alias_merge_order);
         TEST_RUN(test_nesting_bound);

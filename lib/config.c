@@ -18,6 +18,9 @@
 #include "json-text.h"
 #include "model.h"
 
+/* doc.h sizes the bound on alias expansion by the largest file */
+_Static_assert(IMA_DOC_MAX_ALIAS_BYTES == IMA_CONFIG_MAX_BYTES, "IMA_DOC_MAX_ALIAS_BYTES follows the file bound");
+
 static const char *const rfc1918[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16" };
 /* what upstream adds for --nomasq-all-reserved-ranges */
 static const char *const more_reserved[] = {

@@ -26,6 +26,7 @@ struct anchor {
         struct ima_doc_node *node;
         size_t weight; /* values go-yaml decodes for each alias of it: the node, its keys, and what
                         * the aliases inside it expand to (counted each time) */
+        size_t bytes; /* the same for the text of its scalars, keys included: what each alias copies */
         size_t next; /* 1 + index of the next anchor in the same hash bucket; 0 ends the chain */
 };
 
@@ -56,6 +57,8 @@ struct reader {
         size_t n_buckets;
         size_t n_nodes;        /* values decoded so far, keys and alias expansions included... */
         size_t n_alias_values; /* ...of which expansions of aliases */
+        size_t n_bytes;        /* bytes of scalars read so far, keys and alias expansions included... */
+        size_t n_alias_bytes;  /* ...of which expansions of aliases */
         size_t n_no_json; /* values and keys marked for report_no_json(): none, no walk */
         /* inside a merge key's list (which go-yaml decodes last item first) the checks of that
          * rule are recorded here, to be made in go-yaml's order: see read_merge_list() */
@@ -410,6 +413,9 @@ static int read_scalar(struct reader *r, const yaml_event_t *ev, struct ima_doc_
         const char *tag = (const char *)ev->data.scalar.tag;
         int k;
 
+        /* what the node holds, near enough: the text (shorter if it became a number) and the
+         * source as written */
+        r->n_bytes += len;
         /* untagged quoted and block scalars are strings; a tag, even "!", sends it to resolve() */
         if (!tag && !ev->data.scalar.plain_implicit) {
                 n->type = IMA_DOC_STRING;
@@ -476,9 +482,10 @@ static int anchor_begin(struct reader *r, const yaml_char_t *name, size_t *ret)
         return 0;
 }
 
-static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n, size_t weight)
+static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n, size_t weight, size_t bytes)
 {
         r->anchors[idx - 1].weight = weight;
+        r->anchors[idx - 1].bytes = bytes;
         r->anchors[idx - 1].node = ima_doc_clone(n);
         return r->anchors[idx - 1].node ? 0 : -ENOMEM;
 }
@@ -525,6 +532,13 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
                 if (r->n_nodes > IMA_DOC_MAX_NODES) /* a bound on memory: no point reading on */
                         return ima_diag_error(r->diag, pos, NULL, name,
                                               "aliases expand to more than %d values", IMA_DOC_MAX_NODES);
+                /* and the values may be long: checked before the copy is made */
+                r->n_bytes += a->bytes;
+                r->n_alias_bytes += a->bytes;
+                if (r->n_alias_bytes > IMA_DOC_MAX_ALIAS_BYTES)
+                        return ima_diag_error(r->diag, pos, NULL, name,
+                                              "aliases expand to more than %u bytes of text (16 MiB, as much as "
+                                              "the largest file holds)", IMA_DOC_MAX_ALIAS_BYTES);
                 k = check_aliasing(r, &(struct alias_check){ .n_nodes = r->n_nodes,
                                                              .n_alias_values = r->n_alias_values,
                                                              .pos = pos, .name = a->name });
@@ -926,7 +940,7 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
 {
         _cleanup_(ima_doc_freep) struct ima_doc_node *n = NULL;
         const yaml_char_t *anchor = event_anchor(ev);
-        size_t anchor_idx = 0, counted_before = r->n_nodes;
+        size_t anchor_idx = 0, counted_before = r->n_nodes, bytes_before = r->n_bytes;
         bool merge_list = r->merge_list_next;
         int k = 0;
 
@@ -957,7 +971,7 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL, "unexpected YAML event");
         }
         if (k >= 0 && anchor_idx)
-                k = anchor_end(r, anchor_idx, n, r->n_nodes - counted_before);
+                k = anchor_end(r, anchor_idx, n, r->n_nodes - counted_before, r->n_bytes - bytes_before);
         yaml_event_delete(ev);
         if (k < 0)
                 return k;

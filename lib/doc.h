@@ -75,6 +75,15 @@ struct ima_doc_node {
  * 100,000 source CIDRs fit, with room for the rest of the file. */
 #define IMA_DOC_MAX_NODES 250000
 
+/* Bound on the text that expanding aliases adds to a document (the bytes of every scalar copied,
+ * keys included): the bound on values does not see how long a value is, and one 100 KiB string
+ * aliased 100,000 times would ask for 10 GB. It is the largest file's size (IMA_CONFIG_MAX_BYTES),
+ * so aliases add no more text than a file could hold written out without them. That admits every
+ * expansion a config can use: the bound on values leaves room for at most 250,000 CIDRs of at
+ * most 49 characters, 12 MB. Several times more would not fit 64 MiB next to a document of
+ * 250,000 values (ctest/bench/bench-config-memory.sh measures both at once). */
+#define IMA_DOC_MAX_ALIAS_BYTES (16u << 20)
+
 /* Reads buf (len bytes) into a tree. A buffer whose first non-space character (Go's
  * unicode.IsSpace) is '{' is JSON, as the upstream agent decides; anything else is YAML 1.1.
  * An empty or comment-only document yields *ret == NULL and 0. Syntax errors are recorded in diag
