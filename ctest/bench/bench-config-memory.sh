@@ -1,8 +1,10 @@
 #!/bin/bash
 # Peak memory of reading a configuration file (`validate`, which parses as the daemon does at
 # every reload) for the files that cost most: the largest lists, a ConfigMap's 1 MiB of values
-# the agent does not use, and alias-heavy YAML on both sides of go-yaml's "excessive aliasing"
-# rule. Prints each file's size, validate's exit code and its peak RSS. No privileges, no kernel.
+# the agent does not use, alias-heavy YAML on both sides of go-yaml's "excessive aliasing"
+# rule, a long string aliased up to the bound on the text aliases copy and past it, and that
+# bound together with the bound on values. Prints each file's size, validate's exit code and its
+# peak RSS. No privileges, no kernel.
 # Usage: bash ctest/bench/bench-config-memory.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +31,10 @@ def aliased(k, m):
     return "base: &a [%s]\nx: [%s]\n" % (", ".join(["0"] * k), ", ".join(["*a"] * m))
 
 
+def long_aliased(n, m, prefix=""):
+    return prefix + "a: &a %s\nx: [%s]\n" % ("b" * n, ", ".join(["*a"] * m))
+
+
 files = [
     ("64 CIDRs (a typical ConfigMap)",
      "nonMasqueradeCIDRs:\n" + "".join("  - %s\n" % v4(i, 10) for i in range(64))),
@@ -45,6 +51,10 @@ files = [
      "a: &a [%s]\nb: &b [%s]\nc: &c [%s]\nd: &d [%s]\ne: &e [%s]\ng: [%s]\n" % (
          ",".join(["0"] * 10), ",".join(["*a"] * 10), ",".join(["*b"] * 10), ",".join(["*c"] * 10),
          ",".join(["*d"] * 10), ",".join(["*e"] * 15))),
+    ("aliases, a 100 KiB string 163 times (16.3 MB, read)", long_aliased(100 * 1024, 163)),
+    ("aliases, a 100 KiB string 100,000 times (refused)", long_aliased(100 * 1024, 100000)),
+    ("249,000 values and 16.3 MB of aliased text (read)",
+     long_aliased(100 * 1024, 163, "y: [" + ",".join(["0"] * 248500) + "]\n")),
 ]
 
 print("%-56s %10s %5s %12s" % ("file", "size", "exit", "peak RSS"))
