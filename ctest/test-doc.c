@@ -272,6 +272,60 @@ static void test_positions(void)
         CHECK_INT(j->entries[0].value->items[1]->pos.col, 5);
 }
 
+#define BYTES(s) s, sizeof(s) - 1
+
+/* libyaml's reader (bytes that are not UTF-8, control characters, NUL) reports a byte offset,
+ * not a mark: the error is placed where a mark would place that character (columns in
+ * characters, after the byte-order mark, every line break libyaml counts), at the start of a
+ * sequence cut short, and shows its bytes. */
+static void test_reader_errors(void)
+{
+        static const struct {
+                const char *yaml;
+                size_t len;
+                unsigned line, col;
+                const char *message;
+                const char *value;
+                size_t value_len;
+        } cases[] = {
+                { BYTES("a: 1\nb: caf\xe9\n"), 2, 7, "incomplete UTF-8 octet sequence", BYTES("\xe9") },
+                { BYTES("a: \xf0\x9f\x98" "x"), 1, 4, "invalid trailing UTF-8 octet", BYTES("\xf0\x9f\x98") },
+                { BYTES("a: 1\r\nb: \"a\x01" "b\""), 2, 6, "control characters are not allowed", BYTES("\x01") },
+                { BYTES("a: 1\rb: [x, \0]"), 2, 8, "control characters are not allowed", BYTES("\0") },
+                { BYTES("a:\t\x7f"), 1, 4, "control characters are not allowed", BYTES("\x7f") },
+                { BYTES("\xef\xbb\xbf# \xc3\xa9\xc3\xa9\xe2\x80\xa8x: \xc3\xa9\xff"), 2, 5,
+                  "invalid leading UTF-8 octet", BYTES("\xff") },
+                { BYTES("a: \xc2\x80"), 1, 4, "control characters are not allowed", BYTES("\xc2\x80") },
+                { BYTES("a: 1\xc2\x85" "b: \xc0\xaf"), 2, 4, "invalid length of a UTF-8 sequence", BYTES("\xc0\xaf") },
+                { BYTES("a: \xed\xa0\x80"), 1, 4, "invalid Unicode character", BYTES("\xed\xa0\x80") },
+                { BYTES("\xff\xfe" "a\0:\0 \0\x01\0"), 1, 4, "control characters are not allowed", BYTES("\x01\0") },
+                { BYTES("\xff\xfe" "a\0\n\0\x00\xd8" "b\0"), 2, 1, "expected low surrogate area", BYTES("\x00\xd8") },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+                _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+                _cleanup_free_ char *msg = NULL;
+                const struct ima_diag_entry *e;
+
+                CHECK_INT(ima_diag_new("-", &d), 0);
+                CHECK_INT(ima_doc_parse_yaml(cases[i].yaml, cases[i].len, d, &root), -EINVAL);
+                CHECK_INT(d->n_entries, 1);
+                if (d->n_entries != 1)
+                        continue;
+                e = &d->entries[0];
+                CHECK_INT(e->pos.line, cases[i].line);
+                CHECK_INT(e->pos.col, cases[i].col);
+                CHECK(strstr(e->message, cases[i].message) != NULL);
+                CHECK_INT(e->value_bytes, cases[i].value_len);
+                CHECK(e->value && memcmp(e->value, cases[i].value, cases[i].value_len) == 0);
+                if (i > 0)
+                        continue;
+                msg = ima_diag_entry_format(d, e);
+                CHECK_STR(msg, "-:2:7: YAML syntax error: incomplete UTF-8 octet sequence (value \"\\xe9\")");
+        }
+}
+
 /* "base: &a [0, ... (k zeros)]" and then "x: [*a, ... (m aliases)]", after prefix. */
 static char *aliased_text(const char *prefix, int k, int m)
 {
@@ -503,6 +557,7 @@ int main(void)
 {
         TEST_RUN(test_yaml_to_json_like_upstream);
         TEST_RUN(test_positions);
+        TEST_RUN(test_reader_errors);
         TEST_RUN(test_alias_bomb);
         TEST_RUN(test_alias_bytes);
         TEST_RUN(test_alias_merge_list);

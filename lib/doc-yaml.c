@@ -87,6 +87,124 @@ static char byte_at_mark(const struct reader *r, const yaml_mark_t *m, size_t ah
         return '\0';
 }
 
+/* The input as libyaml's reader sees it: its encoding, from the byte-order mark, and where the
+ * text starts after that mark (which is no character, and takes no column). */
+enum input_enc { INPUT_UTF8, INPUT_UTF16LE, INPUT_UTF16BE };
+
+static size_t input_start(const unsigned char *b, size_t len, enum input_enc *ret)
+{
+        *ret = INPUT_UTF8;
+        if (len >= 2 && b[0] == 0xff && b[1] == 0xfe)
+                *ret = INPUT_UTF16LE;
+        else if (len >= 2 && b[0] == 0xfe && b[1] == 0xff)
+                *ret = INPUT_UTF16BE;
+        else
+                return len >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+        return 2;
+}
+
+/* The 16-bit unit at b (2 bytes there). */
+static unsigned utf16_unit(const unsigned char *b, enum input_enc enc)
+{
+        return enc == INPUT_UTF16LE ? (unsigned)(b[0] | b[1] << 8) : (unsigned)(b[0] << 8 | b[1]);
+}
+
+/* The length a UTF-8 lead byte announces; 1 for a byte that leads nothing. */
+static size_t utf8_width(unsigned char lead)
+{
+        return lead >= 0xf8 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+}
+
+/* The character at b (left > 0 bytes): its code point, or what of it tells a line break, and its
+ * length in *ret_len, at least 1. Input before a reader error decoded cleanly, so no checks. */
+static unsigned input_char(const unsigned char *b, size_t left, enum input_enc enc, size_t *ret_len)
+{
+        size_t n;
+        unsigned cp;
+
+        if (enc != INPUT_UTF8) {
+                cp = left >= 2 ? utf16_unit(b, enc) : 0;
+                *ret_len = left >= 4 && (cp & 0xfc00) == 0xd800 ? 4 : 2; /* a surrogate pair is one */
+                return cp;
+        }
+        n = utf8_width(b[0]) < left ? utf8_width(b[0]) : left;
+        cp = n == 1 ? b[0] : b[0] & (0x3fu >> (n - 1));
+        for (size_t i = 1; i < n; i++)
+                cp = cp << 6 | (b[i] & 0x3fu);
+        *ret_len = n;
+        return cp;
+}
+
+/* Where byte off of the input is, as a libyaml mark counts: characters, from 1, after the
+ * byte-order mark, with CR LF, LF, CR, NEL, LS and PS each ending a line. */
+static struct ima_pos offset_pos(const unsigned char *b, size_t off, enum input_enc enc, size_t start)
+{
+        struct ima_pos pos = { .line = 1, .col = 1 };
+
+        for (size_t i = start, n; i < off; i += n) {
+                unsigned cp = input_char(b + i, off - i, enc, &n);
+
+                if (cp == '\r' && i + n < off && input_char(b + i + n, off - i - n, enc, &n) == '\n')
+                        n *= 2; /* one break, either encoding: LF's length is CR's */
+                if (cp == '\n' || cp == '\r' || cp == 0x85 || cp == 0x2028 || cp == 0x2029) {
+                        pos.line++;
+                        pos.col = 1;
+                } else {
+                        pos.col++;
+                }
+        }
+        return pos;
+}
+
+/* The bad character libyaml's reader stopped at: *ret_at its first byte, *ret_len its bytes
+ * (no more than the sequence it starts holds). The reader names the byte that broke a sequence,
+ * not the sequence: a lead byte before it whose sequence it cut short starts the character. */
+static void bad_char(const unsigned char *b, size_t len, size_t off, enum input_enc enc, size_t start,
+                     size_t *ret_at, size_t *ret_len)
+{
+        size_t n = 0;
+
+        if (enc == INPUT_UTF8) {
+                for (size_t p = off; p > start && off - p < 3 && (b[p - 1] & 0x80); p--)
+                        if (b[p - 1] >= 0xc0) {
+                                if (utf8_width(b[p - 1]) > off - p + 1) {
+                                        *ret_at = p - 1;
+                                        *ret_len = off - p + 1;
+                                        return;
+                                }
+                                break;
+                        }
+                if (off < len)
+                        for (n = 1; n < utf8_width(b[off]) && off + n < len && (b[off + n] & 0xc0) == 0x80; n++)
+                                ;
+        } else if (off >= start + 2 && (utf16_unit(b + off - 2, enc) & 0xfc00) == 0xd800) {
+                *ret_at = off - 2; /* a high surrogate with no low one after it */
+                *ret_len = 2;
+                return;
+        } else if (off < len) {
+                input_char(b + off, len - off, enc, &n);
+                n = n < len - off ? n : len - off;
+        }
+        *ret_at = off;
+        *ret_len = n;
+}
+
+/* libyaml's reader (bytes that are not UTF-8 or UTF-16, control characters, NUL) sets no mark,
+ * only the byte offset of the bad byte: reported where a mark would put its character, whose
+ * bytes are shown as the value, since an editor may not show them at all. */
+static int reader_error(struct reader *r, const char *problem)
+{
+        const unsigned char *b = (const unsigned char *)r->buf;
+        size_t off = r->parser.problem_offset < r->len ? r->parser.problem_offset : r->len;
+        size_t start, at, n;
+        enum input_enc enc;
+
+        start = input_start(b, r->len, &enc);
+        bad_char(b, r->len, off, enc, start, &at, &n);
+        return ima_diag_error_n(r->diag, offset_pos(b, at, enc, start), NULL, n ? r->buf + at : NULL, n,
+                                "YAML syntax error: %s", problem);
+}
+
 static int next_event(struct reader *r, yaml_event_t *ev)
 {
         if (!yaml_parser_parse(&r->parser, ev)) {
@@ -97,6 +215,8 @@ static int next_event(struct reader *r, yaml_event_t *ev)
 
                 if (r->parser.error == YAML_MEMORY_ERROR)
                         return -ENOMEM;
+                if (r->parser.error == YAML_READER_ERROR)
+                        return reader_error(r, problem);
                 /* inside [...] or {...} a ':' always separates a key from its value, in go-yaml too */
                 if (byte_at_mark(r, mark, 0) == ':' && byte_at_mark(r, mark, 1) == ':')
                         hint = "; inside [...] an IPv6 address that starts with \"::\" must be quoted "
