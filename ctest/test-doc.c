@@ -195,13 +195,16 @@ static void test_yaml_to_json_like_upstream(void)
                 { "x: &x [*x]", "error: alias refers to the node that contains it" },
                 { "a: &x 1\nb: &x [*x]", "error: alias refers to the node that contains it" },
                 { "a: *nope", "error: unknown anchor referenced by alias" },
-                /* syntax errors: a leading "::" in a flow list is a key separator, in go-yaml too */
+                /* syntax errors: a leading "::" in a flow list or mapping is a key separator, in go-yaml too */
                 { "a: [fd00::/8, ::/0]", "error: YAML syntax error: did not find expected node content while parsing a "
-                  "flow node; inside [...] an IPv6 address that starts with \"::\" must be quoted (\"::/0\") or "
+                  "flow node; inside [...] or {...} an IPv6 address that starts with \"::\" must be quoted (\"::/0\") or "
                   "written as a \"- \" list item" },
                 { "\xef\xbb\xbf# \xc3\xa9\xc3\xa9\na: [\xc3\xa9, ::1/128]", "error: YAML syntax error: did not find expected "
-                  "node content while parsing a flow node; inside [...] an IPv6 address that starts with \"::\" must be "
+                  "node content while parsing a flow node; inside [...] or {...} an IPv6 address that starts with \"::\" must be "
                   "quoted (\"::/0\") or written as a \"- \" list item" },
+                { "a: {::/0}", "error: YAML syntax error: did not find expected node content while parsing a "
+                  "flow node; inside [...] or {...} an IPv6 address that starts with \"::\" must be quoted (\"::/0\") or "
+                  "written as a \"- \" list item" },
                 { "a: [b: c: d]", "error: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence" },
                 { "a:\n- ::/0\n- \"::1/128\"", "{\"a\":[\"::/0\",\"::1/128\"]}" },
                 /* documents */

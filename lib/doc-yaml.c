@@ -219,7 +219,7 @@ static int next_event(struct reader *r, yaml_event_t *ev)
                         return reader_error(r, problem);
                 /* inside [...] or {...} a ':' always separates a key from its value, in go-yaml too */
                 if (byte_at_mark(r, mark, 0) == ':' && byte_at_mark(r, mark, 1) == ':')
-                        hint = "; inside [...] an IPv6 address that starts with \"::\" must be quoted "
+                        hint = "; inside [...] or {...} an IPv6 address that starts with \"::\" must be quoted "
                                "(\"::/0\") or written as a \"- \" list item";
                 return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s%s%s%s", problem,
                                       r->parser.context ? " " : "", r->parser.context ? r->parser.context : "",
