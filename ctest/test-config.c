@@ -65,6 +65,13 @@ static const struct row rows[] = {
         { "{\"NonMasqueradeCIDR\": [\"1.0.0.0/8\"]}", 0, "ok " DEFAULTS, 0,
           "NonMasqueradeCIDR: unknown key ignored; did you mean nonMasqueradeCIDRs?" },
         { "resync-interval: 1m\n", 0, "ok " DEFAULTS, 0, "did you mean resyncInterval?" },
+        /* a key that does not read as itself unquoted is quoted: a stray space would make the
+         * suggestion look like the key */
+        { "{\"nonMasqueradeCIDRs \": []}", 0, "ok " DEFAULTS, 0,
+          "-:1:2: warning: \"nonMasqueradeCIDRs \": unknown key ignored; did you mean nonMasqueradeCIDRs?" },
+        { "\" masqLinkLocal\": true\n", 0, "ok " DEFAULTS, 0,
+          "warning: \" masqLinkLocal\": unknown key ignored; did you mean masqLinkLocal?" },
+        { "\"\": 1\n", 0, "ok " DEFAULTS, 0, "-:1:1: warning: \"\": unknown key ignored" },
         /* as far from masqLinkLocal as from masqLinkLocalIPv6: the ending decides */
         { "masqLinkLocalV6: true\n", 0, "ok " DEFAULTS, 0, "did you mean masqLinkLocalIPv6?" },
         { "enableIPv6: true\n", 0, "ok " DEFAULTS, 0, "this is a command-line flag (--enable-ipv6)" },

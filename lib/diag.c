@@ -191,8 +191,17 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
         if (e->level == IMA_DIAG_WARNING)
                 fputs("warning: ", f);
         if (e->key) {
-                ima_fput_escaped(f, e->key, strlen(e->key));
-                put_cut(f, strlen(e->key), e->key_bytes);
+                size_t key_len = strlen(e->key);
+                /* escapes show the rest, but not a space at either end, nor an empty key: quoted,
+                 * "nonMasqueradeCIDRs ": ...; did you mean nonMasqueradeCIDRs? */
+                bool quote = key_len == 0 || e->key[0] == ' ' || e->key[key_len - 1] == ' ';
+
+                if (quote)
+                        fputc('"', f);
+                ima_fput_escaped(f, e->key, key_len);
+                if (quote)
+                        fputc('"', f);
+                put_cut(f, key_len, e->key_bytes);
                 fputs(": ", f);
         }
         fputs(e->message, f);

@@ -67,5 +67,6 @@ void ima_diag_sort(struct ima_diag *d);
 
 /* "FILE:LINE:COL: KEY: message (value "…")"; parts that are unknown are left out; key and value
  * show control bytes, invisible characters (U+200B, U+00A0, U+0085, ...) and bytes that are not
- * UTF-8 escaped. Returns a malloc'd string or NULL (ENOMEM). */
+ * UTF-8 escaped; a key that is empty or has a space at either end is quoted too. Returns a
+ * malloc'd string or NULL (ENOMEM). */
 char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entry *e);
