@@ -469,7 +469,6 @@ static void test_alias_bomb(void)
         free(msg);
 }
 
-
 /* go-yaml counts what a merge key merges, but not a list of mappings after it: "<<: [{}]"
  * adds one value (the mapping) to the count, as "<<: {}" does. With 201 aliases of 201 values
  * that one value is the difference: 40401 of 40809 values (99.0002%) is refused by go-yaml
