@@ -14,7 +14,10 @@
  * batch) and, for a config change, reading and parsing the file. What remains of the latency is
  * noticing the change, and the agent's short wait for the end of a burst.
  * - RSS (VmRSS, and the peak VmHWM) of an agent holding 64 and 100,000 CIDRs, just after its
- *   start and idle (once it has given freed memory back).
+ *   start and idle (once it has given freed memory back), split into anonymous memory (heap,
+ *   stacks, written pages: the agent's own) and pages of files (the program and its libraries,
+ *   clean, which other processes mapping them share); at 64 CIDRs also with the health and
+ *   metrics endpoints on, as the DaemonSet runs it (libmicrohttpd, and what it links).
  * - CPU per idle resync: sum_exec_runtime from /proc/PID/schedstat over a stretch of resyncs
  *   with ResyncInterval 100ms, for 64 and 100,000 CIDRs; and the CPU of a full state check
  *   (SIGHUP, and the 10-minute backstop), which reads every element back.
@@ -145,7 +148,11 @@ static void drain(struct ima_events *ev)
         ima_event_batch_clear(&b);
 }
 
-static pid_t start_agent(const char *config, const char *log)
+/* The DaemonSet's endpoints, on loopback in the bench's namespace. */
+#define HEALTH_ADDRESS "127.0.0.1:10266"
+#define METRICS_ADDRESS "127.0.0.1:10267"
+
+static pid_t start_agent_with(const char *config, const char *log, bool endpoints)
 {
         pid_t pid = fork();
 
@@ -153,13 +160,23 @@ static pid_t start_agent(const char *config, const char *log)
                 int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
                 dup2(fd, 2);
-                execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off",
-                      ipv6 ? "--enable-ipv6" : NULL, NULL);
+                if (endpoints)
+                        execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off",
+                              "--health-bind-address=" HEALTH_ADDRESS, "--metrics-bind-address=" METRICS_ADDRESS,
+                              NULL);
+                else
+                        execl(agent_bin, agent_bin, "run", "--config", config, "--table-ownership=off",
+                              ipv6 ? "--enable-ipv6" : NULL, NULL);
                 _exit(127);
         }
         if (pid < 0)
                 die("fork");
         return pid;
+}
+
+static pid_t start_agent(const char *config, const char *log)
+{
+        return start_agent_with(config, log, false);
 }
 
 static void stop_agent(pid_t pid)
@@ -452,6 +469,13 @@ static long status_kb(pid_t pid, const char *key)
         return v;
 }
 
+static void print_idle_rss(const char *what, pid_t pid)
+{
+        printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB   (anonymous %ld kB, files %ld kB)\n", what,
+               status_kb(pid, "VmRSS:"), status_kb(pid, "VmHWM:"), status_kb(pid, "RssAnon:"),
+               status_kb(pid, "RssFile:"));
+}
+
 static double cpu_ns(pid_t pid)
 {
         char path[64];
@@ -477,6 +501,18 @@ static unsigned count_in_file(const char *path, const char *needle)
         if (f)
                 fclose(f);
         return n;
+}
+
+/* The log, not the event stream, says when the start is done: the previous agent's events may
+ * still be queued, and this agent's own may overflow the queue. */
+static void wait_started(const char *log)
+{
+        double t0 = now_ms();
+
+        while (count_in_file(log, "trigger=\"start\"") == 0 && now_ms() < t0 + 60000)
+                usleep(10000);
+        if (count_in_file(log, "trigger=\"start\"") == 0)
+                die("the agent did not apply");
 }
 
 /* The memory high-water mark: everything re-created at once after "nft flush ruleset". The
@@ -594,22 +630,14 @@ static void bench_footprint(size_t n_cidrs)
                 die("mkdir");
         kubelet_update(dir, text, 0);
         pid = start_agent(config, log);
-        /* the log, not the event stream, says when the start is done: the previous agent's
-         * events may still be queued, and this agent's own may overflow the queue */
-        t0 = now_ms();
-        while (count_in_file(log, "trigger=\"start\"") == 0 && now_ms() < t0 + 60000)
-                usleep(10000);
-        if (count_in_file(log, "trigger=\"start\"") == 0)
-                die("the agent did not apply");
+        wait_started(log);
         usleep(500000);
         printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
                label(n_cidrs == 64 ? "agent 0.5 s after start, 64 CIDRs" : "agent 0.5 s after start, 100,000 CIDRs"),
                status_kb(pid, "VmRSS:"), status_kb(pid, "VmHWM:"));
         /* past the agent's quiet period (TRIM_QUIET_MS, 2 s), after which it gives freed memory back */
         sleep(3);
-        printf("  %-44s RSS %6ld kB   peak (VmHWM) %6ld kB\n",
-               label(n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs"), status_kb(pid, "VmRSS:"),
-               status_kb(pid, "VmHWM:"));
+        print_idle_rss(label(n_cidrs == 64 ? "idle agent, 64 CIDRs" : "idle agent, 100,000 CIDRs"), pid);
         /* resyncs are counted from the agent's log (v=0 logs nothing per resync, so use time) */
         c0 = cpu_ns(pid);
         t0 = now_ms();
@@ -637,6 +665,31 @@ static void bench_footprint(size_t n_cidrs)
                         fprintf(stderr, "agent: %s", line);
         if (f)
                 fclose(f);
+}
+
+/* 64 CIDRs as the DaemonSet runs the agent: with /healthz, /readyz and /metrics, each asked once
+ * before the agent is left idle. */
+static void bench_footprint_endpoints(void)
+{
+        char dir[512], config[600], log[600];
+        _cleanup_free_ char *text = config_text(64, "", true);
+        pid_t pid;
+
+        snprintf(dir, sizeof(dir), "%s/cm-endpoints", workdir);
+        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
+        snprintf(log, sizeof(log), "%s/agent-endpoints.log", workdir);
+        if (mkdir(dir, 0755) < 0)
+                die("mkdir");
+        kubelet_update(dir, text, 0);
+        pid = start_agent_with(config, log, true);
+        wait_started(log);
+        if (system("curl -sf --max-time 5 -o /dev/null http://" HEALTH_ADDRESS "/healthz"
+                   " -o /dev/null http://" HEALTH_ADDRESS "/readyz"
+                   " -o /dev/null http://" METRICS_ADDRESS "/metrics") != 0)
+                die("the agent's endpoints did not answer");
+        sleep(3);
+        print_idle_rss("idle agent, 64 CIDRs, health+metrics on", pid);
+        stop_agent(pid);
 }
 
 int main(int argc, char **argv)
@@ -671,6 +724,7 @@ int main(int argc, char **argv)
         ima_events_free(ev); /* see bench_big_config_latency() */
         printf("footprint\n");
         bench_footprint(64);
+        bench_footprint_endpoints();
         bench_footprint(100000);
         return 0;
 }

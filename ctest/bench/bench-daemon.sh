@@ -1,6 +1,7 @@
 #!/bin/bash
 # Benchmark of the daemon: config-change and repair latency (p50/p99), RSS at 64 and 100,000
-# CIDRs, CPU per idle resync. Builds first if needed; runs in a private network namespace.
+# CIDRs (and at 64 with the health and metrics endpoints on), CPU per idle resync. Builds first
+# if needed; runs in a private network namespace.
 # Takes about three minutes (repairs are spaced out so each one is measured alone).
 #
 #   bash ctest/bench/bench-daemon.sh [--ipv6]
