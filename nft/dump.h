@@ -12,9 +12,9 @@
 
 struct ima_nl;
 
-/* Returns 0 and the observation (its genid the generation it holds at, the last of the read), -EAGAIN if
- * every attempt was torn by commits to our tables (or by ones the events could not clear), or the kernel's
- * -errno (e.g. -EPERM). */
+/* Returns 0 and the observation (its genid the generation it holds at: the last one of the read),
+ * -EAGAIN if every attempt was torn by commits to our tables (or by ones the events could not
+ * clear), or the kernel's -errno (e.g. -EPERM). */
 int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
 
 /* Reads the counters of the postrouting chain's rules. A missing table leaves present false. */
