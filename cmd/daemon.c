@@ -549,7 +549,8 @@ static void on_heal_timer(struct daemon *d)
         d->heal_for_others = false;
 
         timer_ack(d->heal_tfd);
-        log_v_kv(1, "Checking the tables: another process may have changed them", LOG_STR("changedBy", culprit));
+        log_v_kv(1, "Checking the tables: another process may have changed them", LOG_STR("changedBy", culprit),
+                 LOG_INT("afterMs", (int64_t)d->heal_delay_ms));
         r = reconcile_for(d, IMA_TRUST_GENID, "repair", culprit);
         /* A check after our own large commits (out of the event group, or events lost) that finds
          * nothing to repair is not a fight: a burst of big ConfigMap updates must not slow the
