@@ -251,24 +251,51 @@ diff -u "$golden" "$WORK/got.ip" >&2 || fail "not back to the default table afte
 note "ok: ${#steps[@]} option changes, each one transaction, back to the default table"
 
 # --- a racing editor ---------------------------------------------------------------------------
+# Each apply runs while another process adds elements and rules to our table and flushes its
+# chain. After each one the editor pauses and the table is read back (libnftables JSON): what is
+# not the editor's own kind of change (elements in 8.8.0.0/16, plain counter rules, a flushed
+# chain) must be exactly the agent's table, never a mix of two states or a table left broken.
 agent apply --config "$WORK/none" 2>/dev/null || fail "apply failed"
+rm -f "$WORK/pause" "$WORK/paused" "$WORK/stop"
 (
-        end=$((SECONDS + 4))
+        end=$((SECONDS + 60))
         i=0
-        while [ $SECONDS -lt $end ] && [ $i -lt 2000 ]; do
+        while [ $SECONDS -lt $end ] && [ $i -lt 2000 ] && [ ! -e "$WORK/stop" ]; do
+                if [ -e "$WORK/pause" ]; then
+                        : >"$WORK/paused"
+                        while [ -e "$WORK/pause" ] && [ $SECONDS -lt $end ]; do sleep 0.005; done
+                        rm -f "$WORK/paused"
+                fi
                 i=$((i + 1))
                 nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((i % 250)).0/24 }" 2>/dev/null || true
                 nft add rule ip ip-masq-agent postrouting counter 2>/dev/null || true
                 [ $((i % 7)) = 0 ] && nft flush chain ip ip-masq-agent postrouting 2>/dev/null || true
+                echo "$i" >"$WORK/edits"
         done
 ) &
 editor=$!
+grep -v '^rule ' "$golden" >"$WORK/golden.flushed"
+# the table as the agent and the editor left it, the editor's changes taken out
+agent_part() {
+        readback ip | grep -v -e '^  element 8\.8\.' -e '^rule comment "" expr \[{"counter":{"bytes":0,"packets":0}}\]$'
+}
 ok=0 failed=0
 for _ in $(seq 30); do
         if agent apply --config "$WORK/none" 2>>"$WORK/race.log"; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+        : >"$WORK/pause"
+        wait_for 10 test -e "$WORK/paused" || fail "the editor did not pause"
+        agent_part >"$WORK/race.ip" || fail "no table to read back after a racing apply: $(tail -3 "$WORK/race.log")"
+        cmp -s "$golden" "$WORK/race.ip" || cmp -s "$WORK/golden.flushed" "$WORK/race.ip" ||
+                fail "after a racing apply the table is neither the agent's nor the editor's doing: $(diff -u "$golden" "$WORK/race.ip")"
+        rm -f "$WORK/pause"
+        wait_for 10 test ! -e "$WORK/paused" || fail "the editor did not resume"
 done
+touch "$WORK/stop"
 wait "$editor"
-note "racing editor: $ok applies succeeded, $failed reported a conflict"
+edits=$(cat "$WORK/edits")
+note "racing editor: $ok applies succeeded, $failed reported a conflict, $edits edits, each apply's table judged"
+# what makes this a race: the editor kept editing between the applies
+[ "$edits" -ge 30 ] || fail "only $edits edits during 30 applies: nothing raced"
 if [ "$failed" -gt 0 ]; then
         grep -q '"Reconcile failed" trigger="apply" reason="' "$WORK/race.log" || fail "a failed apply did not say what failed: $(tail -5 "$WORK/race.log")"
 fi
