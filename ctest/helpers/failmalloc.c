@@ -3,10 +3,12 @@
  * - RATE:SEED:FILE: while FILE exists, each allocation fails with probability 1/RATE (ENOMEM),
  *   drawn from SEED (kernel/test-daemon-oom.sh). The file is looked at on every allocation:
  *   turned off, the failures stop at once, not after some more allocations of an idle daemon.
+ *   Each failure adds a byte to FILE.failures, so that a test can tell the helper took.
  * - nth:N[:COUNTFILE]: the Nth allocation of the process fails, no other (0: none); at exit the
  *   number of allocations made is written to COUNTFILE (kernel/test-apply-oom.sh).
  * Otherwise glibc's allocator runs untouched. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@ extern void *__libc_memalign(size_t align, size_t size);
 static unsigned long rate;
 static uint64_t state;
 static char control[256];
+static char failures_file[272];
 static unsigned long nth, calls;
 static char count_file[256];
 
@@ -40,6 +43,7 @@ __attribute__((constructor)) static void init(void)
         if (!spec || sscanf(spec, "%lu:%llu:%n", &rate, &seed, &used) != 2 || !used || !rate)
                 return;
         snprintf(control, sizeof(control), "%s", spec + used);
+        snprintf(failures_file, sizeof(failures_file), "%s.failures", control);
         state = seed * 2 + 1;
 }
 
@@ -51,6 +55,17 @@ __attribute__((destructor)) static void report(void)
                 return;
         fprintf(f, "%lu\n", calls);
         fclose(f);
+}
+
+/* Plain system calls: this runs inside malloc. */
+static void note_failure(void)
+{
+        int fd = open(failures_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+                return;
+        (void)!write(fd, "x", 1);
+        close(fd);
 }
 
 static bool fail_now(void)
@@ -71,6 +86,7 @@ static bool fail_now(void)
         state ^= state << 17;
         if (state % rate != 0)
                 return false;
+        note_failure();
         errno = ENOMEM;
         return true;
 }

@@ -29,6 +29,8 @@ for ((step = 0; step < 25; step++)); do
         kill -0 "$AGENT" 2>/dev/null || fail "the agent died at step $step: $(tail -20 "$WORK/agent.log")"
 done
 rm -f "$switch"
+[ -s "$switch.failures" ] || fail "no allocation failed: the helper did not take"
+note "$(wc -c <"$switch.failures") allocations failed"
 
 # memory is plentiful again: the last valid configuration, in force and repaired
 kubelet_update "$cm" ip-masq-agent "${configs[1]}"
