@@ -205,7 +205,7 @@ wait_for 5 dst_has "192.168.0.0/16" || fail "defaults not applied after the file
 
 # a process fighting the agent: each of its changes is repaired, but with a growing delay
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
-wait_for 5 dst_lacks "192.168.0.0/16"
+wait_for 5 dst_lacks "192.168.0.0/16" || fail "the configuration before the fight was not applied"
 repairs_before=$(grep -c '"Reconciled" trigger="repair"' "$WORK/agent.log" || true)
 cpu_before=$(cpu_ms "$AGENT")
 changes=0
