@@ -148,6 +148,10 @@ static void drain(struct ima_events *ev)
         ima_event_batch_clear(&b);
 }
 
+/* Sizes of the paths under WORKDIR. */
+#define DIR_SIZE 512
+#define FILE_SIZE 600
+
 /* The DaemonSet's endpoints, on loopback in the bench's namespace. */
 #define HEALTH_ADDRESS "127.0.0.1:10266"
 #define METRICS_ADDRESS "127.0.0.1:10267"
@@ -335,19 +339,27 @@ static char *config_text(size_t n_cidrs, const char *extra, bool masq_link_local
         return text;
 }
 
+/* WORKDIR/cm-NAME: a ConfigMap directory holding content as kubelet writes it; config the file
+ * the agent reads there, log the agent's log beside it (WORKDIR/agent-NAME.log). */
+static void make_configmap(const char *name, const char *content, char dir[static DIR_SIZE],
+                           char config[static FILE_SIZE], char log[static FILE_SIZE])
+{
+        snprintf(dir, DIR_SIZE, "%s/cm-%s", workdir, name);
+        snprintf(config, FILE_SIZE, "%s/ip-masq-agent", dir);
+        snprintf(log, FILE_SIZE, "%s/agent-%s.log", workdir, name);
+        if (mkdir(dir, 0755) < 0)
+                die("mkdir");
+        kubelet_update(dir, content, 0);
+}
+
 static void bench_config_latency(struct ima_events *ev)
 {
-        char dir[512], config[600], log[600];
+        char dir[DIR_SIZE], config[FILE_SIZE], log[FILE_SIZE];
         struct log_mark mark = { 0 };
         double lat[200];
         pid_t pid;
 
-        snprintf(dir, sizeof(dir), "%s/cm-latency", workdir);
-        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
-        snprintf(log, sizeof(log), "%s/agent-latency.log", workdir);
-        if (mkdir(dir, 0755) < 0)
-                die("mkdir");
-        kubelet_update(dir, "NonMasqueradeCIDRs: [10.0.0.0/8]\n", 0);
+        make_configmap("latency", "NonMasqueradeCIDRs: [10.0.0.0/8]\n", dir, config, log);
         pid = start_agent(config, log);
         if (wait_commit(ev, pid, 5000) < 0)
                 die("the agent did not start");
@@ -420,7 +432,7 @@ static void bench_repair_latency(struct ima_events *ev)
                 { FOREIGN_DELETE_ELEMENT, "element deleted by another -> repaired" },
                 { FOREIGN_DELETE_TABLE, "table deleted by another -> repaired" },
         };
-        char config[600], log[600];
+        char config[FILE_SIZE], log[FILE_SIZE];
         struct ima_nl *nl = NULL;
         pid_t pid;
 
@@ -616,19 +628,15 @@ static void bench_big_config_latency(const char *dir, const char *log, size_t n_
 
 static void bench_footprint(size_t n_cidrs)
 {
-        char dir[512], config[600], log[600], line[128];
+        char dir[DIR_SIZE], config[FILE_SIZE], log[FILE_SIZE], name[32], line[128];
         _cleanup_free_ char *text = config_text(n_cidrs, "ResyncInterval: 100ms\n", true);
         double c0, c1, t0, t1;
         unsigned resyncs = 0;
         pid_t pid;
         FILE *f;
 
-        snprintf(dir, sizeof(dir), "%s/cm-%zu%s", workdir, n_cidrs, ipv6 ? "-ipv6" : "");
-        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
-        snprintf(log, sizeof(log), "%s/agent-%zu%s.log", workdir, n_cidrs, ipv6 ? "-ipv6" : "");
-        if (mkdir(dir, 0755) < 0)
-                die("mkdir");
-        kubelet_update(dir, text, 0);
+        snprintf(name, sizeof(name), "%zu%s", n_cidrs, ipv6 ? "-ipv6" : "");
+        make_configmap(name, text, dir, config, log);
         pid = start_agent(config, log);
         wait_started(log);
         usleep(500000);
@@ -671,16 +679,11 @@ static void bench_footprint(size_t n_cidrs)
  * before the agent is left idle. */
 static void bench_footprint_endpoints(void)
 {
-        char dir[512], config[600], log[600];
+        char dir[DIR_SIZE], config[FILE_SIZE], log[FILE_SIZE];
         _cleanup_free_ char *text = config_text(64, "", true);
         pid_t pid;
 
-        snprintf(dir, sizeof(dir), "%s/cm-endpoints", workdir);
-        snprintf(config, sizeof(config), "%s/ip-masq-agent", dir);
-        snprintf(log, sizeof(log), "%s/agent-endpoints.log", workdir);
-        if (mkdir(dir, 0755) < 0)
-                die("mkdir");
-        kubelet_update(dir, text, 0);
+        make_configmap("endpoints", text, dir, config, log);
         pid = start_agent_with(config, log, true);
         wait_started(log);
         if (system("curl -sf --max-time 5 -o /dev/null http://" HEALTH_ADDRESS "/healthz"
