@@ -70,7 +70,7 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1 # meson itself failed (e.g. a build error inside the test step)
 fi
 if [ "$((passed + failed))" -eq 0 ]; then
-        # meson passes a selection that names no test ("No suitable tests defined"): a typo
+        # a selection that names no test (a typo): meson says "No suitable tests defined", exit 0
         echo "run-tests.sh: no test ran: ${selection[*]:-(all)} matched nothing" >&2
         failed=1
 fi
