@@ -159,6 +159,7 @@ struct daemon {
         bool fight_reported;
         bool heal_for_others;      /* a change by another process is among what the pending repair answers */
         uint64_t retry_delay_ms;
+        uint64_t retry_armed_ms;   /* the delay the pending retry was armed with */
         char culprit[64];          /* who changed our tables last */
         bool deaf;                 /* out of the event group (for our own large commit) */
         uint64_t trim_due_ms;      /* when to give malloc's free memory back (0: nothing to give) */
@@ -492,6 +493,7 @@ static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why
                 (void)timer_set(d->retry_tfd, 0, 0);
         } else if (!timer_armed(d->retry_tfd) || d->owner_wait_since_ms) {
                 (void)timer_set(d->retry_tfd, (int64_t)d->retry_delay_ms * 1000000, 0);
+                d->retry_armed_ms = d->retry_delay_ms;
                 d->retry_delay_ms = d->retry_delay_ms * 2 < RETRY_MAX_DELAY_MS ? d->retry_delay_ms * 2 : RETRY_MAX_DELAY_MS;
         }
         if (!(r == -EPERM && rep.live_owner))
@@ -764,6 +766,8 @@ static void on_retry_timer(struct daemon *d)
                 (void)timer_set(d->retry_tfd, (int64_t)OWNER_POLL_MS * 1000000, 0);
                 return;
         }
+        if (!d->owner_wait_since_ms)
+                log_v_kv(2, "Retrying the reconcile", LOG_INT("afterMs", (int64_t)d->retry_armed_ms));
         reconcile(d, IMA_TRUST_NOTHING, d->owner_wait_since_ms ? "previous owner exited" : "retry");
 }
 
