@@ -296,6 +296,8 @@ static void test_reader_errors(void)
                 { BYTES("a: 1\r\nb: \"a\x01" "b\""), 2, 6, "control characters are not allowed", BYTES("\x01") },
                 { BYTES("a: 1\rb: [x, \0]"), 2, 8, "control characters are not allowed", BYTES("\0") },
                 { BYTES("a:\t\x7f"), 1, 4, "control characters are not allowed", BYTES("\x7f") },
+                /* a lone CR, then a character ending in 0x85 (which is no NEL) */
+                { BYTES("# c\r\xc3\x85\r\x01\n"), 3, 1, "control characters are not allowed", BYTES("\x01") },
                 { BYTES("\xef\xbb\xbf# \xc3\xa9\xc3\xa9\xe2\x80\xa8x: \xc3\xa9\xff"), 2, 5,
                   "invalid leading UTF-8 octet", BYTES("\xff") },
                 { BYTES("a: \xc2\x80"), 1, 4, "control characters are not allowed", BYTES("\xc2\x80") },
@@ -397,8 +399,8 @@ static char *long_alias_text(bool key, size_t len, int m)
 
 /* A value counts once whatever its length, so the bound on values alone let a 100 KiB string
  * aliased 100,000 times (an 800 KB file) ask for 10 GB. Expansion is bounded in bytes too: at
- * most IMA_DOC_MAX_ALIAS_BYTES (16 MiB) of text, keys included, refused at the alias that passes
- * it, naming the anchor. */
+ * most IMA_DOC_MAX_ALIAS_BYTES (16 MiB) of text, keys included, the copy the anchor keeps among
+ * it, refused at the alias that passes it, naming the anchor. */
 static void test_alias_bytes(void)
 {
         static const struct {
@@ -407,10 +409,10 @@ static void test_alias_bytes(void)
                 int m;
                 int want;
         } cases[] = {
-                { false, 100 * 1024, 163, 0 },        /* 16.3 MB: just under */
-                { false, 100 * 1024, 164, -EINVAL },  /* 16.8 MB: the 164th alias passes 16 MiB */
+                { false, 100 * 1024, 162, 0 },        /* 163 copies, 16.7 MB: just under */
+                { false, 100 * 1024, 163, -EINVAL },  /* 16.8 MB: the 163rd alias passes 16 MiB */
                 { false, 100 * 1024, 2000, -EINVAL },
-                { true, 100 * 1024, 164, -EINVAL },   /* a key's bytes count */
+                { true, 100 * 1024, 163, -EINVAL },   /* a key's bytes count */
                 { false, 49, 5000, 0 },               /* the longest CIDR, often: values bound it */
         };
 
@@ -423,11 +425,80 @@ static void test_alias_bytes(void)
                 CHECK_INT(ima_doc_parse(text, strlen(text), d, &root), cases[i].want);
                 if (cases[i].want == 0 || d->n_entries == 0)
                         continue;
-                CHECK_STR(d->entries[0].message, "aliases expand to more than 16777216 bytes of text (16 MiB, as "
-                                                 "much as the largest file holds)");
+                CHECK_STR(d->entries[0].message, "anchors and aliases copy more than 16777216 bytes of text (16 "
+                                                 "MiB, as much as the largest file holds)");
                 CHECK_STR(d->entries[0].value, "a");
                 CHECK_INT(d->entries[0].pos.line, 2);
-                CHECK_INT(d->entries[0].pos.col, 5 + 4 * 163); /* "x: [", then "*a, " per alias */
+                CHECK_INT(d->entries[0].pos.col, 5 + 4 * 162); /* "x: [", then "*a, " per alias */
+        }
+}
+
+/* "foo: &a0 [&a1 [ ... &a(depth-1) [inner] ... ]]": no alias at all. */
+static char *nested_anchor_text(int depth, const char *inner)
+{
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+
+        fputs("foo: ", f);
+        for (int i = 0; i < depth; i++)
+                fprintf(f, "&a%d [", i);
+        fputs(inner, f);
+        for (int i = 0; i < depth; i++)
+                fputc(']', f);
+        fputc('\n', f);
+        fclose(f);
+        return buf;
+}
+
+/* Each anchor keeps a copy of what it names for its aliases, and an anchor inside others is in
+ * each of their copies: 990 anchors around a 1 MB string asked for a gigabyte without a single
+ * alias. The copies count against the bounds aliases have, values and bytes, naming the anchor
+ * (the outermost: it is complete last). */
+static void test_nested_anchors(void)
+{
+        _cleanup_free_ char *long_string = malloc(1000001);
+        _cleanup_free_ char *zeros = NULL;
+        static const char *const msgs[] = {
+                "anchors and aliases copy more than 16777216 bytes of text (16 MiB, as much as the largest file "
+                "holds)",
+                "document has more than 250000 values, counting the copies its anchors keep (an anchor inside "
+                "another is copied for each)",
+        };
+        struct {
+                int depth;
+                const char *inner;
+                const char *msg;
+                const char *anchor;
+        } cases[] = {
+                { 990, NULL, msgs[0], NULL }, /* 1 MB copied at each level: refused at the 17th */
+                { 300, NULL, msgs[1], NULL }, /* 1,000 values copied at each level */
+                { 5, "10.0.0.0/8, 192.168.0.0/16", NULL, NULL },
+        };
+        size_t zn = 0;
+        FILE *z = open_memstream(&zeros, &zn);
+
+        for (int i = 0; i < 1000; i++)
+                fputs(i ? ", 0" : "0", z);
+        fclose(z);
+        memset(long_string, 'x', 1000000);
+        long_string[1000000] = '\0';
+        cases[0].inner = long_string;
+        cases[0].anchor = "a973"; /* 17 copies of 1 MB pass 16 MiB; the innermost are complete first */
+        cases[1].inner = zeros;
+        cases[1].anchor = "a76"; /* 1,001 values and more a level: the 224th copy, with the 1,300 values
+                                  * read, passes 250,000 */
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+                _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+                _cleanup_free_ char *text = nested_anchor_text(cases[i].depth, cases[i].inner);
+
+                CHECK_INT(ima_diag_new("-", &d), 0);
+                CHECK_INT(ima_doc_parse(text, strlen(text), d, &root), cases[i].msg ? -EINVAL : 0);
+                if (!cases[i].msg || d->n_entries == 0)
+                        continue;
+                CHECK_STR(d->entries[0].message, cases[i].msg);
+                CHECK_STR(d->entries[0].value, cases[i].anchor);
         }
 }
 
@@ -562,6 +633,7 @@ int main(void)
         TEST_RUN(test_reader_errors);
         TEST_RUN(test_alias_bomb);
         TEST_RUN(test_alias_bytes);
+        TEST_RUN(test_nested_anchors);
         TEST_RUN(test_alias_merge_list);
         TEST_RUN(test_alias_merge_order);
         TEST_RUN(test_nesting_bound);

@@ -58,7 +58,9 @@ struct reader {
         size_t n_nodes;        /* values decoded so far, keys and alias expansions included... */
         size_t n_alias_values; /* ...of which expansions of aliases */
         size_t n_bytes;        /* bytes of scalars read so far, keys and alias expansions included... */
-        size_t n_alias_bytes;  /* ...of which expansions of aliases */
+        size_t n_alias_bytes;  /* ...of which expansions of aliases; and of the copies anchors keep */
+        size_t n_anchor_values; /* values in the copies anchors keep (an anchor in n anchors: n copies);
+                                 * with n_nodes, bounded by IMA_DOC_MAX_NODES */
         size_t n_no_json; /* values and keys marked for report_no_json(): none, no walk */
         /* inside a merge key's list (which go-yaml decodes last item first) the checks of that
          * rule are recorded here, to be made in go-yaml's order: see read_merge_list() */
@@ -141,11 +143,11 @@ static struct ima_pos offset_pos(const unsigned char *b, size_t off, enum input_
 {
         struct ima_pos pos = { .line = 1, .col = 1 };
 
-        for (size_t i = start, n; i < off; i += n) {
+        for (size_t i = start, n, next; i < off; i += n) {
                 unsigned cp = input_char(b + i, off - i, enc, &n);
 
-                if (cp == '\r' && i + n < off && input_char(b + i + n, off - i - n, enc, &n) == '\n')
-                        n *= 2; /* one break, either encoding: LF's length is CR's */
+                if (cp == '\r' && i + n < off && input_char(b + i + n, off - i - n, enc, &next) == '\n')
+                        n += next; /* CR LF is one break */
                 if (cp == '\n' || cp == '\r' || cp == 0x85 || cp == 0x2028 || cp == 0x2029) {
                         pos.line++;
                         pos.col = 1;
@@ -602,8 +604,24 @@ static int anchor_begin(struct reader *r, const yaml_char_t *name, size_t *ret)
         return 0;
 }
 
-static int anchor_end(struct reader *r, size_t idx, const struct ima_doc_node *n, size_t weight, size_t bytes)
+/* Keeps a copy of n for the aliases of anchor idx. The copy costs what an alias does, and counts
+ * against the same bounds: an anchor inside 1,000 others is copied 1,000 times, so a file of 1 MB
+ * without a single alias would otherwise take gigabytes. */
+static int anchor_end(struct reader *r, size_t idx, struct ima_pos pos, const struct ima_doc_node *n, size_t weight,
+                      size_t bytes)
 {
+        const char *name = r->anchors[idx - 1].name;
+
+        r->n_anchor_values += weight;
+        r->n_alias_bytes += bytes;
+        if (r->n_nodes + r->n_anchor_values > IMA_DOC_MAX_NODES)
+                return ima_diag_error(r->diag, pos, NULL, name,
+                                      "document has more than %d values, counting the copies its anchors keep "
+                                      "(an anchor inside another is copied for each)", IMA_DOC_MAX_NODES);
+        if (r->n_alias_bytes > IMA_DOC_MAX_ALIAS_BYTES)
+                return ima_diag_error(r->diag, pos, NULL, name,
+                                      "anchors and aliases copy more than %u bytes of text (16 MiB, as much as the "
+                                      "largest file holds)", IMA_DOC_MAX_ALIAS_BYTES);
         r->anchors[idx - 1].weight = weight;
         r->anchors[idx - 1].bytes = bytes;
         r->anchors[idx - 1].node = ima_doc_clone(n);
@@ -649,7 +667,7 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
                 }
                 r->n_nodes += a->weight;
                 r->n_alias_values += a->weight;
-                if (r->n_nodes > IMA_DOC_MAX_NODES) /* a bound on memory: no point reading on */
+                if (r->n_nodes + r->n_anchor_values > IMA_DOC_MAX_NODES) /* a bound on memory: no point reading on */
                         return ima_diag_error(r->diag, pos, NULL, name,
                                               "aliases expand to more than %d values", IMA_DOC_MAX_NODES);
                 /* and the values may be long: checked before the copy is made */
@@ -657,8 +675,8 @@ static int expand_alias(struct reader *r, const yaml_event_t *ev, struct ima_doc
                 r->n_alias_bytes += a->bytes;
                 if (r->n_alias_bytes > IMA_DOC_MAX_ALIAS_BYTES)
                         return ima_diag_error(r->diag, pos, NULL, name,
-                                              "aliases expand to more than %u bytes of text (16 MiB, as much as "
-                                              "the largest file holds)", IMA_DOC_MAX_ALIAS_BYTES);
+                                              "anchors and aliases copy more than %u bytes of text (16 MiB, as "
+                                              "much as the largest file holds)", IMA_DOC_MAX_ALIAS_BYTES);
                 k = check_aliasing(r, &(struct alias_check){ .n_nodes = r->n_nodes,
                                                              .n_alias_values = r->n_alias_values,
                                                              .pos = pos, .name = a->name });
@@ -1069,7 +1087,7 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
         if (depth > YAML_MAX_DEPTH)
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL,
                                    "YAML nested deeper than %d levels", YAML_MAX_DEPTH);
-        else if (++r->n_nodes > IMA_DOC_MAX_NODES)
+        else if (++r->n_nodes + r->n_anchor_values > IMA_DOC_MAX_NODES)
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL,
                                    "document has more than %d values: the agent's bound on memory (two lists of "
                                    "100,000 CIDRs fit)", IMA_DOC_MAX_NODES);
@@ -1091,7 +1109,8 @@ static int read_node(struct reader *r, yaml_event_t *ev, unsigned depth, struct 
                 k = ima_diag_error(r->diag, mark_pos(&ev->start_mark), NULL, NULL, "unexpected YAML event");
         }
         if (k >= 0 && anchor_idx)
-                k = anchor_end(r, anchor_idx, n, r->n_nodes - counted_before, r->n_bytes - bytes_before);
+                k = anchor_end(r, anchor_idx, mark_pos(&ev->start_mark), n, r->n_nodes - counted_before,
+                               r->n_bytes - bytes_before);
         yaml_event_delete(ev);
         if (k < 0)
                 return k;

@@ -76,8 +76,9 @@ struct ima_doc_node {
 #define IMA_DOC_MAX_NODES 250000
 
 /* Bound on the text that expanding aliases adds to a document (the bytes of every scalar copied,
- * keys included): the bound on values does not see how long a value is, and one 100 KiB string
- * aliased 100,000 times would ask for 10 GB. It is the largest file's size (IMA_CONFIG_MAX_BYTES),
+ * keys included, and of the copies anchors keep for their aliases, one for each anchor a node is
+ * in): the bound on values does not see how long a value is, and one 100 KiB string aliased
+ * 100,000 times would ask for 10 GB. It is the largest file's size (IMA_CONFIG_MAX_BYTES),
  * so aliases add no more text than a file could hold written out without them. That admits every
  * expansion a config can use: the bound on values leaves room for at most 250,000 CIDRs of at
  * most 49 characters, 12 MB. Several times more would not fit 64 MiB next to a document of

@@ -2,9 +2,9 @@
 # Peak memory of reading a configuration file (`validate`, which parses as the daemon does at
 # every reload) for the files that cost most: the largest lists, a ConfigMap's 1 MiB of values
 # the agent does not use, alias-heavy YAML on both sides of go-yaml's "excessive aliasing"
-# rule, a long string aliased up to the bound on the text aliases copy and past it, and that
-# bound together with the bound on values. Prints each file's size, validate's exit code and its
-# peak RSS. No privileges, no kernel.
+# rule, a long string aliased up to the bound on the text aliases copy and past it, that bound
+# together with the bound on values, and anchors nested in anchors (each keeps a copy). Prints
+# each file's size, validate's exit code and its peak RSS. No privileges, no kernel.
 # Usage: bash ctest/bench/bench-config-memory.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,10 +51,17 @@ files = [
      "a: &a [%s]\nb: &b [%s]\nc: &c [%s]\nd: &d [%s]\ne: &e [%s]\ng: [%s]\n" % (
          ",".join(["0"] * 10), ",".join(["*a"] * 10), ",".join(["*b"] * 10), ",".join(["*c"] * 10),
          ",".join(["*d"] * 10), ",".join(["*e"] * 15))),
-    ("aliases, a 100 KiB string 163 times (16.3 MB, read)", long_aliased(100 * 1024, 163)),
+    ("aliases, a 100 KiB string 162 times (16.7 MB, read)", long_aliased(100 * 1024, 162)),
     ("aliases, a 100 KiB string 100,000 times (refused)", long_aliased(100 * 1024, 100000)),
-    ("249,000 values and 16.3 MB of aliased text (read)",
-     long_aliased(100 * 1024, 163, "y: [" + ",".join(["0"] * 248500) + "]\n")),
+    ("249,000 values and 16.7 MB of aliased text (read)",
+     long_aliased(100 * 1024, 162, "y: [" + ",".join(["0"] * 248500) + "]\n")),
+    ("990 anchors nested around a 1 MB string (refused)",
+     "foo: " + "".join("&a%d [" % i for i in range(990)) + "x" * 1000000 + "]" * 990 + "\n"),
+    ("anchors nested around 1,000 values to the bound (read)",
+     "foo: " + "".join("&a%d [" % i for i in range(220)) + ",".join(["0"] * 1000) + "]" * 220 + "\n"),
+    ("the same and 16.5 MB of aliased text (read)",
+     long_aliased(100 * 1024, 160,
+                  "foo: " + "".join("&a%d [" % i for i in range(220)) + ",".join(["0"] * 1000) + "]" * 220 + "\n")),
 ]
 
 print("%-56s %10s %5s %12s" % ("file", "size", "exit", "peak RSS"))
