@@ -792,23 +792,41 @@ static int observe_once(struct ima_nl *nl, struct ima_events *witness, struct im
         return 0;
 }
 
-int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)
+int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret)
 {
-        _cleanup_(ima_events_freep) struct ima_events *witness = NULL;
+        _cleanup_(ima_events_freep) struct ima_events *own = NULL;
 
         for (int attempt = 0; attempt < OBSERVE_ATTEMPTS; attempt++) {
                 int r;
 
-                /* the first read goes without (most are not torn); after a torn one, events from
-                 * before the next read's first GETGEN tell which commits touched our tables.
-                 * Without one (it could not subscribe), reads go on as before */
-                if (attempt == 1 && ima_events_open(ima_nl_portid(nl), &witness) < 0)
-                        witness = NULL;
+                /* without the caller's, the first read goes without (most are not torn); after a
+                 * torn one, events from before the next read's first GETGEN tell which commits
+                 * touched our tables. Without one (it could not subscribe), reads go on as before */
+                if (!witness && attempt == 1 && ima_events_open(ima_nl_portid(nl), &own) >= 0)
+                        witness = own;
                 r = observe_once(nl, witness, ret);
                 if (r != -EINTR)
                         return r;
         }
         return -EAGAIN;
+}
+
+int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)
+{
+        return ima_dump_observe_witnessed(nl, NULL, ret);
+}
+
+int ima_dump_untouched_since(struct ima_nl *nl, struct ima_events *witness, uint32_t from, uint32_t *ret_now)
+{
+        uint32_t now;
+        int r = ima_nl_getgen(nl, &now);
+
+        if (r < 0)
+                return r;
+        r = untouched_between(nl, witness, from, now);
+        if (r > 0)
+                *ret_now = now;
+        return r;
 }
 
 struct counters_ctx {

@@ -10,12 +10,21 @@
 
 #include "lib/observed.h"
 
+struct ima_events;
 struct ima_nl;
 
 /* Returns 0 and the observation (its genid the generation it holds at: the last one of the read),
  * -EAGAIN if every attempt was torn by commits to our tables (or by ones the events could not
  * clear), or the kernel's -errno (e.g. -EPERM). */
 int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
+/* The same with the caller's witness, a subscription to nf_tables events made before the call:
+ * reads torn by others' commits count from the first attempt on, and the witness can then tell
+ * (ima_dump_untouched_since()) whether commits after the read touched our tables. */
+int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret);
+/* Whether every commit since generation from left our tables alone, as witness (subscribed while
+ * from was current, or before) shows: 1 and the generation now in *ret_now, 0 when one touched
+ * them or it cannot be told, or -errno. */
+int ima_dump_untouched_since(struct ima_nl *nl, struct ima_events *witness, uint32_t from, uint32_t *ret_now);
 
 /* Reads the counters of the postrouting chain's rules. A missing table leaves present false. */
 int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret);

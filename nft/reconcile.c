@@ -10,6 +10,7 @@
 #include "nft/batch.h"
 #include "nft/build.h"
 #include "nft/dump.h"
+#include "nft/events.h"
 #include "nft/needs.h"
 #include "nft/reconcile.h"
 #include "nft/rule-sig.h"
@@ -37,6 +38,12 @@ struct ima_reconciler {
 
 /* Generation checks repeated after reading queued events, before a full read instead. */
 #define CATCH_UP_ATTEMPTS 3
+/* A commit refused because others moved the generation is sent again at the new one, when the
+ * events show their commits left our tables alone, at most this many times... */
+#define REPIN_ATTEMPTS 8
+/* ...for plans this small: a witness listening to events during our own commit makes the kernel
+ * build a notification per element for it, which makes a large commit many times dearer. */
+#define REPIN_MAX_INTERVALS 1000
 
 int ima_reconciler_new(struct ima_nl *nl, struct ima_reconciler **ret)
 {
@@ -180,7 +187,7 @@ static void add_error(struct ima_reconcile_report *rep, const char *fmt, ...)
 /* The state to diff against: the cache when the trust level allows, else a fresh read. The
  * result is owned by the caller when *ret_owned. */
 static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima_reconcile_report *rep,
-                     const struct ima_observed **ret, struct ima_observed **ret_owned)
+                     const struct ima_observed **ret, struct ima_observed **ret_owned, struct ima_events **ret_witness)
 {
         uint64_t start = ima_now_usec();
         bool current;
@@ -200,7 +207,11 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
                         return 0;
                 }
         }
-        r = ima_dump_observe(rc->nl, ret_owned);
+        /* events from before the read: they let a read torn by others' commits count, and a
+         * commit refused for others' commits be sent again without reading everything again */
+        if (ret_witness && ima_events_open(ima_nl_portid(rc->nl), ret_witness) < 0)
+                *ret_witness = NULL;
+        r = ima_dump_observe_witnessed(rc->nl, ret_witness ? *ret_witness : NULL, ret_owned);
         rep->observe_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
@@ -315,6 +326,46 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         return r;
 }
 
+/* After a commit refused because the generation moved since genid: whether the commits since
+ * then all left our tables alone, as the daemon's event stream (state from its cache) or the
+ * witness (state read with it) shows. 1 and the generation to send at in *ret, 0, or -errno. */
+static int repin(struct ima_reconciler *rc, bool from_cache, struct ima_events *witness, uint32_t genid,
+                 uint32_t *ret)
+{
+        bool current;
+        int r;
+
+        if (from_cache) {
+                r = cache_current(rc, &current);
+                if (r < 0 || !current)
+                        return r;
+                *ret = rc->cache->genid;
+                return 1;
+        }
+        return witness ? ima_dump_untouched_since(rc->nl, witness, genid, ret) : 0;
+}
+
+/* send_plan(), and while the kernel refuses it only because others committed meanwhile to other
+ * tables (kube-proxy's, a CNI's: the generation is global), again at the new generation. */
+static int send_pinned(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, uint32_t *genid,
+                       bool from_cache, struct ima_events *witness, bool retry, struct ima_reconcile_report *rep)
+{
+        for (int attempt = 0;; attempt++) {
+                size_t n_errors = rep->n_errors;
+                int r = send_plan(rc, plan, transaction, *genid, retry, rep), k;
+
+                if (r != -ERESTART || attempt == REPIN_ATTEMPTS)
+                        return r;
+                k = repin(rc, from_cache, witness, *genid, genid);
+                if (k <= 0)
+                        return k < 0 ? k : r;
+                /* answered: the refusal is no error of this reconcile */
+                while (rep->n_errors > n_errors)
+                        free(rep->errors[--rep->n_errors]);
+                rep->rejected = false;
+        }
+}
+
 /* A table owned by another live socket refuses every change (EPERM, message by message); say
  * once, and plainly, who is in the way instead of sending a transaction bound to fail. */
 static int check_ownership(struct ima_reconciler *rc, const struct ima_observed *have, struct ima_reconcile_report *rep)
@@ -350,14 +401,16 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                           struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_observed_freep) struct ima_observed *fresh = NULL;
+        _cleanup_(ima_events_freep) struct ima_events *witness = NULL;
         const struct ima_observed *have = NULL;
         struct ima_observed *next = NULL;
+        bool from_cache;
         uint64_t start;
         uint32_t genid;
         int r;
 
         rep->rejected = false;
-        r = get_state(rc, trust, rep, &have, &fresh);
+        r = get_state(rc, trust, rep, &have, &fresh, mode == IMA_RECONCILE_DRY_RUN ? NULL : &witness);
         if (r < 0) {
                 const char *hint = ima_needs_read_hint(r);
 
@@ -371,6 +424,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                 return r;
         }
         genid = have->genid;
+        from_cache = have == rc->cache;
         start = ima_now_usec();
         rep->plan = ima_plan_free(rep->plan);
         r = ima_diff(want, sigs, have, &rep->plan);
@@ -384,11 +438,14 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (r < 0)
                 return r;
         if (rep->plan->n_ops > 0) {
-                r = send_plan(rc, rep->plan, 0, genid, retry, rep);
+                if (rep->n_intervals >= REPIN_MAX_INTERVALS)
+                        witness = ima_events_free(witness);
+                r = send_pinned(rc, rep->plan, 0, &genid, from_cache, witness, retry, rep);
                 if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
                         rep->committed++;
                         genid = next_genid(genid);
-                        r = send_plan(rc, rep->plan, 1, genid, retry, rep);
+                        /* the cache is of the state before the first: only the witness can tell */
+                        r = send_pinned(rc, rep->plan, 1, &genid, false, witness, retry, rep);
                 }
                 if (r < 0) {
                         /* whatever we knew is in doubt now */

@@ -213,6 +213,79 @@ static void test_generation_check_catches_up(void)
         ima_model_free(a);
 }
 
+struct moving_ctx {
+        int calls;
+        int moves;       /* the first this many commits are preceded by cmd */
+        const char *cmd;
+};
+
+/* A commit hook that commits cmd just before each of the agent's first commits, after its read. */
+static void move_generation_first(void *userdata, bool before, size_t n_intervals)
+{
+        struct moving_ctx *c = userdata;
+
+        if (before && c->calls++ < c->moves)
+                CHECK_INT(run(c->cmd), 0);
+}
+
+/* Plays the daemon's event reader for commits that left our tables alone, one at a time. */
+static int catch_up_one_unrelated(void *userdata)
+{
+        struct catch_up_ctx *c = userdata;
+        uint32_t gen;
+
+        c->calls++;
+        if (ima_nl_getgen(c->nl, &gen) < 0)
+                return 0;
+        ima_reconciler_skip_generation(c->rc, gen);
+        return 1;
+}
+
+/* A commit the kernel refuses only because others committed to other tables since the read (the
+ * generation is global: on a busy node, often) is sent again at the new generation, with no new
+ * read: three refusals here, which the one retry after a fresh read could not ride out. Also from
+ * the daemon's cache, its event reader telling. A commit to our table in between is not ridden
+ * over: the state is read again, and what that commit added goes. */
+static void test_commit_sent_again_over_others_commits(void)
+{
+        struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8]\n");
+        struct ima_model *b = model_of("NonMasqueradeCIDRs: [10.0.0.0/9]\n");
+        struct ima_reconcile_report rep = { 0 };
+        struct moving_ctx move = { .moves = 3, .cmd = "nft 'add table ip unrelated; delete table ip unrelated'" };
+        struct catch_up_ctx c = { 0 };
+
+        start_engine(a, &c.nl, &c.rc);
+        ima_reconciler_set_commit_hook(c.rc, move_generation_first, &move);
+        CHECK_INT(ima_reconcile(c.rc, b, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK_INT(rep.attempts, 4);
+        CHECK_INT(rep.n_errors, 0);
+        CHECK_INT(move.calls, 4);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(run("nft list set ip ip-masq-agent nomasq-dst | grep -q 'elements = { 10.0.0.0/9, 169.254.0.0/16 }'"), 0);
+        /* from the cache: the event reader accounts for the other table's commit, nothing is read */
+        ima_reconciler_set_catch_up(c.rc, catch_up_one_unrelated, &c);
+        move = (struct moving_ctx){ .moves = 1, .cmd = move.cmd };
+        CHECK_INT(ima_reconcile(c.rc, a, IMA_TRUST_GENID, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(!rep.observed);
+        CHECK_INT(rep.attempts, 2);
+        CHECK_INT(rep.n_errors, 0);
+        CHECK(c.calls >= 1);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(run("nft list set ip ip-masq-agent nomasq-dst | grep -q 'elements = { 10.0.0.0/8, 169.254.0.0/16 }'"), 0);
+        /* our table changed between the read and the commit: read again, and the element goes */
+        ima_reconciler_set_catch_up(c.rc, NULL, NULL);
+        move = (struct moving_ctx){ .moves = 1, .cmd = "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }" };
+        CHECK_INT(ima_reconcile(c.rc, b, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK_INT(rep.attempts, 2); /* refused, read again, sent again */
+        CHECK(rep.observed);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(run("nft list set ip ip-masq-agent nomasq-dst | grep -q 'elements = { 10.0.0.0/9, 169.254.0.0/16 }'"), 0);
+        ima_reconciler_free(c.rc);
+        ima_nl_free(c.nl);
+        ima_model_free(a);
+        ima_model_free(b);
+}
+
 /* Deletes only the end element of 10.0.0.0/8 (11.0.0.0, INTERVAL_END): the kernel accepts it and
  * the range silently grows, which nft itself cannot even express. */
 static int delete_end_element_only(struct ima_nl *nl)
@@ -908,6 +981,7 @@ int main(void)
         TEST_RUN(test_trust_genid);
         TEST_RUN(test_second_transaction_follows_the_first);
         TEST_RUN(test_generation_check_catches_up);
+        TEST_RUN(test_commit_sent_again_over_others_commits);
         TEST_RUN(test_batch_error_names_its_message);
         TEST_RUN(test_malformed_set_is_refilled);
         TEST_RUN(test_empty_model_removes_tables);
