@@ -454,7 +454,7 @@ static char *nested_anchor_text(int depth, const char *inner)
 /* Each anchor keeps a copy of what it names for its aliases, and an anchor inside others is in
  * each of their copies: 990 anchors around a 1 MB string asked for a gigabyte without a single
  * alias. The copies count against the bounds aliases have, values and bytes, naming the anchor
- * (the outermost: it is complete last). */
+ * whose copy passes them (the innermost are complete first). */
 static void test_nested_anchors(void)
 {
         _cleanup_free_ char *long_string = malloc(1000001);
