@@ -12,6 +12,7 @@
 #include "lib/array.h"
 #include "lib/model.h"
 #include "nft/events.h"
+#include "nft/sock.h"
 
 #define EVENTS_RCVBUF (16 << 20)
 #define EVENTS_READ_BUFSIZE (64 * 1024)
@@ -72,14 +73,9 @@ int ima_events_fd(const struct ima_events *ev)
         return mnl_socket_get_fd(ev->sock);
 }
 
-static uint32_t next_genid(uint32_t g)
-{
-        return g + 1 == 0 ? 1 : g + 1;
-}
-
 enum ima_events_verdict ima_event_batch_judge(const struct ima_event_batch *batch, uint32_t from, uint32_t to)
 {
-        uint32_t want = next_genid(from);
+        uint32_t want = ima_genid_next(from);
 
         if (batch->lost)
                 return IMA_EVENTS_TOUCHED;
@@ -94,7 +90,7 @@ enum ima_events_verdict ima_event_batch_judge(const struct ima_event_batch *batc
                         return IMA_EVENTS_TOUCHED;
                 if (want == to)
                         return IMA_EVENTS_UNTOUCHED;
-                want = next_genid(want);
+                want = ima_genid_next(want);
         }
         return from == to ? IMA_EVENTS_UNTOUCHED : IMA_EVENTS_INCOMPLETE;
 }

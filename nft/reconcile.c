@@ -104,15 +104,9 @@ void ima_reconciler_invalidate(struct ima_reconciler *rc)
         rc->cache = ima_observed_free(rc->cache);
 }
 
-/* The generation a commit at genid produces: one more, except that the kernel skips 0. */
-static uint32_t next_genid(uint32_t genid)
-{
-        return genid == UINT32_MAX ? 1 : genid + 1;
-}
-
 void ima_reconciler_skip_generation(struct ima_reconciler *rc, uint32_t genid)
 {
-        if (rc->cache && next_genid(rc->cache->genid) == genid)
+        if (rc->cache && ima_genid_next(rc->cache->genid) == genid)
                 rc->cache->genid = genid;
 }
 
@@ -443,7 +437,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                 r = send_pinned(rc, rep->plan, 0, &genid, from_cache, witness, retry, rep);
                 if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
                         rep->committed++;
-                        genid = next_genid(genid);
+                        genid = ima_genid_next(genid);
                         /* the cache is of the state before the first: only the witness can tell */
                         r = send_pinned(rc, rep->plan, 1, &genid, false, witness, retry, rep);
                 }
@@ -452,7 +446,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
                         ima_reconciler_invalidate(rc);
                         return r;
                 }
-                genid = next_genid(genid);
+                genid = ima_genid_next(genid);
         } else if (have == rc->cache) {
                 return 0;
         }

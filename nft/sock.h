@@ -58,6 +58,12 @@ int ima_nl_request(struct ima_nl *nl, const struct nlmsghdr *req, ima_nl_msg_cb 
  * sent: see ima_nl_barrier(). */
 int ima_nl_getgen(struct ima_nl *nl, uint32_t *ret);
 
+/* The generation a commit at g produces: one more, except that the kernel skips 0. */
+static inline uint32_t ima_genid_next(uint32_t g)
+{
+        return g == UINT32_MAX ? 1 : g + 1;
+}
+
 /* Returns once every commit that had begun is over: its changes visible, its events queued. An
  * empty transaction takes the commit lock, which a commit holds from moving the generation to
  * sending its last event, and commits nothing (no generation, no event). On older kernels an
