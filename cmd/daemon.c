@@ -968,6 +968,7 @@ static int http_metrics(void *userdata, char **ret, size_t *ret_len)
 static int bind_http(struct daemon *d, struct http_endpoint *ep)
 {
         static const struct http_handlers handlers = { .readyz = http_ready, .metrics = http_metrics };
+        char bound[HTTP_BOUND_MAX];
         const char *reason = "";
         int r;
 
@@ -980,9 +981,13 @@ static int bind_http(struct daemon *d, struct http_endpoint *ep)
                 return r;
         }
         ep->last_error = 0;
+        /* the address bound, not the flag's text: the port the kernel picked for ":0", and
+         * 0.0.0.0 where ":port" fell back for want of IPv6, are what a scraper must be given */
+        if (http_server_format_bound(ep->server, bound, sizeof(bound)) < 0)
+                snprintf(bound, sizeof(bound), "%s", ep->address);
         log_info("serving %s on %s", ep->paths == HTTP_PATHS_ALL ? "/healthz, /readyz and /metrics"
                                      : ep->paths == HTTP_PATHS_HEALTH ? "/healthz and /readyz" : "/metrics",
-                 ep->address);
+                 bound);
         r = add_fd(d, http_server_get_fd(ep->server), SOURCE_HTTP);
         if (r < 0) {
                 log_error("--%s=%s: %s", ep->flag, ep->address, strerror(-r));

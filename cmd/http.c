@@ -49,7 +49,7 @@ struct http_server {
         unsigned paths;
         struct http_handlers handlers;
         void *userdata;
-        uint16_t port;
+        struct sockaddr_storage bound; /* what the kernel bound: the port it picked for port 0 */
         int epoll_fd;
         bool out_of_fds;
         /* libmicrohttpd takes its listening socket out of its epoll set at the connection limit
@@ -226,16 +226,11 @@ static int open_listener_with_fallback(const struct http_address *a, int *ret_fd
         return open_listener(&v4, ret_fd, reason);
 }
 
-static uint16_t bound_port(int fd)
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
 {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-
-        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-                return 0;
-        if (ss.ss_family == AF_INET6)
-                return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
-        return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+        if (ss->ss_family == AF_INET6)
+                return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -490,6 +485,7 @@ int http_server_new(const char *address, unsigned paths, const struct http_handl
         _cleanup_(http_server_freep) struct http_server *s = NULL;
         const struct mhd_api *mhd;
         struct http_address a;
+        socklen_t bound_len = sizeof(struct sockaddr_storage);
         int r, listen_fd = -1;
 
         r = http_address_parse(address, &a, ret_reason);
@@ -514,7 +510,9 @@ int http_server_new(const char *address, unsigned paths, const struct http_handl
         r = open_listener_with_fallback(&a, &listen_fd, ret_reason);
         if (r < 0)
                 return r;
-        s->port = bound_port(listen_fd);
+        /* the failure leaves the family 0: the log then shows the address as written */
+        if (getsockname(listen_fd, (struct sockaddr *)&s->bound, &bound_len) < 0)
+                s->bound.ss_family = AF_UNSPEC;
         /* from here on libmicrohttpd owns listen_fd and closes it in MHD_stop_daemon() */
         r = start_daemon(s, listen_fd, ret_reason);
         if (r < 0)
@@ -585,5 +583,24 @@ bool http_server_out_of_fds(struct http_server *s)
 
 uint16_t http_server_get_port(const struct http_server *s)
 {
-        return s->port;
+        return sockaddr_port(&s->bound);
+}
+
+int http_server_format_bound(const struct http_server *s, char *buf, size_t size)
+{
+        char host[INET6_ADDRSTRLEN];
+        const void *addr;
+        int n;
+
+        if (s->bound.ss_family == AF_INET6)
+                addr = &((const struct sockaddr_in6 *)&s->bound)->sin6_addr;
+        else if (s->bound.ss_family == AF_INET)
+                addr = &((const struct sockaddr_in *)&s->bound)->sin_addr;
+        else
+                return -EAFNOSUPPORT;
+        if (!inet_ntop(s->bound.ss_family, addr, host, sizeof(host)))
+                return -errno;
+        n = snprintf(buf, size, s->bound.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+                     sockaddr_port(&s->bound));
+        return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
 }

@@ -102,3 +102,8 @@ int http_server_process(struct http_server *s);
 bool http_server_out_of_fds(struct http_server *s);
 /* The bound port (the one the kernel picked for port 0). */
 uint16_t http_server_get_port(const struct http_server *s);
+/* The bound address as "127.0.0.1:10254" or "[::]:10254", with the port the kernel picked for
+ * port 0 and the wildcard ":port" fell back to. 0, -EAFNOSUPPORT when it is not known, or
+ * -ENOBUFS. HTTP_BOUND_MAX holds any. */
+#define HTTP_BOUND_MAX (INET6_ADDRSTRLEN + 8)
+int http_server_format_bound(const struct http_server *s, char *buf, size_t size);

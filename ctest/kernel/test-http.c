@@ -550,17 +550,22 @@ static void test_address_forms(void)
         static const struct {
                 const char *bind, *v4_url, *v6_url;
                 bool v4, v6;
+                const char *bound; /* as the log shows it */
         } cases[] = {
-                { ":18083", "http://127.0.0.1:18083/healthz", "http://[::1]:18083/healthz", true, true },
-                { "[::]:18084", "http://127.0.0.1:18084/healthz", "http://[::1]:18084/healthz", true, true },
-                { "0.0.0.0:18085", "http://127.0.0.1:18085/healthz", "http://[::1]:18085/healthz", true, false },
-                { "localhost:18086", "http://127.0.0.1:18086/healthz", "http://[::1]:18086/healthz", true, false },
+                { ":18083", "http://127.0.0.1:18083/healthz", "http://[::1]:18083/healthz", true, true, "[::]:18083" },
+                { "[::]:18084", "http://127.0.0.1:18084/healthz", "http://[::1]:18084/healthz", true, true, "[::]:18084" },
+                { "0.0.0.0:18085", "http://127.0.0.1:18085/healthz", "http://[::1]:18085/healthz", true, false,
+                  "0.0.0.0:18085" },
+                { "localhost:18086", "http://127.0.0.1:18086/healthz", "http://[::1]:18086/healthz", true, false,
+                  "127.0.0.1:18086" },
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                char bound[HTTP_BOUND_MAX];
                 struct reply r;
 
-                serve(cases[i].bind, HTTP_PATHS_ALL);
+                CHECK_INT(http_server_format_bound(serve(cases[i].bind, HTTP_PATHS_ALL), bound, sizeof(bound)), 0);
+                CHECK_STR(bound, cases[i].bound);
                 r = fetch(cases[i].v4_url, NULL, NULL, NULL);
                 if (r.status != (cases[i].v4 ? 200 : 0))
                         fprintf(stderr, "%s via IPv4: %d\n", cases[i].bind, r.status);
@@ -578,7 +583,13 @@ static void test_address_forms(void)
         char url[64];
         struct reply r;
 
+        char bound[HTTP_BOUND_MAX], expected[HTTP_BOUND_MAX];
+
         CHECK(http_server_get_port(s) != 0);
+        CHECK_INT(http_server_format_bound(s, bound, sizeof(bound)), 0);
+        snprintf(expected, sizeof(expected), "127.0.0.1:%u", http_server_get_port(s));
+        CHECK_STR(bound, expected);
+        CHECK_INT(http_server_format_bound(s, bound, strlen(expected)), -ENOBUFS);
         snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", http_server_get_port(s));
         r = fetch(url, NULL, NULL, NULL);
         CHECK_INT(r.status, 200);
