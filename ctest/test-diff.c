@@ -126,6 +126,12 @@ static void test_table_states(void)
         o->tables[IMA_FAMILY_IPV4].flags = 0;
         o->tables[IMA_FAMILY_IPV6].present = true; /* IPv6 is off in the model */
         CHECK_STR(plan_kinds(m, o), "t");
+        o->tables[IMA_FAMILY_IPV6].contents_unread = true; /* read alone: enough to delete it */
+        CHECK_STR(plan_kinds(m, o), "t");
+        /* a table the model wants, read without its contents: nothing to diff against */
+        o->tables[IMA_FAMILY_IPV4].contents_unread = true;
+        CHECK_STR(plan_kinds(m, o), "error");
+        o->tables[IMA_FAMILY_IPV4].contents_unread = false;
         ima_observed_free(o);
         o = NULL;
         ima_observed_new(&o);

@@ -70,6 +70,9 @@ struct ima_observed_table {
          * re-created the table bare. The kernel keeps a table's comment from its creation on. */
         bool comment_differs;
         bool foreign;           /* holds objects besides our two sets and one chain */
+        /* only the table was read, for a family the agent deletes: what it holds is not
+         * known (all below is empty), and no diff against it can add to it */
+        bool contents_unread;
         struct ima_other_object *others; /* those objects, when all of them could be named */
         size_t n_others;
         struct ima_observed_set sets[IMA_SET_COUNT];

@@ -702,13 +702,17 @@ static int observe_table_parts(struct ima_nl *nl, struct dump_ctx *c)
         return 0;
 }
 
-static int observe_table(struct ima_nl *nl, struct dump_ctx *c)
+static int observe_table(struct ima_nl *nl, struct dump_ctx *c, bool contents)
 {
         int r;
 
         r = get_table(nl, c);
         if (r < 0 || !c->table->present)
                 return r;
+        if (!contents) {
+                c->table->contents_unread = true;
+                return 0;
+        }
         /* the table or a set seen a moment ago is gone: a concurrent change, read again */
         r = observe_table_parts(nl, c);
         return r == -ENOENT ? -EINTR : r;
@@ -747,7 +751,8 @@ static int untouched_between(struct ima_nl *nl, struct ima_events *witness, uint
  * still counts when the event stream shows that none of them touched our tables: the
  * generation is global, so on a node where kube-proxy or a CNI commits often every read of a
  * large set would be torn, and the read would never finish. */
-static int observe_once(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret)
+static int observe_once(struct ima_nl *nl, struct ima_events *witness, const bool contents[IMA_FAMILY_COUNT],
+                        struct ima_observed **ret)
 {
         _cleanup_(ima_observed_freep) struct ima_observed *o = NULL;
         uint32_t gen, gen_after;
@@ -770,7 +775,7 @@ static int observe_once(struct ima_nl *nl, struct ima_events *witness, struct im
                 struct dump_ctx c = { .table = &o->tables[f], .family = (enum ima_family)f, .genid = gen,
                                       .witnessed = witness != NULL };
 
-                r = observe_table(nl, &c);
+                r = observe_table(nl, &c, !contents || contents[f]);
                 free(c.elems);
                 torn |= c.torn;
                 if (r < 0)
@@ -792,7 +797,8 @@ static int observe_once(struct ima_nl *nl, struct ima_events *witness, struct im
         return 0;
 }
 
-int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret)
+int ima_dump_observe_scoped(struct ima_nl *nl, struct ima_events *witness, const bool contents[IMA_FAMILY_COUNT],
+                            struct ima_observed **ret)
 {
         _cleanup_(ima_events_freep) struct ima_events *own = NULL;
 
@@ -804,11 +810,16 @@ int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, st
                  * touched our tables. Without one (it could not subscribe), reads go on as before */
                 if (!witness && attempt == 1 && ima_events_open(ima_nl_portid(nl), &own) >= 0)
                         witness = own;
-                r = observe_once(nl, witness, ret);
+                r = observe_once(nl, witness, contents, ret);
                 if (r != -EINTR)
                         return r;
         }
         return -EAGAIN;
+}
+
+int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret)
+{
+        return ima_dump_observe_scoped(nl, witness, NULL, ret);
 }
 
 int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret)

@@ -180,11 +180,12 @@ static void add_error(struct ima_reconcile_report *rep, const char *fmt, ...)
 
 /* The state to diff against: the cache when the trust level allows, else a fresh read. The
  * result is owned by the caller when *ret_owned. */
-static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima_reconcile_report *rep,
-                     const struct ima_observed **ret, struct ima_observed **ret_owned, struct ima_events **ret_witness)
+static int get_state(struct ima_reconciler *rc, const struct ima_model *want, enum ima_trust trust,
+                     struct ima_reconcile_report *rep, const struct ima_observed **ret, struct ima_observed **ret_owned,
+                     struct ima_events **ret_witness)
 {
         uint64_t start = ima_now_usec();
-        bool current;
+        bool current, contents[IMA_FAMILY_COUNT];
         int r;
 
         if (rc->cache && trust == IMA_TRUST_CACHE) {
@@ -205,7 +206,11 @@ static int get_state(struct ima_reconciler *rc, enum ima_trust trust, struct ima
          * commit refused for others' commits be sent again without reading everything again */
         if (ret_witness && ima_events_open(ima_nl_portid(rc->nl), ret_witness) < 0)
                 *ret_witness = NULL;
-        r = ima_dump_observe_witnessed(rc->nl, ret_witness ? *ret_witness : NULL, ret_owned);
+        /* a table the agent deletes is read alone: its elements would only be thrown away (the
+         * cache is built from the model after a commit, never from this read) */
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                contents[f] = want->tables[f].present;
+        r = ima_dump_observe_scoped(rc->nl, ret_witness ? *ret_witness : NULL, contents, ret_owned);
         rep->observe_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
@@ -404,7 +409,7 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         int r;
 
         rep->rejected = false;
-        r = get_state(rc, trust, rep, &have, &fresh, mode == IMA_RECONCILE_DRY_RUN ? NULL : &witness);
+        r = get_state(rc, want, trust, rep, &have, &fresh, mode == IMA_RECONCILE_DRY_RUN ? NULL : &witness);
         if (r < 0) {
                 const char *hint = ima_needs_read_hint(r);
 

@@ -365,6 +365,43 @@ static void test_malformed_set_is_refilled(void)
         ima_model_free(a);
 }
 
+/* A family the agent deletes is read without its contents: the table's flags and owner, which
+ * deleting it needs, and nothing of its sets, chain or elements. */
+static void test_table_read_alone(void)
+{
+        static const bool contents[IMA_FAMILY_COUNT] = { [IMA_FAMILY_IPV4] = false, [IMA_FAMILY_IPV6] = true };
+        struct ima_nl *nl = NULL;
+        struct ima_reconciler *rc = NULL;
+        struct ima_observed *o = NULL;
+        struct ima_model *a = model_of("NonMasqueradeCIDRs: [10.0.0.0/8, 12.0.0.0/8]\n"), *none = NULL;
+        struct ima_reconcile_report rep = { 0 };
+        const struct ima_observed_table *t;
+
+        start_engine(a, &nl, &rc);
+        CHECK_INT(ima_dump_observe_scoped(nl, NULL, contents, &o), 0);
+        t = o ? &o->tables[IMA_FAMILY_IPV4] : NULL;
+        CHECK(t && t->present && t->contents_unread);
+        CHECK(t && !t->sets[IMA_SET_DST].present && !t->sets[IMA_SET_SRC].present && !t->chain.present);
+        CHECK(t && !t->sets[IMA_SET_DST].elems);
+        ima_observed_free(o);
+        o = NULL;
+        CHECK_INT(ima_dump_observe_scoped(nl, NULL, NULL, &o), 0);
+        t = o ? &o->tables[IMA_FAMILY_IPV4] : NULL;
+        CHECK(t && t->present && !t->contents_unread && t->chain.present);
+        CHECK_INT(t && t->sets[IMA_SET_DST].elems ? t->sets[IMA_SET_DST].elems->n : 0, 3); /* with link-local */
+        ima_observed_free(o);
+        /* the reconcile to nothing reads it so, and deletes it whole */
+        CHECK_INT(ima_model_new_empty(&none), 0);
+        CHECK_INT(ima_reconcile(rc, none, IMA_TRUST_NOTHING, IMA_RECONCILE_APPLY, &rep), 0);
+        CHECK(rep.plan && rep.plan->n_ops == 1 && rep.plan->ops[0].kind == IMA_OP_DEL_TABLE);
+        ima_reconcile_report_clear(&rep);
+        CHECK_INT(run("nft list table ip ip-masq-agent >/dev/null 2>&1"), 256);
+        ima_reconciler_free(rc);
+        ima_nl_free(nl);
+        ima_model_free(none);
+        ima_model_free(a);
+}
+
 static void test_empty_model_removes_tables(void)
 {
         struct ima_nl *nl = NULL;
@@ -971,6 +1008,7 @@ int main(void)
         TEST_RUN(test_commit_sent_again_over_others_commits);
         TEST_RUN(test_batch_error_names_its_message);
         TEST_RUN(test_malformed_set_is_refilled);
+        TEST_RUN(test_table_read_alone);
         TEST_RUN(test_empty_model_removes_tables);
         TEST_RUN(test_persist_probe_ignores_namesakes);
         TEST_RUN(test_failed_dump_is_drained);
