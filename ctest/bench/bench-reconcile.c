@@ -378,7 +378,7 @@ static void bench_n(const char *gen_tool, size_t n, enum bench_family fam)
         struct ima_model *want, *want2;
         struct sample full = { 0 }, delta_cache = { 0 }, delta_genid = { 0 }, oneshot = { 0 }, insync = { 0 };
         struct sample nft_full = { 0 }, nft_delta = { 0 }, ipt_full = { 0 }, parse = { 0 }, read_user = { 0 },
-                      read_sys = { 0 }, full_heard = { 0 };
+                      read_sys = { 0 }, full_heard = { 0 }, cleanup = { 0 };
         struct ima_events *listener = NULL;
         struct ima_reconciler *rc = NULL;
         struct ima_nl *nl = NULL;
@@ -456,10 +456,13 @@ static void bench_n(const char *gen_tool, size_t n, enum bench_family fam)
                 add(&insync, (struct cost){ .wall_ms = c.wall_ms / resyncs, .cpu_ms = c.cpu_ms / resyncs });
         }
 
-        /* nft -f of the same table (the render script replaces it atomically) */
+        /* nft -f of the same table (the render script replaces it atomically); what deleting the
+         * full table costs ("ip-masq-agent cleanup") is timed on the way */
         write_render(work_path("bench-full.nft"), want);
         for (int i = 0; i < runs; i++) {
+                meter_start(&mt);
                 remove_tables(nl);
+                add(&cleanup, meter_stop(&mt));
                 add(&nft_full, run_tool(nft_argv, work_path("bench-full.nft")));
         }
         for (int i = 0; i < deltas; i++) {
@@ -501,6 +504,7 @@ static void bench_n(const char *gen_tool, size_t n, enum bench_family fam)
         c = median(&insync);
         printf("  %-46s wall %9.1f us  cpu %9.1f us  (mean of %d)\n",
                "agent: in-sync resync (GETGEN, nothing sent)", c.wall_ms * 1e3, c.cpu_ms * 1e3, resyncs);
+        print_cost("agent: cleanup (the full table deleted)", median(&cleanup), NULL);
         print_cost("nft -f: full table", median(&nft_full), NULL);
         print_cost("nft -f: 1-CIDR delete+add", median(&nft_delta), NULL);
         print_cost(fam == BENCH_IPV4   ? "iptables-restore: upstream payload"
