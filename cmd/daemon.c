@@ -485,6 +485,10 @@ static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why
         if (r != 0 || trust == IMA_TRUST_NOTHING || rep.plan->n_ops > 0)
                 heap_churned(d);
         d->reconcile_ok = r >= 0;
+        /* whatever made it read the kernel (SIGHUP, a retry, a cache found stale), that read is
+         * the one a full check would make: the next is due 10 minutes after it */
+        if (r >= 0 && rep.observed)
+                d->last_full_check_ms = ima_now_ms();
         if (r == -EPERM && rep.live_owner) {
                 wait_for_owner(d, &rep);
         } else if (r >= 0) {
