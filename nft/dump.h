@@ -22,9 +22,8 @@ int ima_dump_observe(struct ima_nl *nl, struct ima_observed **ret);
  * (ima_dump_untouched_since()) whether commits after the read touched our tables. */
 int ima_dump_observe_witnessed(struct ima_nl *nl, struct ima_events *witness, struct ima_observed **ret);
 /* The same, reading what a table holds only for the families where contents[f] is true (all
- * when contents is NULL); the
- * others' tables are read alone (flags and owner, all that deleting one needs: a cleanup at
- * 100,000 CIDRs then reads no elements) and marked contents_unread. */
+ * when contents is NULL); the others' tables are read alone (flags and owner, all that deleting
+ * one needs: a cleanup at 100,000 CIDRs then reads no elements) and marked contents_unread. */
 int ima_dump_observe_scoped(struct ima_nl *nl, struct ima_events *witness, const bool contents[IMA_FAMILY_COUNT],
                             struct ima_observed **ret);
 /* Whether every commit since generation from left our tables alone, as witness (subscribed while
