@@ -8,6 +8,18 @@ root="$IMA_SRCDIR/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# both objects as strictly as the API server takes them: no unknown field, every value of its
+# field's type, the required fields there (Debian's python3 and its Kubernetes models)
+/usr/bin/python3 -c 'import kubernetes, yaml' 2>/dev/null || {
+        echo "FAIL: /usr/bin/python3 with Debian's python3-kubernetes and python3-yaml is needed (ctest/install-deps.sh installs them)" >&2
+        exit 1
+}
+/usr/bin/python3 "$IMA_SRCDIR/golden/check-manifest-schema.py" "$root/manifests/daemonset.yaml" \
+        "$root/manifests/configmap.yaml" >&2 || {
+        echo "FAIL: the manifests do not fit the Kubernetes API's objects (above)" >&2
+        exit 1
+}
+
 # the literal block after "config: |", de-indented
 awk '/^  config: \|/ { inblock = 1; next }
      inblock && /^    / { sub(/^    /, ""); print; next }
