@@ -33,11 +33,11 @@ struct metrics {
         uint64_t config_load_errors;
         bool config_valid;
         uint64_t kernel_events;
-        /* NAT rule counters: the kernel's last reading, and what earlier lives of the chain counted */
-        uint64_t nat_last_packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
-        uint64_t nat_last_bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
-        uint64_t nat_base_packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
-        uint64_t nat_base_bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        /* NAT rule counters: the kernel's last reading, rule by rule, and what was exported */
+        size_t nat_n_last[IMA_FAMILY_COUNT];
+        struct ima_nat_rule_counter nat_last[IMA_FAMILY_COUNT][IMA_NAT_MAX_RULES];
+        uint64_t nat_packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        uint64_t nat_bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
         enum metrics_ownership ownership;
         unsigned upstream_chains; /* 1 << family */
 };
@@ -124,6 +124,15 @@ void metrics_kernel_events(struct metrics *m, uint64_t n)
         m->kernel_events += n;
 }
 
+/* The rule of the last reading with this handle and action, or NULL. */
+static const struct ima_nat_rule_counter *last_reading(const struct metrics *m, int f, const struct ima_nat_rule_counter *r)
+{
+        for (size_t i = 0; i < m->nat_n_last[f]; i++)
+                if (m->nat_last[f][i].handle == r->handle && m->nat_last[f][i].action == r->action)
+                        return &m->nat_last[f][i];
+        return NULL;
+}
+
 void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kernel, struct ima_nat_counters *ret)
 {
         *ret = (struct ima_nat_counters){ 0 };
@@ -131,30 +140,32 @@ void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kerne
                 if (!kernel->present[f])
                         continue;
                 ret->present[f] = true;
-                for (int a = 0; a < IMA_NAT_ACTION_COUNT; a++) {
-                        uint64_t p = kernel->packets[f][a], b = kernel->bytes[f][a];
+                for (size_t i = 0; i < kernel->n_rules[f]; i++) {
+                        const struct ima_nat_rule_counter *r = &kernel->rules[f][i], *last = last_reading(m, f, r);
 
-                        /* packets and bytes live in one counter expression: they restart together */
-                        if (p < m->nat_last_packets[f][a] || b < m->nat_last_bytes[f][a]) {
-                                m->nat_base_packets[f][a] += m->nat_last_packets[f][a];
-                                m->nat_base_bytes[f][a] += m->nat_last_bytes[f][a];
+                        /* a rule read before adds what it counted since; a rule new since the last
+                         * reading, or one whose counter fell (packets and bytes live in one counter
+                         * expression: they restart together), counted all it holds from 0 */
+                        if (last && r->packets >= last->packets && r->bytes >= last->bytes) {
+                                m->nat_packets[f][r->action] += r->packets - last->packets;
+                                m->nat_bytes[f][r->action] += r->bytes - last->bytes;
+                        } else {
+                                m->nat_packets[f][r->action] += r->packets;
+                                m->nat_bytes[f][r->action] += r->bytes;
                         }
-                        m->nat_last_packets[f][a] = p;
-                        m->nat_last_bytes[f][a] = b;
-                        ret->packets[f][a] = m->nat_base_packets[f][a] + p;
-                        ret->bytes[f][a] = m->nat_base_bytes[f][a] + b;
                 }
+                /* a rule gone since adds nothing more: the others do not start over with it */
+                m->nat_n_last[f] = kernel->n_rules[f];
+                memcpy(m->nat_last[f], kernel->rules[f], kernel->n_rules[f] * sizeof(kernel->rules[f][0]));
+                memcpy(ret->packets[f], m->nat_packets[f], sizeof(ret->packets[f]));
+                memcpy(ret->bytes[f], m->nat_bytes[f], sizeof(ret->bytes[f]));
         }
 }
 
 void metrics_nat_restarted(struct metrics *m, enum ima_family family)
 {
-        for (int a = 0; a < IMA_NAT_ACTION_COUNT; a++) {
-                m->nat_base_packets[family][a] += m->nat_last_packets[family][a];
-                m->nat_base_bytes[family][a] += m->nat_last_bytes[family][a];
-                m->nat_last_packets[family][a] = 0;
-                m->nat_last_bytes[family][a] = 0;
-        }
+        /* a table made again hands out the same handles again: none of them is the rule read before */
+        m->nat_n_last[family] = 0;
 }
 
 void metrics_set_upstream_chains(struct metrics *m, unsigned families)

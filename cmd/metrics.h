@@ -72,15 +72,18 @@ void metrics_set_upstream_chains(struct metrics *m, unsigned families);
 /* The kernel's NAT rule counters (read at scrape time) as counters that never go backwards: the
  * kernel's start again from 0 whenever the chain or the table is re-created (a repair after
  * "nft flush ruleset", an option change) or someone resets them, and a Prometheus counter may
- * only fall when the process restarts. A reading below the previous one means the kernel started
- * over: what was counted until the previous reading is kept and added from then on. Counting
- * done between that reading and the restart is lost (nobody can read it any more); so is a
- * restart by someone else that counted past the previous reading before the next one. A family
- * absent from kernel keeps what it had counted, for when its table comes back. ret: what to render. */
+ * only fall when the process restarts. Each rule is followed by its handle: one read before adds
+ * what it counted since; one new since the last reading, or whose counter fell (the kernel started
+ * it over), adds all it holds; one gone adds nothing more, so removing one of several rules of an
+ * action (--to-ports) is not taken for all of them starting over. Counting done between the last
+ * reading and a restart is lost (nobody can read it any more); so is a restart by someone else
+ * that keeps the handles (a reset, or a table made again with the same handles) and counted past
+ * the previous reading before the next one. A family absent from kernel keeps what it had
+ * counted, for when its table comes back. ret: what to render. */
 void metrics_observe_nat(struct metrics *m, const struct ima_nat_counters *kernel, struct ima_nat_counters *ret);
 
 /* The agent has just (re)created the family's rules, so their counters start from 0 whatever the
- * next reading shows: it adds to what was counted until the previous one. */
+ * next reading shows (a table made again reuses handles): it adds all they hold. */
 void metrics_nat_restarted(struct metrics *m, enum ima_family family);
 
 /* The exposition text (Content-Type "text/plain; version=0.0.4; charset=utf-8"), malloc'd, NUL

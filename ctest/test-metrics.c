@@ -451,6 +451,28 @@ static char *read_file(const char *path)
         return buf;
 }
 
+/* Sets what the kernel's rule with this handle counted in a reading k, adding the rule if new. */
+static size_t rule_index(struct ima_nat_counters *k, enum ima_family f, uint64_t handle)
+{
+        size_t i = 0;
+
+        while (i < k->n_rules[f] && k->rules[f][i].handle != handle)
+                i++;
+        if (i == k->n_rules[f])
+                k->rules[f][k->n_rules[f]++].handle = handle;
+        return i;
+}
+
+static void reading(struct ima_nat_counters *k, enum ima_family f, enum ima_nat_action a, uint64_t handle,
+                    uint64_t packets, uint64_t bytes)
+{
+        size_t i = rule_index(k, f, handle);
+
+        k->rules[f][i].action = a;
+        k->rules[f][i].packets = packets;
+        k->rules[f][i].bytes = bytes;
+}
+
 /* The kernel's rule counters restart at 0 with a re-created chain (and on "nft reset"); the
  * exported counters carry on from where they were, per family and action, and a family whose
  * table was away (IPv6 switched off and on) carries on too. */
@@ -460,28 +482,24 @@ static void test_nat_counters_never_go_backwards(void)
         struct ima_nat_counters k = { .present = { true, false } }, out;
 
         CHECK_INT(metrics_new("0.1.0", &m), 0);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_EXEMPT_SOURCE, 4, 0, 0);
         /* a previous agent's table: what the kernel counted before us is shown as it is */
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 5;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 300;
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 2;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 120;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 5, 300);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_EXEMPT_DESTINATION, 5, 2, 120);
         metrics_observe_nat(m, &k, &out);
         CHECK(out.present[IMA_FAMILY_IPV4] && !out.present[IMA_FAMILY_IPV6]);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 5);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 300);
         /* nft flush ruleset, the table re-created, one new connection since */
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 1;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 60;
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 0;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION] = 0;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 1, 60);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_EXEMPT_DESTINATION, 5, 0, 0);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 6);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 360);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION], 2);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_EXEMPT_DESTINATION], 120);
         /* and they grow from there */
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 4;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 240;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 4, 240);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 9);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 540);
@@ -490,24 +508,21 @@ static void test_nat_counters_never_go_backwards(void)
         metrics_observe_nat(m, &k, &out);
         CHECK(!out.present[IMA_FAMILY_IPV4]);
         k.present[IMA_FAMILY_IPV4] = true;
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 0;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 0;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 0, 0);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 9);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 540);
         /* a reset of the bytes alone (they restart with the packets) is a restart all the same */
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 3;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 180;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 3, 180);
         metrics_observe_nat(m, &k, &out);
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 100;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 3, 100);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 15); /* 3 then 3 more */
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 820);
         /* the agent re-creates the rules (a repair after "nft delete table"), and they count past
          * the previous reading before the next scrape: no reading falls, yet nothing is lost */
         metrics_nat_restarted(m, IMA_FAMILY_IPV4);
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 5;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 300;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 5, 300);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 20);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 1120);
@@ -515,11 +530,46 @@ static void test_nat_counters_never_go_backwards(void)
         /* twice before a scrape: counted once */
         metrics_nat_restarted(m, IMA_FAMILY_IPV4);
         metrics_nat_restarted(m, IMA_FAMILY_IPV4);
-        k.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 1;
-        k.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED] = 60;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 6, 1, 60);
         metrics_observe_nat(m, &k, &out);
         CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 21);
         CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 1180);
+}
+
+
+/* With --to-ports an action has several rules (one per protocol and range), their counters summed.
+ * One of them removed (or re-created) by someone else is no restart of the others: what they
+ * counted must not be counted again. */
+static void test_nat_counters_one_rule_of_several_goes(void)
+{
+        _cleanup_(metrics_freep) struct metrics *m = NULL;
+        struct ima_nat_counters k = { .present = { true, false } }, out;
+
+        CHECK_INT(metrics_new("0.1.0", &m), 0);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 10, 40, 2400); /* udp, 1024-29999 */
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 11, 60, 3600); /* udp, 32768-65535 */
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 100);
+        /* "nft delete rule ... handle 11", read before the repair: the sum falls, nothing restarted */
+        k.n_rules[IMA_FAMILY_IPV4] = 1;
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 100);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 6000);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 10, 41, 2460); /* one more flow */
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 101);
+        /* someone puts it back (a new handle): it counts from 0 */
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 12, 2, 120);
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 103);
+        /* the agent's repair makes them all again (handles reused): everything they hold is new */
+        metrics_nat_restarted(m, IMA_FAMILY_IPV4);
+        k.n_rules[IMA_FAMILY_IPV4] = 0;
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 10, 3, 180);
+        reading(&k, IMA_FAMILY_IPV4, IMA_NAT_MASQUERADED, 11, 0, 0);
+        metrics_observe_nat(m, &k, &out);
+        CHECK_INT(out.packets[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 106);
+        CHECK_INT(out.bytes[IMA_FAMILY_IPV4][IMA_NAT_MASQUERADED], 6180 + 180);
 }
 
 /* A day in the life of the agent, rendered; compared byte for byte with the golden file. */
@@ -580,6 +630,7 @@ int main(int argc, char **argv)
         TEST_RUN(test_families_come_and_go);
         TEST_RUN(test_value_formatting);
         TEST_RUN(test_nat_counters_never_go_backwards);
+        TEST_RUN(test_nat_counters_one_rule_of_several_goes);
         TEST_RUN(test_golden);
         TEST_EXIT();
 }

@@ -105,10 +105,25 @@ enum ima_nat_action {
 };
 #define IMA_NAT_ACTION_COUNT 3
 
+/* One counting rule of the chain, told apart from the others by its handle: with several rules
+ * per action (--to-ports), one of them removed or re-created must not pass for all of them
+ * starting over. */
+struct ima_nat_rule_counter {
+        uint64_t handle;
+        enum ima_nat_action action;
+        uint64_t packets, bytes;
+};
+/* Ours are at most 4 + 3 * IMA_MAX_PORT_RANGES = 52; more only with others' rules in the chain,
+ * and those past this many are not read. */
+#define IMA_NAT_MAX_RULES 64
+
 struct ima_nat_counters {
         bool present[IMA_FAMILY_COUNT];
         uint64_t packets[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
         uint64_t bytes[IMA_FAMILY_COUNT][IMA_NAT_ACTION_COUNT];
+        /* the rules the sums above add up, in chain order */
+        size_t n_rules[IMA_FAMILY_COUNT];
+        struct ima_nat_rule_counter rules[IMA_FAMILY_COUNT][IMA_NAT_MAX_RULES];
 };
 
 int ima_observed_new(struct ima_observed **ret);

@@ -887,11 +887,17 @@ static int counters_rule_cb(const struct nlmsghdr *nlh, void *data)
         c->action = -1;
         c->packets = c->bytes = 0;
         nftnl_expr_foreach(rule, counter_expr_cb, c);
-        nftnl_rule_free(rule);
-        if (c->action >= 0) {
+        if (c->action >= 0 && c->out->n_rules[c->family] < IMA_NAT_MAX_RULES) {
+                c->out->rules[c->family][c->out->n_rules[c->family]++] = (struct ima_nat_rule_counter){
+                        .handle = nftnl_rule_get_u64(rule, NFTNL_RULE_HANDLE),
+                        .action = (enum ima_nat_action)c->action,
+                        .packets = c->packets,
+                        .bytes = c->bytes,
+                };
                 c->out->packets[c->family][c->action] += c->packets;
                 c->out->bytes[c->family][c->action] += c->bytes;
         }
+        nftnl_rule_free(rule);
         c->out->present[c->family] = true;
         return 0;
 }
