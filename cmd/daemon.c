@@ -503,8 +503,10 @@ static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why
         if (!(r == -EPERM && rep.live_owner))
                 d->owner_wait_since_ms = 0;
         metrics_reconcile_done(d->metrics,
-                               r < 0 ? METRICS_RECONCILE_ERROR
-                               : rep.plan->n_ops > 0 ? METRICS_RECONCILE_CHANGED : METRICS_RECONCILE_IN_SYNC,
+                               r == -EPERM && rep.live_owner ? METRICS_RECONCILE_WAITING_FOR_OWNER
+                               : r < 0                       ? METRICS_RECONCILE_ERROR
+                               : rep.plan->n_ops > 0         ? METRICS_RECONCILE_CHANGED
+                                                             : METRICS_RECONCILE_IN_SYNC,
                                (double)elapsed_usec / 1e6,
                                wall_seconds());
         /* in sync is worth a line (at v=0) only when a new configuration (or the start) found it so:

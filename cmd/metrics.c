@@ -46,6 +46,7 @@ static const char *const result_name[METRICS_RECONCILE_RESULT_COUNT] = {
         [METRICS_RECONCILE_CHANGED] = "changed",
         [METRICS_RECONCILE_IN_SYNC] = "in_sync",
         [METRICS_RECONCILE_ERROR] = "error",
+        [METRICS_RECONCILE_WAITING_FOR_OWNER] = "waiting_for_owner",
 };
 
 static const char *const nat_action_name[IMA_NAT_ACTION_COUNT] = {
@@ -89,7 +90,7 @@ void metrics_reconcile_done(struct metrics *m, enum metrics_reconcile_result res
         m->duration_buckets[b]++;
         m->duration_sum += seconds;
         m->duration_count++;
-        if (result != METRICS_RECONCILE_ERROR)
+        if (result == METRICS_RECONCILE_CHANGED || result == METRICS_RECONCILE_IN_SYNC)
                 m->last_success = now;
 }
 
@@ -335,7 +336,7 @@ static void render_reconcile(FILE *f, const struct metrics *m)
         put_u64(f, "reconcile_duration_seconds_count", NULL, m->duration_count);
         put_family(f, "reconciles_total", "counter",
                    "Reconciles by result: changed (a transaction was committed), in_sync (nothing to change), "
-                   "error.");
+                   "error, waiting_for_owner (the previous agent of a rolling update still holds the tables).");
         for (int r = 0; r < METRICS_RECONCILE_RESULT_COUNT; r++)
                 put_u64(f, "reconciles_total", LABELS("result", result_name[r]), m->reconciles[r]);
 }

@@ -25,8 +25,11 @@ enum metrics_reconcile_result {
         METRICS_RECONCILE_CHANGED, /* a transaction was committed */
         METRICS_RECONCILE_IN_SYNC, /* the kernel already matched; nothing sent */
         METRICS_RECONCILE_ERROR,
+        /* the tables are held by the previous agent of an overlapping rolling update: a wait the
+         * rollout ends, not an error to alert on (and not a success either) */
+        METRICS_RECONCILE_WAITING_FOR_OWNER,
 };
-#define METRICS_RECONCILE_RESULT_COUNT 3
+#define METRICS_RECONCILE_RESULT_COUNT 4
 
 enum metrics_ownership {
         METRICS_OWNERSHIP_NONE,          /* not decided yet: both mode series are 0 */

@@ -309,6 +309,7 @@ static void test_fresh_registry_declares_every_series(void)
         CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"changed\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"in_sync\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"error\"}") == 0);
+        CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"waiting_for_owner\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_ownership_mode{mode=\"owner_persist\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_ownership_mode{mode=\"event_repair\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_upstream_iptables_chain_present{family=\"ip\"}") == 0);
@@ -321,6 +322,23 @@ static void test_fresh_registry_declares_every_series(void)
         CHECK_INT(count_lines(text, "ip_masq_agent_nat_packets_total{"), 0);
         CHECK_INT(count_lines(text, "# TYPE ip_masq_agent_set_elements gauge"), 1);
         CHECK_INT(count_lines(text, "# TYPE ip_masq_agent_nat_packets_total counter"), 1);
+}
+
+/* Waiting for the previous agent's tables is neither an error nor a success: the timestamp of
+ * the last success stays where it was. */
+static void test_waiting_for_owner(void)
+{
+        _cleanup_(metrics_freep) struct metrics *m = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        CHECK_INT(metrics_new("0.1.0", &m), 0);
+        metrics_reconcile_done(m, METRICS_RECONCILE_IN_SYNC, 0.001, 1000);
+        metrics_reconcile_done(m, METRICS_RECONCILE_WAITING_FOR_OWNER, 0.001, 2000);
+        metrics_reconcile_done(m, METRICS_RECONCILE_WAITING_FOR_OWNER, 0.001, 3000);
+        text = render(m, NULL);
+        CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"waiting_for_owner\"}") == 2);
+        CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"error\"}") == 0);
+        CHECK(sample(text, "ip_masq_agent_last_successful_reconcile_timestamp_seconds") == 1000);
 }
 
 static void test_histogram_buckets(void)
@@ -625,6 +643,7 @@ int main(int argc, char **argv)
         golden_path = argv[1];
         TEST_RUN(test_validator_rejects);
         TEST_RUN(test_fresh_registry_declares_every_series);
+        TEST_RUN(test_waiting_for_owner);
         TEST_RUN(test_histogram_buckets);
         TEST_RUN(test_label_escaping);
         TEST_RUN(test_families_come_and_go);

@@ -398,7 +398,8 @@ wait_for 5 dst_has "100.64.0.0/10" || fail "ConfigMap update not applied in owne
 # a rolling update that overlaps (a DaemonSet with maxSurge starts the new pod first): the new
 # agent cannot change the table the old one owns, says so once, counts as ready (or the rollout
 # would never stop the old pod), and takes the table over as soon as the old one is gone
-"$IMA_BIN" run --config "$cm/ip-masq-agent" --health-bind-address=127.0.0.1:10258 --v=2 >"$WORK/agent2.log" 2>&1 &
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --health-bind-address=127.0.0.1:10258 --metrics-bind-address=127.0.0.1:10258 \
+        --v=2 >"$WORK/agent2.log" 2>&1 &
 second=$!
 wait_for 10 grep -q 'owned by another process.*tables="hold this configuration already"' "$WORK/agent2.log" ||
         fail "the second agent did not report the owner: $(tail -5 "$WORK/agent2.log")"
@@ -410,6 +411,12 @@ wait_for 5 dst_has "198.18.0.0/15" || fail "the owning agent did not apply the c
 sleep 0.5 # several of the new agent's checks of the owner
 assert_eq "times the waiting agent reported the owner" 1 "$(grep -c "owned by another process" "$WORK/agent2.log")"
 if grep -q '^E' "$WORK/agent2.log"; then fail "waiting for the old agent logged an error: $(grep '^E' "$WORK/agent2.log")"; fi
+# nor does it count one: an alert on the error rate would fire at every such rollout
+curl -sf --max-time 2 http://127.0.0.1:10258/metrics >"$WORK/agent2.metrics" || fail "no /metrics from the waiting agent"
+grep -q '^ip_masq_agent_reconciles_total{result="error"} 0$' "$WORK/agent2.metrics" ||
+        fail "the wait counted as errors: $(grep reconciles_total "$WORK/agent2.metrics")"
+grep -Eq '^ip_masq_agent_reconciles_total\{result="waiting_for_owner"\} [1-9]' "$WORK/agent2.metrics" ||
+        fail "the wait was not counted: $(grep reconciles_total "$WORK/agent2.metrics")"
 # nothing was sent while it waited: no line may say it reconciled
 if grep -q '"Reconciled"' "$WORK/agent2.log"; then
         fail "the waiting agent logged a reconcile: $(grep '"Reconciled"' "$WORK/agent2.log")"
