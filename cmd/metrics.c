@@ -293,8 +293,9 @@ static void render_nat_one(FILE *f, const struct ima_nat_counters *nat, bool byt
                            "of each connection), from the kernel's rule counters.");
         else
                 put_family(f, name, "counter",
-                           "Packets that reached the NAT hook of the agent's postrouting chain, by family and "
-                           "action, from the kernel's rule counters. NAT sees only the first packet of each "
+                           "Packets the agent's postrouting chain masqueraded or exempted (by the source or the "
+                           "destination set), by family and action, from the kernel's rule counters; those to the "
+                           "node's own addresses are not counted. NAT sees only the first packet of each "
                            "connection, so this counts new connections, not traffic. Carried over when the kernel's "
                            "counters restart at 0 (the chain re-created).");
         for (int fam = 0; nat && fam < IMA_FAMILY_COUNT; fam++) {
