@@ -184,7 +184,7 @@ static void summarize_set(FILE *f, enum ima_family fam, enum ima_set_id s, const
         }
 }
 
-char *plan_summary(const struct ima_plan *p)
+char *plan_summary(const struct ima_plan *p, unsigned families)
 {
         struct set_delta deltas[IMA_FAMILY_COUNT][IMA_SET_COUNT] = { 0 };
         bool first = true, created[IMA_FAMILY_COUNT] = { 0 }, deleted[IMA_FAMILY_COUNT] = { 0 },
@@ -200,6 +200,8 @@ char *plan_summary(const struct ima_plan *p)
                 const char *fam = ima_family_nft_name(op->family);
                 const char *sep = first ? "" : "; ";
 
+                if (!(families & (1u << op->family)))
+                        continue;
                 /* a table created from scratch is one fact, not a list of its parts */
                 if (created[op->family] && op->kind != IMA_OP_DEL_TABLE)
                         continue;
@@ -304,6 +306,30 @@ static bool failure_is_repeat(struct failure_memory *mem, int r, const struct im
         return false;
 }
 
+/* "ip", "ip6" or "ip, ip6": the families in the mask, as nft names them. */
+static const char *families_text(unsigned families)
+{
+        switch (families & IMA_ALL_FAMILIES) {
+        case 1u << IMA_FAMILY_IPV4:
+                return "ip";
+        case 1u << IMA_FAMILY_IPV6:
+                return "ip6";
+        default:
+                return "ip, ip6";
+        }
+}
+
+/* What a failed reconcile changed all the same: a change is logged even when the failure that
+ * came with it is a repeat (the family the kernel takes repaired, while the other's refusal lasts). */
+static void log_applied_alone(const struct ima_reconcile_report *rep, const char *trigger)
+{
+        _cleanup_free_ char *applied = plan_summary(rep->plan, rep->applied_alone);
+
+        log_warning_kv("The kernel refused the changes of one family only: the other's were applied on their own",
+                       LOG_STR("trigger", trigger), LOG_STR("refused", families_text(rep->refused_families)),
+                       LOG_STR("applied", applied ? applied : "?"));
+}
+
 static void log_failure(int r, const struct ima_reconcile_report *rep, const char *trigger, struct failure_memory *mem)
 {
         unsigned unlogged = mem ? mem->unlogged : 0;
@@ -311,6 +337,8 @@ static void log_failure(int r, const struct ima_reconcile_report *rep, const cha
         if (failure_is_repeat(mem, r, rep)) {
                 log_v_kv(2, "Reconcile failed again, for the same reason", LOG_STR("trigger", trigger),
                          LOG_INT("failuresInARow", (int64_t)mem->failures));
+                if (rep->applied_alone)
+                        log_applied_alone(rep, trigger);
                 return;
         }
         if (mem && mem->failures > 1)
@@ -321,15 +349,18 @@ static void log_failure(int r, const struct ima_reconcile_report *rep, const cha
                 mem->unlogged = 0;
         for (size_t i = 0; i < rep->n_errors; i++)
                 log_error_kv(0, "Reconcile failed", LOG_STR("trigger", trigger), LOG_STR("reason", rep->errors[i]));
-        if (rep->n_errors == 0)
+        if (rep->n_errors == 0) {
                 log_error_kv(r, "Reconcile failed", LOG_STR("trigger", trigger));
-        else if (rep->rejected && rep->committed == 0)
+        } else if (rep->applied_alone) {
+                log_applied_alone(rep, trigger);
+        } else if (rep->rejected && rep->committed == 0) {
                 log_error_kv(0, "The kernel rejected the transaction: nothing of it was applied",
                              LOG_STR("trigger", trigger));
-        else if (rep->rejected)
+        } else if (rep->rejected) {
                 log_error_kv(0, "The kernel rejected a transaction after accepting an earlier one of the same "
                                 "plan, which left the tables consistent",
                              LOG_STR("trigger", trigger));
+        }
 }
 
 static void log_success(const struct ima_reconcile_report *rep, const char *trigger, const char *changed_by)
@@ -347,7 +378,7 @@ static void log_success(const struct ima_reconcile_report *rep, const char *trig
         format_usec(rep->observe_usec + rep->diff_usec + rep->build_usec + rep->commit_usec, total);
         format_usec(rep->observe_usec, read);
         format_usec(rep->commit_usec, commit);
-        summary = plan_summary(rep->plan);
+        summary = plan_summary(rep->plan, IMA_ALL_FAMILIES);
         fields[n++] = LOG_STR("trigger", trigger);
         if (changed_by)
                 fields[n++] = LOG_STR("changedBy", changed_by);

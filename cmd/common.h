@@ -46,8 +46,9 @@ int open_reconciler(struct ima_nl **ret_nl, struct ima_reconciler **ret_rc);
 int open_netlink(struct ima_nl **ret);
 
 /* "ip nomasq-dst +10.0.0.0/12 -10.0.0.0/8; ip6: table created": what a plan changes, CIDRs
- * listed for small deltas, counts for big ones. malloc'd; NULL on ENOMEM. */
-char *plan_summary(const struct ima_plan *p);
+ * listed for small deltas, counts for big ones, of the ops of the families in the mask
+ * (IMA_ALL_FAMILIES: all). malloc'd; NULL on ENOMEM. */
+char *plan_summary(const struct ima_plan *p, unsigned families);
 
 /* What a long-running caller remembers of failed reconciles, so that a lasting failure (the
  * previous agent still owning the table, a kernel refusing the ruleset) is logged when it starts,

@@ -241,6 +241,7 @@ static void record_batch_errors(const struct ima_batch *b, int r, const struct i
 {
         bool container_refused[IMA_FAMILY_COUNT] = { 0 };
 
+        rep->refused_families = ima_batch_n_errors(b) == 0 ? IMA_ALL_FAMILIES : 0;
         if (ima_batch_n_errors(b) == 0) {
                 if (r == -EMSGSIZE)
                         add_error(rep, "transaction of %zu bytes exceeds the socket send buffer (raise "
@@ -259,6 +260,7 @@ static void record_batch_errors(const struct ima_batch *b, int r, const struct i
 
                 ima_batch_get_error(b, i, &e);
                 op = op_of_msg(plan, op_end, e.index);
+                rep->refused_families |= op ? 1u << op->family : IMA_ALL_FAMILIES;
                 if (op) {
                         hint = ima_needs_hint(op, e.error, refused_again, container_refused[op->family]);
                         if (is_container_add(op))
@@ -281,9 +283,10 @@ static bool worth_retrying(int r)
         return r == -ERESTART || r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ENOBUFS;
 }
 
-/* Sends the plan's ops of one transaction (0 or 1); retry: this is the attempt after a fresh read. */
-static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, uint32_t genid,
-                     bool retry, struct ima_reconcile_report *rep)
+/* Sends the plan's ops of one transaction (0 or 1) and of the families in the mask families;
+ * retry: this is the attempt after a fresh read. */
+static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, unsigned families,
+                     uint32_t genid, bool retry, struct ima_reconcile_report *rep)
 {
         _cleanup_(ima_batch_freep) struct ima_batch *b = NULL;
         /* which op each message comes from, to say what a refused one needs */
@@ -297,7 +300,7 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         if (r < 0)
                 return r;
         for (size_t i = 0; i < plan->n_ops; i++) {
-                if (plan->ops[i].transaction == transaction) {
+                if (plan->ops[i].transaction == transaction && (families & (1u << plan->ops[i].family))) {
                         r = ima_build_op(b, &plan->ops[i]);
                         if (r < 0)
                                 return r;
@@ -325,6 +328,15 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         return r;
 }
 
+/* Whether the plan has ops in the given transaction of the families in the mask. */
+static bool has_ops(const struct ima_plan *plan, unsigned transaction, unsigned families)
+{
+        for (size_t i = 0; i < plan->n_ops; i++)
+                if (plan->ops[i].transaction == transaction && (families & (1u << plan->ops[i].family)))
+                        return true;
+        return false;
+}
+
 /* After a commit refused because the generation moved since genid: whether the commits since
  * then all left our tables alone, as the daemon's event stream (state from its cache) or the
  * witness (state read with it) shows. 1 and the generation to send at in *ret, 0, or -errno. */
@@ -346,12 +358,13 @@ static int repin(struct ima_reconciler *rc, bool from_cache, struct ima_events *
 
 /* send_plan(), and while the kernel refuses it only because others committed meanwhile to other
  * tables (kube-proxy's, a CNI's: the generation is global), again at the new generation. */
-static int send_pinned(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, uint32_t *genid,
-                       bool from_cache, struct ima_events *witness, bool retry, struct ima_reconcile_report *rep)
+static int send_pinned(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned transaction, unsigned families,
+                       uint32_t *genid, bool from_cache, struct ima_events *witness, bool retry,
+                       struct ima_reconcile_report *rep)
 {
         for (int attempt = 0;; attempt++) {
                 size_t n_errors = rep->n_errors;
-                int r = send_plan(rc, plan, transaction, *genid, retry, rep), k;
+                int r = send_plan(rc, plan, transaction, families, *genid, retry, rep), k;
 
                 if (r != -ERESTART || attempt == REPIN_ATTEMPTS)
                         return r;
@@ -367,6 +380,57 @@ static int send_pinned(struct ima_reconciler *rc, const struct ima_plan *plan, u
 
 /* A table owned by another live socket refuses every change (EPERM, message by message); say
  * once, and plainly, who is in the way instead of sending a transaction bound to fail. */
+/* Sends the plan's transactions from the first on, restricted to the families in the mask: the
+ * second once the first has committed. *genid: the generation to pin to; on return, the one
+ * to pin the next transaction to (after the last commit). *ret_failed: the transaction that
+ * failed, on failure. */
+static int send_transactions(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned first, unsigned families,
+                             uint32_t *genid, bool from_cache, struct ima_events *witness, bool retry,
+                             struct ima_reconcile_report *rep, unsigned *ret_failed)
+{
+        bool sent = false;
+
+        for (unsigned t = first; t <= 1; t++) {
+                int r;
+
+                if (!has_ops(plan, t, families))
+                        continue;
+                if (sent) {
+                        rep->committed++;
+                        *genid = ima_genid_next(*genid);
+                        /* the cache is of the state before the first: only the witness can tell */
+                        from_cache = false;
+                }
+                r = send_pinned(rc, plan, t, families, genid, from_cache, witness, retry, rep);
+                if (r < 0) {
+                        *ret_failed = t;
+                        return r;
+                }
+                sent = true;
+        }
+        if (sent)
+                *genid = ima_genid_next(*genid);
+        return 0;
+}
+
+/* The kernel refused the plan's transaction failed for the ops of some families only, and for a
+ * reason reading the state again did not settle (a module the kernel lacks, say): sends the
+ * other families' part of it, and of what follows it, on its own. The refusal stands (its errors
+ * are kept); a failure here adds its own. */
+static void send_other_families(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned failed, uint32_t genid,
+                                struct ima_events *witness, struct ima_reconcile_report *rep)
+{
+        unsigned others = IMA_ALL_FAMILIES & ~rep->refused_families, refused = rep->refused_families, t;
+
+        if (!rep->rejected || refused == 0 || others == 0 || !(has_ops(plan, failed, others) || has_ops(plan, 1, others)))
+                return;
+        if (send_transactions(rc, plan, failed, others, &genid, false, witness, true, rep, &t) == 0)
+                rep->applied_alone = others;
+        /* what the report says was refused is the first refusal, not what this one found */
+        rep->refused_families = refused;
+        rep->rejected = true;
+}
+
 static int check_ownership(struct ima_reconciler *rc, const struct ima_observed *have, struct ima_reconcile_report *rep)
 {
         int r = 0;
@@ -437,21 +501,20 @@ static int reconcile_once(struct ima_reconciler *rc, const struct ima_model *wan
         if (r < 0)
                 return r;
         if (rep->plan->n_ops > 0) {
+                unsigned failed = 0;
+
                 if (rep->n_intervals >= REPIN_MAX_INTERVALS)
                         witness = ima_events_free(witness);
-                r = send_pinned(rc, rep->plan, 0, &genid, from_cache, witness, retry, rep);
-                if (r == 0 && ima_plan_has_second_transaction(rep->plan)) {
-                        rep->committed++;
-                        genid = ima_genid_next(genid);
-                        /* the cache is of the state before the first: only the witness can tell */
-                        r = send_pinned(rc, rep->plan, 1, &genid, false, witness, retry, rep);
-                }
+                r = send_transactions(rc, rep->plan, 0, IMA_ALL_FAMILIES, &genid, from_cache, witness, retry, rep,
+                                      &failed);
                 if (r < 0) {
                         /* whatever we knew is in doubt now */
                         ima_reconciler_invalidate(rc);
+                        /* a refusal that a fresh read settles is retried whole first */
+                        if (retry || !worth_retrying(r))
+                                send_other_families(rc, rep->plan, failed, genid, witness, rep);
                         return r;
                 }
-                genid = ima_genid_next(genid);
         } else if (have == rc->cache) {
                 return 0;
         }

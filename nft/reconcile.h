@@ -3,7 +3,11 @@
  * transaction, pinned to the generation that state was read at. If the kernel refuses it because
  * something changed concurrently (generation moved; ENOENT, EEXIST or EBUSY from a racing edit),
  * or its answers were lost (ENOBUFS: the outcome is unknown), the state is read again and the
- * reconcile retried once. An in-sync kernel gets no write. */
+ * reconcile retried once. An in-sync kernel gets no write. When the kernel refuses the part of
+ * one family only (its ops alone are named in the errors), for a reason a fresh read does not
+ * settle, the other family's part goes out on its own: one family's missing kernel support must
+ * not leave the other's pods without SNAT, as upstream's separate iptables and ip6tables runs do
+ * not. Each family's tables still change in one transaction or not at all. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,6 +19,8 @@
 
 struct ima_nl;
 struct ima_reconciler;
+
+#define IMA_ALL_FAMILIES ((1u << IMA_FAMILY_COUNT) - 1)
 
 enum ima_trust {
         IMA_TRUST_NOTHING, /* always read the kernel state */
@@ -49,6 +55,13 @@ struct ima_reconcile_report {
         uint64_t commit_usec;        /* wall time: sendmsg + all ACKs (kernel work) */
         char **errors;               /* "what: reason (kernel: text)" for each failure */
         size_t n_errors;
+        /* Families (1 << family) of the ops the kernel refused in the last transaction; all of
+         * them when a refusal names no op */
+        unsigned refused_families;
+        /* When the kernel kept refusing the part of one family only (a node whose kernel lacks
+         * IPv6 NAT, say), the other family's part was then sent on its own: its bit, else 0. The
+         * reconcile still fails (the refusal's errors stand), but that family is in force */
+        unsigned applied_alone;
         /* Failed with -EPERM because another live process owns a table the plan changes (the
          * previous agent, during a rolling update): its netlink port, else 0 */
         uint32_t live_owner;

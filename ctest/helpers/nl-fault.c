@@ -15,9 +15,16 @@
  * IMA_NLFAULT=acks:FILE instead loses the answers to every nf_tables batch while FILE exists, as
  * the kernel does when they overflow the socket's receive buffer: the batch is sent and committed
  * (or refused) as usual, then the first receive on that socket discards every message queued and
- * fails with ENOBUFS. Only the outcome of the batch is unknown to the caller. */
+ * fails with ENOBUFS. Only the outcome of the batch is unknown to the caller.
+ *
+ * IMA_NLFAULT=expr:FAMILY:NAME:FILE (FAMILY ip or ip6) instead renames, while FILE exists, the
+ * expression NAME in every rule of that family the process sends (its last letter becomes '_'),
+ * on a copy of what is sent: the kernel then refuses the rule as it does on a node whose kernel
+ * lacks the expression's module (ENOENT, "expr:ip6:fib:F" is a kernel without nft_fib_ipv6). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <stdbool.h>
@@ -34,6 +41,8 @@ static uint64_t state;
 static char control[256];
 static const char *log_path;
 static bool lose_acks;       /* acks:FILE */
+static int expr_family = -1; /* expr:FAMILY:NAME:FILE: NFPROTO_* of the rules to change... */
+static char expr_name[32];   /* ...and the expression they lose */
 static int acks_pending_fd = -1; /* a batch went out on this socket: its answers are to be lost */
 
 __attribute__((constructor)) static void init(void)
@@ -43,6 +52,19 @@ __attribute__((constructor)) static void init(void)
         int used = 0;
 
         log_path = getenv("IMA_NLFAULT_LOG");
+        if (spec && strncmp(spec, "expr:", 5) == 0) {
+                char family[8];
+                int n = 0;
+
+                if (sscanf(spec + 5, "%7[^:]:%31[^:]:%n", family, expr_name, &n) != 2 || !n ||
+                    (strcmp(family, "ip") != 0 && strcmp(family, "ip6") != 0)) {
+                        fprintf(stderr, "nl-fault: bad IMA_NLFAULT \"%s\"\n", spec);
+                        abort();
+                }
+                expr_family = strcmp(family, "ip") == 0 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+                snprintf(control, sizeof(control), "%s", spec + 5 + n);
+                return;
+        }
         if (spec && strncmp(spec, "acks:", 5) == 0) {
                 snprintf(control, sizeof(control), "%s", spec + 5);
                 lose_acks = true;
@@ -191,6 +213,64 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
         return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
 }
 
+/* expr:FAMILY:NAME:FILE: renames the expression in each rule message of buf (a run of netlink
+ * messages) of the chosen family. Its name attribute is found by its bytes: NFTA_EXPR_NAME, the
+ * name, NUL and padding. */
+static void rename_expr(char *buf, size_t len)
+{
+        size_t name_len = strlen(expr_name), attr_len = NLA_HDRLEN + name_len + 1;
+
+        for (size_t off = 0; off + sizeof(struct nlmsghdr) <= len;) {
+                struct nlmsghdr *nlh = (struct nlmsghdr *)(buf + off);
+                struct nfgenmsg *nfg = (struct nfgenmsg *)(buf + off + NLMSG_HDRLEN);
+
+                if (nlh->nlmsg_len < NLMSG_HDRLEN || off + nlh->nlmsg_len > len)
+                        return;
+                if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE) &&
+                    nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(*nfg) && nfg->nfgen_family == expr_family) {
+                        for (size_t i = off + NLMSG_HDRLEN; i + NLA_HDRLEN + name_len < off + nlh->nlmsg_len; i++) {
+                                struct nlattr a;
+
+                                memcpy(&a, buf + i, sizeof(a));
+                                if (a.nla_len == attr_len && (a.nla_type & NLA_TYPE_MASK) == NFTA_EXPR_NAME &&
+                                    memcmp(buf + i + NLA_HDRLEN, expr_name, name_len + 1) == 0)
+                                        buf[i + NLA_HDRLEN + name_len - 1] = '_';
+                        }
+                }
+                off += NLMSG_ALIGN(nlh->nlmsg_len);
+        }
+}
+
+/* expr:FAMILY:NAME:FILE: sends a renamed copy of msg. */
+static ssize_t send_renamed(int fd, const struct msghdr *msg, int flags)
+{
+        struct msghdr copy = *msg;
+        struct iovec one;
+        size_t len = 0;
+        char *buf;
+        ssize_t n;
+
+        for (size_t i = 0; i < msg->msg_iovlen; i++)
+                len += msg->msg_iov[i].iov_len;
+        buf = malloc(len ? len : 1);
+        if (!buf) {
+                errno = ENOMEM;
+                return -1;
+        }
+        len = 0;
+        for (size_t i = 0; i < msg->msg_iovlen; i++) {
+                memcpy(buf + len, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+                len += msg->msg_iov[i].iov_len;
+        }
+        rename_expr(buf, len);
+        one = (struct iovec){ .iov_base = buf, .iov_len = len };
+        copy.msg_iov = &one;
+        copy.msg_iovlen = 1;
+        n = syscall(SYS_sendmsg, fd, &copy, flags);
+        free(buf);
+        return n;
+}
+
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
         int err = fault(fd, flags, false, "sendmsg");
@@ -199,6 +279,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
                 errno = err;
                 return -1;
         }
+        if (expr_family >= 0 && access(control, F_OK) == 0 && is_netlink(fd))
+                return send_renamed(fd, msg, flags);
         ssize_t n = syscall(SYS_sendmsg, fd, msg, flags);
 
         if (n > 0 && msg->msg_iovlen > 0)

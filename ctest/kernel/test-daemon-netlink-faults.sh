@@ -7,7 +7,8 @@
 # once the faults stop it must converge to the last configuration, as read back through
 # libnftables. With every call failing, its retries back off. apply under the same faults either succeeds with
 # the new state or exits 1 saying why, leaving the previous state whole: never half-applied. With
-# every batch's answers lost, apply finds its change applied and says so.
+# every batch's answers lost, apply finds its change applied and says so. With the kernel refusing
+# one family's rules, the other family's are applied alone, by apply and by the daemon.
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
 
@@ -192,4 +193,62 @@ for i in 0 1; do
 done
 rm -f "$switch"
 [ "$(grep -c 'ENOBUFS' "$faults")" -ge 2 ] || fail "the answers were not lost: $(cat "$faults")"
+
+# ---- one family refused -------------------------------------------------------------------------
+# The kernel refuses the rules of one family only (IMA_NLFAULT=expr:FAMILY:fib:FILE: as on a node
+# without nft_fib_ipv6): the other family's part is applied on its own, as upstream's separate
+# iptables and ip6tables runs would, and the failure still fails apply (exit 1) and /readyz.
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, "fd00::/8"]\n' >"$WORK/dual.yaml"
+# the table of family $1 that apply --enable-ipv6 of dual.yaml builds, computed without faults
+ip netns add dual 2>/dev/null || true
+in_ns dual "$IMA_BIN" apply --enable-ipv6 --config "$WORK/dual.yaml" >/dev/null 2>&1 || fail "apply of dual.yaml failed"
+want_ip=$(in_ns dual "$IMA_HELPERS/nft-readback" ip 2>&1)
+want_ip6=$(in_ns dual "$IMA_HELPERS/nft-readback" ip6 2>&1)
+ip netns del dual
+has_table() { nft list table "$1" ip-masq-agent >/dev/null 2>&1; }
+for refused in ip6 ip; do
+        other=$([ $refused = ip6 ] && echo ip || echo ip6)
+        nft flush ruleset
+        touch "$switch"
+        rc=0
+        IMA_NLFAULT="expr:$refused:fib:$switch" LD_PRELOAD="$preload" \
+                timeout 30 "$IMA_BIN" apply --enable-ipv6 --config "$WORK/dual.yaml" >"$WORK/apply.log" 2>&1 || rc=$?
+        rm -f "$switch"
+        assert_eq "apply with the $refused rules refused: exit code" 1 "$rc"
+        has_table $refused && fail "apply with the $refused rules refused left a $refused table: $(nft list table $refused ip-masq-agent)"
+        want=want_$other
+        [ "$(readback $other 2>&1)" = "${!want}" ] ||
+                fail "apply with the $refused rules refused did not apply the $other part alone: $(cat "$WORK/apply.log")"
+        grep -q "the kernel lacks the fib expression for $refused" "$WORK/apply.log" ||
+                fail "apply did not say what the kernel lacks: $(cat "$WORK/apply.log")"
+        grep -q "applied on their own\" trigger=\"apply\" refused=\"$refused\" applied=\"$other: table created" "$WORK/apply.log" ||
+                fail "apply did not say what it applied alone: $(cat "$WORK/apply.log")"
+done
+note "apply: the family the kernel accepts is applied alone, either way round"
+
+# the daemon: the ip part in force and kept (repaired: event-repair mode, so that nft can delete
+# it) while ip6 is refused, not ready; the ip6 part as soon as the kernel takes it
+nft flush ruleset
+kubelet_update "$cm" ip-masq-agent "$(cat "$WORK/dual.yaml")"
+touch "$switch"
+IMA_NLFAULT="expr:ip6:fib:$switch" LD_PRELOAD="$preload" timeout 60 "$IMA_BIN" run --config "$cm/ip-masq-agent" \
+        --enable-ipv6 --table-ownership=off --health-bind-address=127.0.0.1:10266 --v=2 >"$WORK/dual-agent.log" 2>&1 &
+runner=$!
+ip_applied() { [ "$(readback ip 2>&1)" = "$want_ip" ]; }
+wait_for 10 ip_applied || fail "the daemon did not apply the ip part alone: $(tail -5 "$WORK/dual-agent.log")"
+has_table ip6 && fail "a daemon whose ip6 rules are refused made an ip6 table"
+readyz() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:10266/readyz; }
+wait_for 5 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:10266/readyz)\" = 503 ]" ||
+        fail "/readyz with the ip6 part refused: $(readyz)"
+nft delete table ip ip-masq-agent
+wait_for 10 ip_applied || fail "the daemon did not repair the ip part while the ip6 part was refused: $(tail -5 "$WORK/dual-agent.log")"
+rm -f "$switch"
+# the retries back off (0.5 s, 1 s, 2 s, ...): a few of them
+ip6_applied() { [ "$(readback ip6 2>&1)" = "$want_ip6" ]; }
+wait_for 20 ip6_applied || fail "the daemon did not apply the ip6 part once the kernel took it: $(tail -5 "$WORK/dual-agent.log")"
+wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10266/readyz" || fail "/readyz once both parts are applied: $(readyz)"
+ip_applied || fail "the ip part changed when the ip6 part came"
+kill -TERM $runner 2>/dev/null || true
+wait $runner 2>/dev/null || true
+note "daemon: the ip part applied and repaired alone while the ip6 part was refused; both once the kernel took it"
 echo "ok: daemon and apply survive netlink faults and converge after them"
