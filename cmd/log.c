@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/log.h"
+#include "lib/escape.h"
 #include "lib/goconv.h"
 #include "lib/json-text.h"
 #include "lib/memstream.h"
@@ -324,33 +325,21 @@ static char *format_json(const struct log_line *l, const struct timeval *tv)
         return out;
 }
 
-/* s as klog quotes strings: in double quotes, with \ " and control characters escaped. */
+/* s as klog quotes strings (Go's strconv.Quote): in double quotes, with \ " and control
+ * characters escaped, and so are characters that print as nothing or as a plain space ("1s\u200b")
+ * and bytes that are not UTF-8 ("\xff"), as validate shows them: a value that reads as "1s" in the
+ * log must not be the one the agent refused. */
 static void put_quoted(FILE *f, const char *s)
 {
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
+        for (;;) {
+                size_t n = strcspn(s, "\r");
+
+                ima_fput_escaped(f, s, n);
+                if (!s[n])
                         break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                case '\r':
-                        fputs("\\r", f);
-                        break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\x%02x", *p);
-                        else
-                                fputc(*p, f);
-                }
+                fputs("\\r", f);
+                s += n + 1;
         }
         fputc('"', f);
 }

@@ -157,6 +157,25 @@ static void test_text_structured(void)
         CHECK(text_line_is('E', line, out, "\"add failed\" err=\"File exists\" op=\"add 3 intervals\""));
 }
 
+/* a value the agent refused shows what it holds, as validate shows it: a zero-width space or a
+ * byte that is not UTF-8 escaped as Go's strconv.Quote (klog) escapes it, not written raw, where
+ * "1s\u200b" would read as "1s"; printable UTF-8 (µs) stays as it is */
+static void test_text_invisible(void)
+{
+        _cleanup_free_ char *out = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; log_error_kv(0, "Invalid configuration", LOG_STR("value", "1s\u200b"),
+                                      LOG_STR("cidr", "10.0.0.0/8\xff"), LOG_STR("nbsp", "\u00a0"),
+                                      LOG_STR("cr", "a\rb"), LOG_STR("loadTime", "74\u00b5s"));
+        out = capture_end();
+        CHECK(text_line_is('E', line, out,
+                           "\"Invalid configuration\" value=\"1s\\\\u200b\" cidr=\"10\\.0\\.0\\.0/8\\\\xff\" "
+                           "nbsp=\"\\\\u00a0\" cr=\"a\\\\rb\" loadTime=\"74\u00b5s\""));
+}
+
 static int evaluated;
 
 static int side_effect(void)
@@ -763,6 +782,7 @@ int main(void)
         TEST_RUN(test_text_errno);
         TEST_RUN(test_text_one_line);
         TEST_RUN(test_text_structured);
+        TEST_RUN(test_text_invisible);
         TEST_RUN(test_verbosity_gate);
         TEST_RUN(test_json_info);
         TEST_RUN(test_json_verbosity_and_warning);
