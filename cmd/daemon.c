@@ -1102,7 +1102,9 @@ static int daemon_init(struct daemon *d)
         /* subscribe before the first reconcile, so no change can slip between the two */
         r = ima_events_open(ima_nl_portid(d->nl), &d->events);
         if (r < 0) {
-                log_error("cannot subscribe to nftables events: %s", strerror(-r));
+                log_error("cannot subscribe to nftables events: %s%s", strerror(-r),
+                          r == -EPERM ? " (nf_tables needs CAP_NET_ADMIN in this network namespace: run as root, "
+                                        "or give the container NET_ADMIN)" : "");
                 return r;
         }
         ima_reconciler_set_catch_up(d->rc, catch_up_events, d);

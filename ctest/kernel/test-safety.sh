@@ -101,9 +101,9 @@ done
 # is missing
 without_net_admin=(unshare --user)
 unshare --user true 2>/dev/null || without_net_admin=(setpriv --bounding-set=-net_admin --inh-caps=-net_admin)
-for verb in diff apply cleanup; do
+for verb in diff apply cleanup run; do
         rc=0
-        "${without_net_admin[@]}" "$IMA_BIN" "$verb" --config "$WORK/none" 2>"$WORK/noperm.err" || rc=$?
+        timeout 10 "${without_net_admin[@]}" "$IMA_BIN" "$verb" --config "$WORK/none" 2>"$WORK/noperm.err" || rc=$?
         assert_eq "$verb without CAP_NET_ADMIN exits 1" 1 "$rc"
         grep -q "needs CAP_NET_ADMIN in this network namespace" "$WORK/noperm.err" ||
                 { cat "$WORK/noperm.err" >&2; fail "$verb without CAP_NET_ADMIN does not say what is missing"; }
