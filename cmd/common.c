@@ -209,7 +209,17 @@ char *plan_summary(const struct ima_plan *p, unsigned families)
                 case IMA_OP_ADD_TABLE:
                         /* re-created for its flags is created all the same */
                         if (op->reason == IMA_REASON_TABLE_FLAGS && !deleted[op->family]) {
-                                fprintf(f, "%s%s: table flags restored", sep, fam);
+                                /* updated in place: say how, since "restored" at every restart reads
+                                 * as if someone had changed the table */
+                                bool adopted = op->table_update && (op->table_flags & IMA_TABLE_F_OWNER) &&
+                                               !(op->old_table_flags & IMA_TABLE_F_OWNER);
+                                bool woken = op->table_update && (op->old_table_flags & IMA_TABLE_F_DORMANT);
+
+                                fprintf(f, "%s%s: table %s", sep, fam,
+                                        adopted && woken ? "adopted and woken (was dormant)"
+                                        : adopted        ? "adopted"
+                                        : woken          ? "woken (was dormant)"
+                                                         : "flags restored");
                         } else {
                                 fprintf(f, "%s%s: table created (%s)", sep, fam, ima_op_reason_name(op->reason));
                                 created[op->family] = true;

@@ -434,7 +434,7 @@ grep -q 'cleanup-on-exit: the tables are another process' "$WORK/agent3.log" ||
         fail "the waiting agent did not say why it left the tables: $(tail -3 "$WORK/agent3.log")"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the owner's table is gone"
 stop_agent
-wait_for 5 grep -q 'trigger="previous owner exited" changes="ip: table flags restored' "$WORK/agent2.log" ||
+wait_for 5 grep -q 'trigger="previous owner exited" changes="ip: table adopted"' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
 assert_eq "/readyz after taking over" 200 "$(http 127.0.0.1:10258/readyz)"
 if nft delete table ip ip-masq-agent 2>/dev/null; then fail "the table taken over is not owned"; fi
@@ -445,13 +445,13 @@ agent diff --config "$cm/ip-masq-agent" >"$WORK/diff.out" 2>&1 ||
         fail "diff of the orphaned table, left to be adopted, reports drift: $(cat "$WORK/diff.out")"
 # a new agent adopts the orphaned table in place
 start_agent
-wait_for 5 grep -q "table flags restored" "$WORK/agent.log" || fail "the orphaned table was not adopted"
+wait_for 5 grep -q 'trigger="start" changes="ip: table adopted"' "$WORK/agent.log" || fail "the orphaned table was not adopted"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the adopted table is not owned"
 stop_agent
 # ... also by an agent with another --priority, as after a DaemonSet update: the kernel refuses to
 # adopt a table and re-create its base chain in one transaction
 start_agent --priority=50
-wait_for 5 grep -q 'changes="ip: table flags restored; ip postrouting: rules rebuilt (chain_incompatible)"' \
+wait_for 5 grep -q 'changes="ip: table adopted; ip postrouting: rules rebuilt (chain_incompatible)"' \
         "$WORK/agent.log" || fail "the orphan was not adopted with the new priority: $(tail -3 "$WORK/agent.log")"
 output_has "type nat hook postrouting priority security;" nft list table ip ip-masq-agent ||
         fail "the chain's priority did not change: $(nft list chain ip ip-masq-agent postrouting)"
