@@ -220,6 +220,16 @@ static void daemon_free(struct daemon *d)
         close_fd(&d->epfd);
 }
 
+/* Whether a table of ours is there with its chain, though this agent has applied nothing: left
+ * by a previous agent (they persist), and masquerading by its configuration. */
+static bool tables_left_behind(struct daemon *d)
+{
+        for (int f = 0; d->nl && f < IMA_FAMILY_COUNT; f++)
+                if (ima_dump_chain_exists(d->nl, (enum ima_family)f, IMA_TABLE_NAME, IMA_CHAIN_NAME) > 0)
+                        return true;
+        return false;
+}
+
 /* Logs the diag's entries, unless exactly these were logged last time. Returns whether it did. */
 static bool log_problems_once(struct daemon *d, const struct ima_diag *diag, bool invalid)
 {
@@ -244,7 +254,10 @@ static bool log_problems_once(struct daemon *d, const struct ima_diag *diag, boo
         if (invalid)
                 log_error_kv(0, "Configuration is invalid", LOG_STR("file", arg_config_path),
                              LOG_STR("action", d->model ? "keeping the last valid configuration in force and repairing it"
-                                                        : "nothing is applied until it is fixed"));
+                                               : tables_left_behind(d)
+                                                   ? "nothing is applied until it is fixed; the tables a previous "
+                                                     "agent left keep masquerading by its configuration, unrepaired"
+                                                   : "nothing is applied until it is fixed"));
         free(d->last_problem);
         d->last_problem = text;
         return true;

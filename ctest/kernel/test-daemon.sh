@@ -240,6 +240,19 @@ last_check=$(grep '"Checking the tables' "$WORK/agent.log" | tail -1)
         fail "a change after a quiet second was checked after the fight's delay, not 2 ms: $last_check"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
+# an agent starting on an invalid file applies nothing, and says that the table the last one left
+# still masquerades by that one's configuration, unrepaired
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.1/8]"
+: >"$WORK/invalid-start.log"
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off >"$WORK/invalid-start.log" 2>&1 &
+invalid_agent=$!
+wait_for 5 grep -q '"Configuration is invalid"' "$WORK/invalid-start.log" ||
+        fail "an invalid file at the start was not reported: $(cat "$WORK/invalid-start.log")"
+grep -q 'action="nothing is applied until it is fixed; the tables a previous agent left keep masquerading by its configuration, unrepaired"' \
+        "$WORK/invalid-start.log" || fail "the table left behind is not mentioned: $(cat "$WORK/invalid-start.log")"
+kill -TERM $invalid_agent
+wait $invalid_agent || fail "the agent with an invalid file did not exit 0 on SIGTERM"
+kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 
 # --- health and metrics endpoints (a real HTTP client: curl) ---------------------------------------
 http() {
