@@ -396,6 +396,11 @@ static void reload_config(struct daemon *d)
                 d->config_failed = false;
         }
         set_interval(d, config->resync_interval_nsec);
+        /* upstream's behaviour, kept, but a ConfigMap key removed or renamed changes every node's
+         * lists at once: worth more than the info line of a new configuration */
+        if (d->config && d->config->source == IMA_CONFIG_SOURCE_FILE && config->source == IMA_CONFIG_SOURCE_DEFAULTS)
+                log_warning_kv("The configuration file is gone: the defaults apply now", LOG_STR("file", arg_config_path),
+                               LOG_STR("fix", "restore the file (the ConfigMap's key \"config\") if that was not meant"));
         if (d->config && ima_config_equal(d->config, config))
                 return;
         if (build_model(config, &model) < 0) {

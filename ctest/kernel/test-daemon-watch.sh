@@ -160,6 +160,8 @@ write_config "$WORK/missing/deeper/config" 192.0.2.0/24
 expect_applied "directory created after start" 192.0.2.0/24
 rm -rf "$WORK/missing"
 wait_for 5 dst_has 172.16.0.0/12 || fail "defaults not applied after the directory was deleted"
+# a file that goes changes every list at once: a warning, not only the new configuration's line
+assert_eq "warnings that the file is gone" 1 "$(grep -c '^W.*"The configuration file is gone: the defaults apply now"' "$WORK/agent.log")"
 mkdir -p "$WORK/missing/deeper"
 write_config "$WORK/missing/deeper/config" 198.51.100.0/24
 expect_applied "directory deleted and recreated" 198.51.100.0/24
