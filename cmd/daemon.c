@@ -26,6 +26,7 @@
 #include "cmd/http.h"
 #include "cmd/log.h"
 #include "cmd/metrics.h"
+#include "cmd/peers.h"
 #include "cmd/verbs.h"
 #include "cmd/watch.h"
 #include "ima-version.h"
@@ -927,6 +928,22 @@ static int start_watch(struct daemon *d)
         return r;
 }
 
+/* In event-repair mode nothing stops a second daemon from editing the tables, and each repairs
+ * what the other changed: with two configurations they take turns for good. */
+static void warn_other_daemon(void)
+{
+        char pid_text[16];
+        pid_t pid;
+
+        if (find_running_daemon(&pid) <= 0)
+                return;
+        snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
+        log_warning_kv("Another ip-masq-agent daemon runs in this network namespace: with another configuration, "
+                       "each will undo the other's changes",
+                       LOG_STR("pid", pid_text),
+                       LOG_STR("fix", "run one per node (a rolling update's old pod exits by itself)"));
+}
+
 static void choose_ownership(struct daemon *d)
 {
         int r;
@@ -935,6 +952,7 @@ static void choose_ownership(struct daemon *d)
         if (arg_table_ownership == TABLE_OWNERSHIP_OFF) {
                 log_info_kv("Table ownership off: tables are repaired from nftables events",
                             LOG_STR("mode", "event_repair"), LOG_STR("reason", "--table-ownership=off"));
+                warn_other_daemon();
                 return;
         }
         r = ima_features_table_persist(d->nl);
@@ -947,6 +965,7 @@ static void choose_ownership(struct daemon *d)
                          hint ? "; " : "", hint ? hint : "");
                 log_info_kv("Table ownership unavailable: tables are repaired from nftables events",
                             LOG_STR("mode", "event_repair"), LOG_STR("reason", reason));
+                warn_other_daemon();
                 return;
         }
         /* owner AND persist: an owned table no one else can edit, that outlives this process */

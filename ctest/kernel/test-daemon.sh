@@ -45,6 +45,13 @@ dst_lacks() {
 # --masq-chain's value reads as a command: the one-shot commands below must still see a daemon here
 start_agent --table-ownership=off --masq-chain apply
 dst_has "10.0.0.0/8" || fail "initial configuration not applied"
+# a second daemon in event-repair mode would fight the first over another configuration: it says so
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off >"$WORK/second.log" 2>&1 &
+second=$!
+wait_for 5 grep -q "^W.*\"Another ip-masq-agent daemon runs in this network namespace: .*pid=\"$AGENT\"" "$WORK/second.log" ||
+        fail "a second daemon did not name the first: $(cat "$WORK/second.log")"
+kill -TERM $second
+wait $second || fail "the second daemon did not exit 0 on SIGTERM"
 
 t0=$(now_ms)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8, 192.168.0.0/16]"
