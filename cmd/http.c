@@ -237,12 +237,22 @@ static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
 
 /* Queues a response with a malloc'd body that libmicrohttpd frees once sent (freed here when
  * this fails). */
-static enum MHD_Result reply(const struct mhd_api *mhd, struct MHD_Connection *c, unsigned status,
-                             const char *content_type, char *body, size_t len)
+/* One request being answered: what the reply functions need, and what its log line names. */
+struct request {
+        const struct mhd_api *mhd;
+        struct MHD_Connection *c;
+        const char *method, *url;
+};
+
+static enum MHD_Result reply(const struct request *req, unsigned status, const char *content_type, char *body,
+                             size_t len)
 {
+        const struct mhd_api *mhd = req->mhd;
         struct MHD_Response *resp;
         enum MHD_Result r;
 
+        log_v_kv(5, "http request", LOG_STR("method", req->method), LOG_STR("path", req->url),
+                 LOG_INT("status", (int64_t)status));
         resp = mhd->create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
         if (!resp) {
                 free(body);
@@ -255,36 +265,34 @@ static enum MHD_Result reply(const struct mhd_api *mhd, struct MHD_Connection *c
                 mhd->destroy_response(resp);
                 return MHD_NO;
         }
-        r = mhd->queue_response(c, status, resp);
+        r = mhd->queue_response(req->c, status, resp);
         mhd->destroy_response(resp); /* the connection holds its own reference */
         return r;
 }
 
-static enum MHD_Result reply_text(const struct mhd_api *mhd, struct MHD_Connection *c, unsigned status,
-                                  const char *text)
+static enum MHD_Result reply_text(const struct request *req, unsigned status, const char *text)
 {
         /* the API takes a mutable buffer; give it a copy to free rather than cast const away */
         char *copy = strdup(text);
 
         if (!copy)
                 return MHD_NO;
-        return reply(mhd, c, status, TEXT_CONTENT_TYPE, copy, strlen(copy));
+        return reply(req, status, TEXT_CONTENT_TYPE, copy, strlen(copy));
 }
 
-static enum MHD_Result reply_check(const struct mhd_api *mhd, struct MHD_Connection *c,
-                                   bool (*check)(void *, char *, size_t), void *userdata)
+static enum MHD_Result reply_check(const struct request *req, bool (*check)(void *, char *, size_t), void *userdata)
 {
         char reason[512] = "";
         char body[sizeof(reason) + 1];
 
         if (!check || check(userdata, reason, sizeof(reason)))
-                return reply_text(mhd, c, MHD_HTTP_OK, "ok");
+                return reply_text(req, MHD_HTTP_OK, "ok");
         reason[sizeof(reason) - 1] = '\0';
         snprintf(body, sizeof(body), "%s\n", reason[0] ? reason : "not ok");
-        return reply_text(mhd, c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
+        return reply_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
-static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connection *c)
+static enum MHD_Result reply_metrics(struct http_server *s, const struct request *req)
 {
         char *body = NULL;
         size_t len = 0;
@@ -293,9 +301,9 @@ static enum MHD_Result reply_metrics(struct http_server *s, struct MHD_Connectio
         r = s->handlers.metrics ? s->handlers.metrics(s->userdata, &body, &len) : -EOPNOTSUPP;
         if (r < 0) {
                 log_error_errno(r, "cannot produce the metrics for a scrape");
-                return reply_text(s->mhd, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
+                return reply_text(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
         }
-        return reply(s->mhd, c, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
+        return reply(req, MHD_HTTP_OK, METRICS_CONTENT_TYPE, body, len);
 }
 
 /* The request is in: the answer, and the next request on this connection, get their own time. */
@@ -383,13 +391,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
         struct http_server *s = cls;
         unsigned path = path_of(url) & s->paths;
+        const struct request req = { .mhd = s->mhd, .c = c, .method = method, .url = url };
 
         if (!*req_cls) {
-                log_v_kv(5, "http request", LOG_STR("method", method), LOG_STR("path", url));
                 if (!path)
-                        return reply_text(s->mhd, c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
+                        return reply_text(&req, MHD_HTTP_NOT_FOUND, "404 page not found\n");
                 if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-                        return reply_text(s->mhd, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+                        return reply_text(&req, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
                 *req_cls = s; /* any non-NULL mark: "seen" */
                 return MHD_YES;
         }
@@ -401,11 +409,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* HEAD: libmicrohttpd sends the headers (with Content-Length) and drops the body */
         switch (path) {
         case HTTP_PATH_HEALTHZ:
-                return reply_check(s->mhd, c, s->handlers.healthz, s->userdata);
+                return reply_check(&req, s->handlers.healthz, s->userdata);
         case HTTP_PATH_READYZ:
-                return reply_check(s->mhd, c, s->handlers.readyz, s->userdata);
+                return reply_check(&req, s->handlers.readyz, s->userdata);
         default:
-                return reply_metrics(s, c);
+                return reply_metrics(s, &req);
         }
 }
 
