@@ -395,8 +395,10 @@ touch "$WORK/stop"
 wait "$churner" || fail "the other table's writer failed"
 assert_eq "tables after cleanup" "table inet churn" "$(nft list tables)"
 nft delete table inet churn
-# what makes this a test: other commits went on throughout (each read of 100,000 elements spans some)
-[ "$((after - before))" -ge 20 ] || fail "only $((after - before)) commits to another table during the reads: nothing was proven"
+# what makes this a test: other commits went on throughout (each read of 100,000 elements spans
+# some). About 40 on an idle machine; cleanup reads no elements, so the reads are diff's, apply's
+# and the check's: 10 leaves room for a loaded one
+[ "$((after - before))" -ge 10 ] || fail "only $((after - before)) commits to another table during the reads: nothing was proven"
 note "ok: diff, apply and cleanup of 100,000 prefixes while another table took $((after - before)) commits"
 
 # --- 100,000 IPv6 prefixes, and the edges of the space: one transaction, read back identical -----
