@@ -378,8 +378,6 @@ static int send_pinned(struct ima_reconciler *rc, const struct ima_plan *plan, u
         }
 }
 
-/* A table owned by another live socket refuses every change (EPERM, message by message); say
- * once, and plainly, who is in the way instead of sending a transaction bound to fail. */
 /* Sends the plan's transactions from the first on, restricted to the families in the mask: the
  * second once the first has committed. *genid: the generation to pin to; on return, the one
  * to pin the next transaction to (after the last commit). *ret_failed: the transaction that
@@ -413,10 +411,10 @@ static int send_transactions(struct ima_reconciler *rc, const struct ima_plan *p
         return 0;
 }
 
-/* The kernel refused the plan's transaction failed for the ops of some families only, and for a
- * reason reading the state again did not settle (a module the kernel lacks, say): sends the
- * other families' part of it, and of what follows it, on its own. The refusal stands (its errors
- * are kept); a failure here adds its own. */
+/* The kernel refused the plan's transaction number failed for the ops of some families only,
+ * for a reason reading the state again did not settle (a module the kernel lacks, say): sends
+ * the other families' part of it, and of the transaction after it, on its own. The refusal
+ * stands (its errors are kept); a failure here adds its own. */
 static void send_other_families(struct ima_reconciler *rc, const struct ima_plan *plan, unsigned failed, uint32_t genid,
                                 struct ima_events *witness, struct ima_reconcile_report *rep)
 {
@@ -431,6 +429,8 @@ static void send_other_families(struct ima_reconciler *rc, const struct ima_plan
         rep->rejected = true;
 }
 
+/* A table owned by another live socket refuses every change (EPERM, message by message); say
+ * once, and plainly, who is in the way instead of sending a transaction bound to fail. */
 static int check_ownership(struct ima_reconciler *rc, const struct ima_observed *have, struct ima_reconcile_report *rep)
 {
         int r = 0;
