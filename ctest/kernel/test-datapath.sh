@@ -100,6 +100,39 @@ assert_eq "a later table's SNAT at srcnat" "pod-gr->203.0.113.2 198.51.100.9
 pod-vpc->203.0.113.2 198.51.100.1" "$got"
 in_ns node nft delete table ip egress
 
+# An iptables exemption "-j ACCEPT" in a chain that nat POSTROUTING jumps to (the CNI plugins'
+# iptables ipMasq accepts the pod's own subnet in its CNI-... chain) ends iptables' traversal, so
+# an upstream-style IP-MASQ-AGENT chain jumped to after it never sees the flow: it is not
+# masqueraded. Our chain is another base chain: the same flow is masqueraded by the agent (README,
+# "unlike upstream"). iptables-nft's layout, written with nft.
+in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
+in_ns node nft -f - <<'NFT'
+table ip nat {
+        chain CNI-exempt {
+                ip daddr 192.168.50.0/24 counter accept
+        }
+        chain IP-MASQ-AGENT {
+                ip daddr 10.0.0.0/8 counter return
+                counter masquerade fully-random
+        }
+        chain POSTROUTING {
+                type nat hook postrouting priority srcnat; policy accept;
+                ip saddr 10.1.0.2 counter jump CNI-exempt
+                fib daddr type != local counter jump IP-MASQ-AGENT
+        }
+}
+NFT
+got=$(probe_matrix ext 7008 "pod-gr 192.168.50.2" "pod-gr 203.0.113.2")
+assert_eq "upstream-style chain after a sub-chain's accept" "pod-gr->192.168.50.2 10.1.0.2
+pod-gr->203.0.113.2 198.51.100.1" "$got"
+in_ns node nft flush chain ip nat IP-MASQ-AGENT # as Migrating says: the old chain masquerades nothing
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\n' >"$WORK/config"
+in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply beside the nat table failed"
+got=$(probe_matrix ext 7009 "pod-gr 192.168.50.2" "pod-gr 203.0.113.2")
+assert_eq "a sub-chain's accept in nat POSTROUTING does not stop the agent" "pod-gr->192.168.50.2 198.51.100.1
+pod-gr->203.0.113.2 198.51.100.1" "$got"
+in_ns node nft delete table ip nat
+
 # kube-proxy's masquerade of the traffic it marks (hairpin, NodePort) is its own, as under
 # upstream, where KUBE-POSTROUTING comes first: our --to-ports does not reach those connections.
 # A kube-proxy-like table (nftables mode: marks in prerouting, masquerades at srcnat) there before
