@@ -436,6 +436,21 @@ static int parse_flag(int argc, char **argv, int i, bool apply)
                                         "Run 'ip-masq-agent --help' for usage.\n", (int)len, name);
                 return -EINVAL;
         }
+        if (!eq && f->type == FLAG_BOOL && i + 1 < argc) {
+                bool unused;
+
+                /* "--random-fully false", as upstream's README reads: Go would set the flag to true
+                 * and stop at "false", ignoring it and every argument after it. Not a command here
+                 * either; say what is meant rather than "unknown command". */
+                if (parse_go_bool(argv[i + 1], &unused) == 0) {
+                        if (apply)
+                                fprintf(stderr, "flag -%s is boolean and takes its value only with '=': write "
+                                                "--%s=%s (Go's flag parsing, as upstream's, would ignore \"%s\" "
+                                                "and every argument after it)\n",
+                                        f->name, f->name, argv[i + 1], argv[i + 1]);
+                        return -EINVAL;
+                }
+        }
         if (eq || f->type == FLAG_BOOL) /* Go: a bool flag never takes the next argument */
                 return !apply || set_flag(f, eq ? eq + 1 : NULL, eq != NULL) == 0 ? 1 : -EINVAL;
         if (i + 1 >= argc) {

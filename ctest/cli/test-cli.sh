@@ -166,6 +166,14 @@ expect bad-log-format err "invalid value \"xml\" for flag -logging-format: expec
 run logging-format 0 validate --config good.yaml --logging-format=json
 run bad-bool 2 validate --enable-ipv6=maybe
 expect bad-bool err "invalid boolean value \"maybe\" for flag -enable-ipv6"
+# a bool flag's value as a separate argument (upstream's README says "set this flag to false"):
+# Go would keep the flag true and ignore the rest; a usage error that says how to write it
+run bool-spaced-value 2 validate --random-fully false
+expect bool-spaced-value err "write --random-fully=false"
+run bool-spaced-value-first 2 --enable-ipv6 T validate
+expect bool-spaced-value-first err "write --enable-ipv6=T"
+run bool-then-command 0 --config good.yaml --enable-ipv6 validate
+expect bool-then-command out '"ip6": {'
 
 # usage errors: exit 2, naming the problem
 run unknown-flag 2 validate --no-such-flag
