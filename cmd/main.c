@@ -572,6 +572,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "--config: the path is empty\n");
                 return EXIT_USAGE;
         }
+        /* upstream fails every sync on it; here it would quietly stop the check for its chain */
+        if (arg_masq_chain && arg_masq_chain[0] == '\0') {
+                fprintf(stderr, "--masq-chain: the chain name is empty (upstream's default is IP-MASQ-AGENT; "
+                                "give the name the old DaemonSet used, or leave the flag out)\n");
+                return EXIT_USAGE;
+        }
         if (config_path_is_a_command()) {
                 fprintf(stderr, "--config %s: no such file, and \"%s\" is a command; give the path after --config: "
                                 "ip-masq-agent %s --config PATH\n", arg_config_path, arg_config_path, arg_config_path);

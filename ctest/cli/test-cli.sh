@@ -98,6 +98,9 @@ run upstream-flags 0 validate --config good.yaml --masq-chain=IP-MASQ-AGENT --no
         --enable-ipv6 --random-fully --to-ports=1024-29999,32768-65535 --v=2 --logtostderr --alsologtostderr
 run upstream-flags-separate 0 validate --config good.yaml --masq-chain IP-MASQ-AGENT --to-ports 1024-29999 -v 4 \
         --logtostderr=false --random-fully=true
+# an empty chain name would quietly stop the check for upstream's leftover chain
+run masq-chain-empty 2 render --config good.yaml --masq-chain=
+expect masq-chain-empty err "--masq-chain: the chain name is empty"
 # every flag klog.InitFlags() registers, as the upstream agent has them
 run klog-flags 0 validate --config good.yaml --v=-1 --vmodule=daemon=4,watch=2 --stderrthreshold=warning \
         --log_file_max_size=10 --one_output --skip_log_headers --skip_headers --add_dir_header \
