@@ -392,7 +392,9 @@ static int set_flag(const struct flag *f, const char *value, bool has_value)
 {
         switch (f->type) {
         case FLAG_BOOL:
-                if (!has_value) {
+                /* Go's flag package answers -help and -h with the usage whatever their value: a
+                 * "--help=false" must not fall through to the default command, the daemon */
+                if (!has_value || f->ptr == &arg_help) {
                         *(bool *)f->ptr = true;
                         return 0;
                 }

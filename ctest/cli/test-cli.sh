@@ -98,6 +98,18 @@ run upstream-flags 0 validate --config good.yaml --masq-chain=IP-MASQ-AGENT --no
         --enable-ipv6 --random-fully --to-ports=1024-29999,32768-65535 --v=2 --logtostderr --alsologtostderr
 run upstream-flags-separate 0 validate --config good.yaml --masq-chain IP-MASQ-AGENT --to-ports 1024-29999 -v 4 \
         --logtostderr=false --random-fully=true
+# help whatever its value, as Go's flag package: never the daemon, the default command. Run in a
+# network namespace of their own: were it the daemon, it must not touch this machine's tables
+for help in --help=false -h=x; do
+        rc=0
+        timeout 10 unshare --user --map-root-user --net "$agent" "$help" >out 2>err || rc=$?
+        if [ "$rc" = 0 ] && grep -q "^Usage: ip-masq-agent" out; then
+                pass=$((pass + 1))
+        else
+                fail=$((fail + 1))
+                echo "FAIL help-value $help: exit $rc, not the usage: $(head -3 err)"
+        fi
+done
 # an empty chain name would quietly stop the check for upstream's leftover chain
 run masq-chain-empty 2 render --config good.yaml --masq-chain=
 expect masq-chain-empty err "--masq-chain: the chain name is empty"
