@@ -199,7 +199,7 @@ static int diff_family(struct ima_plan *p, const struct ima_model *want, const s
         if (!w->present)
                 return h->present ? add_op(p, IMA_OP_DEL_TABLE, IMA_REASON_TABLE_UNWANTED, f) : 0;
         if (!h->present)
-                return ima_plan_add_create_table(p, want, f, IMA_REASON_TABLE_MISSING);
+                return ima_plan_add_missing_table(p, want, f, IMA_REASON_TABLE_MISSING);
         if (h->contents_unread) /* read for deletion only: nothing here says what it holds */
                 return -EINVAL;
         why = recreate_reason(w, h);

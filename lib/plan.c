@@ -179,6 +179,28 @@ int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enu
         return r < 0 ? r : ima_plan_add_rules(p, m, f, reason);
 }
 
+int ima_plan_add_missing_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                               enum ima_op_reason reason)
+{
+        size_t first = p->n_ops, second;
+        int r;
+
+        r = ima_plan_add_create_table(p, m, f, reason);
+        if (r < 0)
+                return r;
+        /* an owned table cannot be woken (Linux refuses any update of its flags but adoption):
+         * made unowned, the update that wakes it adopts it too */
+        p->ops[first].table_flags = (p->ops[first].table_flags & ~IMA_TABLE_F_OWNER) | IMA_TABLE_F_DORMANT;
+        second = p->n_ops;
+        r = ima_plan_add(p, &(struct ima_op){ .kind = IMA_OP_ADD_TABLE, .reason = reason, .family = f,
+                                              .table_flags = m->tables[f].flags, .table_update = true,
+                                              .old_table_flags = p->ops[first].table_flags });
+        if (r < 0)
+                return r;
+        ima_plan_defer(p, second);
+        return 0;
+}
+
 int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                                  enum ima_op_reason reason)
 {
@@ -357,6 +379,10 @@ static void print_op(const struct ima_op *op, FILE *out)
                         fprintf(out, "+ table %s %s\n", fam, IMA_TABLE_NAME);
                         return;
                 }
+                /* the wake-up of a table this plan creates (ima_plan_add_missing_table): part of
+                 * its "+ table" */
+                if (op->reason == IMA_REASON_TABLE_MISSING)
+                        return;
                 /* the table stays, with everything in it: not a "- table", "+ table" */
                 fprintf(out, "- table %s %s ", fam, IMA_TABLE_NAME);
                 print_table_flags(op->old_table_flags, out);

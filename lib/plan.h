@@ -97,10 +97,20 @@ int ima_plan_add_flush_chain(struct ima_plan *p, enum ima_family f, enum ima_op_
  * such table exists at that point of the transaction. -ENOMEM. */
 int ima_plan_add_create_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                               enum ima_op_reason reason);
-/* The same, for a table deleted earlier in the transaction, whose old rules are live until it
- * commits: the new chain starts with one rule per interval in place of each set lookup, and a
- * second transaction puts the lookups in, once the sets are live (ima_model_transition_rules).
- * Beyond IMA_TRANSITION_MAX_INTERVALS, one transaction as ima_plan_add_create_table. -ENOMEM. */
+/* The same for a table that is not there at all (none to keep working meanwhile), in two
+ * transactions: all of it, dormant, then the update that wakes it. Created awake in one, its
+ * chain's lookups would for a moment match nothing (Linux makes a transaction's rules live before
+ * the lookup data of interval sets created with them), and new flows to exempt destinations be
+ * masqueraded for their lifetime; dormant, the chain hooks nothing until its sets are live. The
+ * first transaction is still all of the table or none of it (a module the kernel lacks refuses
+ * it). -ENOMEM. */
+int ima_plan_add_missing_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
+                               enum ima_op_reason reason);
+/* As ima_plan_add_create_table, for a table deleted earlier in the transaction, whose old rules
+ * are live until it commits: the new chain starts with one rule per interval in place of each set
+ * lookup, and a second transaction puts the lookups in, once the sets are live
+ * (ima_model_transition_rules). Beyond IMA_TRANSITION_MAX_INTERVALS, one transaction as
+ * ima_plan_add_create_table. -ENOMEM. */
 int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, enum ima_family f,
                                  enum ima_op_reason reason);
 /* Moves ops [from, end) of the plan into the second transaction. */

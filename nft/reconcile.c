@@ -534,6 +534,7 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
 {
         _cleanup_(ima_plan_freep) struct ima_plan *unknown_outcome = NULL;
         uint64_t start = ima_now_usec();
+        unsigned sent;
         int r;
 
         rep->committed = 0;
@@ -541,16 +542,25 @@ int ima_reconcile(struct ima_reconciler *rc, const struct ima_model *want, enum 
         rep->diff_usec += ima_now_usec() - start;
         if (r < 0)
                 return r;
+        sent = rep->attempts;
         r = reconcile_once(rc, want, trust, mode, rc->sigs, false, rep);
-        if (worth_retrying(r)) {
+        for (int retry = 0; worth_retrying(r) && retry < 2; retry++) {
+                bool lost = r == -ENOBUFS && rep->attempts > sent; /* the answers to a plan sent */
+
+                /* Read once more only when the first of two transactions lost its answers (so the
+                 * second was not sent), the read after it found it applied and sent the rest, and
+                 * that lost its answers too */
+                if (retry > 0 && !(lost && unknown_outcome && ima_plan_has_second_transaction(unknown_outcome)))
+                        break;
                 /* someone edited the ruleset between our read and our commit, or answers were
                  * lost: read it again. The first attempt's errors go: the second one's say why
                  * it failed, if it fails */
                 for (size_t i = 0; i < rep->n_errors; i++)
                         free(rep->errors[i]);
                 rep->n_errors = 0;
-                if (r == -ENOBUFS && rep->attempts > 0)
+                if (lost && !unknown_outcome)
                         unknown_outcome = TAKE_PTR(rep->plan);
+                sent = rep->attempts;
                 r = reconcile_once(rc, want, IMA_TRUST_NOTHING, mode, rc->sigs, true, rep);
                 /* The kernel holds want now and nothing was left to send: the transaction whose
                  * answers were lost went through, and what it changed is what this reconcile

@@ -238,7 +238,10 @@ for step in "${steps[@]}"; do
         ! grep -- '^- rule .*\[ ' "$WORK/diff.out" >&2 || fail "$what: diff shows a rule of the agent's as expressions"
         gen_before=$(readback --genid)
         agent apply --config "$cfg" "$opts" 2>"$WORK/apply.log" || fail "$what: apply failed: $(cat "$WORK/apply.log")"
-        assert_eq "$what: transactions" 1 "$(($(readback --genid) - gen_before))"
+        # the ip6 table, not there yet, is made in two: all of it dormant, then woken
+        transactions=1
+        [ "$opts" != --enable-ipv6 ] || transactions=2
+        assert_eq "$what: transactions" "$transactions" "$(($(readback --genid) - gen_before))"
         # "json:" patterns are looked for in nft -j (nft names priorities differently across versions)
         listing=(nft list chain ip ip-masq-agent postrouting)
         [ "${want#json:}" = "$want" ] || { listing=(nft -j list chain ip ip-masq-agent postrouting); want=${want#json:}; }
@@ -356,7 +359,8 @@ need_large_transactions "one transaction of 100,000 prefixes"
 gen_before=$(readback --genid)
 agent apply --config "$WORK/huge.json" 2>"$WORK/apply.log" || fail "apply of 100,000 prefixes failed: $(cat "$WORK/apply.log")"
 gen_after=$(readback --genid)
-assert_eq "transactions committed for 100,000 prefixes" 1 "$((gen_after - gen_before))"
+# all of it in one transaction (the table made dormant), then the one message that wakes it
+assert_eq "transactions committed for 100,000 prefixes" 2 "$((gen_after - gen_before))"
 grep -q " attempts=1 " "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
 readback ip | sed -n 's/^  element //p' | sort >"$WORK/got"
 sort "$WORK/p100k" >"$WORK/want"
@@ -418,7 +422,7 @@ gen_before=$(readback --genid)
 agent apply --enable-ipv6 --config "$WORK/huge6.json" 2>"$WORK/apply.log" ||
         fail "apply of 100,000 IPv6 prefixes failed: $(cat "$WORK/apply.log")"
 gen_after=$(readback --genid)
-assert_eq "transactions committed for 100,000 IPv6 prefixes" 1 "$((gen_after - gen_before))"
+assert_eq "transactions committed for 100,000 IPv6 prefixes" 2 "$((gen_after - gen_before))"
 grep -q " attempts=1 " "$WORK/apply.log" || fail "not one transaction: $(cat "$WORK/apply.log")"
 readback ip6 | sed -n 's/^  element //p' | sort >"$WORK/got"
 # fe80::/10: link-local, not masqueraded unless MasqLinkLocalIPv6
