@@ -1228,6 +1228,7 @@ int daemon_run(void)
                             .failures = { .owner_wait_is_quiet = true } };
         bool done = false;
         int status = EXIT_OK;
+        pid_t other;
 
         if (daemon_init(&d) < 0) {
                 daemon_free(&d);
@@ -1304,12 +1305,19 @@ int daemon_run(void)
                 }
         }
         /* a cleanup that failed left the tables: the exit status must say so. Tables another live
-         * agent owns (this one waited for it) are its own to remove */
+         * agent owns (this one waited for it) are its own to remove; and while another agent
+         * runs here (the next one of a surge rollout, waiting for these tables) deleting them
+         * would leave pods without SNAT until it made them again */
         if (arg_cleanup_on_exit && d.owner_wait_since_ms && owned_by_other(&d, NULL))
                 log_info_kv("--cleanup-on-exit: the tables are another process's, left to it",
                             LOG_INT("ownerPort", (int64_t)d.owner_port));
+        else if (arg_cleanup_on_exit && find_running_daemon(&other) > 0)
+                log_info_kv("--cleanup-on-exit: another ip-masq-agent runs here, the tables are left to it",
+                            LOG_INT("pid", (int64_t)other));
         else if (arg_cleanup_on_exit && cleanup_tables(&d) < 0)
                 status = EXIT_FAILURE_RUNTIME;
+        else if (!arg_cleanup_on_exit && d.model && d.owner_wait_since_ms)
+                log_info("Leaving the tables to the agent that owns them: this one never held them");
         else if (!arg_cleanup_on_exit && d.model)
                 log_info("Leaving the tables in place: pods keep their SNAT until the next agent takes over");
         daemon_free(&d);

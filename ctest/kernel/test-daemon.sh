@@ -371,6 +371,19 @@ stop_agent
 
 # --- --cleanup-on-exit -----------------------------------------------------------------------------
 start_agent --table-ownership=off --cleanup-on-exit
+# with another agent running here (the next one of a surge rollout) the tables are left to it:
+# deleting them would leave pods without SNAT until it made them again
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off >"$WORK/next.log" 2>&1 &
+next=$!
+wait_for 10 grep -q 'trigger="start"' "$WORK/next.log" || fail "the next agent did not start: $(tail -3 "$WORK/next.log")"
+stop_agent
+grep -q 'cleanup-on-exit: another ip-masq-agent runs here, the tables are left to it' "$WORK/agent.log" ||
+        fail "--cleanup-on-exit beside another agent did not say why it kept the tables: $(tail -3 "$WORK/agent.log")"
+nft list table ip ip-masq-agent >/dev/null 2>&1 || fail "--cleanup-on-exit deleted the tables another agent runs beside"
+kill -TERM $next
+wait $next || fail "the next agent did not exit 0 on SIGTERM"
+# alone, it deletes them
+start_agent --table-ownership=off --cleanup-on-exit
 stop_agent
 assert_eq "table after --cleanup-on-exit" absent "$(readback ip)"
 
