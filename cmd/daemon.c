@@ -528,6 +528,10 @@ static int reconcile_for(struct daemon *d, enum ima_trust trust, const char *why
                                                              : METRICS_RECONCILE_IN_SYNC,
                                (double)elapsed_usec / 1e6,
                                wall_seconds());
+        /* waiting, but the previous agent's tables hold this configuration: what an alert on the
+         * age of the last success asks is true */
+        if (r == -EPERM && rep.live_owner && rep.only_takeover)
+                metrics_kernel_matches(d->metrics, wall_seconds());
         /* in sync is worth a line (at v=0) only when a new configuration (or the start) found it so:
          * the tables a previous agent left behind are adopted as they are */
         if (r >= 0 && rep.plan->n_ops == 0 && d->applied_version != d->model_version)

@@ -48,6 +48,9 @@ DEFINE_FREEP(struct metrics, metrics_free)
 /* One reconcile finished: counts it by result, observes seconds (its wall time) in the duration
  * histogram and, unless it failed, sets the last-success timestamp to now (Unix seconds). */
 void metrics_reconcile_done(struct metrics *m, enum metrics_reconcile_result result, double seconds, double now);
+/* The kernel was found to hold the configuration without a reconcile of this agent's succeeding:
+ * the previous agent's tables, waited for, hold it already. Sets the last-success time only. */
+void metrics_kernel_matches(struct metrics *m, double now);
 
 /* Elements (intervals, i.e. merged CIDRs) now in one kernel set. Reported after each successful
  * reconcile; a family starts absent and gets samples from its first call. */

@@ -450,6 +450,10 @@ grep -q '^ip_masq_agent_reconciles_total{result="error"} 0$' "$WORK/agent2.metri
         fail "the wait counted as errors: $(grep reconciles_total "$WORK/agent2.metrics")"
 grep -Eq '^ip_masq_agent_reconciles_total\{result="waiting_for_owner"\} [1-9]' "$WORK/agent2.metrics" ||
         fail "the wait was not counted: $(grep reconciles_total "$WORK/agent2.metrics")"
+# the old agent's tables held its configuration when it looked: an alert on the age of the last
+# success must not fire through the wait
+grep -Eq '^ip_masq_agent_last_successful_reconcile_timestamp_seconds [1-9]' "$WORK/agent2.metrics" ||
+        fail "the waiting agent has no last success: $(grep last_successful "$WORK/agent2.metrics")"
 # nothing was sent while it waited: no line may say it reconciled
 if grep -q '"Reconciled"' "$WORK/agent2.log"; then
         fail "the waiting agent logged a reconcile: $(grep '"Reconciled"' "$WORK/agent2.log")"
