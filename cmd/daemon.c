@@ -933,13 +933,14 @@ static int start_watch(struct daemon *d)
 }
 
 /* In event-repair mode nothing stops a second daemon from editing the tables, and each repairs
- * what the other changed: with two configurations they take turns for good. */
-static void warn_other_daemon(void)
+ * what the other changed: with two configurations they take turns for good. Unless the other
+ * owns them: then this one waits, and says so when it finds them owned. */
+static void warn_other_daemon(struct daemon *d)
 {
         char pid_text[16];
         pid_t pid;
 
-        if (find_running_daemon(&pid) <= 0)
+        if (find_running_daemon(&pid) <= 0 || owned_by_other(d, NULL))
                 return;
         snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
         log_warning_kv("Another ip-masq-agent daemon runs in this network namespace: with another configuration, "
@@ -956,7 +957,7 @@ static void choose_ownership(struct daemon *d)
         if (arg_table_ownership == TABLE_OWNERSHIP_OFF) {
                 log_info_kv("Table ownership off: tables are repaired from nftables events",
                             LOG_STR("mode", "event_repair"), LOG_STR("reason", "--table-ownership=off"));
-                warn_other_daemon();
+                warn_other_daemon(d);
                 return;
         }
         r = ima_features_table_persist(d->nl);
@@ -969,7 +970,7 @@ static void choose_ownership(struct daemon *d)
                          hint ? "; " : "", hint ? hint : "");
                 log_info_kv("Table ownership unavailable: tables are repaired from nftables events",
                             LOG_STR("mode", "event_repair"), LOG_STR("reason", reason));
-                warn_other_daemon();
+                warn_other_daemon(d);
                 return;
         }
         /* owner AND persist: an owned table no one else can edit, that outlives this process */

@@ -470,6 +470,17 @@ assert_eq "exit status of a waiting agent with --cleanup-on-exit" 0 "$rc"
 grep -q 'cleanup-on-exit: the tables are another process' "$WORK/agent3.log" ||
         fail "the waiting agent did not say why it left the tables: $(tail -3 "$WORK/agent3.log")"
 output_has "flags owner" nft list table ip ip-masq-agent || fail "the owner's table is gone"
+# one in event-repair mode beside the owner cannot fight it (the table refuses its edits): it
+# waits, and does not warn that the two will undo each other's changes
+"$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off >"$WORK/agent4.log" 2>&1 &
+fourth=$!
+wait_for 10 grep -q 'owned by another process' "$WORK/agent4.log" ||
+        fail "the event-repair agent beside the owner did not report it: $(tail -5 "$WORK/agent4.log")"
+if grep -q 'each will undo the other' "$WORK/agent4.log"; then
+        fail "the event-repair agent beside the owner warned of a fight it cannot have"
+fi
+kill -TERM "$fourth"
+wait "$fourth" || fail "the event-repair agent beside the owner did not exit 0 on SIGTERM"
 stop_agent
 wait_for 5 grep -q 'trigger="previous owner exited" changes="ip: table adopted"' "$WORK/agent2.log" ||
         fail "the second agent did not take over: $(tail -5 "$WORK/agent2.log")"
