@@ -464,7 +464,7 @@ static void wait_for_owner(struct daemon *d, const struct ima_reconcile_report *
                 d->owner_wait_since_ms = ima_now_ms();
                 d->owner_port = rep->live_owner;
                 d->owner_wait_expired = false;
-                log_info_kv("The tables are owned by another process, most likely the previous agent during a "
+                log_info_kv("The tables are owned by another process, most likely the other agent of a "
                             "rolling update: taking them over when it exits",
                             LOG_INT("ownerPort", (int64_t)rep->live_owner),
                             LOG_STR("tables", rep->only_takeover ? "hold this configuration already"
