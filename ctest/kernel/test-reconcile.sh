@@ -261,7 +261,9 @@ note "ok: ${#steps[@]} option changes, each one transaction, back to the default
 agent apply --config "$WORK/none" 2>/dev/null || fail "apply failed"
 rm -f "$WORK/pause" "$WORK/paused" "$WORK/stop"
 (
-        end=$((SECONDS + 60))
+        # bounded by the stop file, a count and a time; the time allows for an emulated VM
+        # (ctest/vm), where 30 applies with their checks took longer than a minute
+        end=$((SECONDS + 300))
         i=0
         while [ $SECONDS -lt $end ] && [ $i -lt 2000 ] && [ ! -e "$WORK/stop" ]; do
                 if [ -e "$WORK/pause" ]; then
