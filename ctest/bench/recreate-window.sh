@@ -5,7 +5,10 @@
 # exempt destinations and a masquerade rule is re-created with "nft -f" in a loop while a pod
 # sends 400 new flows to an exempt destination; then the same with only the chain re-created
 # (the set untouched). Prints how many flows came out masqueraded each way. A count above 0 for
-# the table is the window; the chain count is the control. Counts vary from run to run.
+# the table is the window; the chain count is the control. Then the same for a table made where
+# there was none (deleted, then made again, in a loop): with plain nft, awake in one transaction,
+# and with the agent's apply, which makes it dormant and wakes it in a second (README, "A table
+# that is not there at all"). Counts vary from run to run.
 #
 #   bash ctest/bench/recreate-window.sh
 set -euo pipefail
@@ -46,9 +49,22 @@ printf 'delete table ip t\n%s\n' "$table" >"$WORK/recreate-table.nft"
 printf 'flush chain ip t p\ndelete chain ip t p\n%s\n' "$chain" >"$WORK/recreate-chain.nft"
 in_ns node nft -f "$WORK/table.nft"
 
-# masqueraded_while SCRIPT: new flows pod -> 192.168.50.2 (exempt) while SCRIPT is loaded in a loop
+load_script() { in_ns node nft -f "$1" || fail "nft -f $1 failed"; }
+# plain nft: the table deleted, then made again awake in a transaction of its own
+create_with_nft() {
+        in_ns node nft delete table ip t || fail "nft delete table failed"
+        in_ns node nft -f "$WORK/table.nft" || fail "nft -f of the table failed"
+}
+# the agent: its table deleted, then made again by apply (the defaults exempt 192.168.0.0/16)
+create_with_agent() {
+        in_ns node nft delete table ip ip-masq-agent || fail "nft delete table failed"
+        in_ns node "$IMA_BIN" apply --config "$WORK/none" --table-ownership=off 2>/dev/null || fail "apply failed"
+}
+
+# masqueraded_while COMMAND ARG PORT: new flows pod -> 192.168.50.2 (exempt) while COMMAND ARG runs
+# in a loop
 masqueraded_while() {
-        local script=$1 port=$2 writer loads
+        local command=$1 script=$2 port=$3 writer loads
         rm -f "$WORK/stop"
         in_ns ext "$IMA_HELPERS/udp-probe" recv "$port" "$flows" 30000 >"$WORK/received" &
         PROBE_PID=$!
@@ -56,7 +72,7 @@ masqueraded_while() {
         (
                 for ((loads = 0; loads < 5000; loads++)); do
                         [ -e "$WORK/stop" ] && break
-                        in_ns node nft -f "$script" || fail "nft -f $script failed"
+                        "$command" "$script"
                 done
                 echo "$loads" >"$WORK/loads"
         ) &
@@ -70,5 +86,9 @@ masqueraded_while() {
         echo "$(grep -c '^198\.51\.100\.1 ' "$WORK/received" || true) of $(grep -vc '^ready$' "$WORK/received") flows masqueraded, during $(cat "$WORK/loads") loads"
 }
 
-echo "table (sets and rules) re-created in one transaction: $(masqueraded_while "$WORK/recreate-table.nft" 7201)"
-echo "only the chain re-created (the set untouched):        $(masqueraded_while "$WORK/recreate-chain.nft" 7202)"
+echo "table (sets and rules) re-created in one transaction: $(masqueraded_while load_script "$WORK/recreate-table.nft" 7201)"
+echo "only the chain re-created (the set untouched):        $(masqueraded_while load_script "$WORK/recreate-chain.nft" 7202)"
+echo "table made where there was none, nft -f (awake):       $(masqueraded_while create_with_nft - 7203)"
+in_ns node nft delete table ip t
+in_ns node "$IMA_BIN" apply --config "$WORK/none" --table-ownership=off 2>/dev/null || fail "apply failed"
+echo "table made where there was none, agent (dormant, woken): $(masqueraded_while create_with_agent - 7204)"
