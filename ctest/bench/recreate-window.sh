@@ -88,7 +88,31 @@ masqueraded_while() {
 
 echo "table (sets and rules) re-created in one transaction: $(masqueraded_while load_script "$WORK/recreate-table.nft" 7201)"
 echo "only the chain re-created (the set untouched):        $(masqueraded_while load_script "$WORK/recreate-chain.nft" 7202)"
-echo "table made where there was none, nft -f (awake):       $(masqueraded_while create_with_nft - 7203)"
+# flooded_while COMMAND PORT: as many new flows pod -> 192.168.50.2 (exempt) as the pod sends in
+# 5 s, each from a new socket, while COMMAND runs in a loop: a window of microseconds per load
+# needs a flood to be seen at all
+flooded_while() {
+        local command=$1 port=$2 writer sent
+        rm -f "$WORK/stop"
+        in_ns ext "$IMA_HELPERS/udp-probe" tally "$port" 1000 30000 >"$WORK/tally" &
+        PROBE_PID=$!
+        wait_for 5 grep -q '^ready$' "$WORK/tally" || fail "the receiver did not start"
+        (
+                for ((loads = 0; loads < 5000; loads++)); do
+                        [ -e "$WORK/stop" ] && break
+                        "$command" -
+                done
+                echo "$loads" >"$WORK/loads"
+        ) &
+        writer=$!
+        sent=$(in_ns pod-gr "$IMA_HELPERS/udp-probe" flood 192.168.50.2 "$port" 5000000 5000)
+        touch "$WORK/stop"
+        wait "$writer"
+        wait "$PROBE_PID" || true
+        echo "$(awk '$1 == "198.51.100.1" { n = $2 } END { print n + 0 }' "$WORK/tally") of $(awk '$1 != "ready" { n += $2 } END { print n + 0 }' "$WORK/tally") flows received masqueraded ($sent sent), during $(cat "$WORK/loads") loads"
+}
+
+echo "table made where there was none, nft -f (awake):         $(flooded_while create_with_nft 7203)"
 in_ns node nft delete table ip t
 in_ns node "$IMA_BIN" apply --config "$WORK/none" --table-ownership=off 2>/dev/null || fail "apply failed"
-echo "table made where there was none, agent (dormant, woken): $(masqueraded_while create_with_agent - 7204)"
+echo "table made where there was none, agent (dormant, woken): $(flooded_while create_with_agent 7204)"

@@ -5,6 +5,10 @@
  *   udp-probe send ADDR PORT PAYLOAD [SPORT]
  *                                          send one datagram, from source port SPORT if given
  *                                          (the same flow, to conntrack, as an earlier send)
+ *   udp-probe flood ADDR PORT COUNT MAX_MS  send up to COUNT datagrams, each from a new socket (a
+ *                                          new flow), for at most MAX_MS; print how many were sent
+ *   udp-probe tally PORT IDLE_MS MAX_MS     count datagrams by source address until none came for
+ *                                          IDLE_MS, or MAX_MS passed; print "SOURCE N" lines
  *
  * IPv4 and IPv6 (recv listens on both). Bounded in count and time by construction. */
 #include <arpa/inet.h>
@@ -101,12 +105,97 @@ static int do_send(const char *addr, const char *port, const char *payload, cons
         return 0;
 }
 
+static int do_flood(const char *addr, const char *port, long count, int max_ms)
+{
+        struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+        long long deadline = now_ms() + max_ms;
+        struct addrinfo *ai;
+        long sent = 0;
+        int r;
+
+        r = getaddrinfo(addr, port, &hints, &ai);
+        if (r != 0) {
+                fprintf(stderr, "udp-probe flood: %s\n", gai_strerror(r));
+                return 2;
+        }
+        for (; sent < count && (sent % 256 != 0 || now_ms() < deadline); sent++) {
+                int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+
+                if (fd < 0) {
+                        perror("udp-probe flood");
+                        break;
+                }
+                /* a full socket buffer or a dropped route is the flood's own doing: go on */
+                (void)sendto(fd, "f", 1, 0, ai->ai_addr, ai->ai_addrlen);
+                close(fd);
+        }
+        freeaddrinfo(ai);
+        printf("%ld\n", sent);
+        return 0;
+}
+
+static int do_tally(const char *port, int idle_ms, int max_ms)
+{
+        struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
+        int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0, size = 8 << 20;
+        long long deadline = now_ms() + max_ms;
+        struct {
+                char addr[INET6_ADDRSTRLEN];
+                long n;
+        } seen[16];
+        int n_seen = 0;
+
+        if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
+            bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                perror("udp-probe tally");
+                return 2;
+        }
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                struct sockaddr_in6 from;
+                socklen_t from_len = sizeof(from);
+                char buf[64], addr[INET6_ADDRSTRLEN];
+                long long left = deadline - now_ms();
+                int i;
+
+                if (left <= 0 || poll(&p, 1, (int)(left < idle_ms ? left : idle_ms)) <= 0)
+                        break;
+                if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len) < 0)
+                        continue;
+                if (IN6_IS_ADDR_V4MAPPED(&from.sin6_addr))
+                        inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], addr, sizeof(addr));
+                else
+                        inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
+                for (i = 0; i < n_seen && strcmp(seen[i].addr, addr) != 0; i++) {
+                }
+                if (i == n_seen) {
+                        if (n_seen == (int)(sizeof(seen) / sizeof(seen[0])))
+                                continue;
+                        snprintf(seen[n_seen].addr, sizeof(seen[n_seen].addr), "%s", addr);
+                        seen[n_seen++].n = 0;
+                }
+                seen[i].n++;
+        }
+        for (int i = 0; i < n_seen; i++)
+                printf("%s %ld\n", seen[i].addr, seen[i].n);
+        close(fd);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc == 6 && strcmp(argv[1], "flood") == 0)
+                return do_flood(argv[2], argv[3], atol(argv[4]), atoi(argv[5]));
+        if (argc == 5 && strcmp(argv[1], "tally") == 0)
+                return do_tally(argv[2], atoi(argv[3]), atoi(argv[4]));
         if (argc == 5 && strcmp(argv[1], "recv") == 0)
                 return do_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
         if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
                 return do_send(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
-        fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD [SPORT]\n");
+        fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD [SPORT] | "
+                        "flood ADDR PORT COUNT MAX_MS | tally PORT IDLE_MS MAX_MS\n");
         return 2;
 }
