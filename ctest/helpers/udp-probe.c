@@ -30,17 +30,36 @@ static long long now_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int do_recv(const char *port, int count, int timeout_ms)
+/* The sender's address as text: an IPv4 one as such, not as ::ffff:a.b.c.d. */
+static void source_text(const struct sockaddr_in6 *from, char addr[static INET6_ADDRSTRLEN])
+{
+        if (IN6_IS_ADDR_V4MAPPED(&from->sin6_addr))
+                inet_ntop(AF_INET, &from->sin6_addr.s6_addr[12], addr, INET6_ADDRSTRLEN);
+        else
+                inet_ntop(AF_INET6, &from->sin6_addr, addr, INET6_ADDRSTRLEN);
+}
+
+/* A UDP socket on PORT for both families, or -1 (the error reported under the name what). */
+static int listen_on(const char *port, const char *what)
 {
         struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
-        int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0, got = 0;
-        long long deadline = now_ms() + timeout_ms;
+        int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0;
 
         if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
             bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                perror("udp-probe recv");
-                return 2;
+                perror(what);
+                return -1;
         }
+        return fd;
+}
+
+static int do_recv(const char *port, int count, int timeout_ms)
+{
+        int fd = listen_on(port, "udp-probe recv"), got = 0;
+        long long deadline = now_ms() + timeout_ms;
+
+        if (fd < 0)
+                return 2;
         printf("ready\n");
         fflush(stdout);
         while (got < count) {
@@ -57,10 +76,7 @@ static int do_recv(const char *port, int count, int timeout_ms)
                 if (n < 0)
                         continue;
                 buf[n] = '\0';
-                if (IN6_IS_ADDR_V4MAPPED(&from.sin6_addr))
-                        inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], addr, sizeof(addr));
-                else
-                        inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
+                source_text(&from, addr);
                 printf("%s %u %s\n", addr, ntohs(from.sin6_port), buf);
                 fflush(stdout);
                 got++;
@@ -136,8 +152,7 @@ static int do_flood(const char *addr, const char *port, long count, int max_ms)
 
 static int do_tally(const char *port, int idle_ms, int max_ms)
 {
-        struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
-        int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0, size = 8 << 20;
+        int fd = listen_on(port, "udp-probe tally"), size = 8 << 20;
         long long deadline = now_ms() + max_ms;
         struct {
                 char addr[INET6_ADDRSTRLEN];
@@ -145,11 +160,8 @@ static int do_tally(const char *port, int idle_ms, int max_ms)
         } seen[16];
         int n_seen = 0;
 
-        if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
-            bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                perror("udp-probe tally");
+        if (fd < 0)
                 return 2;
-        }
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
         printf("ready\n");
         fflush(stdout);
@@ -165,10 +177,7 @@ static int do_tally(const char *port, int idle_ms, int max_ms)
                         break;
                 if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len) < 0)
                         continue;
-                if (IN6_IS_ADDR_V4MAPPED(&from.sin6_addr))
-                        inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], addr, sizeof(addr));
-                else
-                        inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
+                source_text(&from, addr);
                 for (i = 0; i < n_seen && strcmp(seen[i].addr, addr) != 0; i++) {
                 }
                 if (i == n_seen) {
