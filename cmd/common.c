@@ -319,14 +319,10 @@ static bool failure_is_repeat(struct failure_memory *mem, int r, const struct im
 /* "ip", "ip6" or "ip, ip6": the families in the mask, as nft names them. */
 static const char *families_text(unsigned families)
 {
-        switch (families & IMA_ALL_FAMILIES) {
-        case 1u << IMA_FAMILY_IPV4:
-                return "ip";
-        case 1u << IMA_FAMILY_IPV6:
-                return "ip6";
-        default:
-                return "ip, ip6";
-        }
+        for (int f = 0; f < IMA_FAMILY_COUNT; f++)
+                if ((families & IMA_ALL_FAMILIES) == 1u << f)
+                        return ima_family_nft_name((enum ima_family)f);
+        return "ip, ip6";
 }
 
 /* What a failed reconcile changed all the same: a change is logged even when the failure that

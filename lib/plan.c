@@ -140,12 +140,17 @@ void ima_plan_defer(struct ima_plan *p, size_t from)
                 p->ops[i].transaction = 1;
 }
 
-bool ima_plan_has_second_transaction(const struct ima_plan *p)
+bool ima_plan_has_ops(const struct ima_plan *p, unsigned transaction, unsigned families)
 {
         for (size_t i = 0; i < p->n_ops; i++)
-                if (p->ops[i].transaction > 0)
+                if (p->ops[i].transaction == transaction && (families & (1u << p->ops[i].family)))
                         return true;
         return false;
+}
+
+bool ima_plan_has_second_transaction(const struct ima_plan *p)
+{
+        return ima_plan_has_ops(p, 1, (1u << IMA_FAMILY_COUNT) - 1);
 }
 
 /* The table, both sets with their elements and the chain, without rules. */

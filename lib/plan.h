@@ -115,6 +115,8 @@ int ima_plan_add_recreated_table(struct ima_plan *p, const struct ima_model *m, 
                                  enum ima_op_reason reason);
 /* Moves ops [from, end) of the plan into the second transaction. */
 void ima_plan_defer(struct ima_plan *p, size_t from);
+/* Whether any op of the families in the mask (1 << family) is in the given transaction. */
+bool ima_plan_has_ops(const struct ima_plan *p, unsigned transaction, unsigned families);
 /* Whether any op is in the second transaction. */
 bool ima_plan_has_second_transaction(const struct ima_plan *p);
 /* Appends an ADD_ELEMS op with a copy of set s of family f as m describes it (nothing when the

@@ -328,15 +328,6 @@ static int send_plan(struct ima_reconciler *rc, const struct ima_plan *plan, uns
         return r;
 }
 
-/* Whether the plan has ops in the given transaction of the families in the mask. */
-static bool has_ops(const struct ima_plan *plan, unsigned transaction, unsigned families)
-{
-        for (size_t i = 0; i < plan->n_ops; i++)
-                if (plan->ops[i].transaction == transaction && (families & (1u << plan->ops[i].family)))
-                        return true;
-        return false;
-}
-
 /* After a commit refused because the generation moved since genid: whether the commits since
  * then all left our tables alone, as the daemon's event stream (state from its cache) or the
  * witness (state read with it) shows. 1 and the generation to send at in *ret, 0, or -errno. */
@@ -391,7 +382,7 @@ static int send_transactions(struct ima_reconciler *rc, const struct ima_plan *p
         for (unsigned t = first; t <= 1; t++) {
                 int r;
 
-                if (!has_ops(plan, t, families))
+                if (!ima_plan_has_ops(plan, t, families))
                         continue;
                 if (sent) {
                         rep->committed++;
@@ -420,7 +411,8 @@ static void send_other_families(struct ima_reconciler *rc, const struct ima_plan
 {
         unsigned others = IMA_ALL_FAMILIES & ~rep->refused_families, refused = rep->refused_families, t;
 
-        if (!rep->rejected || refused == 0 || others == 0 || !(has_ops(plan, failed, others) || has_ops(plan, 1, others)))
+        if (!rep->rejected || refused == 0 || others == 0 ||
+            !(ima_plan_has_ops(plan, failed, others) || ima_plan_has_ops(plan, 1, others)))
                 return;
         if (send_transactions(rc, plan, failed, others, &genid, false, witness, true, rep, &t) == 0)
                 rep->applied_alone = others;
