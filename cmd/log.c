@@ -332,16 +332,7 @@ static char *format_json(const struct log_line *l, const struct timeval *tv)
 static void put_quoted(FILE *f, const char *s)
 {
         fputc('"', f);
-        /* carriage returns as klog writes them, "\r"; ima_fput_escaped() writes "\x0d" */
-        for (;;) {
-                size_t n = strcspn(s, "\r");
-
-                ima_fput_escaped(f, s, n);
-                if (!s[n])
-                        break;
-                fputs("\\r", f);
-                s += n + 1;
-        }
+        ima_fput_escaped(f, s, strlen(s));
         fputc('"', f);
 }
 

@@ -56,6 +56,8 @@ void ima_fput_escaped(FILE *f, const char *s, size_t len)
                         fputs("\\n", f);
                 else if (*p == '\t')
                         fputs("\\t", f);
+                else if (*p == '\r')
+                        fputs("\\r", f);
                 else if (cp < 0 || *p < 0x20 || *p == 0x7f)
                         fprintf(f, "\\x%02x", *p);
                 else

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Writes len bytes of s, escaping quotes, backslashes, control bytes (NUL included), invisible
- * characters (as Go's %q: \u200b) and bytes that are not UTF-8. */
+/* Writes len bytes of s, escaping quotes, backslashes, control bytes (NUL included; \n, \t and \r
+ * by name), invisible characters (as Go's %q: \u200b) and bytes that are not UTF-8. */
 void ima_fput_escaped(FILE *f, const char *s, size_t len);
 
 /* Whether ima_fput_escaped() would write s otherwise than as it is. */
