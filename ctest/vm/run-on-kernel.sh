@@ -7,9 +7,12 @@
 #   bash ctest/vm/run-on-kernel.sh                    # Debian 12's kernel (6.1), suite "kernel"
 #   bash ctest/vm/run-on-kernel.sh --kernel linux-image-6.12.118+deb12-amd64 --suite kernel --suite cli
 #   bash ctest/vm/run-on-kernel.sh kernel-reconcile kernel-daemon      # some tests
+#   bash ctest/vm/run-on-kernel.sh --release bullseye-security          # Debian 11's kernel (5.10)
 #
 # Options: --kernel PACKAGE (a linux-image package apt can download; default: the one Debian's
-# linux-image-amd64 depends on); --suite NAME (repeatable) or test names (default: suite kernel);
+# linux-image-amd64 depends on); --release SUITE (take the kernel from that Debian suite, e.g.
+# bullseye or bullseye-security, through a private apt list that leaves the machine's own alone;
+# apt checks the suite's signature as usual); --suite NAME (repeatable) or test names (default: suite kernel);
 # --accel tcg|kvm (default tcg, emulation: slow, but it works anywhere; on this project's build
 # machines /dev/kvm exists but a KVM guest hangs before its first message); --timeout-multiplier N
 # (meson's; default 10 with tcg, 1 with kvm); --memory MB (default 4096); --append PARAMS (added
@@ -25,6 +28,7 @@ cd "$(dirname "$0")/../.."
 project=$PWD
 
 kernel_package=
+release=
 selection=()
 accel=tcg
 multiplier=
@@ -34,6 +38,7 @@ run_script=
 while [ $# -gt 0 ]; do
         case $1 in
         --kernel) kernel_package=$2; shift ;;
+        --release) release=$2; shift ;;
         --suite) selection+=(--suite "$2"); shift ;;
         --accel) accel=$2; shift ;;
         --timeout-multiplier) multiplier=$2; shift ;;
@@ -41,7 +46,7 @@ while [ $# -gt 0 ]; do
         --append) append=$2; shift ;;
         --run) run_script=$2; shift ;;
         -*)
-                echo "usage: run-on-kernel.sh [--kernel PACKAGE] [--suite NAME]... [--accel tcg|kvm]" \
+                echo "usage: run-on-kernel.sh [--kernel PACKAGE] [--release SUITE] [--suite NAME]... [--accel tcg|kvm]" \
                         "[--timeout-multiplier N] [--memory MB] [--append PARAMS] [--run SCRIPT] [TEST]..." >&2
                 exit 2
                 ;;
@@ -63,17 +68,29 @@ ninja -C build-vm >&2
 work=$(mktemp -d /tmp/ima-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# apt's sandbox user cannot write into a private temporary directory.
+apt_options=(-o APT::Sandbox::User=root)
+if [ -n "$release" ]; then
+        case $release in
+        *-security) mirror=http://deb.debian.org/debian-security ;;
+        *) mirror=http://deb.debian.org/debian ;;
+        esac
+        mkdir -p "$work"/apt/lists/partial "$work"/apt/cache/archives/partial
+        echo "deb $mirror $release main" >"$work/apt/sources.list"
+        apt_options+=(-o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+                -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache")
+        apt-get -q "${apt_options[@]}" update >&2
+fi
 if [ -z "$kernel_package" ]; then
-        kernel_package=$(apt-cache depends linux-image-amd64 |
+        kernel_package=$(apt-cache "${apt_options[@]}" depends linux-image-amd64 |
                 awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
         if [ -z "$kernel_package" ]; then
                 echo "run-on-kernel.sh: apt knows no linux-image-amd64 (run apt-get update?)" >&2
                 exit 1
         fi
 fi
-# apt's sandbox user cannot write into a private temporary directory.
-download() { (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$kernel_package" >&2); }
-download || { apt-get update >&2 && download; }
+download() { (cd "$work" && apt-get download -q "${apt_options[@]}" "$kernel_package" >&2); }
+download || { apt-get "${apt_options[@]}" update >&2 && download; }
 dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 # /lib/modules/VERSION, or /usr/lib/modules/VERSION in packages of merged-/usr releases
 modules=
