@@ -147,9 +147,15 @@ stop_agent
 # answered before the repair (2 ms after the event); when it is not, that is said, and tried again.
 to_ports=--to-ports=1024-29999,32768-65535
 rules_repaired='ip_masq_agent_drift_repairs_total{cause="rules"}'
+# the request waits, unread, in the stopped agent's socket: curl has connected and sent it (on a
+# slow machine curl takes longer to start than any fixed pause)
+request_queued() {
+        ss -Htn state established "( sport = :$PORT )" | awk '$1 > 0 { found = 1 } END { exit !found }'
+}
 start_agent "$to_ports"
-flows 20
 for attempt in 1 2 3; do
+        # each attempt its own flows: the last attempt's repair started the rules' counters over
+        flows 20
         scrape
         before=$(metric "$masqueraded")
         repaired=$(metric "$rules_repaired")
@@ -161,12 +167,13 @@ for attempt in 1 2 3; do
         nft delete rule ip ip-masq-agent postrouting handle "${handle##* }"
         curl -sf --max-time 10 "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics.mid" &
         curl_pid=$!
-        sleep 0.2
+        wait_for 10 request_queued || fail "the scrape did not reach the stopped agent's socket"
         kill -CONT "$AGENT"
         wait "$curl_pid" || fail "no answer from /metrics"
         wait_for 5 in_sync "$to_ports" || fail "the deleted rule was not put back"
         mv "$WORK/metrics.mid" "$WORK/metrics"
         [ "$(metric "$rules_repaired")" = "$repaired" ] && break
+        [ "$attempt" -lt 3 ] || fail "in 3 attempts the scrape always came after the repair: nothing was tested"
         note "attempt $attempt: the scrape came after the repair"
 done
 assert_eq "masqueraded read with one of the masquerade rules gone" "$before" "$(metric "$masqueraded")"
