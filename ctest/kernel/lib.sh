@@ -20,6 +20,17 @@ note() {
         echo "# $*" >&2
 }
 
+# Whether the running kernel is Linux MAJOR.MINOR or later: for a drift an older kernel cannot
+# have (so not a feature the agent needs; those fail with the reason instead).
+kernel_at_least() {
+        local release major minor
+        release=$(uname -r)
+        major=${release%%.*}
+        minor=${release#*.}
+        minor=${minor%%[!0-9]*}
+        [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
+}
+
 ima_enter_sandbox() {
         : "${IMA_BIN:?}" "${IMA_HELPERS:?}" "${IMA_SRCDIR:?}"
         if [ "${IMA_SANDBOX:-}" != 1 ]; then
