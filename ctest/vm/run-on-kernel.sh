@@ -11,15 +11,15 @@
 #
 # Options: --kernel PACKAGE (a linux-image package apt can download; default: the one Debian's
 # linux-image-amd64 depends on); --release SUITE (take the kernel from that Debian suite, e.g.
-# bullseye or bullseye-security, through a private apt list that leaves the machine's own alone;
-# apt checks the suite's signature as usual); --suite NAME (repeatable) or test names (default: suite kernel);
-# --accel tcg|kvm (default tcg, emulation: slow, but it works anywhere; on this project's build
-# machines /dev/kvm exists but a KVM guest hangs before its first message); --timeout-multiplier N
-# (meson's; default 10 with tcg, 1 with kvm); --memory MB (default 4096); --append PARAMS (added
-# to the kernel command line, e.g. 'module_blacklist=nft_masq,nft_fib_ipv4': the kernel then
-# refuses to load those modules, as on a node whose kernel lacks them); --run SCRIPT (the guest
-# runs "bash SCRIPT" as root, in its initial namespaces, instead of the tests; its output is
-# printed at the end and its exit status is this script's).
+# bullseye or bullseye-security, through a private apt list that leaves the machine's own alone; apt
+# checks the suite's signature as usual); --suite NAME (repeatable) or test names (default: suite
+# kernel); --accel tcg|kvm (default tcg, emulation: slow, but it works anywhere; on this project's
+# build machines /dev/kvm exists but a KVM guest hangs before its first message);
+# --timeout-multiplier N (meson's; default 10 with tcg, 1 with kvm); --memory MB (default 4096);
+# --append PARAMS (added to the kernel command line, e.g. 'module_blacklist=nft_masq,nft_fib_ipv4':
+# the kernel then refuses to load those modules, as on a node whose kernel lacks them); --run SCRIPT
+# (the guest runs "bash SCRIPT" as root, in its initial namespaces, instead of the tests; its output
+# is printed at the end and its exit status is this script's).
 # In the guest, net.core.{w,r}mem_max are raised as README's Quick start says for older kernels.
 # Needs root (apt-get; qemu reads the whole root file system). The wall time is bounded by
 # IMA_VM_TIMEOUT seconds (default 10800). Ends with the guest's "N passed, N failed".
@@ -46,8 +46,9 @@ while [ $# -gt 0 ]; do
         --append) append=$2; shift ;;
         --run) run_script=$2; shift ;;
         -*)
-                echo "usage: run-on-kernel.sh [--kernel PACKAGE] [--release SUITE] [--suite NAME]... [--accel tcg|kvm]" \
-                        "[--timeout-multiplier N] [--memory MB] [--append PARAMS] [--run SCRIPT] [TEST]..." >&2
+                echo "usage: run-on-kernel.sh [--kernel PACKAGE] [--release SUITE] [--suite NAME]..." \
+                        "[--accel tcg|kvm] [--timeout-multiplier N] [--memory MB] [--append PARAMS]" \
+                        "[--run SCRIPT] [TEST]..." >&2
                 exit 2
                 ;;
         *) selection+=("$1") ;;
