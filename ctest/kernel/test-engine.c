@@ -524,11 +524,22 @@ static void test_torn_dump_is_never_taken(void)
         struct ima_reconciler *rc = NULL;
         struct ima_nl *nl = NULL;
         int reads = 0, as_a = 0, as_b = 0, busy = 0, status;
-        double end;
+        struct ima_observed *first = NULL;
+        double end, read_s, window_s;
+        useconds_t long_pause_us;
         pid_t writer;
 
         CHECK(a && b);
         start_engine(a, &nl, &rc);
+        /* The writer's long pauses must fit whole reads, however long a read takes here: 5 ms on
+         * the test machine, over half a second under emulation, where 30 ms pauses left every
+         * read beside the writer torn (so given up) and the test proving nothing. */
+        read_s = now_s();
+        CHECK_INT(ima_dump_observe(nl, &first), 0);
+        read_s = now_s() - read_s;
+        ima_observed_free(first);
+        long_pause_us = (useconds_t)(read_s * 3e6 > 30000 ? read_s * 3e6 : 30000);
+        window_s = read_s * 20 > 4 ? read_s * 20 : 4;
 
         writer = fork();
         if (writer == 0) {
@@ -537,7 +548,7 @@ static void test_torn_dump_is_never_taken(void)
 
                 if (ima_nl_open(&wnl) < 0 || ima_reconciler_new(wnl, &wrc) < 0)
                         _exit(1);
-                end = now_s() + 10; /* bounded even if the parent dies */
+                end = now_s() + window_s + 6; /* bounded even if the parent dies */
                 for (int i = 0; now_s() < end && i < 100000; i++) {
                         struct ima_reconcile_report wrep = { 0 };
 
@@ -545,12 +556,12 @@ static void test_torn_dump_is_never_taken(void)
                                 _exit(1);
                         ima_reconcile_report_clear(&wrep);
                         /* pauses of varied length, so that reads of both states fit between commits */
-                        usleep(i % 8 == 0 || i % 8 == 5 ? 30000 : 1000);
+                        usleep(i % 8 == 0 || i % 8 == 5 ? long_pause_us : 1000);
                 }
                 _exit(0);
         }
         CHECK(writer > 0);
-        end = now_s() + 4;
+        end = now_s() + window_s;
         while (now_s() < end && reads < 200) {
                 struct ima_observed *o = NULL;
                 int r = ima_dump_observe(nl, &o);
@@ -581,8 +592,9 @@ static void test_torn_dump_is_never_taken(void)
         kill(writer, SIGKILL);
         CHECK(waitpid(writer, &status, 0) == writer);
         CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
-        fprintf(stderr, "# torn-read test: %d reads beside a writer: %d state A, %d state B, %d gave up (kept changing)\n",
-                reads, as_a, as_b, busy);
+        fprintf(stderr, "# torn-read test: %d reads beside a writer: %d state A, %d state B, %d gave up (kept changing);"
+                        " a read alone took %.1f ms\n",
+                reads, as_a, as_b, busy, read_s * 1e3);
         CHECK(as_a + as_b > 0);
         ima_reconciler_free(rc);
         ima_nl_free(nl);
@@ -653,6 +665,7 @@ static void test_half_applied_commit_is_never_read(void)
         if (writer == 0) {
                 char cmd[128];
 
+                setpgid(0, 0);
                 end = now_s() + 10; /* bounded even if the parent dies */
                 for (int i = 1; now_s() < end && i <= 400; i++) {
                         snprintf(cmd, sizeof(cmd), "nft -f %s", i % 2 ? drop : accept);
@@ -662,6 +675,9 @@ static void test_half_applied_commit_is_never_read(void)
                 _exit(0);
         }
         CHECK(writer > 0);
+        /* its own process group (set on both sides of the fork, whichever runs first), so that the
+         * nft it runs dies with it, not later in the middle of the cleanup below */
+        setpgid(writer, writer);
         end = now_s() + 4;
         while (now_s() < end && reads < 20000) {
                 struct ima_observed *o = NULL;
@@ -682,7 +698,7 @@ static void test_half_applied_commit_is_never_read(void)
                 }
                 ima_observed_free(o);
         }
-        kill(writer, SIGKILL);
+        kill(-writer, SIGKILL);
         CHECK(waitpid(writer, &status, 0) == writer);
         CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
         fprintf(stderr, "# half-applied test: %d reads beside a writer, %d after its commits, %d torn\n", reads,
