@@ -531,9 +531,9 @@ static void test_torn_dump_is_never_taken(void)
 
         CHECK(a && b);
         start_engine(a, &nl, &rc);
-        /* The writer's long pauses must fit whole reads, however long a read takes here: 5 ms on
-         * the test machine, over half a second under emulation, where 30 ms pauses left every
-         * read beside the writer torn (so given up) and the test proving nothing. */
+        /* The writer's long pauses must fit whole reads, however long a read takes here: 10 ms on
+         * the test machine, 100 ms under emulation, where 30 ms pauses left every read beside the
+         * writer torn (so given up) and the test proving nothing. */
         read_s = now_s();
         CHECK_INT(ima_dump_observe(nl, &first), 0);
         read_s = now_s() - read_s;
