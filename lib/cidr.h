@@ -14,6 +14,8 @@ enum ima_family {
         IMA_FAMILY_IPV6,
 };
 #define IMA_FAMILY_COUNT 2
+/* every family, as a mask of 1 << family */
+#define IMA_ALL_FAMILIES ((1u << IMA_FAMILY_COUNT) - 1)
 
 /* Longest text of an address ("ffff:...:255.255.255.255") / of a range "a-b", with NUL. */
 #define IMA_ADDR_STRLEN 46

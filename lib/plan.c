@@ -150,7 +150,7 @@ bool ima_plan_has_ops(const struct ima_plan *p, unsigned transaction, unsigned f
 
 bool ima_plan_has_second_transaction(const struct ima_plan *p)
 {
-        return ima_plan_has_ops(p, 1, (1u << IMA_FAMILY_COUNT) - 1);
+        return ima_plan_has_ops(p, 1, IMA_ALL_FAMILIES);
 }
 
 /* The table, both sets with their elements and the chain, without rules. */

@@ -20,8 +20,6 @@
 struct ima_nl;
 struct ima_reconciler;
 
-#define IMA_ALL_FAMILIES ((1u << IMA_FAMILY_COUNT) - 1)
-
 enum ima_trust {
         IMA_TRUST_NOTHING, /* always read the kernel state */
         IMA_TRUST_GENID,   /* reuse the state left by our last commit if the kernel's generation
