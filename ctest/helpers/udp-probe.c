@@ -53,6 +53,27 @@ static int listen_on(const char *port, const char *what)
         return fd;
 }
 
+/* Waits up to wait_ms for one datagram on fd: its length (payload in buf, sender's address as
+ * text in addr, its port in *port), -ETIMEDOUT when none came in time, or -errno when reading it
+ * failed (the caller goes on waiting). */
+static ssize_t recv_one(int fd, long long wait_ms, char *buf, size_t size, char addr[static INET6_ADDRSTRLEN],
+                        unsigned *port)
+{
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct sockaddr_in6 from;
+        socklen_t from_len = sizeof(from);
+        ssize_t n;
+
+        if (wait_ms <= 0 || poll(&p, 1, (int)wait_ms) <= 0)
+                return -ETIMEDOUT;
+        n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&from, &from_len);
+        if (n < 0)
+                return -errno;
+        source_text(&from, addr);
+        *port = ntohs(from.sin6_port);
+        return n;
+}
+
 static int do_recv(const char *port, int count, int timeout_ms)
 {
         int fd = listen_on(port, "udp-probe recv"), got = 0;
@@ -63,21 +84,16 @@ static int do_recv(const char *port, int count, int timeout_ms)
         printf("ready\n");
         fflush(stdout);
         while (got < count) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                struct sockaddr_in6 from;
-                socklen_t from_len = sizeof(from);
                 char buf[512], addr[INET6_ADDRSTRLEN];
-                long long left = deadline - now_ms();
-                ssize_t n;
+                unsigned sport;
+                ssize_t n = recv_one(fd, deadline - now_ms(), buf, sizeof(buf) - 1, addr, &sport);
 
-                if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+                if (n == -ETIMEDOUT)
                         break;
-                n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &from_len);
                 if (n < 0)
                         continue;
                 buf[n] = '\0';
-                source_text(&from, addr);
-                printf("%s %u %s\n", addr, ntohs(from.sin6_port), buf);
+                printf("%s %u %s\n", addr, sport, buf);
                 fflush(stdout);
                 got++;
         }
@@ -166,18 +182,16 @@ static int do_tally(const char *port, int idle_ms, int max_ms)
         printf("ready\n");
         fflush(stdout);
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                struct sockaddr_in6 from;
-                socklen_t from_len = sizeof(from);
                 char buf[64], addr[INET6_ADDRSTRLEN];
                 long long left = deadline - now_ms();
+                unsigned sport;
+                ssize_t n = recv_one(fd, left < idle_ms ? left : idle_ms, buf, sizeof(buf), addr, &sport);
                 int i;
 
-                if (left <= 0 || poll(&p, 1, (int)(left < idle_ms ? left : idle_ms)) <= 0)
+                if (n == -ETIMEDOUT)
                         break;
-                if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len) < 0)
+                if (n < 0)
                         continue;
-                source_text(&from, addr);
                 for (i = 0; i < n_seen && strcmp(seen[i].addr, addr) != 0; i++) {
                 }
                 if (i == n_seen) {
