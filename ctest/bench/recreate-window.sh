@@ -100,7 +100,7 @@ flooded_while() {
         (
                 for ((loads = 0; loads < 5000; loads++)); do
                         [ -e "$WORK/stop" ] && break
-                        "$command" -
+                        "$command"
                 done
                 echo "$loads" >"$WORK/loads"
         ) &
