@@ -482,6 +482,10 @@ static int scan_args(int argc, char **argv, bool apply, const char **ret_verb_na
                         if (used < 0)
                                 return -EINVAL;
                         i += used;
+                        /* Go's flag package stops at -help and -h and answers with the usage:
+                         * what follows them, a bad flag too, is not read */
+                        if (apply && arg_help)
+                                break;
                 } else if (!verb_name) {
                         verb_name = a;
                         i++;

@@ -119,6 +119,12 @@ for help in --help=false -h=x; do
                 echo "FAIL help-value $help: exit $rc, not the usage: $(head -3 err)"
         fi
 done
+# Go stops at the help flag: a bad flag or command after it is not read; before it, it is
+run help-then-bad-flag 0 -h --bogus
+expect help-then-bad-flag out "Usage: ip-masq-agent"
+run help-then-bad-command 0 --help bogus
+run bad-flag-then-help 2 --bogus -h
+expect bad-flag-then-help err "flag provided but not defined: -bogus"
 # an empty chain name would quietly stop the check for upstream's leftover chain
 run masq-chain-empty 2 render --config good.yaml --masq-chain=
 expect masq-chain-empty err "--masq-chain: the chain name is empty"
