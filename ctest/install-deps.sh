@@ -16,10 +16,24 @@ missing=()
 for p in "${packages[@]}"; do
         [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
-        apt-get update >&2
-        apt-get install -y --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing: ${missing[*]}" >&2
+        if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+                apt-get update >&2
+                apt-get install -y --no-install-recommends "${missing[@]}" >&2
+        fi
+fi
+
+# promtool, Prometheus' own checker of the exposition format and its naming rules, lints what
+# /metrics serves. Debian ships it only in package prometheus, whose installation would also start
+# a Prometheus server: the binary alone is taken out of the package.
+if ! command -v promtool >/dev/null; then
+        echo "installing: promtool (from Debian's package prometheus)" >&2
+        deb_dir=$(mktemp -d)
+        trap 'rm -rf "$deb_dir"' EXIT
+        chown _apt "$deb_dir" 2>/dev/null || true # apt downloads as user _apt where it exists
+        (cd "$deb_dir" && { apt-get download prometheus >&2 || { apt-get update >&2 && apt-get download prometheus >&2; }; })
+        dpkg-deb --fsys-tarfile "$deb_dir"/prometheus_*.deb | tar -xO ./usr/bin/promtool >"$deb_dir/promtool"
+        install -m 755 "$deb_dir/promtool" /usr/local/bin/promtool
 fi

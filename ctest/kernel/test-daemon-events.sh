@@ -132,6 +132,8 @@ assert_eq "masqueraded after the table was re-created (kernel: 0)" 5 "$(metric "
 flows 2
 scrape
 assert_eq "masqueraded after 2 more flows" 7 "$(metric "$masqueraded")"
+# a live scrape, repairs, NAT counters and reconcile histogram filled in, as Prometheus reads it
+bash "$IMA_SRCDIR/helpers/lint-metrics.sh" "$WORK/metrics" >/dev/null || fail "the scrape does not pass promtool's lint"
 # re-created again, and counting past the last reading (2) before the next scrape: no reading
 # falls, but the agent knows its repair started the counters over
 nft delete table ip ip-masq-agent

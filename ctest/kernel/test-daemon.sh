@@ -329,6 +329,7 @@ wait_for 5 grep -q 'chain is still installed' "$WORK/agent.log" || fail "the ups
 http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_upstream_iptables_chain_present{family="ip"} 1' "$WORK/body" ||
         fail "/metrics does not show the upstream chain: $(grep upstream "$WORK/body")"
+bash "$IMA_SRCDIR/helpers/lint-metrics.sh" "$WORK/body" >/dev/null || fail "the scrape does not pass promtool's lint"
 kill -HUP "$AGENT"
 wait_for 5 sh -c "[ \$(grep -c 'chain is still installed' '$WORK/agent.log') -ge 2 ]" ||
         fail "the upstream chain was not reported again at the second SIGHUP"
