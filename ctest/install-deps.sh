@@ -7,6 +7,8 @@ packages=(
         gcc clang meson ninja-build pkg-config
         libnftnl-dev libmnl-dev libnftables-dev libjansson-dev libyaml-dev libmicrohttpd-dev
         nftables iproute2 util-linux procps valgrind curl python3
+        # the upstream agent's rules, loaded as it loads them (kernel-datapath-upstream)
+        iptables
         # the manifests checked against the Kubernetes API's object models
         python3-kubernetes python3-yaml
         # the upstream agent's decoder, as a test oracle (ctest/upstream)
