@@ -4,9 +4,10 @@
 # same behind the upstream agent's iptables rules as behind this agent's table, and is what the
 # configuration says. Each configuration runs twice on one topology: phase A with the rules
 # upstream's agent (kubernetes-sigs/ip-masq-agent v2.12) writes, loaded the way it loads them
-# (iptables-restore --noflush of its chain, the POSTROUTING jump appended), through iptables-nft
-# or iptables-legacy at random (upstream's image uses whichever the node uses); phase B with
-# "ip-masq-agent apply" of the same configuration as YAML.
+# (iptables-restore --noflush of its chain, the POSTROUTING jump appended), through iptables-nft,
+# as on the nftables-based nodes this agent is for; phase B with "ip-masq-agent apply" of the same
+# configuration as YAML. (Not iptables-legacy: on a kernel with modules its x_tables modules cannot
+# be loaded from the test's user namespace, and its verdicts are the same.)
 #
 #   pod-gr  10.1.0.2 ---- 10.1.0.1   node   198.51.100.1 ---- 198.51.100.2  ext
 #   pod-vpc 172.16.0.2 -- 172.16.0.1                                        + every destination
@@ -33,20 +34,17 @@ ipv4) ipt=iptables ;;
 ipv6) ipt=ip6tables ;;
 *) fail "usage: test-datapath-upstream.sh [ipv6]" ;;
 esac
-for tool in "$ipt-nft" "$ipt-nft-restore" "$ipt-legacy" "$ipt-legacy-restore"; do
+backend=$ipt-nft
+for tool in "$backend" "$backend-restore" "$backend-save"; do
         command -v "$tool" >/dev/null || fail "$tool is not installed (Debian package iptables)"
 done
-# what phase A needs from the kernel, through each backend: the nat table, addrtype, statistic,
-# MASQUERADE with --to-ports and --random-fully (iptables-nft turns them into nft expressions;
-# iptables-legacy needs the x_tables modules ip_tables, iptable_nat, xt_addrtype, xt_statistic,
-# xt_comment, xt_MASQUERADE)
+# what phase A needs from the kernel: the nat table, addrtype, statistic, MASQUERADE with
+# --to-ports and --random-fully (iptables-nft runs the xt matches through nft_compat)
 probe_rule=(-m comment --comment probe -m addrtype ! --dst-type LOCAL -p udp -m statistic --mode random
         --probability 0.5 -j MASQUERADE --to-ports 20000-20099 --random-fully)
-for backend in "$ipt-nft" "$ipt-legacy"; do
-        out=$("$backend" -t nat -A POSTROUTING "${probe_rule[@]}" 2>&1) ||
-                fail "$backend cannot hold upstream's rules in this kernel (a module missing?): $out"
-        "$backend" -t nat -D POSTROUTING "${probe_rule[@]}"
-done
+out=$("$backend" -t nat -A POSTROUTING "${probe_rule[@]}" 2>&1) ||
+        fail "$backend cannot hold upstream's rules in this kernel (a module missing?): $out"
+"$backend" -t nat -D POSTROUTING "${probe_rule[@]}"
 
 case $family in
 ipv4)
@@ -80,7 +78,7 @@ pods=(pod-gr pod-vpc)
 
 # Configuration N in files $WORK/cfg.N.*: config (YAML for the agent), upstream (the
 # iptables-restore payload), flags (the agent's, one a line; upstream's rules carry the same),
-# to_ports (the ranges, or empty), backend (nft or legacy), dests ("ADDRESS exempt|masq": the
+# to_ports (the ranges, or empty), dests ("ADDRESS exempt|masq": the
 # expectation, from CIDR membership alone, not from either rule set), summary.
 python3 - "$seed" "$config_count" "$WORK" "$family" "$topology" <<'PY'
 import ipaddress
@@ -239,8 +237,6 @@ for i in range(count):
         f.write("".join(x + "\n" for x in flags))
     with open(f"{d}.to_ports", "w") as f:
         f.write(" ".join(f"{lo}-{hi}" for lo, hi in to_ports))
-    with open(f"{d}.backend", "w") as f:
-        f.write(rng.choice(["nft", "legacy"]))
 
     # the expectation, from the configuration's meaning rather than from either rule set
     dests = destinations(cidrs)
@@ -299,8 +295,7 @@ sport_of() { # CONFIG PHASE(0 = A, 1 = B) -> the first pod's source port
         echo $((41000 + 4 * $1 + 2 * $2))
 }
 
-# upstream_tables CONFIG CMD...: CMD (an iptables tool) in node, or fail with what it said; quiet
-# otherwise (iptables-nft warns on stderr at each call once legacy tables exist)
+# upstream_tables CONFIG CMD...: CMD (an iptables tool) in node, or fail with what it said
 upstream_tables() {
         local config=$1
         shift
@@ -313,9 +308,8 @@ total_pairs=0
 t_start=$(now_ms)
 for ((c = 0; c < config_count; c++)); do
         cfg="$WORK/cfg.$c"
-        backend="$ipt-$(cat "$cfg.backend")"
         mapfile -t flags <"$cfg.flags"
-        note "configuration $c: $(cat "$cfg.summary"), upstream through $backend"
+        note "configuration $c: $(cat "$cfg.summary")"
 
         # phase A: upstream's rules, as its agent writes them
         upstream_tables "$c" "$backend-restore" --noflush <"$cfg.upstream"
