@@ -8,6 +8,7 @@
 #                                                                           + 192.168.50.2 (private)
 . "$(dirname "$0")/lib.sh"
 ima_enter_sandbox "$@"
+command -v python3 >/dev/null || fail "python3 is not installed (the TCP client and server)"
 
 topo_mixed_mode 10.1.0.2/24 10.1.0.1/24 172.16.0.2/24 172.16.0.1/24 198.51.100.1/24 198.51.100.2/24
 topo_addr ext lo 203.0.113.2/32
@@ -162,6 +163,110 @@ done <<<"$sources"
 ((in_range < 8)) || fail "kube-proxy's masqueraded connections got --to-ports ports: our chain decided first"
 note "kube-proxy masquerade: $in_range of 8 connections happened to get a port in 20000-20099"
 in_ns node nft delete table ip kube-proxy
+
+# TCP, which most pod traffic is: a masqueraded connection leaves from the node's address with a
+# port of the tcp rules' --to-ports ranges, an exempt one from the pod's own. Then what README's
+# Deploying says about deleting the tables under open connections: where another table still does
+# NAT (kube-proxy's on a node) they keep their translation; on a host where nothing else uses NAT
+# the kernel stops translating them: a masqueraded TCP connection is reset (ext, which routes the
+# pod's address, answers the untranslated segment with a reset), a UDP flow goes on from the pod's
+# address.
+# tcp.py server PORT COUNT: answers each of COUNT connections, one at a time, with the address and
+# port it came from, then "ok" to whatever it sends until it closes. tcp.py peer DEST PORT: prints
+# what the server saw. tcp.py hold DEST PORT DIR: the same, then holds the connection until the
+# file DIR/go exists and prints what a further send meets: reset, answered, closed or timeout.
+# Bounded: every wait ends within 10 to 20 s.
+cat >"$WORK/tcp.py" <<'PY'
+import os, socket, sys, time
+
+mode = sys.argv[1]
+if mode == "server":
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", int(sys.argv[2])))
+    srv.listen()
+    srv.settimeout(20)
+    print("ready", flush=True)
+    for _ in range(int(sys.argv[3])):
+        conn, (addr, port) = srv.accept()
+        conn.settimeout(20)
+        conn.sendall(f"{addr} {port}\n".encode())
+        try:
+            while conn.recv(100):
+                conn.sendall(b"ok\n")
+        except OSError:
+            pass
+        conn.close()
+    sys.exit(0)
+conn = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=10)
+lines = conn.makefile("rb")
+print(lines.readline().decode().strip(), flush=True)
+if mode == "hold":
+    conn.sendall(b"before\n")
+    assert lines.readline() == b"ok\n"
+    open(os.path.join(sys.argv[4], "held"), "w").close()
+    deadline = time.monotonic() + 20
+    while not os.path.exists(os.path.join(sys.argv[4], "go")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    conn.sendall(b"after\n")
+    try:
+        print("answered" if lines.readline() else "closed")
+    except ConnectionResetError:
+        print("reset")
+    except socket.timeout:
+        print("timeout")
+PY
+tcp_client() {
+        in_ns pod-gr python3 "$WORK/tcp.py" "$@"
+}
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\n' >"$WORK/config"
+in_ns node "$IMA_BIN" apply --config "$WORK/config" --to-ports=20000-20099,20200-20299 2>/dev/null ||
+        fail "apply --to-ports failed in node"
+in_ns ext python3 "$WORK/tcp.py" server 7300 11 >"$WORK/tcp-server.log" 2>&1 &
+tcp_server=$!
+wait_for 5 grep -q '^ready$' "$WORK/tcp-server.log" || fail "the TCP server in ext did not start"
+assert_eq "TCP to an exempt destination: source seen" 10.1.0.2 "$(tcp_client peer 192.168.50.2 7300 | cut -d' ' -f1)"
+for ((i = 0; i < 8; i++)); do
+        read -r addr sport <<<"$(tcp_client peer 203.0.113.2 7300)"
+        [ "$addr" = 198.51.100.1 ] || fail "TCP, masqueraded: source $addr, expected the node's 198.51.100.1"
+        ((sport >= 20000 && sport <= 20099 || sport >= 20200 && sport <= 20299)) ||
+                fail "TCP, masqueraded: source port $sport is outside 20000-20099,20200-20299"
+done
+# held_across_cleanup UDP_PORT: a TCP connection and a UDP flow from pod-gr, masqueraded, then
+# the agent's tables deleted, then both used again; prints the source ext saw for the connection,
+# what its next send met, and the sources of the flow's two datagrams
+held_across_cleanup() {
+        rm -f "$WORK/held" "$WORK/go"
+        in_ns node "$IMA_BIN" apply --config "$WORK/config" 2>/dev/null || fail "apply failed in node"
+        tcp_client hold 203.0.113.2 7300 "$WORK" >"$WORK/tcp-held.log" 2>&1 &
+        local held=$!
+        probe_recv_start ext "$1" 2 "$WORK/udp-held"
+        in_ns pod-gr "$IMA_HELPERS/udp-probe" send 203.0.113.2 "$1" before "$1"
+        wait_for 10 test -e "$WORK/held" || fail "the held TCP connection did not start: $(cat "$WORK/tcp-held.log")"
+        in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
+        touch "$WORK/go"
+        in_ns pod-gr "$IMA_HELPERS/udp-probe" send 203.0.113.2 "$1" after "$1"
+        wait "$held" || fail "the held TCP connection failed: $(cat "$WORK/tcp-held.log")"
+        wait "$PROBE_PID" || true
+        sed 's/ .*//' "$WORK/tcp-held.log"
+        grep -v '^ready$' "$WORK/udp-held" | awk '{ print $1, $3 }'
+}
+# kube-proxy's masquerade of the traffic it marks, which pod-gr's is not. A rule that translates
+# is what counts: beside an empty nat chain alone the connection was reset as with no table at all
+# (Linux 6.18), which no node with kube-proxy has.
+in_ns node nft 'add table ip other-nat; add chain ip other-nat post { type nat hook postrouting priority srcnat; }
+        add rule ip other-nat post meta mark & 0x4000 == 0x4000 masquerade'
+assert_eq "open connections when the tables go, another NAT table left" "198.51.100.1
+answered
+198.51.100.1 before
+198.51.100.1 after" "$(held_across_cleanup 7010)"
+in_ns node nft delete table ip other-nat
+assert_eq "open connections when the tables go, no other NAT user" "198.51.100.1
+reset
+198.51.100.1 before
+10.1.0.2 after" "$(held_across_cleanup 7011)"
+kill "$tcp_server" 2>/dev/null || true
+wait "$tcp_server" 2>/dev/null || true
 
 # cleanup: the node no longer masquerades (and nothing else does)
 in_ns node "$IMA_BIN" cleanup 2>/dev/null || fail "cleanup failed"
