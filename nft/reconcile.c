@@ -94,7 +94,7 @@ static int desired_sigs(struct ima_reconciler *rc, const struct ima_model *want)
                 clear_sigs(rc);
                 return r;
         }
-        rc->sigs_key = key;
+        memcpy(&rc->sigs_key, &key, sizeof(key)); /* an assignment need not copy the padding */
         rc->have_sigs = true;
         return 0;
 }
