@@ -208,10 +208,11 @@ if mode == "hold":
     deadline = time.monotonic() + 20
     while not os.path.exists(os.path.join(sys.argv[4], "go")) and time.monotonic() < deadline:
         time.sleep(0.01)
-    conn.sendall(b"after\n")
+    # the reset may come before this send: a delayed ACK of "ok" can leave after the tables went
     try:
+        conn.sendall(b"after\n")
         print("answered" if lines.readline() else "closed")
-    except ConnectionResetError:
+    except (ConnectionResetError, BrokenPipeError):
         print("reset")
     except socket.timeout:
         print("timeout")
