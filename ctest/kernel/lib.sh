@@ -31,6 +31,18 @@ kernel_at_least() {
         [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 
+# add_catchall_drift ARRAY: appends to the drift list named ARRAY the command that adds a
+# catch-all element ("*") to nomasq-dst, where the kernel can hold one (5.13+); before, that drift
+# cannot happen, and the test says so.
+add_catchall_drift() {
+        local -n list=$1
+        if kernel_at_least 5 13; then
+                list+=("\"\$IMA_HELPERS/nft-catchall\" ip ip-masq-agent nomasq-dst")
+        else
+                note "Linux $(uname -r) has no catch-all set elements (5.13+): that drift cannot happen here"
+        fi
+}
+
 ima_enter_sandbox() {
         : "${IMA_BIN:?}" "${IMA_HELPERS:?}" "${IMA_SRCDIR:?}"
         if [ "${IMA_SANDBOX:-}" != 1 ]; then

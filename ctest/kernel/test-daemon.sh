@@ -67,12 +67,7 @@ as_configured() {
 as_configured || fail "the ConfigMap's table is not as configured: $(diff -u "$WORK/want.ip" "$WORK/got.ip")"
 drifts=("nft delete table ip ip-masq-agent" "nft flush ruleset" "nft flush chain ip ip-masq-agent postrouting"
         "nft add element ip ip-masq-agent nomasq-dst { 8.8.8.8 }")
-# a catch-all element ("*"), which no kernel before 5.13 can hold
-if kernel_at_least 5 13; then
-        drifts+=("\"\$IMA_HELPERS/nft-catchall\" ip ip-masq-agent nomasq-dst")
-else
-        note "Linux $(uname -r) has no catch-all set elements (5.13+): that drift cannot happen here"
-fi
+add_catchall_drift drifts
 for drift in "${drifts[@]}"; do
         t0=$(now_ms)
         eval "$drift"

@@ -86,12 +86,7 @@ drifts=(
         # chain: our rules must go before that map can
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }; add chain ip ip-masq-agent foo; add map ip ip-masq-agent vm { type ipv4_addr : verdict; elements = { 1.2.3.4 : jump foo } }; add rule ip ip-masq-agent postrouting ip daddr vmap @vm'"
 )
-# a catch-all element ("*"), which no kernel before 5.13 can hold
-if kernel_at_least 5 13; then
-        drifts+=("\"\$IMA_HELPERS/nft-catchall\" ip ip-masq-agent nomasq-dst")
-else
-        note "Linux $(uname -r) has no catch-all set elements (5.13+): that drift cannot happen here"
-fi
+add_catchall_drift drifts
 # the comments of table, sets, chain and rules as render writes them (the JSON read back has no
 # table or chain comments in nft 1.0.6)
 comments() { grep -o 'comment "[^"]*"'; }
