@@ -16,6 +16,7 @@
 
 #include "nft/batch.h"
 #include "nft/build.h"
+#include "nft/family.h"
 #include "nft/interval.h"
 
 /* nft's datatype ids for ipv4_addr / ipv6_addr; the kernel stores them for nft to print */
@@ -23,11 +24,6 @@
 #define NFT_TYPE_IP6ADDR 8
 /* nft's byteorder enum: BYTEORDER_BIG_ENDIAN */
 #define NFT_BYTEORDER_BIG 2
-
-static uint16_t nfproto(enum ima_family f)
-{
-        return f == IMA_FAMILY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
-}
 
 /* Attaches a comment (and any extra u32 udata) through a udata buffer. */
 static int put_comment(struct nftnl_udata_buf *u, uint8_t type, const char *comment)
@@ -41,7 +37,7 @@ static struct nlmsghdr *begin_msg(struct ima_batch *b, uint16_t type, enum ima_f
         char what[512];
 
         ima_op_describe(op, what, sizeof(what));
-        return ima_batch_msg(b, type, nfproto(f), flags, what);
+        return ima_batch_msg(b, type, ima_family_nfproto(f), flags, what);
 }
 
 static int build_table(struct ima_batch *b, const struct ima_op *op)
@@ -56,7 +52,7 @@ static int build_table(struct ima_batch *b, const struct ima_op *op)
         /* the setters that copy a string or data can fail (-1, out of memory) */
         if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, IMA_TABLE_NAME) < 0)
                 goto out;
-        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(op->family));
+        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, ima_family_nfproto(op->family));
         if (op->kind == IMA_OP_ADD_TABLE) {
                 nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, op->table_flags);
                 u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
@@ -88,7 +84,7 @@ static struct nftnl_set *set_alloc(enum ima_family f, enum ima_set_id set)
                 nftnl_set_free(s);
                 return NULL;
         }
-        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(f));
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ima_family_nfproto(f));
         return s;
 }
 
@@ -139,7 +135,7 @@ static int build_chain(struct ima_batch *b, const struct ima_op *op)
         if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IMA_TABLE_NAME) < 0 ||
             nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, IMA_CHAIN_NAME) < 0)
                 goto out;
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, nfproto(op->family));
+        nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, ima_family_nfproto(op->family));
         if (op->kind == IMA_OP_ADD_CHAIN) {
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_POST_ROUTING);
                 nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, op->priority);
@@ -355,7 +351,7 @@ struct nftnl_rule *ima_build_rule(enum ima_family f, const struct ima_rule *rule
                 nftnl_rule_free(r);
                 return NULL;
         }
-        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(f));
+        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, ima_family_nfproto(f));
         switch (rule->kind) {
         case IMA_RULE_LOCAL_RETURN:
                 k = build_local_return(r);
@@ -404,7 +400,7 @@ static int build_rule_op(struct ima_batch *b, const struct ima_op *op)
                         r = NULL;
                 }
                 if (r)
-                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(op->family));
+                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, ima_family_nfproto(op->family));
         }
         if (!r)
                 return -ENOMEM;
@@ -497,7 +493,7 @@ static int build_elems_op(struct ima_batch *b, const struct ima_op *op)
                 s = ima_build_elems(op->family, op->set, elems->v + from, n);
                 if (!s)
                         return -ENOMEM;
-                nlh = ima_batch_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, nfproto(op->family),
+                nlh = ima_batch_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, ima_family_nfproto(op->family),
                                     add ? NLM_F_CREATE : 0, what);
                 if (!nlh) {
                         nftnl_set_free(s);

@@ -18,6 +18,7 @@
 #include "lib/array.h"
 #include "nft/dump.h"
 #include "nft/events.h"
+#include "nft/family.h"
 #include "nft/interval.h"
 #include "nft/probe.h"
 #include "nft/rule-sig.h"
@@ -51,11 +52,6 @@ struct dump_ctx {
 static int parse_failed(void)
 {
         return errno == ENOMEM ? -ENOMEM : -EPROTO;
-}
-
-static uint16_t nfproto(enum ima_family f)
-{
-        return f == IMA_FAMILY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 }
 
 /* Every part of a dump carries the generation it was taken at; a different one means a
@@ -414,7 +410,7 @@ static int request_table(struct ima_nl *nl, enum ima_family f, ima_nl_msg_cb cb,
                         nftnl_table_free(t);
                 return -ENOMEM;
         }
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, ima_family_nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_table_nlmsg_build_payload(nlh, t);
         nftnl_table_free(t);
         return ima_nl_request(nl, nlh, cb, data);
@@ -472,7 +468,7 @@ static int dump_sets(struct ima_nl *nl, struct dump_ctx *c)
                         nftnl_set_free(s);
                 return -ENOMEM;
         }
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, ima_family_nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_set_nlmsg_build_payload(nlh, s);
         nftnl_set_free(s);
@@ -493,7 +489,7 @@ static int dump_elems(struct ima_nl *nl, struct dump_ctx *c, enum ima_set_id id)
                         nftnl_set_free(s);
                 return -ENOMEM;
         }
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, ima_family_nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
         nftnl_set_free(s);
@@ -525,7 +521,7 @@ static int request_chain(struct ima_nl *nl, enum ima_family f, const char *table
                         nftnl_chain_free(ch);
                 return -ENOMEM;
         }
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, ima_family_nfproto(f), NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
         nftnl_chain_nlmsg_build_payload(nlh, ch);
         nftnl_chain_free(ch);
         return ima_nl_request(nl, nlh, cb, data);
@@ -569,7 +565,7 @@ static int dump_rules(struct ima_nl *nl, struct dump_ctx *c)
                         nftnl_rule_free(rule);
                 return -ENOMEM;
         }
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, ima_family_nfproto(c->family), NLM_F_DUMP | NLM_F_ACK,
                                     ima_nl_seq_reserve(nl, 1));
         nftnl_rule_nlmsg_build_payload(nlh, rule);
         nftnl_rule_free(rule);
@@ -664,7 +660,7 @@ static int find_other_objects(struct ima_nl *nl, struct dump_ctx *c)
 
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
                 char buf[4096] = { 0 }; /* padding is sent too: no stale bytes */
-                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, kinds[k].msg, nfproto(c->family),
+                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, kinds[k].msg, ima_family_nfproto(c->family),
                                                              NLM_F_DUMP | NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
                 struct other_ctx o = { .dump = c, .kind = &kinds[k] };
                 int r;
@@ -918,7 +914,7 @@ int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret)
                                 nftnl_rule_free(rule);
                         return -ENOMEM;
                 }
-                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, nfproto((enum ima_family)f), NLM_F_DUMP | NLM_F_ACK,
+                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, ima_family_nfproto((enum ima_family)f), NLM_F_DUMP | NLM_F_ACK,
                                             ima_nl_seq_reserve(nl, 1));
                 nftnl_rule_nlmsg_build_payload(nlh, rule);
                 nftnl_rule_free(rule);
