@@ -50,19 +50,31 @@ static const char *user_name(void)
 {
         struct passwd *pw = getpwuid(getuid());
 
-        return pw ? pw->pw_name : "unknown";
+        return pw ? pw->pw_name : "unknownuser";
+}
+
+/* The host name up to its first dot, as klog's shortHostname() puts it in file names and headers:
+ * "ip-10-0-1-2" for "ip-10-0-1-2.ec2.internal", so that what collects upstream's files finds ours. */
+static void short_host_name(char buf[static HOST_NAME_MAX + 1])
+{
+        if (gethostname(buf, HOST_NAME_MAX) < 0 || !buf[0]) {
+                strcpy(buf, "unknownhost");
+                return;
+        }
+        buf[HOST_NAME_MAX] = '\0';
+        buf[strcspn(buf, ".")] = '\0';
 }
 
 static void write_file_header(int fd)
 {
-        char host[HOST_NAME_MAX + 1] = "unknown", *text = NULL;
+        char host[HOST_NAME_MAX + 1], *text = NULL;
         struct timeval tv;
         struct tm tm;
         int n;
 
         gettimeofday(&tv, NULL);
         localtime_r(&tv.tv_sec, &tm);
-        gethostname(host, sizeof(host) - 1);
+        short_host_name(host);
         n = asprintf(&text,
                      "Log file created at: %04d/%02d/%02d %02d:%02d:%02d\n"
                      "Running on machine: %s\n"
@@ -82,7 +94,7 @@ static int open_file(enum log_level severity, bool startup)
 {
         struct log_file *f = &files[severity];
         _cleanup_free_ char *path = NULL, *link = NULL, *name = NULL;
-        char host[HOST_NAME_MAX + 1] = "unknown";
+        char host[HOST_NAME_MAX + 1];
         struct stat st;
         struct tm tm;
         time_t now;
@@ -93,7 +105,7 @@ static int open_file(enum log_level severity, bool startup)
         } else {
                 now = time(NULL);
                 localtime_r(&now, &tm);
-                gethostname(host, sizeof(host) - 1);
+                short_host_name(host);
                 if (asprintf(&name, "ip-masq-agent.%s.%s.log.%s.%04d%02d%02d-%02d%02d%02d.%d", host, user_name(),
                              severity_names[severity], tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                              tm.tm_min, tm.tm_sec, (int)getpid()) < 0 ||

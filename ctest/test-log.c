@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -776,6 +777,42 @@ static void test_log_dir_rotation(void)
         rmdir(dir);
 }
 
+/* The node's name as a cloud gives it (EC2: "ip-10-0-1-2.ec2.internal"); this definition takes the
+ * place of libc's for the whole test. */
+int gethostname(char *name, size_t len)
+{
+        return snprintf(name, len, "ip-10-0-1-2.ec2.internal") < (int)len ? 0 : (errno = ENAMETOOLONG, -1);
+}
+
+/* --log_dir names files and the header's machine as klog does: the host name up to its first dot
+ * (klog's shortHostname), so that what collects upstream's files finds these too. */
+static void test_log_dir_short_hostname(void)
+{
+        char dir[] = "/tmp/ima-test-log-XXXXXX";
+        struct log_output_options o = { .stderr_threshold = LOG_LEVEL_ERROR + 1 };
+        _cleanup_free_ char *link = NULL, *text = NULL;
+        char target[PATH_MAX];
+        ssize_t n;
+
+        CHECK(mkdtemp(dir) != NULL);
+        o.dir = dir;
+        CHECK_INT(log_set_output(&o), 0);
+        log_info("a line");
+        CHECK(asprintf(&link, "%s/ip-masq-agent.INFO", dir) > 0);
+        n = readlink(link, target, sizeof(target) - 1);
+        CHECK(n > 0);
+        target[n] = '\0';
+        CHECK(strncmp(target, "ip-masq-agent.ip-10-0-1-2.", 26) == 0);
+        CHECK(!strstr(target, "ec2.internal"));
+        text = read_all(link);
+        CHECK(strstr(text, "\nRunning on machine: ip-10-0-1-2\n") != NULL);
+
+        o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
+        CHECK_INT(log_set_output(&o), 0);
+        remove_files(dir);
+        rmdir(dir);
+}
+
 int main(void)
 {
         TEST_RUN(test_text_printf);
@@ -797,6 +834,7 @@ int main(void)
         TEST_RUN(test_stderr_threshold_on_stderr);
         TEST_RUN(test_log_dir);
         TEST_RUN(test_log_dir_rotation);
+        TEST_RUN(test_log_dir_short_hostname);
         log_set_format(LOG_FORMAT_TEXT);
         TEST_EXIT();
 }
