@@ -331,6 +331,40 @@ static void test_reader_errors(void)
         }
 }
 
+/* A construct left open (a quote, a bracket) is noticed only where libyaml gives up, often at the
+ * end of the file: the message also says where it starts, which is where the mistake is. */
+static void test_syntax_error_start(void)
+{
+        static const struct {
+                const char *yaml;
+                unsigned line, col;
+                const char *message;
+        } cases[] = {
+                { "a: [\"10.0.0.0/8]\nb: true\n", 3, 1,
+                  "YAML syntax error: found unexpected end of stream while scanning a quoted scalar that starts at "
+                  "line 1, column 5" },
+                { "a: [10.0.0.0/8\nb: true\n", 2, 2,
+                  "YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence that starts at "
+                  "line 1, column 4" },
+                /* on the same line the position says it already */
+                { "a: [b: c: d]", 1, 9, "YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+                _cleanup_(ima_doc_freep) struct ima_doc_node *root = NULL;
+
+                CHECK_INT(ima_diag_new("-", &d), 0);
+                CHECK_INT(ima_doc_parse_yaml(cases[i].yaml, strlen(cases[i].yaml), d, &root), -EINVAL);
+                CHECK_INT(d->n_entries, 1);
+                if (d->n_entries != 1)
+                        continue;
+                CHECK_INT(d->entries[0].pos.line, cases[i].line);
+                CHECK_INT(d->entries[0].pos.col, cases[i].col);
+                CHECK_STR(d->entries[0].message, cases[i].message);
+        }
+}
+
 /* "base: &a [0, ... (k zeros)]" and then "x: [*a, ... (m aliases)]", after prefix. */
 static char *aliased_text(const char *prefix, int k, int m)
 {
@@ -631,6 +665,7 @@ int main(void)
         TEST_RUN(test_yaml_to_json_like_upstream);
         TEST_RUN(test_positions);
         TEST_RUN(test_reader_errors);
+        TEST_RUN(test_syntax_error_start);
         TEST_RUN(test_alias_bomb);
         TEST_RUN(test_alias_bytes);
         TEST_RUN(test_nested_anchors);

@@ -223,6 +223,13 @@ static int next_event(struct reader *r, yaml_event_t *ev)
                 if (byte_at_mark(r, mark, 0) == ':' && byte_at_mark(r, mark, 1) == ':')
                         hint = "; inside [...] or {...} an IPv6 address that starts with \"::\" must be quoted "
                                "(\"::/0\") or written as a \"- \" list item";
+                /* a quote or bracket left open is noticed lines later, often at the end of the file:
+                 * where it starts is where the mistake is */
+                if (r->parser.context && r->parser.context_mark.line != mark->line)
+                        return ima_diag_error(r->diag, pos, NULL, NULL,
+                                              "YAML syntax error: %s %s that starts at line %u, column %u%s",
+                                              problem, r->parser.context, mark_pos(&r->parser.context_mark).line,
+                                              mark_pos(&r->parser.context_mark).col, hint);
                 return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s%s%s%s", problem,
                                       r->parser.context ? " " : "", r->parser.context ? r->parser.context : "",
                                       hint);
