@@ -214,6 +214,7 @@ static int next_event(struct reader *r, yaml_event_t *ev)
                 struct ima_pos pos = mark_pos(mark);
                 const char *problem = r->parser.problem ? r->parser.problem : "unknown problem";
                 const char *hint = "";
+                char context_start[64] = "";
 
                 if (r->parser.error == YAML_MEMORY_ERROR)
                         return -ENOMEM;
@@ -225,14 +226,15 @@ static int next_event(struct reader *r, yaml_event_t *ev)
                                "(\"::/0\") or written as a \"- \" list item";
                 /* a quote or bracket left open is noticed lines later, often at the end of the file:
                  * where it starts is where the mistake is */
-                if (r->parser.context && r->parser.context_mark.line != mark->line)
-                        return ima_diag_error(r->diag, pos, NULL, NULL,
-                                              "YAML syntax error: %s %s that starts at line %u, column %u%s",
-                                              problem, r->parser.context, mark_pos(&r->parser.context_mark).line,
-                                              mark_pos(&r->parser.context_mark).col, hint);
-                return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s%s%s%s", problem,
+                if (r->parser.context && r->parser.context_mark.line != mark->line) {
+                        struct ima_pos start = mark_pos(&r->parser.context_mark);
+
+                        snprintf(context_start, sizeof(context_start), " that starts at line %u, column %u",
+                                 start.line, start.col);
+                }
+                return ima_diag_error(r->diag, pos, NULL, NULL, "YAML syntax error: %s%s%s%s%s", problem,
                                       r->parser.context ? " " : "", r->parser.context ? r->parser.context : "",
-                                      hint);
+                                      context_start, hint);
         }
         return 0;
 }
