@@ -30,6 +30,10 @@ struct row {
 };
 
 #define DEFAULT_DST "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+/* 190 digits: with "123456789" and a two-byte character, a key or value cut at 200 bytes cuts it */
+#define TEN_DIGITS_X19                                                                                      \
+        "1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890" \
+        "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
 #define DEFAULTS "dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64"
 
 static const struct row rows[] = {
@@ -167,6 +171,12 @@ static const struct row rows[] = {
           "1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
           "12345678901234567890\"]\n", 0,
           "err 34567890\"... (220 bytes in all))", 1, NULL },
+        /* ... at a character's boundary: not with the escaped first byte of a "\u00e9" */
+        { "@DST@: [\"" TEN_DIGITS_X19 "123456789\u00e9xxxxxxxxxxxxxxxxxxxx\"]\n", 0,
+          "err 3456789\"... (221 bytes in all))", 1, NULL },
+        { "{\"" TEN_DIGITS_X19 "123456789\u00e9xxxxxxxxxxxxxxxxxxxx\": 1}", 0,
+          "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=64", 0,
+          "3456789... (221 bytes in all): unknown key ignored" },
         /* a byte-order mark only at the very start: libyaml and go-yaml disagree on others */
         { "\xef\xbb\xbf@LIMIT@: 5\n", 0, "ok dst=" DEFAULT_DST " src= ll=0 ll6=0 resync=1m0s limit=5", 0, NULL },
         { "---\n\xef\xbb\xbf@LL@: true\n@LIMIT@: 5\n", 0, "err -:2:1: a byte-order mark (U+FEFF) starts this line",

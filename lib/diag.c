@@ -47,6 +47,22 @@ static size_t shown_bytes(size_t len)
         return len < IMA_DIAG_SHOWN_MAX ? len : IMA_DIAG_SHOWN_MAX;
 }
 
+/* n, or less so that s[0..n) does not end inside a UTF-8 character: a key or value cut to fit a
+ * message ends with whole characters, not with the escaped first bytes of one. */
+static size_t utf8_boundary(const char *s, size_t n)
+{
+        for (size_t back = 1; back <= 3 && back <= n; back++) {
+                unsigned char c = (unsigned char)s[n - back];
+                size_t need;
+
+                if ((c & 0xc0) == 0x80)
+                        continue; /* a continuation byte: look further back for the lead byte */
+                need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+                return need > back ? n - back : n;
+        }
+        return n;
+}
+
 static char *memdup_text(const char *s, size_t len)
 {
         char *t = malloc(len + 1);
@@ -167,6 +183,8 @@ static void quote_value(FILE *f, const struct ima_diag_entry *e)
 {
         size_t kept = shown_bytes(e->value_bytes);
 
+        if (kept < e->value_bytes)
+                kept = utf8_boundary(e->value, kept);
         fputc('"', f);
         ima_fput_escaped(f, e->value, kept);
         fputc('"', f);
@@ -196,6 +214,8 @@ char *ima_diag_entry_format(const struct ima_diag *d, const struct ima_diag_entr
                  * "nonMasqueradeCIDRs ": ...; did you mean nonMasqueradeCIDRs? */
                 bool quote = key_len == 0 || e->key[0] == ' ' || e->key[key_len - 1] == ' ';
 
+                if (key_len < e->key_bytes)
+                        key_len = utf8_boundary(e->key, key_len);
                 if (quote)
                         fputc('"', f);
                 ima_fput_escaped(f, e->key, key_len);
