@@ -296,10 +296,13 @@ grep -q "is invalid" "$WORK/body" || fail "/readyz does not say why: $(cat "$WOR
 assert_eq "/healthz with an invalid configuration" 200 "$(http 127.0.0.1:10254/healthz)"
 http 127.0.0.1:10255/metrics >/dev/null
 grep -qF 'ip_masq_agent_config_valid 0' "$WORK/body" || fail "/metrics does not show the invalid configuration"
+# 1ns: the daemon raises it to 100ms (README, Configuration)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]
-ResyncInterval: 200ms"
+ResyncInterval: 1ns"
 wait_for 5 sh -c "curl -sf --max-time 2 http://127.0.0.1:10254/readyz" || fail "/readyz did not recover"
-# a file that cannot be read (a directory where the file belongs), resynced 200 ms apart: one
+wait_for 5 grep -q '"Resync interval set" interval="100ms"' "$WORK/agent.log" ||
+        fail "ResyncInterval 1ns not raised to 100ms: $(grep 'Resync interval' "$WORK/agent.log" | tail -1)"
+# a file that cannot be read (a directory where the file belongs), resynced 100 ms apart: one
 # failed load, not one per resync, as an unchanged invalid file is not counted again either
 http 127.0.0.1:10255/metrics >/dev/null
 load_errors=$(awk '$1 == "ip_masq_agent_config_load_errors_total" { print $2 }' "$WORK/body")
@@ -309,8 +312,17 @@ mkdir -p "$cm/$stamp/ip-masq-agent"
 ln -s "$stamp" "$cm/..data_tmp"
 mv -T "$cm/..data_tmp" "$cm/..data"
 wait_for 5 grep -q "not a regular file" "$WORK/agent.log" || fail "the unreadable file was not reported"
+in_sync() { awk '$1 == "ip_masq_agent_reconciles_total{result=\"in_sync\"}" { print $2 }' "$WORK/body"; }
+http 127.0.0.1:10255/metrics >/dev/null
+in_sync_before=$(in_sync)
 sleep 1.5 # several resyncs
 http 127.0.0.1:10255/metrics >/dev/null
+# each resync reconciles the last valid configuration, in sync: the timer repeats, every 100 ms
+# (about 15 here), neither only once nor in a busy loop at the 1ns the file asked for
+resyncs=$(($(in_sync) - in_sync_before))
+note "in-sync reconciles in 1.5 s at ResyncInterval 1ns: $resyncs"
+[ "$resyncs" -ge 3 ] || fail "$resyncs resyncs in 1.5 s at an interval of 100 ms: the timer does not repeat"
+[ "$resyncs" -le 30 ] || fail "$resyncs resyncs in 1.5 s: ResyncInterval 1ns was not raised to 100 ms"
 load_errors=$(awk '$1 == "ip_masq_agent_config_load_errors_total" { print $2 }' "$WORK/body")
 assert_eq "config load errors while the file stays unreadable" 2 "$load_errors"
 assert_eq "times the unreadable file was reported" 1 "$(grep -c "not a regular file" "$WORK/agent.log")"
