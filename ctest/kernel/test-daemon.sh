@@ -180,6 +180,8 @@ ResyncInterval: 1s"
 wait_for 5 grep -q "host bits are set" "$WORK/agent.log" || fail "the invalid configuration was not reported"
 nft delete table ip ip-masq-agent
 wait_for 5 dst_has "192.168.0.0/16" || fail "the last good configuration was not repaired while the file is invalid"
+# the defaults hold 192.168.0.0/16 too: what tells the last good configuration from them
+dst_lacks "172.16.0.0/12" || fail "the invalid file brought the defaults, not the last good configuration"
 kill -HUP "$AGENT"
 sleep 0.3
 assert_eq "times the same configuration error was logged" 1 "$(grep -c "host bits are set" "$WORK/agent.log")"
