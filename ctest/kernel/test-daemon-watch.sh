@@ -47,6 +47,15 @@ ln -sfn real "$WORK/linkdir"
 expect_applied "directory symlink made again" 198.51.100.0/24
 write_config "$WORK/real/config" 100.64.0.0/10
 expect_applied "file replaced after the symlink was made again" 100.64.0.0/10
+# ...and removed and made again 2 ms later, by separate calls (two events, which the agent may well
+# read apart): changes along the path are read 20 ms after the first event, as one (README), so
+# the moment without the file is never read (which would apply the defaults, with a warning)
+python3 -c 'import os, sys, time; os.unlink(sys.argv[1]); time.sleep(0.002); os.symlink("real", sys.argv[1])' \
+        "$WORK/linkdir"
+write_config "$WORK/real/config" 192.0.2.0/24
+expect_applied "file replaced after the symlink was removed and made again" 192.0.2.0/24
+assert_eq "warnings that the file is gone, after a symlink removed and made again at once" 0 \
+        "$(grep -c '"The configuration file is gone' "$WORK/agent.log" || true)"
 stop_agent
 
 # --- a directory on the path that is no symlink renamed away and made again: nothing changes in any
