@@ -20,6 +20,7 @@ static void test_port_ranges(void)
                 { "1-65536", NULL },
                 { "99999999999999999999", NULL },
                 { "2000-1000", NULL },           /* upstream: first is greater than last */
+                { "1001-1000", NULL },           /* by one: a range of no port */
                 { "1-2-3", NULL },               /* upstream: more than one '-' */
                 { "1000-2000,1500-2500", NULL }, /* overlap: upstream would pick ports twice */
                 { "1000-2000,2000", NULL },
