@@ -142,6 +142,11 @@ wait_for 30 grep -q 'trigger="config change"' "$WORK/agent.log" || fail "the con
 grep -q '"New configuration" .* loadTime="[0-9.]*[µm]*s" config="{\\"nonMasqueradeCIDRs\\":\[\\"10.0.0.0/8\\"\],' "$WORK/agent.log" ||
         fail "a short configuration was not logged in full: $(grep 'New configuration' "$WORK/agent.log")"
 repaired_8888 "after our large delete"
+# SIGHUP reads the kernel state back (README: Running as a daemon), though the generation says
+# the agent's own last commit holds: the backstop an operator asks for
+kill -HUP "$AGENT"
+wait_for 5 grep -q '"In sync, nothing sent" trigger="reload" kernelState="read"' "$WORK/agent.log" ||
+        fail "SIGHUP did not read the kernel state: $(grep 'trigger="reload"' "$WORK/agent.log" | tail -1)"
 # a burst of large updates: each of our commits is followed by a generation check, and those
 # checks, finding nothing to repair, must not be taken for a fight (slowed down and warned of)
 for seed in 3 4; do
