@@ -914,8 +914,8 @@ int ima_dump_counters(struct ima_nl *nl, struct ima_nat_counters *ret)
                                 nftnl_rule_free(rule);
                         return -ENOMEM;
                 }
-                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, ima_family_nfproto((enum ima_family)f), NLM_F_DUMP | NLM_F_ACK,
-                                            ima_nl_seq_reserve(nl, 1));
+                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, ima_family_nfproto((enum ima_family)f),
+                                            NLM_F_DUMP | NLM_F_ACK, ima_nl_seq_reserve(nl, 1));
                 nftnl_rule_nlmsg_build_payload(nlh, rule);
                 nftnl_rule_free(rule);
                 r = ima_nl_request(nl, nlh, counters_rule_cb, &c);
