@@ -35,8 +35,9 @@ what="no-op" expect_in_sync
 note "ok: in-sync apply sends nothing"
 
 # --- drift: every kind is healed, and diff reports it first -------------------------------------
-# A set made again with a property we do not give it carries our comment, so that only that
-# property tells it apart (a missing comment alone makes the table re-created).
+# A set made again with a property we do not give it carries our comment, and auto-merge too
+# where the property is another, so that only that property tells it apart (a missing comment
+# alone makes the table re-created, a missing auto-merge the set).
 dst_comment='comment "destinations not masqueraded: NonMasqueradeCIDRs and link-local unless MasqLinkLocal"'
 src_comment='comment "sources not masqueraded: NonMasqueradeSrcCIDRs"'
 drifts=(
@@ -63,10 +64,10 @@ drifts=(
         "nft 'flush chain ip ip-masq-agent postrouting; delete chain ip ip-masq-agent postrouting; add chain ip ip-masq-agent postrouting { type nat hook postrouting priority 50; }'"
         "nft 'chain ip ip-masq-agent postrouting { policy drop; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; $dst_comment; }'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; $src_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval,timeout; auto-merge; $src_comment; }'"
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; counter; $src_comment; }'"
-        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; size 2; $dst_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-src; add set ip ip-masq-agent nomasq-src { type ipv4_addr; flags interval; counter; auto-merge; $src_comment; }'"
+        "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; size 2; auto-merge; $dst_comment; }'"
         # what nft shows of a set beside its flags: auto-merge (which also changes what an
         # operator's "nft add element" does), the policy, typeof
         "nft 'flush chain ip ip-masq-agent postrouting; delete set ip ip-masq-agent nomasq-dst; add set ip ip-masq-agent nomasq-dst { type ipv4_addr; flags interval; $dst_comment; }'"
@@ -102,8 +103,10 @@ for d in "${drifts[@]}"; do
         diff -u "$golden" "$WORK/got.ip" >&2 || fail "$what: not healed"
         nft list table ip ip-masq-agent | comments >"$WORK/comments.got"
         diff -u "$WORK/comments.want" "$WORK/comments.got" >&2 || fail "$what: comments not healed"
-        assert_eq "$what: sets with auto-merge, no policy, no typeof" "2 0" \
-                "$(nft list table ip ip-masq-agent | grep -c '^[[:space:]]*auto-merge$') $(nft list table ip ip-masq-agent | grep -cE 'policy memory|typeof')"
+        # a set's counter and size limit are no part of what nft-readback prints; nft's listing
+        # shows them
+        assert_eq "$what: sets with auto-merge, no policy, no typeof, no counter, no size" "2 0" \
+                "$(nft list table ip ip-masq-agent | grep -c '^[[:space:]]*auto-merge$') $(nft list table ip ip-masq-agent | grep -cE 'policy memory|typeof|^[[:space:]]*(counter|size [0-9]+)$')"
         assert_eq "$what: ip6 table" absent "$(readback ip6)"
         expect_in_sync
 done
