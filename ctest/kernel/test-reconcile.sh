@@ -27,7 +27,10 @@ expect_in_sync() {
 }
 
 # --- no-op resync -------------------------------------------------------------------------------
-agent apply --config "$cfg" 2>/dev/null || fail "initial apply failed"
+agent apply --config "$cfg" 2>"$WORK/apply.log" || fail "initial apply failed"
+# its one-line summary: a table made from scratch is one fact, not a list of its sets and rules
+grep -q ' changes="ip: table created (table_missing)" ' "$WORK/apply.log" ||
+        fail "the initial apply's summary is not the table created alone: $(cat "$WORK/apply.log")"
 monitored agent apply --config "$cfg" --v=3 2>"$WORK/apply.log"
 [ ! -s "$WORK/monitor" ] || fail "an in-sync apply wrote to the kernel: $(cat "$WORK/monitor")"
 grep -q "In sync, nothing sent" "$WORK/apply.log" || fail "in-sync apply did not say so: $(cat "$WORK/apply.log")"
