@@ -9,6 +9,8 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/log.h"
@@ -115,6 +117,61 @@ static void test_text_one_line(void)
         out = capture_end();
         CHECK(text_line_is('I', line, out, "changed by x\\\\nE0101 00:00:00\\.000000 1 forged\\.c:1\\] boo\\\\r\\\\x1b\\[31m"));
         CHECK_INT(strchr(out, '\n') - out, (long long)strlen(out) - 1);
+}
+
+/* The header's time of day and the JSON "ts" are the clock's at the call: not only their shape.
+ * A value between readings of the clock taken before and after the line (local time, as klog). */
+static uint64_t header_key(const struct tm *tm, long usec)
+{
+        uint64_t minutes = (((uint64_t)tm->tm_mon * 100 + (uint64_t)tm->tm_mday) * 100 + (uint64_t)tm->tm_hour) * 100 +
+                           (uint64_t)tm->tm_min;
+
+        return (minutes * 100 + (uint64_t)tm->tm_sec) * 1000000 + (uint64_t)usec;
+}
+
+static void test_timestamps(void)
+{
+        _cleanup_free_ char *out = NULL;
+        struct timeval before, after;
+        struct tm tm_before, tm_after, got = { 0 };
+        long usec = -1;
+        char level = 0;
+        double ts;
+        json_t *o;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        gettimeofday(&before, NULL);
+        log_info("now");
+        gettimeofday(&after, NULL);
+        out = capture_end();
+        localtime_r(&before.tv_sec, &tm_before);
+        localtime_r(&after.tv_sec, &tm_after);
+        CHECK_INT(sscanf(out, "%c%2d%2d %2d:%2d:%2d.%6ld ", &level, &got.tm_mon, &got.tm_mday, &got.tm_hour,
+                         &got.tm_min, &got.tm_sec, &usec), 7);
+        got.tm_mon--; /* klog writes the month from 1 */
+        /* a new year between the two readings cannot be ordered this way: the only pass that
+         * proves nothing, once a year for microseconds */
+        if (tm_before.tm_year == tm_after.tm_year) {
+                CHECK(header_key(&tm_before, (long)before.tv_usec) <= header_key(&got, usec));
+                CHECK(header_key(&got, usec) <= header_key(&tm_after, (long)after.tv_usec));
+        }
+        free(out);
+
+        log_set_format(LOG_FORMAT_JSON);
+        capture_start();
+        gettimeofday(&before, NULL);
+        log_info("now");
+        gettimeofday(&after, NULL);
+        out = capture_end();
+        log_set_format(LOG_FORMAT_TEXT);
+        o = json_loads(out, 0, NULL);
+        ts = json_real_value(json_object_get(o, "ts"));
+        CHECK(json_is_real(json_object_get(o, "ts")));
+        /* milliseconds, to the microsecond: a microsecond either way for the double's rounding */
+        CHECK(ts >= (double)before.tv_sec * 1000.0 + (double)before.tv_usec / 1000.0 - 0.001);
+        CHECK(ts <= (double)after.tv_sec * 1000.0 + (double)after.tv_usec / 1000.0 + 0.001);
+        json_decref(o);
 }
 
 static void test_text_errno(void)
@@ -818,6 +875,7 @@ int main(void)
         TEST_RUN(test_text_printf);
         TEST_RUN(test_text_errno);
         TEST_RUN(test_text_one_line);
+        TEST_RUN(test_timestamps);
         TEST_RUN(test_text_structured);
         TEST_RUN(test_text_invisible);
         TEST_RUN(test_verbosity_gate);
