@@ -23,6 +23,8 @@ static void test_parse_go_grammar(void)
                 { "1us", 1000 }, { "1\xc2\xb5s", 1000 }, { "1\xce\xbcs", 1000 }, { "1ns", 1 },
                 { ".5s", 500000000 }, { "5.s", 5 * IMA_NSEC_PER_SEC }, { "1h1m1s1ms1us1ns", 3661001001001 },
                 { "2562047h47m16.854775807s", INT64_MAX }, { "-2562047h47m16.854775808s", INT64_MIN },
+                /* a fraction of a nanosecond is cut off, as Go cuts it, never rounded */
+                { "1.9ns", 1 }, { "0.9ns", 0 }, { "1.0000000009s", IMA_NSEC_PER_SEC },
         };
         static const char *const bad[] = {
                 "", "1", "60", "s", "1d", "1 s", " 1s", "1s ", "1.s.", ".s", "1e3s", "--1s", "1S",
