@@ -234,6 +234,25 @@ static void test_text_invisible(void)
                            "nbsp=\"\\\\u00a0\" cr=\"a\\\\rb\" loadTime=\"74\u00b5s\""));
 }
 
+/* the edges of what Go's strconv.Quote escapes: a byte-order mark and a narrow no-break space
+ * print as nothing or as a space; an overlong form of '/' and an encoded surrogate are not UTF-8,
+ * so each of their bytes is shown */
+static void test_text_escape_edges(void)
+{
+        _cleanup_free_ char *out = NULL;
+        int line;
+
+        log_set_format(LOG_FORMAT_TEXT);
+        capture_start();
+        line = __LINE__; log_error_kv(0, "Invalid configuration", LOG_STR("bom", "1s\ufeff"),
+                                      LOG_STR("nnbsp", "1s\u202f"), LOG_STR("overlong", "10.0.0.0\xc0\xaf" "8"),
+                                      LOG_STR("surrogate", "\xed\xa0\x80"));
+        out = capture_end();
+        CHECK(text_line_is('E', line, out,
+                           "\"Invalid configuration\" bom=\"1s\\\\ufeff\" nnbsp=\"1s\\\\u202f\" "
+                           "overlong=\"10\\.0\\.0\\.0\\\\xc0\\\\xaf8\" surrogate=\"\\\\xed\\\\xa0\\\\x80\""));
+}
+
 static int evaluated;
 
 static int side_effect(void)
@@ -878,6 +897,7 @@ int main(void)
         TEST_RUN(test_timestamps);
         TEST_RUN(test_text_structured);
         TEST_RUN(test_text_invisible);
+        TEST_RUN(test_text_escape_edges);
         TEST_RUN(test_verbosity_gate);
         TEST_RUN(test_json_info);
         TEST_RUN(test_json_verbosity_and_warning);
