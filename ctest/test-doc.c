@@ -260,7 +260,7 @@ static void test_positions(void)
         _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
         _cleanup_(ima_doc_freep) struct ima_doc_node *y = NULL, *j = NULL;
         const char *yaml = "# c\nb:\n  - x\n  -   y\na: 1\n";
-        const char *json = "{\n  \"b\": [\"x\",\n    \"\xc3\xa9y\"]}";
+        const char *json = "{\n  \"b\": [\"x\",\n    \"\xc3\xa9y\", 2]}";
 
         CHECK_INT(ima_diag_new("-", &d), 0);
         CHECK_INT(ima_doc_parse(yaml, strlen(yaml), d, &y), 0);
@@ -273,6 +273,7 @@ static void test_positions(void)
         CHECK_INT(j->entries[0].key_pos.col, 3);
         CHECK_INT(j->entries[0].value->items[1]->pos.line, 3);
         CHECK_INT(j->entries[0].value->items[1]->pos.col, 5);
+        CHECK_INT(j->entries[0].value->items[2]->pos.col, 11); /* a two-byte é is one column */
 }
 
 #define BYTES(s) s, sizeof(s) - 1
