@@ -241,6 +241,10 @@ static void test_yaml_to_json_like_upstream(void)
                 { "{\"a\": 1.}", "error: JSON syntax error: expected a digit after the decimal point, found '}'" },
                 { "{\"a\": 1e+}", "error: JSON syntax error: expected a digit in exponent, found '}'" },
                 { "{\"a\": 1E5}", "{\"a\":1E5}" },
+                /* no leading zeros: Go stops after the 0 ("invalid character '6' after object key:value
+                 * pair"), where a YAML 064 is an octal number */
+                { "{\"a\": 064}", "error: JSON syntax error: expected ',' or '}' after object member, found '6'" },
+                { "{\"a\": [-00]}", "error: JSON syntax error: expected ',' or ']' after list item, found '0'" },
                 /* structure */
                 { "{\"a\" 1}", "error: JSON syntax error: expected ':' after key, found '1'" },
                 { "{\"a\": [1 2]}", "error: JSON syntax error: expected ',' or ']' after list item, found '2'" },
