@@ -706,6 +706,27 @@ static void test_100k_cidrs(void)
         }
 }
 
+/* validate lists every problem in the order of the file: by line, then column, and problems at
+ * one place in the order they were found (checks run key by key, not in file order) */
+static void test_diag_sorted_by_position(void)
+{
+        static const struct {
+                unsigned line, col;
+                const char *key;
+        } recorded[] = { { 2, 9, "c" }, { 2, 3, "b1" }, { 1, 5, "a" }, { 2, 3, "b2" }, { 2, 3, "b3" } };
+        static const char *const sorted[] = { "a", "b1", "b2", "b3", "c" };
+        _cleanup_(ima_diag_freep) struct ima_diag *d = NULL;
+
+        CHECK_INT(ima_diag_new("f", &d), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(recorded); i++)
+                CHECK_INT(ima_diag_error(d, (struct ima_pos){ .line = recorded[i].line, .col = recorded[i].col },
+                                         recorded[i].key, NULL, "bad"), -EINVAL);
+        ima_diag_sort(d);
+        CHECK_INT(d->n_entries, ARRAY_SIZE(sorted));
+        for (size_t i = 0; i < ARRAY_SIZE(sorted) && i < d->n_entries; i++)
+                CHECK_STR(d->entries[i].key, sorted[i]);
+}
+
 int main(void)
 {
         TEST_RUN(test_rows_every_spelling);
@@ -714,6 +735,7 @@ int main(void)
         TEST_RUN(test_equal);
         TEST_RUN(test_json_output);
         TEST_RUN(test_files);
+        TEST_RUN(test_diag_sorted_by_position);
         TEST_RUN(test_100k_cidrs);
         TEST_EXIT();
 }
