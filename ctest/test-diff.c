@@ -525,6 +525,15 @@ static void test_print_shows_what_goes(void)
         CHECK_INT(count_lines_starting(text, "- rule ip ip-masq-agent postrouting ip daddr 10.0.0.0/8 return"), 1);
         CHECK_INT(count_lines_starting(text, "- rule "), 6);
         t->foreign = false;
+        /* a table that is not there: one "+ table"; its wake-up, once its sets are live, is part
+         * of it, no flags change of a table that stays */
+        ima_observed_free(o);
+        o = NULL;
+        ima_observed_new(&o);
+        text = printed(m, o);
+        CHECK_INT(count_lines_starting(text, "+ table "), 1);
+        CHECK_INT(count_lines_starting(text, "- "), 0);
+        CHECK(!strstr(text, "(flags only)"));
         ima_observed_free(o);
         ima_model_free(m);
 }
