@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "lib/diff.h"
+#include "lib/render.h"
 #include "tests.h"
 
 static char *sig_storage[2][4] = { { "rule-a", "rule-b", "rule-c", "rule-d" },
@@ -563,6 +564,25 @@ static void test_name_rules(void)
         ima_plan_free(p);
 }
 
+/* Priorities as nft lists them, which render's script and diff's text must match: relative to
+ * srcnat (100) within 10 either side, plain numbers beyond */
+static void test_priority_names(void)
+{
+        static const struct {
+                int32_t prio;
+                const char *name;
+        } cases[] = {
+                { 100, "srcnat" },     { 101, "srcnat + 1" }, { 110, "srcnat + 10" }, { 111, "111" },
+                { 99, "srcnat - 1" },  { 90, "srcnat - 10" }, { 89, "89" },           { -200, "-200" },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                ima_render_priority(cases[i].prio, buf, sizeof(buf));
+                CHECK_STR(buf, cases[i].name);
+        }
+}
+
 int main(void)
 {
         TEST_RUN(test_in_sync_is_empty);
@@ -578,5 +598,6 @@ int main(void)
         TEST_RUN(test_other_objects);
         TEST_RUN(test_chain_references_go_first);
         TEST_RUN(test_name_rules);
+        TEST_RUN(test_priority_names);
         TEST_EXIT();
 }
