@@ -13,6 +13,7 @@ for dir in "$IMA_SRCDIR"/golden/apply/*/; do
         (cd "$dir" && "$IMA_BIN" render --config config "${args[@]}") >"$out" 2>/dev/null || {
                 echo "FAIL $name: render exited $?" >&2
                 failed=1
+                rm -f "$out"
                 continue
         }
         if [ "${IMA_REGEN:-}" = 1 ]; then
