@@ -171,6 +171,8 @@ static const struct row rows[] = {
           "1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
           "12345678901234567890\"]\n", 0,
           "err 34567890\"... (220 bytes in all))", 1, NULL },
+        /* ...also when it is one byte too long */
+        { "@DST@: [\"" TEN_DIGITS_X19 "12345678901\"]\n", 0, "err 8901234567890\"... (201 bytes in all))", 1, NULL },
         /* ... at a character's boundary: not with the escaped first byte of a "\u00e9" */
         { "@DST@: [\"" TEN_DIGITS_X19 "123456789\u00e9xxxxxxxxxxxxxxxxxxxx\"]\n", 0,
           "err 3456789\"... (221 bytes in all))", 1, NULL },
