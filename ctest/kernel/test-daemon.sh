@@ -416,10 +416,24 @@ grep -q 'cleanup-on-exit: another ip-masq-agent runs here, the tables are left t
 nft list table ip ip-masq-agent >/dev/null 2>&1 || fail "--cleanup-on-exit deleted the tables another agent runs beside"
 kill -TERM $next
 wait $next || fail "the next agent did not exit 0 on SIGTERM"
-# alone, it deletes them
+# alone, it deletes them; an agent in another network namespace (another pod network's, a test's)
+# does not count: it cannot see these tables
+ip netns add elsewhere
+# ip netns exec itself, not in_ns(): $! must be the agent for kill
+ip netns exec elsewhere "$IMA_BIN" run --config "$cm/ip-masq-agent" --table-ownership=off >"$WORK/elsewhere.log" 2>&1 &
+elsewhere=$!
+wait_for 10 grep -q 'trigger="start"' "$WORK/elsewhere.log" ||
+        fail "the agent in another namespace did not start: $(tail -3 "$WORK/elsewhere.log")"
+log_lines=$(wc -l <"$WORK/agent.log")
 start_agent --table-ownership=off --cleanup-on-exit
 stop_agent
-assert_eq "table after --cleanup-on-exit" absent "$(readback ip)"
+assert_eq "table after --cleanup-on-exit, with an agent only in another namespace" absent "$(readback ip)"
+if tail -n +$((log_lines + 1)) "$WORK/agent.log" | grep -q 'another ip-masq-agent runs here'; then
+        fail "--cleanup-on-exit took an agent in another network namespace for one beside it"
+fi
+kill -TERM $elsewhere
+wait $elsewhere || fail "the agent in another namespace did not exit 0 on SIGTERM: $(tail -5 "$WORK/elsewhere.log")"
+ip netns delete elsewhere
 
 # --- ownership mode (owner+persist, Linux >= 6.9) ----------------------------------------------
 start_agent
