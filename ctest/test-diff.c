@@ -518,6 +518,14 @@ static void test_print_shows_what_goes(void)
         t->flags |= IMA_TABLE_F_DORMANT;
         CHECK_STR(printed(m, o), "- table ip ip-masq-agent { flags dormant; } (flags only)\n"
                                  "+ table ip ip-masq-agent { } (flags only)\n");
+        /* an orphan adopted: its flags as nft lists them, comma-separated */
+        m->tables[IMA_FAMILY_IPV4].flags = IMA_TABLE_F_OWNER | IMA_TABLE_F_PERSIST;
+        m->tables[IMA_FAMILY_IPV4].owner = 5;
+        t->flags = IMA_TABLE_F_PERSIST;
+        CHECK_STR(printed(m, o), "- table ip ip-masq-agent { flags persist; } (flags only)\n"
+                                 "+ table ip ip-masq-agent { flags owner,persist; } (flags only)\n");
+        m->tables[IMA_FAMILY_IPV4].flags = 0;
+        m->tables[IMA_FAMILY_IPV4].owner = 0;
         t->flags = 0;
         t->foreign = true; /* made again: the second transaction's flush lists the first one's rules */
         text = printed(m, o);
