@@ -501,6 +501,55 @@ static void test_trickling_clients_are_cut(void)
                 close(fds[i]);
 }
 
+/* Serves until fd has received a whole answer to GET /healthz (its body "ok" after the headers)
+ * into buf, for at most 5 s; returns the bytes received, 0 if the server closed the connection. */
+static size_t serve_until_answered(int fd, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (unsigned round = 0; round < 100 && !strstr(buf, "\r\n\r\nok"); round++) {
+                ssize_t k;
+
+                serve_for(50);
+                k = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
+                if (k == 0 || (k < 0 && errno != EAGAIN))
+                        return 0;
+                if (k > 0)
+                        len += (size_t)k;
+                buf[len] = '\0';
+        }
+        return len;
+}
+
+/* A client that keeps its connection and asks again now and then (kubelet's probes, Prometheus'
+ * scrapes) is not cut: each request it sends starts the request deadline again. Seven requests
+ * 2 s apart outlast the 10 s deadline. */
+static void test_keepalive_client_is_not_cut(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(18080),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        static const char request[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        CHECK(fd >= 0);
+        CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        for (unsigned i = 0; i < 7; i++) {
+                char buf[1024];
+
+                if (i > 0)
+                        serve_for(2000);
+                CHECK_INT(send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL), sizeof(request) - 1);
+                if (!serve_until_answered(fd, buf, sizeof(buf))) {
+                        fprintf(stderr, "request %u on one connection: the server closed it\n", i + 1);
+                        CHECK(false);
+                        break;
+                }
+                CHECK(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+        }
+        close(fd);
+}
+
 /* At its connection limit the server stops listening; once the connections are gone it must
  * listen again by itself, also when they all close at once and nothing else wakes the loop. */
 static void test_listens_again_after_the_limit(void)
@@ -679,6 +728,7 @@ int main(void)
         TEST_RUN(test_stalled_client);
         TEST_RUN(test_one_address_cannot_take_every_connection);
         TEST_RUN(test_trickling_clients_are_cut);
+        TEST_RUN(test_keepalive_client_is_not_cut);
         TEST_RUN(test_listens_again_after_the_limit);
         TEST_RUN(test_two_servers);
         TEST_RUN(test_address_forms);
