@@ -174,9 +174,14 @@ expect bad-priority-conntrack err "a NAT chain must come after conntrack, above 
 run bad-priority-space 2 render "--priority= 5"
 run priority-srcnat-minus 0 render --config good.yaml --priority=srcnat-5
 expect priority-srcnat-minus out "type nat hook postrouting priority srcnat - 5;"
-run run-only-flags 0 render --config good.yaml --cleanup-on-exit --table-ownership=off
+run run-only-flags 0 render --config good.yaml --cleanup-on-exit --table-ownership=off \
+        --health-bind-address=:10266 --metrics-bind-address=127.0.0.1:10267
 expect run-only-flags err 'warning: --cleanup-on-exit is for "run" only: "render" ignores it'
 expect run-only-flags err 'warning: --table-ownership is for "run" only'
+expect run-only-flags err 'warning: --health-bind-address is for "run" only'
+expect run-only-flags err 'warning: --metrics-bind-address is for "run" only'
+# an empty bind address (a template's unset variable) means off, as the default
+run empty-bind-addresses 0 validate --config good.yaml --health-bind-address= --metrics-bind-address=
 run empty-config-path 2 validate --config ""
 expect empty-config-path err "--config: the path is empty"
 # output that cannot be written (a full disk, a closed pipe) fails the command, and says why
