@@ -81,6 +81,15 @@ run validate-flags-go-style 0 validate -config good.yaml --enable-ipv6=true --ra
 expect validate-flags-go-style out '"ip6": {'
 run validate-ipv6-false 0 validate --config good.yaml --enable-ipv6=false
 expect_not validate-ipv6-false out '"ip6"'
+# every spelling of Go's strconv.ParseBool
+for b in 1 t T TRUE true True; do
+        run "bool-true $b" 0 validate --config good.yaml --enable-ipv6="$b"
+        expect "bool-true $b" out '"ip6": {'
+done
+for b in 0 f F FALSE false False; do
+        run "bool-false $b" 0 validate --config good.yaml --enable-ipv6=true --enable-ipv6="$b"
+        expect_not "bool-false $b" out '"ip6"'
+done
 
 # validate: every error, exit 2, nothing on stdout
 run validate-bad 2 validate --config bad.yaml
@@ -137,8 +146,9 @@ run klog-flags 0 validate --config good.yaml --v=-1 --vmodule=daemon=4,watch=2 -
 run klog-go-numbers 0 validate --config good.yaml --v=+2 --vmodule=daemon=+4,watch=0 --stderrthreshold=4 \
         --alsologtostderrthreshold=-1 --log_file_max_size=0x10 --log_file_max_size=1_000 \
         --log_file_max_size=18446744073709551615 --log_backtrace_at=main.c:+1 --legacy_stderr_threshold_behavior
-for bad in "--v= 3" "--vmodule=daemon= 1" "--log_file_max_size=+5" "--log_file_max_size= 5" \
-        "--log_file_max_size=18446744073709551616" "--stderrthreshold=2147483648" "--log_backtrace_at=main:1" \
+for bad in "--v= 3" "--v=-2147483649" "--vmodule=daemon= 1" "--log_file_max_size=+5" "--log_file_max_size=-5" \
+        "--log_file_max_size= 5" "--log_file_max_size=18446744073709551616" "--stderrthreshold=2147483648" \
+        "--log_backtrace_at=main:1" \
         "--log_backtrace_at=main.c:1:2" "--alsologtostderrthreshold=LOUD"; do
         flag=${bad%%=*}
         run "klog-bad $bad" 2 validate --config good.yaml "$bad"
@@ -171,9 +181,20 @@ run bad-v 2 validate --v=x
 expect bad-v err "flag -v"
 run bad-priority-conntrack 2 render --priority=srcnat-300
 expect bad-priority-conntrack err "a NAT chain must come after conntrack, above -200"
-run bad-priority-space 2 render "--priority= 5"
+# nft's forms (spaces as nft lists them) and plain integers, none with a sign strtoll alone takes
+for bad in "--priority= 5" "--priority=+5" "--priority=srcnat+2147483647"; do
+        run "bad-priority $bad" 2 render "$bad"
+        expect "bad-priority $bad" err "invalid value \"${bad#*=}\" for flag -priority: expected an integer"
+done
 run priority-srcnat-minus 0 render --config good.yaml --priority=srcnat-5
 expect priority-srcnat-minus out "type nat hook postrouting priority srcnat - 5;"
+run priority-srcnat-spaced 0 render --config good.yaml "--priority=srcnat + 5"
+expect priority-srcnat-spaced out "type nat hook postrouting priority srcnat + 5;"
+run priority-srcnat 0 render --config good.yaml --priority=srcnat
+expect priority-srcnat out "type nat hook postrouting priority srcnat;"
+# an empty --to-ports is upstream's default, no port restriction: it undoes an earlier one
+run to-ports-empty 0 render --config good.yaml --to-ports=1024-2000 --to-ports=
+expect_not to-ports-empty out "masquerade to"
 run run-only-flags 0 render --config good.yaml --cleanup-on-exit --table-ownership=off \
         --health-bind-address=:10266 --metrics-bind-address=127.0.0.1:10267
 expect run-only-flags err 'warning: --cleanup-on-exit is for "run" only: "render" ignores it'
