@@ -270,6 +270,14 @@ agent=$agent_real
 expect apply-bad err "nothing was changed"
 expect apply-bad err "--masq-chain=IP-MASQ-AGENT names the upstream agent's iptables chain, looked for and reported if present; with nftables this agent's rules live in table ip ip-masq-agent, chain postrouting"
 expect_not apply-bad err "netlink"
+# 2^44 MB is more than a file can hold: no limit, not a product wrapped to 0 that starts the
+# file over at every line (it would keep only the last of the two lines apply logs here)
+agent="$own_netns $agent_real"
+run log-file-max-size-huge 2 apply --config bad.yaml --masq-chain=X --logtostderr=false --log_file=huge.log \
+        --log_file_max_size=17592186044416
+agent=$agent_real
+expect log-file-max-size-huge huge.log "--masq-chain=X names the upstream agent's iptables chain"
+expect log-file-max-size-huge huge.log "nothing was changed"
 # a command taken as --config's value would leave flags alone, which means "run": refused instead
 # (in a namespace of its own all the same, and bounded, in case that regresses)
 agent="timeout 10 $own_netns $agent_real"
