@@ -672,16 +672,37 @@ static void test_log_file(void)
         o.stderr_threshold = LOG_LEVEL_ERROR;
         o.also_stderr_threshold = LOG_LEVEL_INFO;
 
-        /* 1 MB: the file is started over (klog truncates a --log_file) with a fresh header */
+        /* 1 MB: the file is started over (klog truncates a --log_file) with a fresh header; the
+         * bound holds for the file, whatever the severities of the lines that fill it */
         o.max_size_mb = 1;
         CHECK_INT(log_set_output(&o), 0);
-        for (int i = 0; i < 20000; i++)
-                log_info("filler line %05d to fill one megabyte of log quickly", i);
+        for (int i = 0; i < 20000; i++) {
+                if (i % 2)
+                        log_warning("filler line %05d to fill one megabyte of log quickly", i);
+                else
+                        log_info("filler line %05d to fill one megabyte of log quickly", i);
+        }
         text = read_all(path);
         CHECK(strlen(text) <= 1024 * 1024);
         CHECK(strncmp(text, "Log file created at: ", 21) == 0);
         CHECK(!strstr(text, "] line one\n"));
         CHECK(strstr(text, "filler line 19999") != NULL);
+        free(text);
+
+        /* a restart counts what the file holds: one line more than the bound starts it over */
+        {
+                _cleanup_fclose_ FILE *f = fopen(path, "we");
+
+                CHECK(f != NULL);
+                for (int i = 0; f && i < 1024 * 1024 / 64; i++)
+                        fprintf(f, "%063d\n", i);
+        }
+        CHECK_INT(log_set_output(&o), 0);
+        log_info("line after a restart");
+        text = read_all(path);
+        CHECK(strncmp(text, "Log file created at: ", 21) == 0);
+        CHECK(strstr(text, "] line after a restart\n") != NULL);
+        CHECK(strlen(text) < 4096);
         free(text);
 
         /* an unwritable path fails at once and leaves stderr in use */
