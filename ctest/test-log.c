@@ -8,6 +8,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -802,6 +803,23 @@ static void test_log_dir(void)
                 /* empty the directory between rounds: files of the same second share a name */
                 remove_files(dir);
         }
+        /* the directory gone: the first file that cannot be opened is reported, once, and every
+         * line goes to stderr from then on */
+        o.one_output = false;
+        CHECK_INT(log_set_output(&o), 0);
+        remove_files(dir);
+        CHECK_INT(rmdir(dir), 0);
+        {
+                _cleanup_free_ char *err = NULL;
+
+                capture_start();
+                log_warning("a warning");
+                log_warning("another warning");
+                err = capture_end();
+                CHECK_INT(count_lines(err, "cannot write the log file"), 1);
+                CHECK(strstr(err, "] a warning\n") && strstr(err, "] another warning\n"));
+        }
+        CHECK_INT(mkdir(dir, 0700), 0);
         o = (struct log_output_options){ .to_stderr = true, .stderr_threshold = LOG_LEVEL_ERROR };
         CHECK_INT(log_set_output(&o), 0);
         remove_files(dir);
@@ -880,9 +898,10 @@ static void test_log_dir_short_hostname(void)
 
         CHECK(mkdtemp(dir) != NULL);
         o.dir = dir;
+        CHECK(asprintf(&link, "%s/ip-masq-agent.INFO", dir) > 0);
+        CHECK_INT(symlink("ip-masq-agent.stale.log.INFO", link), 0); /* a previous agent's: replaced */
         CHECK_INT(log_set_output(&o), 0);
         log_info("a line");
-        CHECK(asprintf(&link, "%s/ip-masq-agent.INFO", dir) > 0);
         n = readlink(link, target, sizeof(target) - 1);
         CHECK(n > 0);
         target[n] = '\0';
