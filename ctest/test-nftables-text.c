@@ -57,6 +57,9 @@ static void test_refused(void)
                 /* a rule over two lines: a newline in its comment */
                 "table ip t {\n\tchain postrouting { # handle 1\n\t\taccept # handle 2\n"
                 "\t\taccept comment \"by\nhand\" # handle 3\n\t}\n}\n",
+                /* a header line after a rule: no header, so a rule's line that only reads like one */
+                "table ip t {\n\tchain postrouting { # handle 1\n\t\taccept # handle 2\n"
+                "\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t}\n}\n",
                 /* a line before the first rule that is no header */
                 "table ip t {\n\tchain postrouting { # handle 1\n\t\taccept comment \"by\nhand\" # handle 3\n\t}\n}\n",
                 /* no end */
