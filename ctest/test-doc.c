@@ -181,6 +181,8 @@ static void test_yaml_to_json_like_upstream(void)
                 { "~: a", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
                 { "~: a\n~: b", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
                 { "\"~\": a\n~: b\n\"~\": c", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
+                /* ...also in the copy an alias makes, of an anchor whose own key was overridden */
+                { "a: &x {~: 1}\na: 1\nb: *x", "error: a null cannot be a mapping key here: upstream's YAML-to-JSON step refuses it" },
                 { "? [a]\n: 1\nx: 2\nx: 3", "error: a list cannot be a mapping key here: go-yaml refuses it" },
                 /* merge keys: set where they stand, earlier list entries take precedence */
                 { "b: &b {x: 1, z: 2}\nc: {<<: *b, z: 3}", "{\"b\":{\"x\":1,\"z\":2},\"c\":{\"x\":1,\"z\":3}}" },
@@ -223,6 +225,7 @@ static void test_yaml_to_json_like_upstream(void)
                 { "{\"kept\": \"as json\", \"x\": 1.50}", "{\"kept\":\"as json\",\"x\":1.50}" },
                 { "\xc2\xa0{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0xc2" },
                 { "\v{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0x0b" },
+                { "\xe3\x80\x80{\"a\": 1}", "error: JSON syntax error: expected a value, found byte 0xe3" }, /* U+3000 */
                 { "{a: 1}", "error: JSON syntax error: expected a quoted key (a file that starts with '{' is read as JSON, "
                   "as upstream reads it: quote keys and strings), found 'a'" },
                 /* strings as Go's encoding/json decodes them: surrogate pairs joined, a lone
