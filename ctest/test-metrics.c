@@ -325,11 +325,11 @@ static void test_fresh_registry_declares_every_series(void)
 }
 
 /* Waiting for the previous agent's tables is neither an error nor a success: the timestamp of
- * the last success stays where it was. */
+ * the last success stays where it was, unless those tables hold the configuration already. */
 static void test_waiting_for_owner(void)
 {
         _cleanup_(metrics_freep) struct metrics *m = NULL;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
 
         CHECK_INT(metrics_new("0.1.0", &m), 0);
         metrics_reconcile_done(m, METRICS_RECONCILE_IN_SYNC, 0.001, 1000);
@@ -339,6 +339,29 @@ static void test_waiting_for_owner(void)
         CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"waiting_for_owner\"}") == 2);
         CHECK(sample(text, "ip_masq_agent_reconciles_total{result=\"error\"}") == 0);
         CHECK(sample(text, "ip_masq_agent_last_successful_reconcile_timestamp_seconds") == 1000);
+
+        metrics_reconcile_done(m, METRICS_RECONCILE_WAITING_FOR_OWNER, 0.001, 4000);
+        metrics_kernel_matches(m, 4000);
+        text2 = render(m, NULL);
+        CHECK(sample(text2, "ip_masq_agent_reconciles_total{result=\"waiting_for_owner\"}") == 3);
+        CHECK(sample(text2, "ip_masq_agent_reconciles_total{result=\"in_sync\"}") == 1);
+        CHECK(sample(text2, "ip_masq_agent_last_successful_reconcile_timestamp_seconds") == 4000);
+}
+
+/* config_valid is the latest load's verdict: 0 again once a bad file follows a good one. */
+static void test_config_valid_follows_latest_load(void)
+{
+        _cleanup_(metrics_freep) struct metrics *m = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        CHECK_INT(metrics_new("0.1.0", &m), 0);
+        metrics_config_loaded(m, true);
+        metrics_config_loaded(m, false);
+        metrics_config_loaded(m, false);
+        text = render(m, NULL);
+        CHECK(sample(text, "ip_masq_agent_config_valid") == 0);
+        CHECK(sample(text, "ip_masq_agent_config_loads_total") == 3);
+        CHECK(sample(text, "ip_masq_agent_config_load_errors_total") == 2);
 }
 
 static void test_histogram_buckets(void)
@@ -644,6 +667,7 @@ int main(int argc, char **argv)
         TEST_RUN(test_validator_rejects);
         TEST_RUN(test_fresh_registry_declares_every_series);
         TEST_RUN(test_waiting_for_owner);
+        TEST_RUN(test_config_valid_follows_latest_load);
         TEST_RUN(test_histogram_buckets);
         TEST_RUN(test_label_escaping);
         TEST_RUN(test_families_come_and_go);
