@@ -541,7 +541,9 @@ static void test_json_output(void)
         _cleanup_free_ char *json = NULL;
         struct ima_config_options o = { .enable_ipv6 = true };
         struct ima_model_options mo;
-        const char *text = "NonMasqueradeCIDRs: [10.0.0.0/8, 10.0.0.0/12, 11.0.0.0/8, 12.0.0.0/8, fd00::/8]\n"
+        /* ::102:304 as Go's IPNet.String() prints it, not glibc's ::1.2.3.4; the sets as nft does */
+        const char *text = "NonMasqueradeCIDRs: [10.0.0.0/8, 10.0.0.0/12, 11.0.0.0/8, 12.0.0.0/8, fd00::/8, "
+                           "\"::102:304/128\"]\n"
                            "NonMasqueradeSrcCIDRs: [192.168.0.0/16]\nMasqLinkLocalIPv6: true\nResyncInterval: 90s\n";
 
         CHECK_INT(ima_diag_new("-", &d), 0);
@@ -551,14 +553,15 @@ static void test_json_output(void)
         CHECK_INT(ima_model_build(c, &mo, &m), 0);
         json = ima_config_to_json(c, m);
         CHECK_STR(json, "{\n"
-                        "  \"nonMasqueradeCIDRs\": [\n    \"10.0.0.0/8\",\n    \"10.0.0.0/12\",\n    \"11.0.0.0/8\",\n    \"12.0.0.0/8\",\n    \"fd00::/8\"\n  ],\n"
+                        "  \"nonMasqueradeCIDRs\": [\n    \"10.0.0.0/8\",\n    \"10.0.0.0/12\",\n    \"11.0.0.0/8\",\n    \"12.0.0.0/8\",\n    \"fd00::/8\",\n"
+                        "    \"::102:304/128\"\n  ],\n"
                         "  \"nonMasqueradeSrcCIDRs\": [\n    \"192.168.0.0/16\"\n  ],\n"
                         "  \"cidrLimit\": 64,\n  \"masqLinkLocal\": false,\n  \"masqLinkLocalIPv6\": true,\n"
                         "  \"resyncInterval\": \"1m30s\",\n"
                         "  \"sets\": {\n"
                         "    \"ip\": {\n      \"nomasq-dst\": [\n        \"10.0.0.0-12.255.255.255\",\n        \"169.254.0.0/16\"\n      ],\n"
                         "      \"nomasq-src\": [\n        \"192.168.0.0/16\"\n      ]\n    },\n"
-                        "    \"ip6\": {\n      \"nomasq-dst\": [\n        \"fd00::/8\"\n      ],\n      \"nomasq-src\": []\n    }\n"
+                        "    \"ip6\": {\n      \"nomasq-dst\": [\n        \"::1.2.3.4\",\n        \"fd00::/8\"\n      ],\n      \"nomasq-src\": []\n    }\n"
                         "  }\n}\n");
 }
 
