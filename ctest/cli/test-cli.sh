@@ -242,6 +242,15 @@ run missing-value 2 validate --config
 expect missing-value err "flag needs an argument: -config"
 run bad-syntax 2 ---config=x validate
 expect bad-syntax err "bad flag syntax: ---config=x"
+# "--" ends the flags, as in Go, and a command may follow it; but what follows is not ignored, as
+# Go would ignore it: a flag there is a usage error that names it
+run dashdash-end 0 validate --config good.yaml --
+run dashdash-then-command 0 --config good.yaml -- validate
+expect dashdash-then-command out '"nonMasqueradeCIDRs": ['
+run dashdash-then-flag 2 validate --config good.yaml -- --enable-ipv6
+expect dashdash-then-flag err 'unexpected argument "--enable-ipv6" after command "validate"'
+run dashdash-flags-only 2 --config good.yaml -- --enable-ipv6
+expect dashdash-flags-only err 'unknown command "--enable-ipv6"'
 
 # render needs no privileges and no kernel, and refuses an invalid config with exit 2
 run render-good 0 render --config good.yaml --enable-ipv6
