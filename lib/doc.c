@@ -111,19 +111,6 @@ struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n)
         return TAKE_PTR(c);
 }
 
-size_t ima_doc_count(const struct ima_doc_node *n)
-{
-        size_t total = 1;
-
-        if (n->type == IMA_DOC_SEQ)
-                for (size_t i = 0; i < n->n; i++)
-                        total += ima_doc_count(n->items[i]);
-        if (n->type == IMA_DOC_MAP)
-                for (size_t i = 0; i < n->n; i++)
-                        total += ima_doc_count(n->entries[i].value);
-        return total;
-}
-
 const char *ima_doc_type_name(enum ima_doc_type t)
 {
         static const char *const names[] = {

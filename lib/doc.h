@@ -111,7 +111,5 @@ int ima_doc_map_append(struct ima_doc_node *map, const char *key, size_t key_len
                        struct ima_pos key_pos, struct ima_doc_node *value);
 /* Deep copy (YAML aliases are expanded by copying). NULL on ENOMEM. */
 struct ima_doc_node *ima_doc_clone(const struct ima_doc_node *n);
-/* Number of nodes in the subtree. */
-size_t ima_doc_count(const struct ima_doc_node *n);
 /* "string", "number", ...: for "expected a list, got a string" messages. */
 const char *ima_doc_type_name(enum ima_doc_type t);
