@@ -507,6 +507,18 @@ static void test_directory_symlink_repointed(void)
         CHECK(rearmed);
         replace_file(at("etc/r2/ip-masq-agent"), "2b");
         CHECK_INT(changes(w), WATCH_COMPLETE);
+        /* the same where neither the old target nor the new one holds the file: no file's identity
+         * tells the move, only what the symlink holds */
+        must(mkdir(at("etc/r3"), 0755) == 0 && mkdir(at("etc/r4"), 0755) == 0, "mkdir");
+        repoint(at("etc/config"), "r3");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
+        CHECK(watch_active(w));
+        repoint(at("etc/config"), "r4");
+        lose_events(w);
+        CHECK_INT(watch_refresh(w, &rearmed), 0);
+        CHECK(rearmed);
+        replace_file(at("etc/r4/ip-masq-agent"), "4");
+        CHECK_INT(changes(w), WATCH_COMPLETE);
         clean_root();
 }
 
