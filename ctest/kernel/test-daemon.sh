@@ -206,11 +206,12 @@ logged=$(($(wc -l <"$WORK/agent.log") - lines_before))
 # SIGHUP re-reads a file that inotify cannot see change (written in place behind the symlink)
 kubelet_update "$cm" ip-masq-agent "NonMasqueradeCIDRs: [10.0.0.0/8]"
 wait_for 5 dst_lacks "192.168.0.0/16" || fail "fixed configuration not applied"
-assert_eq "times the recovery from the invalid configuration was logged" 1 \
-        "$(grep -c '"Configuration is valid again"' "$WORK/agent.log")"
 printf 'NonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12]\n' >"$cm/..data/ip-masq-agent"
 kill -HUP "$AGENT"
 wait_for 5 dst_has "172.16.0.0/12" || fail "SIGHUP did not reload"
+# counted after a second valid configuration: the recovery is one event, not every load after it
+assert_eq "times the recovery from the invalid configuration was logged" 1 \
+        "$(grep -c '"Configuration is valid again"' "$WORK/agent.log")"
 
 # the ConfigMap disappears: defaults
 rm "$cm/ip-masq-agent"
