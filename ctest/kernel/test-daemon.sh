@@ -261,6 +261,17 @@ note "after a quiet second: repaired in $(($(now_ms) - t0)) ms"
 last_check=$(grep '"Checking the tables' "$WORK/agent.log" | tail -1)
 [[ $last_check == *" afterMs=2" ]] ||
         fail "a change after a quiet second was checked after the fight's delay, not 2 ms: $last_check"
+# a fight after that quiet second is another fight: reported again (once per fight, README)
+changes=0
+start=$SECONDS
+while [ $((SECONDS - start)) -lt 30 ] && [ $changes -lt 5000 ]; do
+        [ "$(grep -c 'keeps changing table' "$WORK/agent.log")" -ge 2 ] && break
+        nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((changes % 250)).8 }" 2>/dev/null || true
+        changes=$((changes + 1))
+done
+assert_eq "fights reported, the second one after a quiet second" 2 \
+        "$(grep -c 'keeps changing table' "$WORK/agent.log")"
+wait_for 15 dst_lacks "8\.8\." || fail "the second fighting writer's elements were not removed"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
 # an agent starting on an invalid file applies nothing, and says that the table the last one left
