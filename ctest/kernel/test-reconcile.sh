@@ -277,6 +277,10 @@ for step in "${steps[@]}"; do
         transactions=1
         [ "$opts" != --enable-ipv6 ] || transactions=2
         assert_eq "$what: transactions" "$transactions" "$(($(readback --genid) - gen_before))"
+        # the summary counts the messages of both: the whole table's and the one that wakes it
+        messages=$(sed -n 's/.* messages=\([0-9]*\) .*/\1/p' "$WORK/apply.log")
+        [ "$transactions" = 1 ] || [ "${messages:-0}" -ge 5 ] ||
+                fail "$what: the two transactions' summary counts ${messages:-no} messages: $(cat "$WORK/apply.log")"
         # "json:" patterns are looked for in nft -j (nft names priorities differently across versions)
         listing=(nft list chain ip ip-masq-agent postrouting)
         [ "${want#json:}" = "$want" ] || { listing=(nft -j list chain ip ip-masq-agent postrouting); want=${want#json:}; }
