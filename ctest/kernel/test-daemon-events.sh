@@ -44,7 +44,9 @@ in_sync() {
 }
 
 # --- commits that must not cause a repair ----------------------------------------------------------
-start_agent --v=1
+# (resyncs every 100 ms, logged at --v=3: whether one read the kernel state says so)
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\nResyncInterval: 100ms\n' >"$WORK/config"
+start_agent --v=3
 scrape
 events0=$(metric ip_masq_agent_kernel_events_total)
 for family in inet bridge arp netdev; do
@@ -63,7 +65,24 @@ wait_for 5 events_seen $((events0 + 14)) ||
         fail "kernel events counted: $(metric ip_masq_agent_kernel_events_total), expected $((events0 + 14))"
 sleep 0.1
 assert_eq "repairs after commits to other tables (ip-masq-agent of inet, bridge, arp, netdev among them)" 0 "$(repairs)"
+# nor a read of the kernel state: the resync after another table's commit, once its event is read,
+# trusts the generation the event accounts for
+resyncs() { grep -c '"In sync, nothing sent" trigger="resync"' "$WORK/agent.log" || true; }
+resynced_since() { [ "$(resyncs)" -gt "$1" ]; }
+for i in 1 2 3; do
+        scrape
+        events=$(metric ip_masq_agent_kernel_events_total)
+        nft add table ip other$i
+        wait_for 5 events_seen $((events + 1)) || fail "the commit of table ip other$i was not counted"
+        before=$(resyncs)
+        wait_for 5 resynced_since "$before" || fail "no resync: $(tail -3 "$WORK/agent.log")"
+        last=$(grep '"In sync, nothing sent" trigger="resync"' "$WORK/agent.log" | tail -1)
+        [[ $last == *'kernelState="known from the last commit"'* ]] ||
+                fail "the resync after the commit of table ip other$i read the kernel state: $last"
+done
+nft 'delete table ip other1; delete table ip other2; delete table ip other3'
 stop_agent
+printf 'NonMasqueradeCIDRs: [10.0.0.0/8]\n' >"$WORK/config"
 
 # --- commits that must: each repaired, and counted under its cause ---------------------------------
 start_agent
