@@ -20,7 +20,8 @@
  * IMA_NLFAULT=expr:FAMILY:NAME:FILE (FAMILY ip or ip6) instead renames, while FILE exists, the
  * expression NAME in every rule of that family the process sends (its last letter becomes '_'),
  * on a copy of what is sent: the kernel then refuses the rule as it does on a node whose kernel
- * lacks the expression's module (ENOENT, "expr:ip6:fib:F" is a kernel without nft_fib_ipv6). */
+ * lacks the expression's module (ENOENT, "expr:ip6:fib:F" is a kernel without nft_fib_ipv6).
+ * NAME is renamed as a chain's type too: "expr:ip6:nat:F" is a kernel without nft_chain_nat. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
@@ -214,8 +215,8 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 }
 
 /* expr:FAMILY:NAME:FILE: renames the expression in each rule message of buf (a run of netlink
- * messages) of the chosen family. Its name attribute is found by its bytes: NFTA_EXPR_NAME, the
- * name, NUL and padding. */
+ * messages) of the chosen family, and the type of each chain. Its name attribute is found by its
+ * bytes: NFTA_EXPR_NAME (NFTA_CHAIN_TYPE), the name, NUL and padding. */
 static void rename_expr(char *buf, size_t len)
 {
         size_t name_len = strlen(expr_name), attr_len = NLA_HDRLEN + name_len + 1;
@@ -223,16 +224,19 @@ static void rename_expr(char *buf, size_t len)
         for (size_t off = 0; off + sizeof(struct nlmsghdr) <= len;) {
                 struct nlmsghdr *nlh = (struct nlmsghdr *)(buf + off);
                 struct nfgenmsg *nfg = (struct nfgenmsg *)(buf + off + NLMSG_HDRLEN);
+                bool rule = nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE);
+                bool chain = nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN);
 
                 if (nlh->nlmsg_len < NLMSG_HDRLEN || off + nlh->nlmsg_len > len)
                         return;
-                if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE) &&
-                    nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(*nfg) && nfg->nfgen_family == expr_family) {
+                if ((rule || chain) && nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(*nfg) &&
+                    nfg->nfgen_family == expr_family) {
                         for (size_t i = off + NLMSG_HDRLEN; i + NLA_HDRLEN + name_len < off + nlh->nlmsg_len; i++) {
                                 struct nlattr a;
 
                                 memcpy(&a, buf + i, sizeof(a));
-                                if (a.nla_len == attr_len && (a.nla_type & NLA_TYPE_MASK) == NFTA_EXPR_NAME &&
+                                if (a.nla_len == attr_len &&
+                                    (a.nla_type & NLA_TYPE_MASK) == (rule ? NFTA_EXPR_NAME : NFTA_CHAIN_TYPE) &&
                                     memcmp(buf + i + NLA_HDRLEN, expr_name, name_len + 1) == 0)
                                         buf[i + NLA_HDRLEN + name_len - 1] = '_';
                         }

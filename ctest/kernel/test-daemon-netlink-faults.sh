@@ -224,6 +224,20 @@ for refused in ip6 ip; do
                 fail "apply did not say what it applied alone: $(cat "$WORK/apply.log")"
 done
 note "apply: the family the kernel accepts is applied alone, either way round"
+# the nat chain type refused (expr:ip6:nat: a kernel without nft_chain_nat): the chain's hint names
+# the modules of its rules too, and the rules refused with their chain give no hint of their own
+nft flush ruleset
+touch "$switch"
+rc=0
+IMA_NLFAULT="expr:ip6:nat:$switch" LD_PRELOAD="$preload" \
+        timeout 30 "$IMA_BIN" apply --enable-ipv6 --config "$WORK/dual.yaml" >"$WORK/apply.log" 2>&1 || rc=$?
+rm -f "$switch"
+assert_eq "apply with the ip6 nat chain type refused: exit code" 1 "$rc"
+assert_eq "the ip6 table after apply with its chain type refused" absent "$(readback ip6 2>&1)"
+grep -q "the kernel lacks the nat chain type" "$WORK/apply.log" ||
+        fail "apply did not say that the kernel lacks the nat chain type: $(cat "$WORK/apply.log")"
+! grep -q "the kernel lacks the \(fib\|masq\)" "$WORK/apply.log" ||
+        fail "the rules refused with their chain were given hints of their own: $(cat "$WORK/apply.log")"
 
 # the daemon: the ip part in force and kept (repaired: event-repair mode, so that nft can delete
 # it) while ip6 is refused, not ready; the ip6 part as soon as the kernel takes it
