@@ -269,8 +269,9 @@ while [ $((SECONDS - start)) -lt 30 ] && [ $changes -lt 5000 ]; do
         nft add element ip ip-masq-agent nomasq-dst "{ 8.8.$((changes % 250)).8 }" 2>/dev/null || true
         changes=$((changes + 1))
 done
-assert_eq "fights reported, the second one after a quiet second" 2 \
-        "$(grep -c 'keeps changing table' "$WORK/agent.log")"
+# (at least 2: a writer stalled for a second on a slow machine starts a third fight, as it should)
+fights=$(grep -c 'keeps changing table' "$WORK/agent.log")
+[ "$fights" -ge 2 ] || fail "a fight after a quiet second was not reported again ($fights fight reported)"
 wait_for 15 dst_lacks "8\.8\." || fail "the second fighting writer's elements were not removed"
 stop_agent
 nft list table ip ip-masq-agent >/dev/null || fail "SIGTERM removed the table"
