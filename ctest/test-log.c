@@ -121,13 +121,10 @@ static void test_text_one_line(void)
 }
 
 /* The header's time of day and the JSON "ts" are the clock's at the call: not only their shape.
- * A value between readings of the clock taken before and after the line (local time, as klog). */
-static uint64_t header_key(const struct tm *tm, long usec)
+ * Each lies between readings of the clock taken before and after the line. */
+static int64_t usec_of(const struct timeval *tv)
 {
-        uint64_t minutes = (((uint64_t)tm->tm_mon * 100 + (uint64_t)tm->tm_mday) * 100 + (uint64_t)tm->tm_hour) * 100 +
-                           (uint64_t)tm->tm_min;
-
-        return (minutes * 100 + (uint64_t)tm->tm_sec) * 1000000 + (uint64_t)usec;
+        return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
 }
 
 static void test_timestamps(void)
@@ -146,16 +143,20 @@ static void test_timestamps(void)
         log_info("now");
         gettimeofday(&after, NULL);
         out = capture_end();
-        localtime_r(&before.tv_sec, &tm_before);
-        localtime_r(&after.tv_sec, &tm_after);
         CHECK_INT(sscanf(out, "%c%2d%2d %2d:%2d:%2d.%6ld ", &level, &got.tm_mon, &got.tm_mday, &got.tm_hour,
                          &got.tm_min, &got.tm_sec, &usec), 7);
-        got.tm_mon--; /* klog writes the month from 1 */
-        /* a new year between the two readings cannot be ordered this way: the only pass that
+        /* klog writes local time without the year, the month from 1 */
+        localtime_r(&before.tv_sec, &tm_before);
+        localtime_r(&after.tv_sec, &tm_after);
+        got.tm_year = tm_before.tm_year;
+        got.tm_mon--;
+        got.tm_isdst = -1;
+        /* a new year between the two readings cannot be told from the header: the only pass that
          * proves nothing, once a year for microseconds */
-        if (tm_before.tm_year == tm_after.tm_year) {
-                CHECK(header_key(&tm_before, (long)before.tv_usec) <= header_key(&got, usec));
-                CHECK(header_key(&got, usec) <= header_key(&tm_after, (long)after.tv_usec));
+        if (tm_after.tm_year == tm_before.tm_year) {
+                int64_t at = (int64_t)mktime(&got) * 1000000 + usec;
+
+                CHECK(usec_of(&before) <= at && at <= usec_of(&after));
         }
         free(out);
 
@@ -170,8 +171,7 @@ static void test_timestamps(void)
         ts = json_real_value(json_object_get(o, "ts"));
         CHECK(json_is_real(json_object_get(o, "ts")));
         /* milliseconds, to the microsecond: a microsecond either way for the double's rounding */
-        CHECK(ts >= (double)before.tv_sec * 1000.0 + (double)before.tv_usec / 1000.0 - 0.001);
-        CHECK(ts <= (double)after.tv_sec * 1000.0 + (double)after.tv_usec / 1000.0 + 0.001);
+        CHECK(ts * 1000.0 >= (double)(usec_of(&before) - 1) && ts * 1000.0 <= (double)(usec_of(&after) + 1));
         json_decref(o);
 }
 
