@@ -148,8 +148,7 @@ run klog-go-numbers 0 validate --config good.yaml --v=+2 --vmodule=daemon=+4,wat
         --log_file_max_size=18446744073709551615 --log_backtrace_at=main.c:+1 --legacy_stderr_threshold_behavior
 for bad in "--v= 3" "--v=-2147483649" "--vmodule=daemon= 1" "--log_file_max_size=+5" "--log_file_max_size=-5" \
         "--log_file_max_size= 5" "--log_file_max_size=18446744073709551616" "--stderrthreshold=2147483648" \
-        "--log_backtrace_at=main:1" \
-        "--log_backtrace_at=main.c:1:2" "--alsologtostderrthreshold=LOUD"; do
+        "--log_backtrace_at=main:1" "--log_backtrace_at=main.c:1:2" "--alsologtostderrthreshold=LOUD"; do
         flag=${bad%%=*}
         run "klog-bad $bad" 2 validate --config good.yaml "$bad"
         expect "klog-bad $bad" err "invalid value \"${bad#*=}\" for flag -${flag#--}"
