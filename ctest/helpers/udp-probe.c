@@ -5,6 +5,9 @@
  *   udp-probe send ADDR PORT PAYLOAD [SPORT]
  *                                          send one datagram, from source port SPORT if given
  *                                          (the same flow, to conntrack, as an earlier send)
+ *   udp-probe send-lines PORT [SPORT]      the same for each "ADDR PAYLOAD" line of stdin, each
+ *                                          from a new socket: one process for many datagrams
+ *                                          (a sanitizer build takes 50 ms to start and exit)
  *   udp-probe flood ADDR PORT COUNT MAX_MS  send up to COUNT datagrams, each from a new socket (a
  *                                          new flow), for at most MAX_MS; print how many were sent
  *   udp-probe tally PORT IDLE_MS MAX_MS     count datagrams by source address until none came for
@@ -114,7 +117,8 @@ static int bind_port(int fd, int family, const char *sport)
         return bind(fd, (struct sockaddr *)&a4, sizeof(a4));
 }
 
-static int do_send(const char *addr, const char *port, const char *payload, const char *sport)
+/* Sends one datagram from a new socket: 0, or -1 with the reason on stderr. */
+static int send_one(const char *addr, const char *port, const char *payload, const char *sport)
 {
         struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
         struct addrinfo *ai;
@@ -122,19 +126,47 @@ static int do_send(const char *addr, const char *port, const char *payload, cons
 
         r = getaddrinfo(addr, port, &hints, &ai);
         if (r != 0) {
-                fprintf(stderr, "udp-probe send: %s\n", gai_strerror(r));
-                return 2;
+                fprintf(stderr, "udp-probe send: %s: %s\n", addr, gai_strerror(r));
+                return -1;
         }
         fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-        if (fd < 0 || (sport && bind_port(fd, ai->ai_family, sport) < 0) ||
-            sendto(fd, payload, strlen(payload), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
-                perror("udp-probe send");
-                freeaddrinfo(ai);
-                return 2;
-        }
-        close(fd);
+        r = fd < 0 || (sport && bind_port(fd, ai->ai_family, sport) < 0) ||
+            sendto(fd, payload, strlen(payload), 0, ai->ai_addr, ai->ai_addrlen) < 0;
+        if (r)
+                fprintf(stderr, "udp-probe send: %s: %s\n", addr, strerror(errno));
+        if (fd >= 0)
+                close(fd);
         freeaddrinfo(ai);
-        return 0;
+        return r ? -1 : 0;
+}
+
+static int do_send(const char *addr, const char *port, const char *payload, const char *sport)
+{
+        return send_one(addr, port, payload, sport) < 0 ? 2 : 0;
+}
+
+static int do_send_lines(const char *port, const char *sport)
+{
+        char *line = NULL, *payload;
+        size_t size = 0;
+        ssize_t len;
+        int rc = 0;
+
+        while (rc == 0 && (len = getline(&line, &size, stdin)) > 0) {
+                if (line[len - 1] == '\n')
+                        line[--len] = '\0';
+                payload = strchr(line, ' ');
+                if (!payload) {
+                        fprintf(stderr, "udp-probe send-lines: expected \"ADDR PAYLOAD\", got \"%s\"\n", line);
+                        rc = 2;
+                        break;
+                }
+                *payload++ = '\0';
+                if (send_one(line, port, payload, sport) < 0)
+                        rc = 2;
+        }
+        free(line);
+        return rc;
 }
 
 static int do_flood(const char *addr, const char *port, long count, int max_ms)
@@ -218,7 +250,10 @@ int main(int argc, char **argv)
                 return do_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
         if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
                 return do_send(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+        if ((argc == 3 || argc == 4) && strcmp(argv[1], "send-lines") == 0)
+                return do_send_lines(argv[2], argc == 4 ? argv[3] : NULL);
         fprintf(stderr, "usage: udp-probe recv PORT COUNT TIMEOUT_MS | send ADDR PORT PAYLOAD [SPORT] | "
+                        "send-lines PORT [SPORT] | "
                         "flood ADDR PORT COUNT MAX_MS | tally PORT IDLE_MS MAX_MS\n");
         return 2;
 }

@@ -265,11 +265,9 @@ probe() {
                 probe_recv_start ext 7100 "$(wc -l <"$pending")" "$WORK/received" $((5000 + $(wc -l <"$pending") * 20))
                 senders=()
                 for i in "${!pods[@]}"; do
-                        # one namespace entry per pod; each datagram from a new socket
-                        awk -v pod="${pods[i]}" '$1 == pod { print $2 }' "$pending" |
-                                in_ns "${pods[i]}" bash -c 'while read -r dest; do
-                                        "$1" send "$dest" 7100 "$2>$dest" "$3" || exit 1
-                                done' _ "$IMA_HELPERS/udp-probe" "${pods[i]}" $((sport_base + i)) &
+                        # one sender per pod; each datagram from a new socket
+                        awk -v pod="${pods[i]}" '$1 == pod { print $2, pod ">" $2 }' "$pending" |
+                                in_ns "${pods[i]}" "$IMA_HELPERS/udp-probe" send-lines 7100 $((sport_base + i)) &
                         senders+=($!)
                 done
                 for i in "${senders[@]}"; do
