@@ -92,7 +92,7 @@ in_ns ext "$IMA_HELPERS/udp-probe" recv 7100 $((2 * flows)) 600000 >"$WORK/recei
 receiver=$!
 wait_for 5 grep -q '^ready$' "$WORK/received" || fail "the receiver did not start"
 # paced, not as fast as one process can send: the flows must spread over many replacements, in
-# any build (a sanitizer build's processes start 10 times slower)
+# any build (a sanitizer build's processes start 12 times slower)
 (
         for ((i = 0; i < flows; i += 5)); do
                 for ((j = i; j < i + 5 && j < flows; j++)); do
