@@ -127,9 +127,24 @@ static int64_t usec_of(const struct timeval *tv)
         return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
 }
 
+/* One line logged in format between two readings of the clock: the line. */
+static char *log_one_between(enum log_format format, struct timeval *before, struct timeval *after)
+{
+        char *out;
+
+        log_set_format(format);
+        capture_start();
+        gettimeofday(before, NULL);
+        log_info("now");
+        gettimeofday(after, NULL);
+        out = capture_end();
+        log_set_format(LOG_FORMAT_TEXT);
+        return out;
+}
+
 static void test_timestamps(void)
 {
-        _cleanup_free_ char *out = NULL;
+        _cleanup_free_ char *text = NULL, *json = NULL;
         struct timeval before, after;
         struct tm tm_before, tm_after, got = { 0 };
         long usec = -1;
@@ -137,13 +152,8 @@ static void test_timestamps(void)
         double ts;
         json_t *o;
 
-        log_set_format(LOG_FORMAT_TEXT);
-        capture_start();
-        gettimeofday(&before, NULL);
-        log_info("now");
-        gettimeofday(&after, NULL);
-        out = capture_end();
-        CHECK_INT(sscanf(out, "%c%2d%2d %2d:%2d:%2d.%6ld ", &level, &got.tm_mon, &got.tm_mday, &got.tm_hour,
+        text = log_one_between(LOG_FORMAT_TEXT, &before, &after);
+        CHECK_INT(sscanf(text, "%c%2d%2d %2d:%2d:%2d.%6ld ", &level, &got.tm_mon, &got.tm_mday, &got.tm_hour,
                          &got.tm_min, &got.tm_sec, &usec), 7);
         /* klog writes local time without the year, the month from 1 */
         localtime_r(&before.tv_sec, &tm_before);
@@ -158,16 +168,9 @@ static void test_timestamps(void)
 
                 CHECK(usec_of(&before) <= at && at <= usec_of(&after));
         }
-        free(out);
 
-        log_set_format(LOG_FORMAT_JSON);
-        capture_start();
-        gettimeofday(&before, NULL);
-        log_info("now");
-        gettimeofday(&after, NULL);
-        out = capture_end();
-        log_set_format(LOG_FORMAT_TEXT);
-        o = json_loads(out, 0, NULL);
+        json = log_one_between(LOG_FORMAT_JSON, &before, &after);
+        o = json_loads(json, 0, NULL);
         ts = json_real_value(json_object_get(o, "ts"));
         CHECK(json_is_real(json_object_get(o, "ts")));
         /* milliseconds, to the microsecond: a microsecond either way for the double's rounding */
